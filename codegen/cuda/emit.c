@@ -15,35 +15,22 @@
 #include <string.h>
 
 #include "codegen/cuda/ew.h"
+#include "codegen/cuda/kernel.h"
 #include "ugrt/model_abi.h"
 
-typedef struct {
-  ug_module_t *m;
-  ug_graph_t *g;
-  const ug_node_t *n; /* NULL for copy steps */
-  const ug_plan_step_t *s;
-  FILE *f;
-  const char *ix; /* index type: "int" or "int64_t" */
-  ug_dim_t work;  /* elements (or bytes / 16 for copies) the grid covers */
-  uint32_t per_thread; /* elements per thread per iteration */
-} kctx_t;
+typedef ug_cuda_kctx_t kctx_t;
 
-#define EXPR 4096
-/* A product of dims as text (at most 8 "dims[i] * " terms and a constant)
- * fits in PROD; a broadcast stride built from two of them fits in STRIDE, so
- * no snprintf below can truncate. */
-#define PROD 256
-#define STRIDE (2 * PROD + 96)
+#define EXPR UG_CUDA_EXPR
+#define PROD UG_CUDA_PROD
+#define STRIDE UG_CUDA_STRIDE
 
-/* A dim as a C expression. */
-static const char *dimstr(ug_dim_t d, char *buf, size_t size) {
+const char *ug_cuda_dimstr(ug_dim_t d, char *buf, size_t size) {
   if (UG_DIM_IS_STATIC(d)) snprintf(buf, size, "%lldLL", (long long)d);
   else snprintf(buf, size, "dims[%zu]", ug_dim_index(d));
   return buf;
 }
 
-/* The product of dims [from, to) of t as a C expression. */
-static void prodstr(const ug_type_t *t, int from, int to, char *buf, size_t size) {
+void ug_cuda_prodstr(const ug_type_t *t, int from, int to, char *buf, size_t size) {
   long long k = 1;
   size_t used = 0;
   buf[0] = 0;
@@ -58,33 +45,31 @@ static void prodstr(const ug_type_t *t, int from, int to, char *buf, size_t size
   if (used < size) snprintf(buf + used, size - used, "%lldLL", k);
 }
 
-static bool small_type(const ug_type_t *t) {
+bool ug_cuda_small_type(const ug_type_t *t) {
   int64_t numel;
   return ug_type_static_numel(t, &numel) && numel < ((int64_t)1 << 30); /* headroom for i += grid stride */
 }
 
-static bool same_shape(const ug_type_t *a, const ug_type_t *b) {
+bool ug_cuda_same_shape(const ug_type_t *a, const ug_type_t *b) {
   if (a->rank != b->rank) return false;
   for (int i = 0; i < a->rank; i++)
     if (a->dims[i] != b->dims[i]) return false;
   return true;
 }
 
-static bool is_single(const ug_type_t *a) {
+bool ug_cuda_is_single(const ug_type_t *a) {
   for (int i = 0; i < a->rank; i++)
     if (a->dims[i] != 1) return false;
   return true;
 }
 
-static void grid_loop(kctx_t *k, const char *n) {
+void ug_cuda_grid_loop(kctx_t *k, const char *n) {
   fprintf(k->f, "  const %s n = %s;\n", k->ix, n);
   fprintf(k->f, "  for (%s i = (%s)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (%s)gridDim.x * blockDim.x) {\n",
           k->ix, k->ix, k->ix);
 }
 
-/* Writes `o<a> += coordinate * stride` code decomposing i over the dims of
- * out (axes of static size 1 are skipped); strides[a][axis] are C expressions. */
-static void decompose(kctx_t *k, const ug_type_t *out, uint32_t nops, char strides[][UG_MAX_RANK][STRIDE]) {
+void ug_cuda_decompose(kctx_t *k, const ug_type_t *out, uint32_t nops, char strides[][UG_MAX_RANK][STRIDE]) {
   const char *ix = k->ix;
   fprintf(k->f, "    %s t = i;\n", ix);
   for (uint32_t a = 0; a < nops; a++) fprintf(k->f, "    %s o%u = 0;\n", ix, a);
@@ -101,23 +86,23 @@ static void decompose(kctx_t *k, const ug_type_t *out, uint32_t nops, char strid
       for (uint32_t a = 0; a < nops; a++) fprintf(k->f, "    o%u += t * (%s)(%s);\n", a, ix, strides[a][i]);
       break;
     }
-    fprintf(k->f, "    { const %s q = t %% (%s)%s; t /= (%s)%s;", ix, ix, dimstr(out->dims[i], d, sizeof d), ix, d);
+    fprintf(k->f, "    { const %s q = t %% (%s)%s; t /= (%s)%s;", ix, ix, ug_cuda_dimstr(out->dims[i], d, sizeof d), ix, d);
     for (uint32_t a = 0; a < nops; a++) fprintf(k->f, " o%u += q * (%s)(%s);", a, ix, strides[a][i]);
     fprintf(k->f, " }\n");
   }
 }
 
-/* The stride of operand t along result axis i of out (NumPy broadcasting). */
-static void bstride(const ug_type_t *t, const ug_type_t *out, int i, char *buf, size_t size) {
+
+void ug_cuda_bstride(const ug_type_t *t, const ug_type_t *out, int i, char *buf, size_t size) {
   int j = i - (out->rank - t->rank);
   if (j < 0 || t->dims[j] == 1) {
     snprintf(buf, size, "0");
     return;
   }
   char s[PROD], d[64];
-  prodstr(t, j + 1, t->rank, s, sizeof s);
+  ug_cuda_prodstr(t, j + 1, t->rank, s, sizeof s);
   if (t->dims[j] == out->dims[i]) snprintf(buf, size, "%s", s);
-  else snprintf(buf, size, "(%s == 1 ? 0LL : %s)", dimstr(t->dims[j], d, sizeof d), s);
+  else snprintf(buf, size, "(%s == 1 ? 0LL : %s)", ug_cuda_dimstr(t->dims[j], d, sizeof d), s);
 }
 
 static ug_status_t emit_ew(kctx_t *k, ug_value_id_t *ops, uint32_t nops, ug_value_id_t res) {
@@ -142,17 +127,17 @@ static ug_status_t emit_ew(kctx_t *k, ug_value_id_t *ops, uint32_t nops, ug_valu
   bool flat = true;
   for (uint32_t i = 0; i < nops; i++) {
     const ug_type_t *t = ug_value_type(k->g, ops[i]);
-    if (!same_shape(t, ot) && !is_single(t)) flat = false;
+    if (!ug_cuda_same_shape(t, ot) && !ug_cuda_is_single(t)) flat = false;
   }
   char numel[EXPR / 4];
-  prodstr(ot, 0, ot->rank, numel, sizeof numel);
+  ug_cuda_prodstr(ot, 0, ot->rank, numel, sizeof numel);
   if (flat) {
     /* singles are loaded once */
     int maxb = ug_dtype_bits(ot->dtype) / 8;
     for (uint32_t i = 0; i < n->num_operands; i++) {
       if (which[i] < 0) continue;
       const ug_type_t *t = ug_value_type(k->g, ops[which[i]]);
-      if (!same_shape(t, ot)) {
+      if (!ug_cuda_same_shape(t, ot)) {
         char src[32];
         snprintf(src, sizeof src, "a%d[0]", which[i]);
         ug_cuda_load_expr(t->dtype, src, tmp, sizeof tmp);
@@ -169,7 +154,7 @@ static ug_status_t emit_ew(kctx_t *k, ug_value_id_t *ops, uint32_t nops, ug_valu
       fprintf(k->f, "  const int64_t n_all = %s;\n  int64_t i0 = 0;\n", numel);
       fprintf(k->f, "  if (((unsigned long long)a%u", nops);
       for (uint32_t i = 0; i < n->num_operands; i++)
-        if (which[i] >= 0 && same_shape(ug_value_type(k->g, ops[which[i]]), ot))
+        if (which[i] >= 0 && ug_cuda_same_shape(ug_value_type(k->g, ops[which[i]]), ot))
           fprintf(k->f, " | (unsigned long long)a%d", which[i]);
       fprintf(k->f, ") %% 16 == 0) {\n");
       fprintf(k->f, "    const int64_t nv = n_all / %d;\n", V);
@@ -177,7 +162,7 @@ static ug_status_t emit_ew(kctx_t *k, ug_value_id_t *ops, uint32_t nops, ug_valu
       for (uint32_t i = 0; i < n->num_operands; i++) {
         if (which[i] < 0) continue;
         const ug_type_t *t = ug_value_type(k->g, ops[which[i]]);
-        if (!same_shape(t, ot)) continue;
+        if (!ug_cuda_same_shape(t, ot)) continue;
         const char *st = ug_cuda_stype(t->dtype);
         fprintf(k->f, "      const ug_vec<%s, %d> w%u = reinterpret_cast<const ug_vec<%s, %d> *>(a%d)[j];\n", st, V, i,
                 st, V, which[i]);
@@ -186,7 +171,7 @@ static ug_status_t emit_ew(kctx_t *k, ug_value_id_t *ops, uint32_t nops, ug_valu
       for (uint32_t i = 0; i < n->num_operands; i++) {
         if (which[i] < 0) continue;
         const ug_type_t *t = ug_value_type(k->g, ops[which[i]]);
-        if (!same_shape(t, ot)) continue;
+        if (!ug_cuda_same_shape(t, ot)) continue;
         char src[32];
         snprintf(src, sizeof src, "w%u.e[e]", i);
         ug_cuda_load_expr(t->dtype, src, tmp, sizeof tmp);
@@ -197,12 +182,12 @@ static ug_status_t emit_ew(kctx_t *k, ug_value_id_t *ops, uint32_t nops, ug_valu
       fprintf(k->f, "    i0 = nv * %d;\n  }\n", V);
       fprintf(k->f, "  for (int64_t i = i0 + (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n_all; i += (int64_t)gridDim.x * blockDim.x) {\n");
     } else {
-      grid_loop(k, numel);
+      ug_cuda_grid_loop(k, numel);
     }
     for (uint32_t i = 0; i < n->num_operands; i++) {
       if (which[i] < 0) continue;
       const ug_type_t *t = ug_value_type(k->g, ops[which[i]]);
-      if (!same_shape(t, ot)) continue;
+      if (!ug_cuda_same_shape(t, ot)) continue;
       char src[32];
       snprintf(src, sizeof src, "a%d[i]", which[i]);
       ug_cuda_load_expr(t->dtype, src, tmp, sizeof tmp);
@@ -215,9 +200,9 @@ static ug_status_t emit_ew(kctx_t *k, ug_value_id_t *ops, uint32_t nops, ug_valu
   char (*strides)[UG_MAX_RANK][STRIDE] = calloc(8, sizeof *strides);
   for (uint32_t i = 0; i < nops; i++)
     for (int ax = 0; ax < ot->rank; ax++)
-      bstride(ug_value_type(k->g, ops[i]), ot, ax, strides[i][ax], sizeof strides[i][ax]);
-  grid_loop(k, numel);
-  decompose(k, ot, nops, strides);
+      ug_cuda_bstride(ug_value_type(k->g, ops[i]), ot, ax, strides[i][ax], sizeof strides[i][ax]);
+  ug_cuda_grid_loop(k, numel);
+  ug_cuda_decompose(k, ot, nops, strides);
   free(strides);
   for (uint32_t i = 0; i < n->num_operands; i++) {
     if (which[i] < 0) continue;
@@ -250,19 +235,23 @@ static void emit_copy(kctx_t *k, const char *bytes) {
 /* out[i] = x[base + sum(coord_ax * stride[ax])] over the result's coordinates. */
 static void emit_index_map(kctx_t *k, const ug_type_t *ot, const char *base, char strides[][UG_MAX_RANK][STRIDE]) {
   char numel[EXPR / 4];
-  prodstr(ot, 0, ot->rank, numel, sizeof numel);
+  ug_cuda_prodstr(ot, 0, ot->rank, numel, sizeof numel);
   fprintf(k->f, "  const int64_t base = %s;\n", base);
-  grid_loop(k, numel);
-  decompose(k, ot, 1, strides);
+  ug_cuda_grid_loop(k, numel);
+  ug_cuda_decompose(k, ot, 1, strides);
   fprintf(k->f, "    a1[i] = a0[base + o0];\n  }\n");
 }
 
-static int norm_axis(int64_t a, int rank) { return (int)(a < 0 ? a + rank : a); }
+int ug_cuda_norm_axis(int64_t a, int rank) { return (int)(a < 0 ? a + rank : a); }
 
-static const int64_t *attr_ints(ug_graph_t *g, const ug_node_t *n, ug_attr_key_t key, uint32_t *out_n) {
+const int64_t *ug_cuda_attr_ints(ug_graph_t *g, const ug_node_t *n, ug_attr_key_t key, uint32_t *out_n) {
   const ug_attr_t *a = ug_node_attr(g, n, key);
   *out_n = a ? a->u.ints.n : 0;
   return a ? a->u.ints.v : NULL;
+}
+
+ug_status_t ug_cuda_unsupported(kctx_t *k) {
+  return ug_node_error(k->g, k->n, UG_ERR_UNSUPPORTED, "not supported on cuda yet");
 }
 
 static ug_status_t emit_movement(kctx_t *k, ug_value_id_t *ops, uint32_t nops, ug_value_id_t res) {
@@ -275,36 +264,36 @@ static ug_status_t emit_movement(kctx_t *k, ug_value_id_t *ops, uint32_t nops, u
   switch (n->op) {
   case UG_OP_RESHAPE: case UG_OP_SQUEEZE: case UG_OP_UNSQUEEZE: {
     char numel[EXPR / 4];
-    prodstr(ot, 0, ot->rank, numel, sizeof numel);
+    ug_cuda_prodstr(ot, 0, ot->rank, numel, sizeof numel);
     snprintf(bytes, sizeof bytes, "%s * %dLL", numel, ug_dtype_bits(ot->dtype) / 8);
     emit_copy(k, bytes);
     break;
   }
   case UG_OP_TRANSPOSE: {
     uint32_t np;
-    const int64_t *perm = attr_ints(g, n, UG_ATTR_PERM, &np);
+    const int64_t *perm = ug_cuda_attr_ints(g, n, UG_ATTR_PERM, &np);
     for (int i = 0; i < ot->rank && !st; i++) {
       int64_t p = perm && np == (uint32_t)ot->rank ? perm[i] : ot->rank - 1 - i;
       if (p < 0 || p >= xt->rank) st = ug_node_error(g, n, UG_ERR_INVALID, "bad perm");
-      else prodstr(xt, (int)p + 1, xt->rank, s[0][i], sizeof s[0][i]);
+      else ug_cuda_prodstr(xt, (int)p + 1, xt->rank, s[0][i], sizeof s[0][i]);
     }
     if (!st) emit_index_map(k, ot, base, s);
     break;
   }
   case UG_OP_EXPAND:
-    for (int i = 0; i < ot->rank; i++) bstride(xt, ot, i, s[0][i], sizeof s[0][i]);
+    for (int i = 0; i < ot->rank; i++) ug_cuda_bstride(xt, ot, i, s[0][i], sizeof s[0][i]);
     emit_index_map(k, ot, base, s);
     break;
   case UG_OP_SLICE: {
     uint32_t na, ns, nst;
-    const int64_t *axes = attr_ints(g, n, UG_ATTR_AXES, &na);
-    const int64_t *starts = attr_ints(g, n, UG_ATTR_STARTS, &ns);
-    const int64_t *steps = attr_ints(g, n, UG_ATTR_STEPS, &nst);
+    const int64_t *axes = ug_cuda_attr_ints(g, n, UG_ATTR_AXES, &na);
+    const int64_t *starts = ug_cuda_attr_ints(g, n, UG_ATTR_STARTS, &ns);
+    const int64_t *steps = ug_cuda_attr_ints(g, n, UG_ATTR_STEPS, &nst);
     int64_t step[UG_MAX_RANK];
     char start[UG_MAX_RANK][640];
     for (int i = 0; i < xt->rank; i++) step[i] = 1, snprintf(start[i], sizeof start[i], "0LL");
     for (uint32_t i = 0; i < ns && !st; i++) {
-      int a = axes && i < na ? norm_axis(axes[i], xt->rank) : (int)i;
+      int a = axes && i < na ? ug_cuda_norm_axis(axes[i], xt->rank) : (int)i;
       if (a < 0 || a >= xt->rank) {
         st = ug_node_error(g, n, UG_ERR_INVALID, "bad slice axis");
         break;
@@ -313,7 +302,7 @@ static ug_status_t emit_movement(kctx_t *k, ug_value_id_t *ops, uint32_t nops, u
        * [0, d] (forward) or [0, d-1] (backward) */
       int64_t sv = starts[i], sp = steps && i < nst ? steps[i] : 1;
       char d[64], v[128], hi[128];
-      dimstr(xt->dims[a], d, sizeof d);
+      ug_cuda_dimstr(xt->dims[a], d, sizeof d);
       if (sv < 0) snprintf(v, sizeof v, "(%s + %lldLL)", d, (long long)sv);
       else snprintf(v, sizeof v, "%lldLL", (long long)sv);
       if (sp > 0) snprintf(hi, sizeof hi, "%s", d);
@@ -325,7 +314,7 @@ static ug_status_t emit_movement(kctx_t *k, ug_value_id_t *ops, uint32_t nops, u
     size_t used = 0;
     for (int i = 0; i < xt->rank; i++) {
       char str[PROD];
-      prodstr(xt, i + 1, xt->rank, str, sizeof str);
+      ug_cuda_prodstr(xt, i + 1, xt->rank, str, sizeof str);
       used += (size_t)snprintf(base + used, used < sizeof base ? sizeof base - used : 0, " + %s * %s", start[i], str);
       snprintf(s[0][i], sizeof s[0][i], "%lldLL * %s", (long long)step[i], str);
     }
@@ -334,26 +323,26 @@ static ug_status_t emit_movement(kctx_t *k, ug_value_id_t *ops, uint32_t nops, u
     break;
   }
   case UG_OP_CONCAT: {
-    int axis = norm_axis(ug_node_attr_int(g, n, UG_ATTR_AXIS, 0), ot->rank);
+    int axis = ug_cuda_norm_axis(ug_node_attr_int(g, n, UG_ATTR_AXIS, 0), ot->rank);
     if (axis < 0 || axis >= ot->rank) {
       st = ug_node_error(g, n, UG_ERR_INVALID, "bad concat axis");
       break;
     }
     const char *ix = k->ix;
     char off[EXPR / 2] = "0LL", io[EXPR / 8], d[64];
-    prodstr(ot, axis, ot->rank, io, sizeof io);
+    ug_cuda_prodstr(ot, axis, ot->rank, io, sizeof io);
     fprintf(k->f, "  const %s t0 = (%s)blockIdx.x * blockDim.x + threadIdx.x, st = (%s)gridDim.x * blockDim.x;\n", ix, ix, ix);
     for (uint32_t i = 0; i < nops; i++) {
       const ug_type_t *t = ug_value_type(g, ops[i]);
       char nx[EXPR / 8], ixs[EXPR / 8], inner[EXPR / 8];
-      prodstr(t, 0, t->rank, nx, sizeof nx);
-      prodstr(t, axis, t->rank, ixs, sizeof ixs);
-      prodstr(t, axis + 1, t->rank, inner, sizeof inner);
+      ug_cuda_prodstr(t, 0, t->rank, nx, sizeof nx);
+      ug_cuda_prodstr(t, axis, t->rank, ixs, sizeof ixs);
+      ug_cuda_prodstr(t, axis + 1, t->rank, inner, sizeof inner);
       fprintf(k->f, "  {\n    const %s nx = %s, inner_x = %s, inner_o = %s, ob = (%s) * %s;\n", ix, nx, ixs, io, off, inner);
       fprintf(k->f, "    for (%s i = t0; i < nx; i += st) {\n      const %s r = i / inner_x;\n", ix, ix);
       fprintf(k->f, "      a%u[r * inner_o + ob + (i - r * inner_x)] = a%u[i];\n    }\n  }\n", nops, i);
       size_t l = strlen(off);
-      snprintf(off + l, sizeof off - l, " + %s", dimstr(t->dims[axis], d, sizeof d));
+      snprintf(off + l, sizeof off - l, " + %s", ug_cuda_dimstr(t->dims[axis], d, sizeof d));
     }
     break;
   }
@@ -370,7 +359,7 @@ static ug_status_t emit_step(kctx_t *k) {
   if (s->kind == UG_STEP_COPY) {
     fprintf(k->f, "(const unsigned char *__restrict__ a0, unsigned char *__restrict__ a1, const int64_t *__restrict__ dims) {\n");
     char b[64];
-    emit_copy(k, dimstr(s->copy_bytes, b, sizeof b));
+    emit_copy(k, ug_cuda_dimstr(s->copy_bytes, b, sizeof b));
     k->work = ug_dim_ceildiv(k->m->dims, s->copy_bytes, 16);
     k->per_thread = 1;
     fprintf(k->f, "}\n");
@@ -378,31 +367,23 @@ static ug_status_t emit_step(kctx_t *k) {
   }
   ug_graph_t *g = k->g;
   const ug_node_t *n = k->n;
-  const ug_op_info_t *info = ug_op_info(n->op);
-  bool ew = info->category == UG_CAT_EW;
-  bool mov = n->op == UG_OP_RESHAPE || n->op == UG_OP_SQUEEZE || n->op == UG_OP_UNSQUEEZE ||
-             n->op == UG_OP_TRANSPOSE || n->op == UG_OP_EXPAND || n->op == UG_OP_SLICE || n->op == UG_OP_CONCAT;
-  if ((!ew && !mov) || n->num_results != 1 || s->num_scratch != 0 || n->num_operands > 8)
-    return ug_node_error(g, n, UG_ERR_UNSUPPORTED, "not supported on cuda yet");
-  ug_value_id_t ops[8];
-  uint32_t nops = 0;
+  if (n->num_operands > 16 || n->num_results > 8) return ug_cuda_unsupported(k);
   for (uint32_t i = 0; i < n->num_operands; i++) {
     ug_value_id_t v = ug_node_operand(g, n, i);
-    if (v != UG_NONE) ops[nops++] = v;
+    if (v != UG_NONE) k->ops[k->nops++] = v;
   }
-  ug_value_id_t res = ug_node_result(g, n, 0);
-  const ug_type_t *ot = ug_value_type(g, res);
-  if (!ug_cuda_stype(ot->dtype))
-    return ug_node_error(g, n, UG_ERR_UNSUPPORTED, "not supported on cuda yet (dtype %s)", ug_dtype_name(ot->dtype));
-  bool small = small_type(ot);
-  for (uint32_t i = 0; i < nops; i++) {
-    const ug_type_t *t = ug_value_type(g, ops[i]);
+  for (uint32_t i = 0; i < n->num_results; i++) k->res[k->nres++] = ug_node_result(g, n, i);
+  bool small = true;
+  for (uint32_t i = 0; i < k->nops + k->nres; i++) {
+    const ug_type_t *t = ug_value_type(g, i < k->nops ? k->ops[i] : k->res[i - k->nops]);
     if (!ug_cuda_stype(t->dtype))
       return ug_node_error(g, n, UG_ERR_UNSUPPORTED, "not supported on cuda yet (dtype %s)", ug_dtype_name(t->dtype));
-    small = small && small_type(t);
+    small = small && ug_cuda_small_type(t);
   }
   k->ix = small ? "int" : "int64_t";
   k->per_thread = 1;
+  ug_value_id_t res = k->res[0];
+  const ug_type_t *ot = ug_value_type(g, res);
   k->work = ug_type_numel(k->m->dims, ot);
   bool copy = n->op == UG_OP_RESHAPE || n->op == UG_OP_SQUEEZE || n->op == UG_OP_UNSQUEEZE;
   if (copy) {
@@ -410,11 +391,32 @@ static ug_status_t emit_step(kctx_t *k) {
     fprintf(k->f, "(const unsigned char *__restrict__ a0, unsigned char *__restrict__ a1, const int64_t *__restrict__ dims) {\n");
   } else {
     fputc('(', k->f);
-    for (uint32_t i = 0; i < nops; i++)
-      fprintf(k->f, "const %s *__restrict__ a%u, ", ug_cuda_stype(ug_value_type(g, ops[i])->dtype), i);
-    fprintf(k->f, "%s *__restrict__ a%u, const int64_t *__restrict__ dims) {\n", ug_cuda_stype(ot->dtype), nops);
+    for (uint32_t i = 0; i < k->nops; i++)
+      fprintf(k->f, "const %s *__restrict__ a%u, ", ug_cuda_stype(ug_value_type(g, k->ops[i])->dtype), i);
+    for (uint32_t i = 0; i < k->nres; i++)
+      fprintf(k->f, "%s *__restrict__ a%u, ", ug_cuda_stype(ug_value_type(g, k->res[i])->dtype), k->nops + i);
+    for (uint32_t i = 0; i < s->num_scratch; i++)
+      fprintf(k->f, "unsigned char *__restrict__ a%u, ", k->nops + k->nres + i);
+    fprintf(k->f, "const int64_t *__restrict__ dims) {\n");
   }
-  ug_status_t st = ew ? emit_ew(k, ops, nops, res) : emit_movement(k, ops, nops, res);
+  ug_status_t st;
+  switch (ug_op_info(n->op)->category) {
+  case UG_CAT_EW: st = emit_ew(k, k->ops, k->nops, res); break;
+  case UG_CAT_RED:
+    st = n->op == UG_OP_MAX_POOL || n->op == UG_OP_AVG_POOL ? ug_cuda_emit_pool(k) : ug_cuda_emit_reduce(k);
+    break;
+  case UG_CAT_CON: st = ug_cuda_emit_contract(k); break;
+  case UG_CAT_MOV:
+    switch (n->op) {
+    case UG_OP_RESHAPE: case UG_OP_SQUEEZE: case UG_OP_UNSQUEEZE: case UG_OP_TRANSPOSE:
+    case UG_OP_EXPAND: case UG_OP_SLICE: case UG_OP_CONCAT:
+      st = emit_movement(k, k->ops, k->nops, res);
+      break;
+    default: st = ug_cuda_emit_gather(k); break;
+    }
+    break;
+  default: st = ug_cuda_emit_gather(k); break; /* shape_of, range */
+  }
   if (copy) {
     ug_dim_t bytes = ug_dim_mul(k->m->dims, ug_type_numel(k->m->dims, ot), ug_dtype_bits(ot->dtype) / 8);
     k->work = ug_dim_ceildiv(k->m->dims, bytes, 16);
@@ -436,6 +438,7 @@ ug_status_t ug_cuda_emit_module(ug_module_t *m, const ug_plan_t *plans, uint32_t
   uint32_t total = 0;
   for (uint32_t p = 0; p < num_plans; p++) total += (uint32_t)plans[p].steps.len;
   char **bodies = calloc(total + 1, sizeof *bodies);
+  uint32_t *blocks = calloc(total + 1, sizeof *blocks);
   out->kernel_names = ug_arena_alloc(m->arena, (total + 1) * sizeof *out->kernel_names);
   out->spans = ug_arena_alloc(m->arena, (total + 1) * sizeof *out->spans);
   out->launch = ug_arena_alloc(m->arena, (num_plans + 1) * sizeof *out->launch);
@@ -443,7 +446,7 @@ ug_status_t ug_cuda_emit_module(ug_module_t *m, const ug_plan_t *plans, uint32_t
   size_t src_len = 0;
   FILE *sf = open_memstream(&src, &src_len);
   ug_status_t st = NULL;
-  if (!bodies || !sf) st = ug_status_make(UG_ERR_NOMEM, NULL, "out of memory");
+  if (!bodies || !blocks || !sf) st = ug_status_make(UG_ERR_NOMEM, NULL, "out of memory");
   if (!st) fputs(ug_cuda_prelude, sf);
   if (!st) fputs("static __forceinline__ long long ug_max0(long long v) { return v < 0 ? 0 : v; }\n", sf);
   for (uint32_t p = 0; p < num_plans && !st; p++) {
@@ -466,14 +469,15 @@ ug_status_t ug_cuda_emit_module(ug_module_t *m, const ug_plan_t *plans, uint32_t
         free(body);
         break;
       }
-      uint32_t ki = 0;
-      while (ki < out->num_kernels && strcmp(bodies[ki], body) != 0) ki++;
+      uint32_t block = k.custom_launch ? k.block : UG_CUDA_BLOCK, ki = 0;
+      while (ki < out->num_kernels && (blocks[ki] != block || strcmp(bodies[ki], body) != 0)) ki++;
       if (ki == out->num_kernels) {
         bodies[ki] = body;
+        blocks[ki] = block;
         out->kernel_names[ki] = s->kernel_name;
         fflush(sf);
         uint32_t first = count_lines(src, src_len) + 2;
-        fprintf(sf, "\nextern \"C\" __global__ void __launch_bounds__(%u) %s%s", UG_CUDA_BLOCK, s->kernel_name, body);
+        fprintf(sf, "\nextern \"C\" __global__ void __launch_bounds__(%u) %s%s", block, s->kernel_name, body);
         fflush(sf);
         out->spans[ki] = (ug_nvrtc_kernel_span_t){.name = s->kernel_name, .first_line = first,
                                                   .last_line = count_lines(src, src_len)};
@@ -481,14 +485,20 @@ ug_status_t ug_cuda_emit_module(ug_module_t *m, const ug_plan_t *plans, uint32_t
       } else {
         free(body);
       }
-      /* ceil(work / (block * per_thread)) blocks, at most UG_CUDA_MAX_GRID */
-      ug_dim_t grid = ug_dim_ceildiv(m->dims, k.work, (ug_dim_t)UG_CUDA_BLOCK * k.per_thread);
-      grid = ug_dim_min(m->dims, grid, UG_CUDA_MAX_GRID);
-      out->launch[p][si] = (ug_gpu_launch_t){.kernel = ki, .grid = {grid, 1, 1}, .block = {UG_CUDA_BLOCK, 1, 1}};
+      if (k.custom_launch) {
+        out->launch[p][si] = (ug_gpu_launch_t){.kernel = ki, .grid = {k.grid[0], k.grid[1], k.grid[2]},
+                                               .block = {block, 1, 1}, .shared_bytes = k.shared_bytes};
+      } else {
+        /* ceil(work / (block * per_thread)) blocks, at most UG_CUDA_MAX_GRID */
+        ug_dim_t grid = ug_dim_ceildiv(m->dims, k.work, (ug_dim_t)UG_CUDA_BLOCK * k.per_thread);
+        grid = ug_dim_min(m->dims, grid, UG_CUDA_MAX_GRID);
+        out->launch[p][si] = (ug_gpu_launch_t){.kernel = ki, .grid = {grid, 1, 1}, .block = {UG_CUDA_BLOCK, 1, 1}};
+      }
     }
   }
   for (uint32_t i = 0; i < out->num_kernels; i++) free(bodies[i]);
   free(bodies);
+  free(blocks);
   if (sf) fclose(sf);
   if (!st) out->source = ug_arena_strdup(m->arena, src ? src : "");
   free(src);

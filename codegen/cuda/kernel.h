@@ -1,0 +1,81 @@
+/* Internal to the CUDA emitter: the state of the kernel being written for
+ * one plan step, the text helpers every kernel family shares, and the
+ * families themselves (one file each).
+ *
+ * A family writes the body of the kernel of step k->s: everything after the
+ * parameter list's opening, which emit.c has already written as
+ *   (const T0 *__restrict__ a0, ..., R *__restrict__ aN, unsigned char *aS...,
+ *    const int64_t *__restrict__ dims) {
+ * — one pointer per step argument in the plan's order (present operands,
+ * then results, then scratch buffers as bytes), then the symbol values.
+ * It fills k->work/k->per_thread for the default launch (a 1-d grid-stride
+ * grid of UG_CUDA_BLOCK threads), or sets k->custom_launch with its own
+ * grid, block and dynamic shared memory.  An op the family does not handle
+ * returns ug_cuda_unsupported(k). */
+#ifndef UG_CODEGEN_CUDA_KERNEL_H
+#define UG_CODEGEN_CUDA_KERNEL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "codegen/cuda/emit.h"
+#include "codegen/cuda/ew.h"
+
+typedef struct {
+  ug_module_t *m;
+  ug_graph_t *g;
+  const ug_node_t *n; /* NULL for copy steps */
+  const ug_plan_step_t *s;
+  FILE *f;
+  const char *ix;      /* index type: "int" or "int64_t" */
+  ug_dim_t work;       /* elements (or bytes / 16 for copies) the grid covers */
+  uint32_t per_thread; /* elements per thread per iteration */
+  /* the present operands (a0..), the results (a<nops>..), scratch after */
+  ug_value_id_t ops[16];
+  uint32_t nops;
+  ug_value_id_t res[8];
+  uint32_t nres;
+  /* a family's own launch instead of the grid-stride default */
+  bool custom_launch;
+  ug_dim_t grid[3];    /* blocks; dims of k->m->dims (symbolic allowed) */
+  uint32_t block;      /* threads per block, at most 1024 */
+  uint32_t shared_bytes; /* dynamic shared memory */
+} ug_cuda_kctx_t;
+
+#define UG_CUDA_EXPR 4096
+/* A product of dims as text (at most 8 "dims[i] * " terms and a constant)
+ * fits in UG_CUDA_PROD; a broadcast stride built from two fits in
+ * UG_CUDA_STRIDE. */
+#define UG_CUDA_PROD 256
+#define UG_CUDA_STRIDE (2 * UG_CUDA_PROD + 96)
+
+/* A dim as a C expression ("12LL" or "dims[3]"). */
+const char *ug_cuda_dimstr(ug_dim_t d, char *buf, size_t size);
+/* The product of dims [from, to) of t as a C expression. */
+void ug_cuda_prodstr(const ug_type_t *t, int from, int to, char *buf, size_t size);
+/* Static element count below 2^30: 32-bit indices are safe. */
+bool ug_cuda_small_type(const ug_type_t *t);
+bool ug_cuda_same_shape(const ug_type_t *a, const ug_type_t *b);
+bool ug_cuda_is_single(const ug_type_t *a);
+/* `const IX n = <n>; for (IX i = global thread; i < n; i += grid stride) {` */
+void ug_cuda_grid_loop(ug_cuda_kctx_t *k, const char *n);
+/* Writes `o<a> += coordinate * strides[a][axis]` code decomposing the flat
+ * index i over the dims of out, for nops operands. */
+void ug_cuda_decompose(ug_cuda_kctx_t *k, const ug_type_t *out, uint32_t nops,
+                       char strides[][UG_MAX_RANK][UG_CUDA_STRIDE]);
+/* The stride of operand t along result axis i of out (NumPy broadcasting). */
+void ug_cuda_bstride(const ug_type_t *t, const ug_type_t *out, int i, char *buf, size_t size);
+/* An ints attribute (NULL and 0 when absent); an axis made non-negative. */
+const int64_t *ug_cuda_attr_ints(ug_graph_t *g, const ug_node_t *n, ug_attr_key_t key, uint32_t *out_n);
+int ug_cuda_norm_axis(int64_t a, int rank);
+/* `node "<loc>" (<op>): not supported on cuda yet` */
+ug_status_t ug_cuda_unsupported(ug_cuda_kctx_t *k);
+
+/* The families.  Each handles the ops listed in its file's head comment. */
+ug_status_t ug_cuda_emit_reduce(ug_cuda_kctx_t *k);   /* reduce.c */
+ug_status_t ug_cuda_emit_contract(ug_cuda_kctx_t *k); /* contract.c */
+ug_status_t ug_cuda_emit_pool(ug_cuda_kctx_t *k);     /* pool.c */
+ug_status_t ug_cuda_emit_gather(ug_cuda_kctx_t *k);   /* gather.c */
+
+#endif

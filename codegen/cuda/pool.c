@@ -1,0 +1,4 @@
+/* CUDA kernels of the pool family (see kernel.h).  Nothing here yet. */
+#include "codegen/cuda/kernel.h"
+
+ug_status_t ug_cuda_emit_pool(ug_cuda_kctx_t *k) { return ug_cuda_unsupported(k); }
