@@ -190,8 +190,18 @@ case_result_t run_case(const case_config_t *cfg, const char *case_dir, const cha
   snprintf(so, sizeof so, "%s/model.so", work_dir);
   const char *skip = case_out_of_scope(model, buf, sizeof buf);
   if (skip) return result(CASE_SKIP, reason, len, "%s", skip);
-  case_result_t r = compile(cfg, model, so, work_dir, reason, len);
-  if (r != CASE_PASS) return r;
+  case_result_t r;
+  if (cfg->precompiled) {
+    /* case_dir ends in <suite>/<case> */
+    const char *c = strrchr(case_dir, '/'), *s0 = c;
+    while (s0 && s0 > case_dir && s0[-1] != '/') s0--;
+    if (!c || !s0) return result(CASE_FAIL, reason, len, "precompiled: bad case path %s", case_dir);
+    snprintf(so, sizeof so, "%s/%s/model.so", cfg->precompiled, s0);
+    if (access(so, R_OK) != 0) return result(CASE_FAIL, reason, len, "compile: no precompiled model %s", so);
+  } else {
+    r = compile(cfg, model, so, work_dir, reason, len);
+    if (r != CASE_PASS || cfg->compile_only) return r;
+  }
 
   ugrt_model_options_t o;
   ugrt_model_options_init(&o);

@@ -2,7 +2,8 @@
  *
  *   runner [--ugcc=PATH] [--filter=SUBSTR] [--jobs=N] [--timeout=SEC]
  *          [--list-passing=FILE] [--expect=FILE] [--keep-dir] [--work-dir=DIR]
- *          [--target=cpu] [--device=cpu] [--verbose] [DATA_ROOT ...]
+ *          [--target=cpu] [--device=cpu] [--compile-only] [--precompiled=DIR]
+ *          [--verbose] [DATA_ROOT ...]
  *
  * Each case directory (one holding model.onnx) under the data roots runs in
  * its own worker process (its own process group, killed on timeout), so a
@@ -11,7 +12,13 @@
  * N skipped`.  With --expect, a listed case that does not pass prints
  * `REGRESSION suite/case` and makes the exit status 1; a passing case not
  * listed prints `NEW PASS suite/case`.  Without --expect, any failure makes
- * the exit status 1.  Usage errors exit with 2. */
+ * the exit status 1.  Usage errors exit with 2.
+ *
+ * --compile-only passes a case when ugcc compiles it (CI compiles every case
+ * for cuda without a GPU).  --precompiled=DIR compiles nothing: the case
+ * suite/case runs DIR/suite/case/model.so — the layout --keep-dir leaves in
+ * --work-dir, so models compiled on one machine run on another
+ * (scripts/device/conformance-cuda.sh). */
 #include <dirent.h>
 #include <errno.h>
 #include <poll.h>
@@ -70,7 +77,7 @@ static char *join(const char *a, const char *b) {
 static void usage_error(const char *msg, const char *arg) {
   fprintf(stderr, "runner: %s%s\nusage: runner [--ugcc=PATH] [--filter=SUBSTR] [--jobs=N] "
           "[--timeout=SEC] [--list-passing=FILE] [--expect=FILE] [--keep-dir] [--work-dir=DIR] "
-          "[--target=T] [--device=D] [--verbose] [DATA_ROOT ...]\n", msg, arg ? arg : "");
+          "[--target=T] [--device=D] [--compile-only] [--precompiled=DIR] [--verbose] [DATA_ROOT ...]\n", msg, arg ? arg : "");
   exit(2);
 }
 
@@ -271,6 +278,7 @@ int main(int argc, char **argv) {
     else if ((v = OPT("--work-dir"))) work_dir = v;
     else if ((v = OPT("--target"))) cfg.target = v;
     else if ((v = OPT("--device"))) cfg.device = v;
+    else if ((v = OPT("--precompiled"))) cfg.precompiled = v;
     else if ((v = OPT("--jobs"))) {
       char *end;
       jobs = strtol(v, &end, 10);
@@ -281,6 +289,7 @@ int main(int argc, char **argv) {
       if (*end || timeout_s < 1) usage_error("bad --timeout value ", v);
     } else if (strcmp(a, "--keep-dir") == 0) keep = true;
     else if (strcmp(a, "--verbose") == 0) verbose = true;
+    else if (strcmp(a, "--compile-only") == 0) cfg.compile_only = true;
     else if (a[0] == '-') usage_error("unknown option ", a);
     else if (num_roots < 64) roots[num_roots++] = a;
 #undef OPT

@@ -12,6 +12,8 @@ typedef struct {
   const char *ugcc;     /* compiler binary */
   const char *target;   /* --target for ugcc ("cpu") */
   const char *device;   /* runtime device ("cpu") */
+  bool compile_only;    /* pass when ugcc succeeds; nothing is run */
+  const char *precompiled; /* DIR: run DIR/<suite>/<case>.so instead of compiling */
   double rtol, atol;
 } case_config_t;
 

@@ -1,0 +1,205 @@
+#!/usr/bin/env python3
+"""The GPU benchmark: ugcc's compiled kernels next to PyTorch eager and
+torch.compile on the same operation, and the physical ceilings (device-to-
+device copy bandwidth, the cuBLAS fp16 GEMM rate), all measured in one run.
+
+    gpu_bench.py MODELS_DIR LIBUGRT [--iters N] [--json FILE]
+
+MODELS_DIR holds <case>.so compiled with --target=cuda (bench/make_models.py
+writes the ONNX models).  ugcc runs through libugrt (ctypes) with inputs and
+outputs bound to PyTorch's device memory (zero-copy), CUDA graphs on.
+
+Timing: every candidate is called ITERS times after warm-up, each call
+followed by a device synchronization (ugrt_session_run synchronizes its
+stream; torch calls are followed by torch.cuda.synchronize()), and the median
+of the per-call wall times is reported.  This counts the same launch +
+synchronization overhead (a few microseconds) for every candidate.  Every
+ugcc output is checked against PyTorch's before it is timed."""
+import argparse
+import ctypes
+import json
+import os
+import statistics
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+R, C, N = 32768, 4096, 4096
+
+
+class ModelOptions(ctypes.Structure):
+    """ugrt_model_options_t (runtime/include/ugrt/ugrt.h)."""
+    _fields_ = [("alloc", ctypes.c_void_p), ("free", ctypes.c_void_p), ("ctx", ctypes.c_void_p),
+                ("device", ctypes.c_char_p), ("verify_weights", ctypes.c_bool), ("cuda_graphs", ctypes.c_bool)]
+
+
+class Ugrt:
+    def __init__(self, path):
+        L = ctypes.CDLL(path)
+        self.L = L
+        for name, res, args in [
+            ("ugrt_model_options_init", None, [ctypes.c_void_p]),
+            ("ugrt_model_load", ctypes.c_void_p, [ctypes.c_char_p, ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p)]),
+            ("ugrt_session_create", ctypes.c_void_p, [ctypes.c_void_p, ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p)]),
+            ("ugrt_session_set_input_device", ctypes.c_void_p,
+             [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_uint32, ctypes.c_int, ctypes.c_uint32,
+              ctypes.POINTER(ctypes.c_int64), ctypes.c_void_p, ctypes.c_size_t]),
+            ("ugrt_session_set_output_device", ctypes.c_void_p,
+             [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_uint32, ctypes.c_void_p, ctypes.c_size_t]),
+            ("ugrt_session_run", ctypes.c_void_p, [ctypes.c_void_p, ctypes.c_uint32]),
+            ("ugrt_status_message", ctypes.c_char_p, [ctypes.c_void_p]),
+            ("ugrt_dtype_from_name", ctypes.c_bool, [ctypes.c_char_p, ctypes.POINTER(ctypes.c_int)]),
+        ]:
+            f = getattr(L, name)
+            f.restype = res
+            f.argtypes = args
+
+    def check(self, st, what):
+        if st:
+            raise RuntimeError("%s: %s" % (what, self.L.ugrt_status_message(st).decode()))
+
+    def dtype(self, name):
+        d = ctypes.c_int()
+        assert self.L.ugrt_dtype_from_name(name.encode(), ctypes.byref(d))
+        return d.value
+
+    def session(self, so, inputs, outputs):
+        """A callable running model `so` on torch device tensors in place."""
+        opts = ModelOptions()
+        self.L.ugrt_model_options_init(ctypes.byref(opts))
+        dev = b"cuda"
+        opts.device = dev
+        m, s = ctypes.c_void_p(), ctypes.c_void_p()
+        self.check(self.L.ugrt_model_load(so.encode(), ctypes.byref(opts), ctypes.byref(m)), "load " + so)
+        self.check(self.L.ugrt_session_create(m, None, ctypes.byref(s)), "session")
+        names = {torch.float16: "f16", torch.float32: "f32", torch.bfloat16: "bf16"}
+        keep = [dev]
+        for i, t in enumerate(inputs):
+            dims = (ctypes.c_int64 * t.dim())(*t.shape)
+            keep.append(dims)
+            self.check(self.L.ugrt_session_set_input_device(s, 0, i, self.dtype(names[t.dtype]), t.dim(), dims,
+                                                           ctypes.c_void_p(t.data_ptr()), t.numel() * t.element_size()),
+                       "input %d" % i)
+        for i, t in enumerate(outputs):
+            self.check(self.L.ugrt_session_set_output_device(s, 0, i, ctypes.c_void_p(t.data_ptr()),
+                                                            t.numel() * t.element_size()), "output %d" % i)
+
+        def run():
+            self.check(self.L.ugrt_session_run(s, 0), "run " + so)
+        run.keep = keep
+        return run
+
+
+def timeit(fn, iters, sync):
+    for _ in range(3):
+        fn()
+        sync()
+    ts = []
+    for _ in range(iters):
+        t0 = time.perf_counter()
+        fn()
+        sync()
+        ts.append(time.perf_counter() - t0)
+    return statistics.median(ts)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("models")
+    ap.add_argument("libugrt")
+    ap.add_argument("--iters", type=int, default=50)
+    ap.add_argument("--json")
+    a = ap.parse_args()
+    torch.manual_seed(0)
+    dev = "cuda"
+    sync = torch.cuda.synchronize
+    u = Ugrt(a.libugrt)
+    h = torch.float16
+    rows = []
+
+    # ceilings: device-to-device copy bandwidth (read + write) and cuBLAS fp16 GEMM
+    big = torch.empty(1 << 30, dtype=torch.uint8, device=dev)
+    big2 = torch.empty_like(big)
+    tc = timeit(lambda: big2.copy_(big), a.iters, sync)
+    copy_bw = 2 * big.numel() / tc
+    del big, big2
+    ga, gb = torch.randn(N, N, device=dev, dtype=h), torch.randn(N, N, device=dev, dtype=h)
+    tg = timeit(lambda: torch.matmul(ga, gb), a.iters, sync)
+    gemm_rate = 2 * N ** 3 / tg
+
+    x = torch.randn(R, C, device=dev, dtype=h)
+    g = torch.randn(C, device=dev, dtype=h)
+    b = torch.randn(C, device=dev, dtype=h)
+    r = torch.randn(R, C, device=dev, dtype=h)
+
+    def rms(x, g):
+        xf = x.float()
+        return (xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + 1e-6)).to(x.dtype) * g
+
+    def pointwise(x, s, b, r):
+        t1 = x * s + b
+        return t1 * torch.sigmoid(t1) + r
+
+    cases = [
+        # name, torch fn, inputs, output shape, bytes moved (ideal), flops
+        ("softmax", lambda x: torch.softmax(x, -1), [x], (R, C), 2 * R * C * 2, 0),
+        ("layernorm", lambda x, g, b: F.layer_norm(x, (C,), g, b, 1e-5), [x, g, b], (R, C), 2 * R * C * 2, 0),
+        ("rmsnorm", rms, [x, g], (R, C), 2 * R * C * 2, 0),
+        ("gemm", torch.matmul, [ga, gb], (N, N), 3 * N * N * 2, 2 * N ** 3),
+        ("pointwise", pointwise, [x, g, b, r], (R, C), 3 * R * C * 2, 0),
+    ]
+    for name, fn, ins, oshape, nbytes, flops in cases:
+        row = {"case": name}
+        t_eager = timeit(lambda: fn(*ins), a.iters, sync)
+        cfn = torch.compile(fn)
+        ref = fn(*ins)
+        try:
+            cfn(*ins)
+            t_comp = timeit(lambda: cfn(*ins), a.iters, sync)
+        except Exception as e:  # noqa: BLE001 - report and go on
+            print("torch.compile failed for %s: %s" % (name, e), file=sys.stderr)
+            t_comp = float("nan")
+        row.update(eager_us=t_eager * 1e6, compile_us=t_comp * 1e6)
+        so = os.path.join(a.models, name + ".so")
+        try:
+            out = torch.empty(oshape, device=dev, dtype=h)
+            run = u.session(so, ins, [out])
+            run()
+            sync()
+            err = (out.float() - ref.float()).abs().max().item()
+            scale = ref.float().abs().max().item()
+            row["max_abs_err"] = err
+            row["ok"] = err <= 2e-2 * max(1.0, scale) if name != "gemm" else err <= 2e-2 * scale
+            t_ug = timeit(run, a.iters, lambda: None)
+            row["ugcc_us"] = t_ug * 1e6
+        except Exception as e:  # noqa: BLE001
+            print("ugcc failed for %s: %s" % (name, e), file=sys.stderr)
+            row["ugcc_us"] = float("nan")
+            row["ok"] = False
+        row["ugcc_GBps"] = nbytes / (row["ugcc_us"] * 1e-6) / 1e9
+        row["pct_copy_bw"] = 100 * nbytes / (row["ugcc_us"] * 1e-6) / copy_bw
+        if flops:
+            row["ugcc_TFLOPs"] = flops / (row["ugcc_us"] * 1e-6) / 1e12
+            row["pct_cublas"] = 100 * flops / (row["ugcc_us"] * 1e-6) / gemm_rate
+        rows.append(row)
+
+    print("device: %s; torch %s" % (torch.cuda.get_device_name(), torch.__version__))
+    print("ceilings: copy bandwidth %.0f GB/s (1 GiB D2D, read+write); cuBLAS fp16 GEMM 4096^3 %.0f TFLOP/s"
+          % (copy_bw / 1e9, gemm_rate / 1e12))
+    print("%-10s %10s %10s %10s %8s %8s %9s %s" % ("case", "ugcc us", "eager us", "compile us", "eager/ug",
+                                                   "comp/ug", "ceiling%", "check"))
+    for row in rows:
+        ceil = row.get("pct_cublas", row["pct_copy_bw"])
+        print("%-10s %10.1f %10.1f %10.1f %8.2f %8.2f %8.1f%% %s" % (
+            row["case"], row["ugcc_us"], row["eager_us"], row["compile_us"], row["eager_us"] / row["ugcc_us"],
+            row["compile_us"] / row["ugcc_us"], ceil, "ok" if row["ok"] else "WRONG (%s)" % row.get("max_abs_err")))
+    print("eager/ug and comp/ug > 1: ugcc is faster; ceiling%: share of copy bandwidth (GEMM: of cuBLAS's rate)")
+    if a.json:
+        json.dump({"copy_GBps": copy_bw / 1e9, "cublas_TFLOPs": gemm_rate / 1e12, "rows": rows}, open(a.json, "w"),
+                  indent=1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,51 @@
+#!/usr/bin/env python3
+"""Writes the ONNX models of the GPU benchmark (bench/gpu_bench.py) into DIR.
+
+Each model is one operation as an exporter writes it, all tensors inputs (no
+weights, so the compiled model.so files are small enough to carry to the GPU
+machine).  Shapes are static, as the issue fixes them: rows 32768 x 4096 fp16
+for the row kernels, 4096^3 fp16 for the GEMM, 32768 x 4096 fp16 for the
+pointwise chain.  Usage: make_models.py DIR"""
+import os
+import sys
+
+import onnx
+from onnx import TensorProto, helper
+
+R, C = 32768, 4096
+N = 4096
+F16 = TensorProto.FLOAT16
+
+
+def save(d, name, nodes, inputs, outputs, opset=23):
+    g = helper.make_graph(nodes, name, inputs, outputs)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)], producer_name="ugcc-bench")
+    m.ir_version = 10
+    onnx.save(m, os.path.join(d, name + ".onnx"))
+
+
+def t(name, *shape):
+    return helper.make_tensor_value_info(name, F16, list(shape))
+
+
+def main(d):
+    os.makedirs(d, exist_ok=True)
+    # one op each: what the CUDA backend's per-op kernels do today
+    save(d, "softmax", [helper.make_node("Softmax", ["x"], ["y"], axis=-1)], [t("x", R, C)], [t("y", R, C)])
+    save(d, "layernorm", [helper.make_node("LayerNormalization", ["x", "g", "b"], ["y"], axis=-1, epsilon=1e-5)],
+         [t("x", R, C), t("g", C), t("b", C)], [t("y", R, C)])
+    save(d, "rmsnorm", [helper.make_node("RMSNormalization", ["x", "g"], ["y"], axis=-1, epsilon=1e-6)],
+         [t("x", R, C), t("g", C)], [t("y", R, C)])
+    save(d, "gemm", [helper.make_node("MatMul", ["a", "b"], ["y"])], [t("a", N, N), t("b", N, N)], [t("y", N, N)])
+    # pointwise chain y = silu(x * s + b) + r, as four ONNX nodes
+    save(d, "pointwise", [
+        helper.make_node("Mul", ["x", "s"], ["t0"]),
+        helper.make_node("Add", ["t0", "b"], ["t1"]),
+        helper.make_node("Sigmoid", ["t1"], ["t2"]),
+        helper.make_node("Mul", ["t1", "t2"], ["t3"]),
+        helper.make_node("Add", ["t3", "r"], ["y"]),
+    ], [t("x", R, C), t("s", C), t("b", C), t("r", R, C)], [t("y", R, C)])
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

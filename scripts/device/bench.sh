@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The GPU benchmark (bench/gpu_bench.py) with models compiled here.
+#
+#   scripts/device/bench.sh prepare [BUILD_DIR]   here: ONNX models, ugcc --target=cuda:sm_90a
+#   scripts/device/bench.sh run                   on the GPU machine
+#
+# prepare writes .device/bench/ (ignored by git): the compiled models,
+# libugrt and the script.  With the device tool:
+#   run(command="scripts/device/bench.sh run", carry=[".device/bench"])
+# A model ugcc cannot compile yet is left out and reported as failed.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+case ${1:-} in
+prepare)
+  build=${2:-build}
+  dst=.device/bench
+  rm -rf "$dst" && mkdir -p "$dst/onnx" "$dst/lib"
+  python3 bench/make_models.py "$dst/onnx"
+  for m in "$dst"/onnx/*.onnx; do
+    n=$(basename "$m" .onnx)
+    "$build/tools/ugcc" "$m" --target=cuda:sm_90a -o "$dst/$n.so" || echo "bench: $n does not compile" >&2
+  done
+  rm -rf "$dst/onnx"
+  cp -L "$build/runtime/libugrt.so.0" "$dst/lib/"
+  du -sh "$dst"
+  ;;
+run)
+  out=${OUT:-.device/bench-out}
+  mkdir -p "$out"
+  python3 bench/gpu_bench.py .device/bench .device/bench/lib/libugrt.so.0 --json "$out/bench.json" 2>&1 | tee "$out/bench.txt"
+  ;;
+*)
+  echo "usage: $0 prepare [BUILD_DIR] | run" >&2
+  exit 2
+  ;;
+esac
