@@ -1,6 +1,7 @@
 /* The compile driver: frontend -> passes -> codegen, as one function that the
  * ugcc tool (and tests) call. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -14,6 +15,7 @@
 #ifdef UG_HAVE_LLVM
 #include "codegen/codegen.h"
 #endif
+#include "codegen/kir_text.h"
 
 void ug_compile_options_init(ug_compile_options_t *o) {
   memset(o, 0, sizeof(*o));
@@ -186,6 +188,21 @@ static ug_status_t write_atomic(const char *path, const char *text, size_t len) 
   return st;
 }
 
+/* DIR/NAME = text (the dump is best effort, like the pass dumps). */
+static ug_status_t dump_file(const char *dir, const char *name, const char *text) {
+  size_t n = strlen(dir) + strlen(name) + 2;
+  char *path = malloc(n);
+  if (!path) return ug_status_make(UG_ERR_NOMEM, NULL, "out of memory");
+  snprintf(path, n, "%s/%s", dir, name);
+  FILE *f = fopen(path, "wb");
+  if (f) {
+    fputs(text, f);
+    fclose(f);
+  }
+  free(path);
+  return NULL;
+}
+
 static uint32_t count_nodes(const ug_module_t *m) {
   uint32_t n = 0;
   for (size_t i = 0; i < m->graphs.len; i++) n += ug_graph_live_nodes(m->graphs.items[i]);
@@ -228,9 +245,21 @@ ug_status_t ug_compile(const ug_compile_options_t *o) {
       st = text ? write_atomic(o->output_path ? o->output_path : "-", text, strlen(text))
                 : ug_status_make(UG_ERR_NOMEM, NULL, "out of memory");
       free(text);
+    } else if (o->emit == UG_EMIT_KIR) {
+      char *text;
+      st = ug_codegen_kir_text(m, &text);
+      if (!st) st = write_atomic(o->output_path ? o->output_path : "-", text, strlen(text));
+      free(text);
     } else {
+      if (o->pass_options.dump_dir) {
+        /* the kernel IR of the steps next to the graph IR of the passes */
+        char *text;
+        st = ug_codegen_kir_text(m, &text);
+        if (!st) st = dump_file(o->pass_options.dump_dir, "80-kernels.kir", text);
+        free(text);
+      }
 #ifdef UG_HAVE_LLVM
-      st = ug_codegen_emit(m, o);
+      if (!st) st = ug_codegen_emit(m, o);
 #else
       st = ug_status_make(UG_ERR_UNSUPPORTED, o->targets, "this ugcc was built without the LLVM backends");
 #endif
@@ -238,7 +267,7 @@ ug_status_t ug_compile(const ug_compile_options_t *o) {
   }
   if (!st && o->verbose)
     fprintf(stderr, "ugcc: wrote %s for %s: %u nodes after passes (%.3f s in all)\n",
-            o->output_path ? o->output_path : "-", o->emit == UG_EMIT_IR ? "ir" : o->targets, count_nodes(m),
+            o->output_path ? o->output_path : "-", o->emit == UG_EMIT_IR ? "ir" : o->emit == UG_EMIT_KIR ? "kir" : o->targets, count_nodes(m),
             seconds_since(&t0));
   ug_pass_manager_destroy(pm);
   ug_module_destroy(m);

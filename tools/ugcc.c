@@ -15,7 +15,8 @@ static void usage(FILE *f) {
         "  -o FILE                  output file (model.so, or IR / LLVM IR / object with --emit)\n"
         "  --target=LIST            comma-separated targets: cpu, cuda[:sm_90a,sm_80], amdgpu:gfx942\n"
         "                           (default: cpu)\n"
-        "  --emit=so|ir|llvm|obj    what to write (default: so); ir is the optimized graph IR\n"
+        "  --emit=so|ir|llvm|obj|kir what to write (default: so); ir is the optimized graph IR,\n"
+        "                           kir the kernel IR of every step (docs/kernel-ir.md)\n"
         "  --input-shape NAME=DIMS  fix a dynamic input's shape, e.g. x=1x3x224x224 (repeatable)\n"
         "  --bind-input NAME=FILE.pb freeze an ONNX graph input to the tensor in FILE.pb (repeatable);\n"
         "                           for parameter inputs such as shapes, axes or scales\n"
@@ -85,7 +86,8 @@ int main(int argc, char **argv) {
       else if (strcmp(v, "ir") == 0) o.emit = UG_EMIT_IR;
       else if (strcmp(v, "llvm") == 0) o.emit = UG_EMIT_LLVM;
       else if (strcmp(v, "obj") == 0) o.emit = UG_EMIT_OBJ;
-      else return usage_error("unknown --emit kind '%s' (so, ir, llvm, obj)", v);
+      else if (strcmp(v, "kir") == 0) o.emit = UG_EMIT_KIR;
+      else return usage_error("unknown --emit kind '%s' (so, ir, llvm, obj, kir)", v);
     } else if (ug_cli_value(argc, argv, &i, "--weights", &v, &missing)) {
       if (missing) return usage_error("%s needs a value", a);
       if (strcmp(v, "embed") == 0) o.weights = UG_WEIGHTS_EMBED;
@@ -130,7 +132,7 @@ int main(int argc, char **argv) {
   struct stat sb;
   if (stat(o.input_path, &sb) != 0 || !S_ISREG(sb.st_mode))
     return usage_error("cannot read input file '%s'", o.input_path);
-  if (!o.output_path && o.emit != UG_EMIT_IR) return usage_error("%s", "no output file (-o)");
+  if (!o.output_path && o.emit != UG_EMIT_IR && o.emit != UG_EMIT_KIR) return usage_error("%s", "no output file (-o)");
   if (o.pass_options.print_after && strcmp(o.pass_options.print_after, "all") != 0) {
     ug_pass_id_t id;
     if (!ug_pass_from_name(o.pass_options.print_after, strlen(o.pass_options.print_after), &id))

@@ -1,4 +1,477 @@
-/* CUDA kernels of the contract family (see kernel.h).  Nothing here yet. */
+/* CUDA kernels of the contract family (see kernel.h): matmul, conv and
+ * conv_transpose, with the semantics of the CPU backend
+ * (codegen/llvm/contract.c) and shapes of ir/infer.c.
+ *
+ * matmul (NumPy semantics: batch dims broadcast, a 1-d a is [1, K], a 1-d b
+ * is [K, 1]) runs one block per output tile (a 1-d grid of at most
+ * UG_CUDA_MAX_GRID blocks striding over batch x tiles, rows grouped by 8
+ * for L2 reuse).
+ *  - f16 / bf16: tensor cores.  128x128x32 block tiles, 8 warps of 64x32,
+ *    mma.sync m16n8k16 with f32 accumulators; a 4-stage cp.async pipeline
+ *    (zero-filling loads past the M/N/K edges) into XOR-swizzled shared
+ *    memory, read with ldmatrix (.trans for B, which is [K, N] row-major).
+ *    The 16-byte copies need K and N multiples of 8 and 16-byte aligned
+ *    operands; otherwise the same pipeline loads element by element with
+ *    bounds checks.  The result is rounded once from f32, as on the CPU.
+ *    Below sm_80 (no cp.async / m16n8k16) each thread computes tile
+ *    elements with scalar loops.
+ *  - f32, f64 and integers: a shared-memory tiled SIMT kernel, 64x64x16
+ *    tiles, 4x4 results per thread.  Integers accumulate in unsigned
+ *    arithmetic of at least 32 bits and are truncated to the result type:
+ *    the same wrap-around as the CPU's accumulation in the operand type.
+ * conv and conv_transpose are direct: one thread per output element (the
+ * default grid-stride launch), accumulating in the compute type of x (f32
+ * for f16 / bf16), starting from the bias like the CPU's conv_direct.  The
+ * plan's scratch buffers (the CPU's im2col / widening space) are unused. */
+#include <stdlib.h>
+#include <string.h>
+
 #include "codegen/cuda/kernel.h"
 
-ug_status_t ug_cuda_emit_contract(ug_cuda_kctx_t *k) { return ug_cuda_unsupported(k); }
+#define TEXT UG_CUDA_PROD
+
+static const char ind[] = "                                        "; /* indentation */
+
+/* The type the SIMT matmul accumulates in. */
+static const char *acc_type(ug_dtype_t dt) {
+  switch (dt) {
+  case UG_DTYPE_F64: return "double";
+  case UG_DTYPE_F32: case UG_DTYPE_F16: case UG_DTYPE_BF16: return "float";
+  case UG_DTYPE_I64: case UG_DTYPE_U64: return "unsigned long long";
+  default: return "unsigned int";
+  }
+}
+
+/* ---- matmul ---- */
+
+typedef struct {
+  char M[64], N[64], K[64];
+  ug_dim_t dM, dN, batch;
+  int ob; /* batch rank of the result */
+} mm_shape_t;
+
+static ug_status_t mm_shape(ug_cuda_kctx_t *k, mm_shape_t *s) {
+  const ug_type_t *a = ug_value_type(k->g, k->ops[0]), *b = ug_value_type(k->g, k->ops[1]);
+  const ug_type_t *o = ug_value_type(k->g, k->res[0]);
+  if (a->rank < 1 || b->rank < 1) return ug_node_error(k->g, k->n, UG_ERR_SHAPE, "matmul of a scalar");
+  bool a2 = a->rank >= 2, b2 = b->rank >= 2;
+  s->dM = a2 ? a->dims[a->rank - 2] : 1;
+  s->dN = b2 ? b->dims[b->rank - 1] : 1;
+  ug_cuda_dimstr(s->dM, s->M, sizeof s->M);
+  ug_cuda_dimstr(s->dN, s->N, sizeof s->N);
+  ug_cuda_dimstr(a->dims[a->rank - 1], s->K, sizeof s->K);
+  s->ob = o->rank - (a2 ? 1 : 0) - (b2 ? 1 : 0);
+  if (s->ob < 0) return ug_node_error(k->g, k->n, UG_ERR_SHAPE, "matmul result rank");
+  s->batch = 1;
+  for (int i = 0; i < s->ob; i++) s->batch = ug_dim_mul(k->m->dims, s->batch, o->dims[i]);
+  return NULL;
+}
+
+/* Opens the loop over output tiles of `tile` x `tile` (a 1-d grid striding
+ * over batch x row tiles x column tiles): A, B and C point at this batch's
+ * matrices, m0 / n0 are the tile's first row and column.  Within a batch,
+ * groups of 8 row tiles sweep the column tiles together, so the blocks
+ * running at once share their A rows and B columns in L2.  Closed by
+ * mm_close. */
+static void mm_open(ug_cuda_kctx_t *k, const mm_shape_t *s, int tile) {
+  const ug_type_t *a = ug_value_type(k->g, k->ops[0]), *b = ug_value_type(k->g, k->ops[1]);
+  const ug_type_t *o = ug_value_type(k->g, k->res[0]);
+  char nb[TEXT];
+  ug_cuda_prodstr(o, 0, s->ob, nb, sizeof nb);
+  fprintf(k->f, "  const int64_t M = %s, N = %s, K = %s, nb = %s;\n", s->M, s->N, s->K, nb);
+  fprintf(k->f, "  const int64_t tm = (M + %d) / %d, tn = (N + %d) / %d, per = tm * tn;\n", tile - 1, tile, tile - 1,
+          tile);
+  fprintf(k->f, "  for (int64_t tile = blockIdx.x; tile < per * nb; tile += gridDim.x) {\n");
+  fprintf(k->f, "    const int64_t bi = tile / per, id = tile - bi * per, gid = id / (8 * tn), in = id - gid * 8 * tn;\n");
+  fprintf(k->f, "    const int64_t gs = tm - gid * 8 < 8 ? tm - gid * 8 : 8, mt = gid * 8 + in %% gs, nt = in / gs;\n");
+  /* batch offsets of a and b (in matrices), broadcasting as NumPy does */
+  ug_type_t ab = *a, bb = *b, obt = *o;
+  ab.rank = a->rank >= 2 ? a->rank - 2 : 0;
+  bb.rank = b->rank >= 2 ? b->rank - 2 : 0;
+  obt.rank = s->ob;
+  char (*st)[UG_MAX_RANK][UG_CUDA_STRIDE] = calloc(2, sizeof *st);
+  for (int i = 0; i < s->ob; i++) {
+    ug_cuda_bstride(&ab, &obt, i, st[0][i], sizeof st[0][i]);
+    ug_cuda_bstride(&bb, &obt, i, st[1][i], sizeof st[1][i]);
+  }
+  fprintf(k->f, "    int64_t ao, bo;\n    {\n    const %s i = (%s)bi;\n", k->ix, k->ix);
+  ug_cuda_decompose(k, &obt, 2, st);
+  free(st);
+  fprintf(k->f, "    ao = o0; bo = o1; (void)t;\n    }\n");
+  const char *at = ug_cuda_stype(a->dtype), *ot = ug_cuda_stype(o->dtype);
+  fprintf(k->f, "    const %s *__restrict__ A = a0 + ao * (M * K);\n", at);
+  fprintf(k->f, "    const %s *__restrict__ B = a1 + bo * (K * N);\n", at);
+  fprintf(k->f, "    %s *__restrict__ C = a2 + bi * (M * N);\n", ot);
+  fprintf(k->f, "    {\n      const int64_t m0 = mt * %d, n0 = nt * %d;\n", tile, tile);
+}
+
+static void mm_close(ug_cuda_kctx_t *k) { fprintf(k->f, "    }\n  }\n"); }
+
+/* The launch: one block per tile, at most UG_CUDA_MAX_GRID (blocks loop). */
+static void mm_launch(ug_cuda_kctx_t *k, const mm_shape_t *s, int tile, uint32_t shared) {
+  ug_dims_t *d = k->m->dims;
+  ug_dim_t tiles = ug_dim_mul(d, ug_dim_ceildiv(d, s->dN, tile), ug_dim_ceildiv(d, s->dM, tile));
+  k->custom_launch = true;
+  k->grid[0] = ug_dim_min(d, ug_dim_mul(d, tiles, s->batch), UG_CUDA_MAX_GRID);
+  k->grid[1] = 1;
+  k->grid[2] = 1;
+  k->block = 256;
+  k->shared_bytes = shared;
+}
+
+/* SIMT: 64x64 tiles, k in steps of 16, thread (ty, tx) owns rows ty + 16i
+ * and columns tx + 16j (conflict-free shared reads, coalesced stores). */
+static ug_status_t mm_simt(ug_cuda_kctx_t *k, const mm_shape_t *s) {
+  ug_dtype_t dt = ug_value_type(k->g, k->ops[0])->dtype, odt = ug_value_type(k->g, k->res[0])->dtype;
+  const char *acc = acc_type(dt), *ct = ug_cuda_ctype(dt);
+  char la[128], lb[128], sc[128], v[64];
+  ug_cuda_load_expr(dt, "A[gm * K + gk]", la, sizeof la);
+  ug_cuda_load_expr(dt, "B[gk * N + gn]", lb, sizeof lb);
+  snprintf(v, sizeof v, "(%s)acc[i][j]", ug_cuda_ctype(odt));
+  ug_cuda_store_expr(odt, v, sc, sizeof sc);
+  fprintf(k->f, "  __shared__ %s As[16][65], Bs[16][64];\n", acc);
+  fprintf(k->f, "  const int tid = threadIdx.x, tx = tid & 15, ty = tid >> 4;\n");
+  mm_open(k, s, 64);
+  fprintf(k->f,
+          "      %s acc[4][4];\n"
+          "#pragma unroll\n"
+          "      for (int i = 0; i < 4; i++)\n"
+          "#pragma unroll\n"
+          "        for (int j = 0; j < 4; j++) acc[i][j] = 0;\n"
+          "      for (int64_t k0 = 0; k0 < K; k0 += 16) {\n"
+          "#pragma unroll\n"
+          "        for (int h = 0; h < 4; h++) {\n"
+          "          const int e = tid + h * 256;\n"
+          "          {\n"
+          "            const int64_t gm = m0 + (e >> 4), gk = k0 + (e & 15);\n"
+          "            As[e & 15][e >> 4] = gm < M && gk < K ? (%s)(%s)%s : (%s)0;\n"
+          "          }\n"
+          "          {\n"
+          "            const int64_t gk = k0 + (e >> 6), gn = n0 + (e & 63);\n"
+          "            Bs[e >> 6][e & 63] = gk < K && gn < N ? (%s)(%s)%s : (%s)0;\n"
+          "          }\n"
+          "        }\n"
+          "        __syncthreads();\n"
+          "#pragma unroll\n"
+          "        for (int kk = 0; kk < 16; kk++) {\n"
+          "          %s x[4], y[4];\n"
+          "#pragma unroll\n"
+          "          for (int i = 0; i < 4; i++) x[i] = As[kk][ty + 16 * i], y[i] = Bs[kk][tx + 16 * i];\n"
+          "#pragma unroll\n"
+          "          for (int i = 0; i < 4; i++)\n"
+          "#pragma unroll\n"
+          "            for (int j = 0; j < 4; j++) acc[i][j] += x[i] * y[j];\n"
+          "        }\n"
+          "        __syncthreads();\n"
+          "      }\n"
+          "#pragma unroll\n"
+          "      for (int i = 0; i < 4; i++)\n"
+          "#pragma unroll\n"
+          "        for (int j = 0; j < 4; j++) {\n"
+          "          const int64_t r = m0 + ty + 16 * i, c = n0 + tx + 16 * j;\n"
+          "          if (r < M && c < N) C[r * N + c] = %s;\n"
+          "        }\n",
+          acc, acc, ct, la, acc, acc, ct, lb, acc, acc, sc);
+  mm_close(k);
+  mm_launch(k, s, 64, 0);
+  return NULL;
+}
+
+/* The tensor-core kernel (sm_80 and newer): loaders, the main loop (over
+ * UG_LOAD, one of the loaders) and the epilogue.  T is the element type,
+ * UG_MMA the mma instruction for it. */
+static const char *const mm_tc_body[] = {
+    "      extern __shared__ __align__(128) unsigned char ug_contract_smem[];\n"
+    "      // per stage: A [128][32] at byte 8192 * stage, B [32][128] at 32768 + 8192 * stage;\n"
+    "      // A chunk (r, c) of 8 elements lives at chunk c ^ ((r >> 1) & 3) of row r,\n"
+    "      // B chunk (r, c) at c ^ (r & 7): ldmatrix's 8 row reads hit 8 bank groups\n"
+    "      const unsigned sbase = (unsigned)__cvta_generic_to_shared(ug_contract_smem);\n"
+    "      const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, wm = warp >> 2, wn = warp & 3;\n"
+    "      const int KT = (int)((K + 31) / 32);\n"
+    "      // this thread copies A rows ar and ar + 64 at k chunk ac, B k rows br and br + 16 at n chunk bc\n"
+    "      const int ar = tid >> 2, ac = tid & 3, br = tid >> 4, bc = tid & 15;\n"
+    "      const unsigned da = sbase + (unsigned)(ar * 32 + ((ac ^ ((ar >> 1) & 3)) << 3)) * 2u;\n"
+    "      const unsigned db = sbase + 32768u + (unsigned)(br * 128 + ((bc ^ (br & 7)) << 3)) * 2u;\n"
+    "      const bool ra0 = m0 + ar < M, ra1 = m0 + ar + 64 < M, cb = n0 + bc * 8 < N;\n"
+    "      const T *ga = A + (m0 + ar) * K + ac * 8;\n"
+    "      const T *gb = B + (int64_t)br * N + n0 + bc * 8;\n"
+    "      const unsigned short *Au = reinterpret_cast<const unsigned short *>(A);\n"
+    "      const unsigned short *Bu = reinterpret_cast<const unsigned short *>(B);\n"
+    "      float acc[4][4][4];\n"
+    "#pragma unroll\n"
+    "      for (int i = 0; i < 4; i++)\n"
+    "#pragma unroll\n"
+    "        for (int j = 0; j < 4; j++)\n"
+    "#pragma unroll\n"
+    "          for (int e = 0; e < 4; e++) acc[i][j][e] = 0.0f;\n"
+    "      // 16 bytes global -> shared; n = 0 writes zeros (p is then any valid address)\n"
+    "      auto cp = [](unsigned d, const T *p, bool ok) {\n"
+    "        asm volatile(\"cp.async.cg.shared.global [%0], [%1], 16, %2;\\n\" :: \"r\"(d), \"l\"(p), \"r\"(ok ? 16 : 0) : \"memory\");\n"
+    "      };\n"
+    "      // k tile kt into stage st, zeros outside the matrices: 16-byte copies\n"
+    "      auto load_v = [&](int st, int kt) {\n"
+    "        const int64_t k0 = (int64_t)kt * 32;\n"
+    "        const unsigned so = (unsigned)st * 8192u;\n"
+    "        const bool ka = k0 + ac * 8 < K, kb0 = k0 + br < K, kb1 = k0 + br + 16 < K;\n"
+    "        cp(da + so, ra0 && ka ? ga + k0 : A, ra0 && ka);\n"
+    "        cp(da + so + 4096u, ra1 && ka ? ga + 64 * K + k0 : A, ra1 && ka);\n"
+    "        cp(db + so, cb && kb0 ? gb + k0 * N : B, cb && kb0);\n"
+    "        cp(db + so + 4096u, cb && kb1 ? gb + (k0 + 16) * N : B, cb && kb1);\n"
+    "      };\n"
+    "      // the same with element loads (misaligned operands, K or N not a multiple of 8)\n"
+    "      auto load_s = [&](int st, int kt) {\n"
+    "        const int64_t k0 = (int64_t)kt * 32;\n"
+    "        const unsigned so = (unsigned)st * 8192u;\n"
+    "#pragma unroll 1\n"
+    "        for (int h = 0; h < 2; h++) {\n"
+    "          const int64_t gm = m0 + ar + 64 * h, gk = k0 + ac * 8, gkb = k0 + br + 16 * h, gn = n0 + bc * 8;\n"
+    "          const int64_t ra = gm < M ? K - gk : 0, rb = gkb < K ? N - gn : 0;\n"
+    "          const unsigned short *pa = Au + (ra > 0 ? gm * K + gk : 0), *pb = Bu + (rb > 0 ? gkb * N + gn : 0);\n"
+    "          unsigned wa[4], wb[4];\n"
+    "#pragma unroll\n"
+    "          for (int e = 0; e < 4; e++) {\n"
+    "            wa[e] = (2 * e < ra ? (unsigned)pa[2 * e] : 0u) | (2 * e + 1 < ra ? (unsigned)pa[2 * e + 1] : 0u) << 16;\n"
+    "            wb[e] = (2 * e < rb ? (unsigned)pb[2 * e] : 0u) | (2 * e + 1 < rb ? (unsigned)pb[2 * e + 1] : 0u) << 16;\n"
+    "          }\n"
+    "          asm volatile(\"st.shared.v4.u32 [%0], {%1, %2, %3, %4};\\n\" :: \"r\"(da + so + 4096u * h),\n"
+    "                       \"r\"(wa[0]), \"r\"(wa[1]), \"r\"(wa[2]), \"r\"(wa[3]) : \"memory\");\n"
+    "          asm volatile(\"st.shared.v4.u32 [%0], {%1, %2, %3, %4};\\n\" :: \"r\"(db + so + 4096u * h),\n"
+    "                       \"r\"(wb[0]), \"r\"(wb[1]), \"r\"(wb[2]), \"r\"(wb[3]) : \"memory\");\n"
+    "        }\n"
+    "      };\n",
+    "      // 3 tiles in flight; the stage refilled at step kt is the one computed\n"
+    "      // at kt - 1, which every warp has left once past the barrier\n"
+    "#pragma unroll\n"
+    "      for (int s = 0; s < 3; s++) {\n"
+    "        if (s < KT) UG_LOAD(s, s);\n"
+    "        asm volatile(\"cp.async.commit_group;\\n\" ::: \"memory\");\n"
+    "      }\n"
+    "#pragma unroll 1\n"
+    "      for (int kt = 0; kt < KT; kt++) {\n"
+    "        asm volatile(\"cp.async.wait_group 2;\\n\" ::: \"memory\");\n"
+    "        __syncthreads();\n"
+    "        if (kt + 3 < KT) UG_LOAD((kt + 3) & 3, kt + 3);\n"
+    "        asm volatile(\"cp.async.commit_group;\\n\" ::: \"memory\");\n"
+    "        const unsigned As = sbase + (unsigned)(kt & 3) * 8192u, Bs = As + 32768u;\n"
+    "#pragma unroll\n"
+    "        for (int kk = 0; kk < 2; kk++) {\n"
+    "          unsigned af[4][4], bf[4][2];\n"
+    "#pragma unroll\n"
+    "          for (int mi = 0; mi < 4; mi++) {\n"
+    "            // lanes 0-15: rows 0-15 at k 0-7, lanes 16-31: the same rows at k 8-15\n"
+    "            const int r = wm * 64 + mi * 16 + (lane & 15), c = kk * 2 + (lane >> 4);\n"
+    "            const unsigned p = As + (unsigned)(r * 32 + ((c ^ ((r >> 1) & 3)) << 3)) * 2u;\n"
+    "            asm volatile(\"ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\\n\"\n"
+    "                         : \"=r\"(af[mi][0]), \"=r\"(af[mi][1]), \"=r\"(af[mi][2]), \"=r\"(af[mi][3]) : \"r\"(p) : \"memory\");\n"
+    "          }\n"
+    "#pragma unroll\n"
+    "          for (int nj = 0; nj < 2; nj++) {\n"
+    "            // k rows 0-15 of columns 0-7 (lanes 0-15) and 8-15 (lanes 16-31), transposed\n"
+    "            const int r = kk * 16 + (lane & 15), c = wn * 4 + nj * 2 + (lane >> 4);\n"
+    "            const unsigned p = Bs + (unsigned)(r * 128 + ((c ^ (r & 7)) << 3)) * 2u;\n"
+    "            asm volatile(\"ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\\n\"\n"
+    "                         : \"=r\"(bf[2 * nj][0]), \"=r\"(bf[2 * nj][1]), \"=r\"(bf[2 * nj + 1][0]), \"=r\"(bf[2 * nj + 1][1])\n"
+    "                         : \"r\"(p) : \"memory\");\n"
+    "          }\n"
+    "#pragma unroll\n"
+    "          for (int mi = 0; mi < 4; mi++)\n"
+    "#pragma unroll\n"
+    "            for (int ni = 0; ni < 4; ni++)\n"
+    "              asm(UG_MMA \" {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\\n\"\n"
+    "                  : \"+f\"(acc[mi][ni][0]), \"+f\"(acc[mi][ni][1]), \"+f\"(acc[mi][ni][2]), \"+f\"(acc[mi][ni][3])\n"
+    "                  : \"r\"(af[mi][0]), \"r\"(af[mi][1]), \"r\"(af[mi][2]), \"r\"(af[mi][3]), \"r\"(bf[ni][0]), \"r\"(bf[ni][1]));\n"
+    "        }\n"
+    "      }\n"
+    "      asm volatile(\"cp.async.wait_group 0;\\n\" ::: \"memory\");\n",
+    "      // c0 c1 at (row g, columns 2t, 2t+1), c2 c3 at row g + 8\n"
+    "      const bool pair = N % 2 == 0 && ((unsigned long long)C & 3) == 0;\n"
+    "#pragma unroll\n"
+    "      for (int mi = 0; mi < 4; mi++)\n"
+    "#pragma unroll\n"
+    "        for (int ni = 0; ni < 4; ni++)\n"
+    "#pragma unroll\n"
+    "          for (int h = 0; h < 2; h++) {\n"
+    "            const int64_t r = m0 + wm * 64 + mi * 16 + (lane >> 2) + 8 * h;\n"
+    "            const int64_t c = n0 + wn * 32 + ni * 8 + (lane & 3) * 2;\n"
+    "            if (r >= M) continue;\n"
+    "            const float x = acc[mi][ni][2 * h], y = acc[mi][ni][2 * h + 1];\n"
+    "            T *p = C + r * N + c;\n"
+    "            if (pair && c + 1 < N) {\n"
+    "              *reinterpret_cast<T2 *>(p) = UG_CVT2(x, y);\n"
+    "            } else {\n"
+    "              if (c < N) p[0] = UG_CVT(x);\n"
+    "              if (c + 1 < N) p[1] = UG_CVT(y);\n"
+    "            }\n"
+    "          }\n"
+    "      __syncthreads();  // every warp is done with shared memory before the next tile\n"};
+
+/* f16 / bf16 on tensor cores. */
+static ug_status_t mm_tc(ug_cuda_kctx_t *k, const mm_shape_t *s, ug_dtype_t dt) {
+  bool bf = dt == UG_DTYPE_BF16;
+  const char *T = ug_cuda_stype(dt);
+  fprintf(k->f, "  typedef %s T;\n  typedef %s T2;\n", T, bf ? "__nv_bfloat162" : "__half2");
+  mm_open(k, s, 128);
+  fprintf(k->f, "      const bool vec = K %% 8 == 0 && N %% 8 == 0 && "
+                "((unsigned long long)A %% 16 | (unsigned long long)B %% 16) == 0;\n");
+  fprintf(k->f, "#if __CUDA_ARCH__ >= 800\n");
+  fprintf(k->f, "#define UG_MMA \"mma.sync.aligned.m16n8k16.row.col.f32.%s.%s.f32\"\n", bf ? "bf16" : "f16",
+          bf ? "bf16" : "f16");
+  fprintf(k->f, "#define UG_CVT %s\n#define UG_CVT2 %s\n", bf ? "__float2bfloat16_rn" : "__float2half_rn",
+          bf ? "__floats2bfloat162_rn" : "__floats2half2_rn");
+  /* the main loop twice, with 16-byte copies or element loads, so that
+   * neither path's registers add to the other's */
+  fputs(mm_tc_body[0], k->f);
+  fputs("      if (vec) {\n#define UG_LOAD load_v\n", k->f);
+  fputs(mm_tc_body[1], k->f);
+  fputs("#undef UG_LOAD\n      } else {\n#define UG_LOAD load_s\n", k->f);
+  fputs(mm_tc_body[1], k->f);
+  fputs("#undef UG_LOAD\n      }\n", k->f);
+  fputs(mm_tc_body[2], k->f);
+  fprintf(k->f, "#undef UG_MMA\n#undef UG_CVT\n#undef UG_CVT2\n");
+  /* older GPUs: scalar dot products over the tile */
+  char la[64], lb[64], sc[64];
+  ug_cuda_load_expr(dt, "A[r * K + q]", la, sizeof la);
+  ug_cuda_load_expr(dt, "B[q * N + c]", lb, sizeof lb);
+  ug_cuda_store_expr(dt, "acc", sc, sizeof sc);
+  fprintf(k->f,
+          "#else\n"
+          "      (void)vec;\n"
+          "      for (int e = threadIdx.x; e < 128 * 128; e += blockDim.x) {\n"
+          "        const int64_t r = m0 + (e >> 7), c = n0 + (e & 127);\n"
+          "        if (r >= M || c >= N) continue;\n"
+          "        float acc = 0.0f;\n"
+          "        for (int64_t q = 0; q < K; q++) acc += %s * %s;\n"
+          "        C[r * N + c] = %s;\n"
+          "      }\n"
+          "#endif\n",
+          la, lb, sc);
+  mm_close(k);
+  mm_launch(k, s, 128, 2u * 4u * 128u * 32u * 2u);
+  return NULL;
+}
+
+static ug_status_t emit_matmul(ug_cuda_kctx_t *k) {
+  if (k->nops != 2 || k->nres != 1) return ug_cuda_unsupported(k);
+  ug_dtype_t dt = ug_value_type(k->g, k->ops[0])->dtype;
+  if (ug_value_type(k->g, k->ops[1])->dtype != dt || ug_value_type(k->g, k->res[0])->dtype != dt)
+    return ug_cuda_unsupported(k);
+  mm_shape_t s;
+  UG_RETURN_IF_ERROR(mm_shape(k, &s));
+  if (dt == UG_DTYPE_F16 || dt == UG_DTYPE_BF16) return mm_tc(k, &s, dt);
+  return mm_simt(k, &s);
+}
+
+/* ---- conv, conv_transpose ---- */
+
+static ug_status_t emit_conv(ug_cuda_kctx_t *k, bool transpose) {
+  ug_graph_t *g = k->g;
+  const ug_node_t *n = k->n;
+  if (k->nops < 2 || k->nres != 1) return ug_cuda_unsupported(k);
+  const ug_type_t *x = ug_value_type(g, k->ops[0]), *w = ug_value_type(g, k->ops[1]);
+  const ug_type_t *o = ug_value_type(g, k->res[0]);
+  bool bias = k->nops == 3;
+  int sr = x->rank - 2;
+  if (sr < 1 || w->rank != x->rank || o->rank != x->rank)
+    return ug_node_error(g, n, UG_ERR_SHAPE, "conv needs x and w of equal rank >= 3");
+  uint32_t nst, npd, ndl;
+  const int64_t *stv = ug_cuda_attr_ints(g, n, UG_ATTR_STRIDES, &nst);
+  const int64_t *pdv = ug_cuda_attr_ints(g, n, UG_ATTR_PADS, &npd);
+  const int64_t *dlv = ug_cuda_attr_ints(g, n, UG_ATTR_DILATIONS, &ndl);
+  int64_t group = ug_node_attr_int(g, n, UG_ATTR_GROUP, 1);
+  if (group < 1) return ug_node_error(g, n, UG_ERR_INVALID, "group must be positive");
+  int64_t stride[UG_MAX_RANK], pb[UG_MAX_RANK], dil[UG_MAX_RANK], ks[UG_MAX_RANK];
+  for (int i = 0; i < sr; i++) {
+    stride[i] = nst == (uint32_t)sr ? stv[i] : 1;
+    dil[i] = ndl == (uint32_t)sr ? dlv[i] : 1;
+    pb[i] = npd == 2u * (uint32_t)sr ? pdv[i] : 0;
+    if (!UG_DIM_IS_STATIC(w->dims[2 + i]))
+      return ug_node_error(g, n, UG_ERR_UNSUPPORTED, "conv kernel size must be static");
+    ks[i] = w->dims[2 + i];
+    if (stride[i] < 1) return ug_node_error(g, n, UG_ERR_INVALID, "strides must be positive");
+  }
+  const char *ix = k->ix, *ct = ug_cuda_ctype(x->dtype);
+  char d[64], C[64], Mo[64], Cg[128], Mg[128], numel[TEXT], prodk[64];
+  ug_cuda_dimstr(x->dims[1], C, sizeof C);
+  ug_cuda_dimstr(o->dims[1], Mo, sizeof Mo);
+  /* channels per group: conv's w is [M, C/G, k...], conv_transpose's [C, M/G, k...] */
+  if (transpose) {
+    snprintf(Cg, sizeof Cg, "(%s / %lldLL)", C, (long long)group);
+    ug_cuda_dimstr(w->dims[1], Mg, sizeof Mg);
+  } else {
+    ug_cuda_dimstr(w->dims[1], Cg, sizeof Cg);
+    snprintf(Mg, sizeof Mg, "(%s / %lldLL)", Mo, (long long)group);
+  }
+  ug_cuda_prodstr(o, 0, o->rank, numel, sizeof numel);
+  ug_cuda_prodstr(w, 2, w->rank, prodk, sizeof prodk);
+  fprintf(k->f, "  const %s Cg = (%s)%s, Mg = (%s)%s, Mo = (%s)%s;\n", ix, ix, Cg, ix, Mg, ix, Mo);
+  ug_cuda_grid_loop(k, numel);
+  fprintf(k->f, "    %s t = i;\n", ix);
+  for (int i = sr - 1; i >= 0; i--)
+    fprintf(k->f, "    const %s o%d = t %% (%s)%s; t /= (%s)%s;\n", ix, i, ix,
+            ug_cuda_dimstr(o->dims[2 + i], d, sizeof d), ix, d);
+  fprintf(k->f, "    const %s m = t %% Mo, img = t / Mo, gi = m / Mg, ml = m - gi * Mg;\n", ix);
+  char bl[128], wl[128], xl[128], sc[128];
+  if (bias) {
+    const ug_type_t *bt = ug_value_type(g, k->ops[2]);
+    ug_cuda_load_expr(bt->dtype, "a2[m]", bl, sizeof bl);
+    fprintf(k->f, "    %s acc = (%s)%s;\n", ct, ct, bl);
+  } else {
+    fprintf(k->f, "    %s acc = 0;\n", ct);
+  }
+  fprintf(k->f, "    for (%s ci = 0; ci < Cg; ci++) {\n", ix);
+  fprintf(k->f, "      const %s xc = gi * Cg + ci;\n", ix);
+  char prodD[TEXT];
+  ug_cuda_prodstr(x, 2, x->rank, prodD, sizeof prodD);
+  fprintf(k->f, "      const %s *__restrict__ xp = a0 + (img * (%s)%s + xc) * (%s)(%s);\n",
+          ug_cuda_stype(x->dtype), ix, C, ix, prodD);
+  if (transpose)
+    fprintf(k->f, "      const %s *__restrict__ wp = a1 + (xc * Mg + ml) * (%s)(%s);\n", ug_cuda_stype(w->dtype), ix, prodk);
+  else
+    fprintf(k->f, "      const %s *__restrict__ wp = a1 + (m * Cg + ci) * (%s)(%s);\n", ug_cuda_stype(w->dtype), ix, prodk);
+  /* one loop per spatial axis; taps outside the input are skipped */
+  for (int i = 0; i < sr; i++) {
+    fprintf(k->f, "%.*sfor (int t%d = 0; t%d < %lld; t%d++) {\n", 6 + 2 * i, ind, i, i, (long long)ks[i], i);
+    ug_cuda_dimstr(x->dims[2 + i], d, sizeof d);
+    if (!transpose) {
+      fprintf(k->f, "%.*s  const %s p%d = o%d * %lld - %lld + (%s)t%d * %lld;\n", 6 + 2 * i, ind, ix, i, i,
+              (long long)stride[i], (long long)pb[i], ix, i, (long long)dil[i]);
+      fprintf(k->f, "%.*s  if (p%d < 0 || p%d >= (%s)%s) continue;\n", 6 + 2 * i, ind, i, i, ix, d);
+    } else {
+      /* o = p*s - pad + t*d  =>  p = (o + pad - t*d) / s when that divides */
+      fprintf(k->f, "%.*s  const %s q%d = o%d + %lld - (%s)t%d * %lld;\n", 6 + 2 * i, ind, ix, i, i, (long long)pb[i],
+              ix, i, (long long)dil[i]);
+      fprintf(k->f, "%.*s  if (q%d < 0 || q%d %% %lld != 0) continue;\n", 6 + 2 * i, ind, i, i, (long long)stride[i]);
+      fprintf(k->f, "%.*s  const %s p%d = q%d / %lld;\n", 6 + 2 * i, ind, ix, i, i, (long long)stride[i]);
+      fprintf(k->f, "%.*s  if (p%d >= (%s)%s) continue;\n", 6 + 2 * i, ind, i, ix, d);
+    }
+    if (i == 0) {
+      fprintf(k->f, "%.*s  const %s xo0 = p0;\n", 6 + 2 * i, ind, ix);
+      fprintf(k->f, "%.*s  const int wo0 = t0;\n", 6 + 2 * i, ind);
+    } else {
+      fprintf(k->f, "%.*s  const %s xo%d = xo%d * (%s)%s + p%d;\n", 6 + 2 * i, ind, ix, i, i - 1, ix, d, i);
+      fprintf(k->f, "%.*s  const int wo%d = wo%d * %lld + t%d;\n", 6 + 2 * i, ind, i, i - 1, (long long)ks[i], i);
+    }
+  }
+  char src[32];
+  snprintf(src, sizeof src, "xp[xo%d]", sr - 1);
+  ug_cuda_load_expr(x->dtype, src, xl, sizeof xl);
+  snprintf(src, sizeof src, "wp[wo%d]", sr - 1);
+  ug_cuda_load_expr(w->dtype, src, wl, sizeof wl);
+  fprintf(k->f, "%.*s  acc += %s * (%s)%s;\n", 6 + 2 * (sr - 1), ind, xl, ct, wl);
+  for (int i = sr - 1; i >= 0; i--) fprintf(k->f, "%.*s}\n", 6 + 2 * i, ind);
+  fprintf(k->f, "    }\n");
+  char v[64];
+  snprintf(v, sizeof v, "(%s)acc", ug_cuda_ctype(o->dtype));
+  ug_cuda_store_expr(o->dtype, v, sc, sizeof sc);
+  fprintf(k->f, "    a%u[i] = %s;\n  }\n", k->nops, sc);
+  return NULL;
+}
+
+ug_status_t ug_cuda_emit_contract(ug_cuda_kctx_t *k) {
+  switch (k->n->op) {
+  case UG_OP_MATMUL: return emit_matmul(k);
+  case UG_OP_CONV: return emit_conv(k, false);
+  case UG_OP_CONV_TRANSPOSE: return emit_conv(k, true);
+  default: return ug_cuda_unsupported(k);
+  }
+}

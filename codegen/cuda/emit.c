@@ -16,6 +16,8 @@
 
 #include "codegen/cuda/ew.h"
 #include "codegen/cuda/kernel.h"
+#include "codegen/cuda/kir_emit.h"
+#include "codegen/kir_lower.h"
 #include "ugrt/model_abi.h"
 
 typedef ug_cuda_kctx_t kctx_t;
@@ -401,7 +403,19 @@ static ug_status_t emit_step(kctx_t *k) {
   }
   ug_status_t st;
   switch (ug_op_info(n->op)->category) {
-  case UG_CAT_EW: st = emit_ew(k, k->ops, k->nops, res); break;
+  case UG_CAT_EW: {
+    /* through the kernel IR where the lowering takes it; the direct
+     * emitter for the rest (short broadcast rows) */
+    ug_kir_kernel_t *kk;
+    st = ug_kir_lower_step(k->kir, k->plan, s, &kk);
+    if (!st) {
+      st = ug_cuda_emit_kir(k, kk);
+    } else if (ug_status_code(st) == UG_ERR_UNSUPPORTED && !kk) {
+      ug_status_free(st);
+      st = emit_ew(k, k->ops, k->nops, res);
+    }
+    break;
+  }
   case UG_CAT_RED:
     st = n->op == UG_OP_MAX_POOL || n->op == UG_OP_AVG_POOL ? ug_cuda_emit_pool(k) : ug_cuda_emit_reduce(k);
     break;
@@ -448,6 +462,8 @@ ug_status_t ug_cuda_emit_module(ug_module_t *m, const ug_plan_t *plans, uint32_t
   ug_status_t st = NULL;
   if (!bodies || !blocks || !sf) st = ug_status_make(UG_ERR_NOMEM, NULL, "out of memory");
   if (!st) fputs(ug_cuda_prelude, sf);
+  if (!st) fputs(ug_cuda_kir_prelude, sf);
+  out->kir = ug_kir_module_create(m);
   if (!st) fputs("static __forceinline__ long long ug_max0(long long v) { return v < 0 ? 0 : v; }\n", sf);
   for (uint32_t p = 0; p < num_plans && !st; p++) {
     const ug_plan_t *pl = &plans[p];
@@ -456,7 +472,7 @@ ug_status_t ug_cuda_emit_module(ug_module_t *m, const ug_plan_t *plans, uint32_t
       const ug_plan_step_t *s = &pl->steps.items[si];
       char *body = NULL;
       size_t blen = 0;
-      kctx_t k = {.m = m, .g = pl->g, .s = s, .ix = "int64_t"};
+      kctx_t k = {.m = m, .g = pl->g, .s = s, .plan = pl, .kir = out->kir, .ix = "int64_t"};
       k.n = s->kind == UG_STEP_NODE ? &pl->g->nodes.items[s->node] : NULL;
       k.f = open_memstream(&body, &blen);
       if (!k.f) {

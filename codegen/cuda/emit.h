@@ -27,6 +27,7 @@ typedef struct {
   ug_nvrtc_kernel_span_t *spans; /* per kernel, for NVRTC's messages */
   uint32_t num_kernels;
   ug_gpu_launch_t **launch; /* per plan, per step; grids may add to m->dims */
+  struct ug_kir_module *kir; /* the steps lowered to the kernel IR (in m's arena) */
 } ug_cuda_module_t;
 
 /* Emits every step of plans[0..num_plans) (the plans of m's graphs). */

@@ -27,6 +27,8 @@ typedef struct {
   ug_graph_t *g;
   const ug_node_t *n; /* NULL for copy steps */
   const ug_plan_step_t *s;
+  const ug_plan_t *plan;
+  struct ug_kir_module *kir; /* kernels lowered to the kernel IR go here */
   FILE *f;
   const char *ix;      /* index type: "int" or "int64_t" */
   ug_dim_t work;       /* elements (or bytes / 16 for copies) the grid covers */

@@ -13,7 +13,7 @@
 
 #define UGCC_VERSION_STRING "0.1.0"
 
-typedef enum { UG_EMIT_SO = 0, UG_EMIT_IR, UG_EMIT_LLVM, UG_EMIT_OBJ } ug_emit_t;
+typedef enum { UG_EMIT_SO = 0, UG_EMIT_IR, UG_EMIT_LLVM, UG_EMIT_OBJ, UG_EMIT_KIR } ug_emit_t;
 typedef enum { UG_WEIGHTS_EMBED = 0, UG_WEIGHTS_EXTERNAL } ug_weights_mode_t;
 
 /* --input-shape name=1x3x224x224 */

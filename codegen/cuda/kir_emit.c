@@ -1,0 +1,271 @@
+/* Kernel IR -> CUDA C (docs/kernel-ir.md, "What the emitters do with it").
+ *
+ * Handled now: the ops the lowering of kir_lower.c produces — program_id,
+ * index arithmetic, loads and stores of one-dimensional tiles along a
+ * global buffer's last axis (bounds-checked, `other` outside), broadcasts of
+ * one-element tiles, and elementwise math on tiles.
+ *
+ * Layout: a tile of S elements is spread over the block's threads in
+ * contiguous runs: thread t holds elements t*P .. t*P+P-1 with P = S /
+ * threads (or 1 when S < threads; elements past S are unused), in a
+ * register array `v<N>[P]`.  When P elements are 16 bytes a load or store
+ * whose run is in bounds and aligned is one vector access; otherwise each
+ * element is checked.  One-element tiles and rank-0 tiles are a scalar that
+ * every thread holds.  Index values are int64_t, uniform over the block. */
+#include "codegen/cuda/kir_emit.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+  ug_cuda_kctx_t *k;
+  ug_kir_kernel_t *kk;
+  FILE *f;
+  uint32_t threads;
+} kemit_t;
+
+const char ug_cuda_kir_prelude[] =
+    "// kernel-IR index arithmetic: div and mod floor, as dims do\n"
+    "static __forceinline__ long long ug_kdiv(long long a, long long b) {\n"
+    "  long long q = a / b;\n"
+    "  return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;\n"
+    "}\n"
+    "static __forceinline__ long long ug_kmod(long long a, long long b) { return a - ug_kdiv(a, b) * b; }\n";
+
+static ug_status_t kerr(kemit_t *e, const ug_kir_op_data_t *o, const char *what) {
+  return ug_node_error(e->k->g, e->k->n, UG_ERR_UNSUPPORTED, "kernel-IR op %s: %s on cuda",
+                       o->op == UG_KIR_EW ? ug_op_info(o->ew)->name : ug_kir_op_info(o->op)->name, what);
+}
+
+/* Elements of a tile type (1 for scalars). */
+static int64_t tile_size(const ug_kir_type_t *t) {
+  int64_t s = 1;
+  for (int i = 0; i < t->t.rank; i++) s *= t->t.dims[i];
+  return s;
+}
+
+static int64_t per_thread(kemit_t *e, int64_t S) {
+  if (S <= (int64_t)e->threads) return 1;
+  return (S + e->threads - 1) / e->threads;
+}
+
+/* An index operand as a C expression. */
+static const char *index_expr(kemit_t *e, const ug_kir_operand_t *a, char *buf, size_t size) {
+  if (a->value == UG_NONE) return ug_cuda_dimstr(a->imm, buf, size);
+  snprintf(buf, size, "v%u", a->value);
+  return buf;
+}
+
+static bool is_index(kemit_t *e, ug_kir_value_id_t v) { return ug_kir_value_type(e->kk, v)->kind == UG_KT_INDEX; }
+
+static ug_status_t emit_index_ew(kemit_t *e, const ug_kir_op_data_t *o) {
+  char a[128], b[128];
+  ug_kir_value_id_t r = ug_kir_result(e->kk, o, 0);
+  if (o->num_operands != 2) return kerr(e, o, "index arity");
+  index_expr(e, ug_kir_operand(e->kk, o, 0), a, sizeof a);
+  index_expr(e, ug_kir_operand(e->kk, o, 1), b, sizeof b);
+  const char *fmt;
+  switch (o->ew) {
+  case UG_OP_ADD: fmt = "(%s) + (%s)"; break;
+  case UG_OP_SUB: fmt = "(%s) - (%s)"; break;
+  case UG_OP_MUL: fmt = "(%s) * (%s)"; break;
+  case UG_OP_DIV: fmt = "ug_kdiv(%s, %s)"; break;
+  case UG_OP_MOD: fmt = "ug_kmod(%s, %s)"; break;
+  case UG_OP_MIN: fmt = "min((long long)(%s), (long long)(%s))"; break;
+  case UG_OP_MAX: fmt = "max((long long)(%s), (long long)(%s))"; break;
+  default: return kerr(e, o, "index op");
+  }
+  fprintf(e->f, "  const int64_t v%u = ", r);
+  fprintf(e->f, fmt, a, b);
+  fprintf(e->f, ";\n");
+  return NULL;
+}
+
+/* The global access of o's operand 0: base offset and the limit of the last axis. */
+static ug_status_t access(kemit_t *e, const ug_kir_op_data_t *o, uint32_t *out_buf, int64_t S) {
+  const ug_kir_operand_t *acc = ug_kir_operand(e->kk, o, 0);
+  const ug_kir_type_t *bt = ug_kir_value_type(e->kk, acc->value);
+  if (bt->kind != UG_KT_GLOBAL) return kerr(e, o, "shared memory");
+  const ug_type_t *t = &bt->t;
+  int r = t->rank;
+  if ((int)acc->nidx != r || r == 0) return kerr(e, o, "access rank");
+  const ug_kir_value_t *pv = &e->kk->values.items[acc->value];
+  *out_buf = pv->index;
+  char ix[128], d[64], st[UG_CUDA_PROD];
+  fprintf(e->f, "    int64_t base = 0;\n    bool inb = true;\n");
+  for (int j = 0; j < r; j++) {
+    index_expr(e, ug_kir_index(e->kk, acc, (uint32_t)j), ix, sizeof ix);
+    ug_cuda_prodstr(t, j + 1, r, st, sizeof st);
+    fprintf(e->f, "    base += (int64_t)(%s) * %s;\n", ix, st);
+    if (j < r - 1) fprintf(e->f, "    inb = inb && (%s) >= 0 && (%s) < %s;\n", ix, ix, ug_cuda_dimstr(t->dims[j], d, sizeof d));
+  }
+  index_expr(e, ug_kir_index(e->kk, acc, (uint32_t)r - 1), ix, sizeof ix);
+  /* elements c of the tile with 0 <= last + c < d_last exist */
+  fprintf(e->f, "    const int64_t lo = -(int64_t)(%s), lim = %s - (int64_t)(%s);\n", ix,
+          ug_cuda_dimstr(t->dims[r - 1], d, sizeof d), ix);
+  (void)S;
+  return NULL;
+}
+
+static void other_expr(const ug_kir_attr_t *a, const char *ct, char *buf, size_t size) {
+  double v = a ? a->f : 0.0;
+  if (isinf(v)) snprintf(buf, size, "(%s)(%s__int_as_float(0x7f800000))", ct, v < 0 ? "-" : "");
+  else if (isnan(v)) snprintf(buf, size, "(%s)__int_as_float(0x7fc00000)", ct);
+  else snprintf(buf, size, "(%s)(%.17g)", ct, v);
+}
+
+static ug_status_t emit_load(kemit_t *e, const ug_kir_op_data_t *o) {
+  if (o->num_operands != 1) return kerr(e, o, "masked load");
+  ug_kir_value_id_t r = ug_kir_result(e->kk, o, 0);
+  const ug_kir_type_t *rt = ug_kir_value_type(e->kk, r);
+  if (rt->t.rank > 1) return kerr(e, o, "tile rank");
+  ug_dtype_t dt = rt->t.dtype;
+  const char *ct = ug_cuda_ctype(dt), *sty = ug_cuda_stype(dt);
+  int64_t S = tile_size(rt), P = per_thread(e, S);
+  char other[96], ld[256], src[96];
+  other_expr(ug_kir_op_attr(e->kk, o, UG_KATTR_OTHER), ct, other, sizeof other);
+  uint32_t buf;
+  if (S == 1) {
+    fprintf(e->f, "  %s v%u;\n  {\n", ct, r);
+    UG_RETURN_IF_ERROR(access(e, o, &buf, S));
+    snprintf(src, sizeof src, "a%u[base]", buf);
+    ug_cuda_load_expr(dt, src, ld, sizeof ld);
+    fprintf(e->f, "    v%u = inb && lo <= 0 && 0 < lim ? %s : %s;\n  }\n", r, ld, other);
+    return NULL;
+  }
+  fprintf(e->f, "  %s v%u[%lld];\n  {\n", ct, r, (long long)P);
+  UG_RETURN_IF_ERROR(access(e, o, &buf, S));
+  fprintf(e->f, "    const int64_t e0 = (int64_t)threadIdx.x * %lld;\n", (long long)P);
+  int bytes = ug_dtype_bits(dt) / 8;
+  const char *el = "    else\n";
+  if (P * bytes == 16 && S % P == 0) {
+    snprintf(src, sizeof src, "w.e[c]");
+    ug_cuda_load_expr(dt, src, ld, sizeof ld);
+    fprintf(e->f, "    if (inb && e0 >= lo && e0 + %lld <= lim && e0 + %lld <= %lld && "
+                  "((unsigned long long)(a%u + base + e0)) %% 16 == 0) {\n", (long long)P, (long long)P, (long long)S, buf);
+    fprintf(e->f, "      const ug_vec<%s, %lld> w = *reinterpret_cast<const ug_vec<%s, %lld> *>(a%u + base + e0);\n", sty,
+            (long long)P, sty, (long long)P, buf);
+    fprintf(e->f, "#pragma unroll\n      for (int c = 0; c < %lld; c++) v%u[c] = %s;\n    }\n", (long long)P, r, ld);
+  } else {
+    el = "";
+  }
+  snprintf(src, sizeof src, "a%u[base + e0 + c]", buf);
+  ug_cuda_load_expr(dt, src, ld, sizeof ld);
+  fprintf(e->f, "%s#pragma unroll\n    for (int c = 0; c < %lld; c++)\n", el, (long long)P);
+  fprintf(e->f, "      v%u[c] = inb && e0 + c >= lo && e0 + c < lim && e0 + c < %lld ? %s : %s;\n  }\n", r, (long long)S, ld,
+          other);
+  return NULL;
+}
+
+static ug_status_t emit_store(kemit_t *e, const ug_kir_op_data_t *o) {
+  if (o->num_operands != 2) return kerr(e, o, "masked store");
+  ug_kir_value_id_t v = ug_kir_operand(e->kk, o, 1)->value;
+  const ug_kir_type_t *vt = ug_kir_value_type(e->kk, v);
+  if (vt->kind != UG_KT_TILE || vt->t.rank > 1) return kerr(e, o, "tile rank");
+  ug_dtype_t dt = vt->t.dtype;
+  const char *sty = ug_cuda_stype(dt);
+  int64_t S = tile_size(vt), P = per_thread(e, S);
+  char st[256], src[64];
+  uint32_t buf;
+  fprintf(e->f, "  {\n");
+  UG_RETURN_IF_ERROR(access(e, o, &buf, S));
+  if (S == 1) {
+    snprintf(src, sizeof src, "v%u", v);
+    ug_cuda_store_expr(dt, src, st, sizeof st);
+    fprintf(e->f, "    if (threadIdx.x == 0 && inb && lo <= 0 && 0 < lim) a%u[base] = %s;\n  }\n", buf, st);
+    return NULL;
+  }
+  fprintf(e->f, "    const int64_t e0 = (int64_t)threadIdx.x * %lld;\n", (long long)P);
+  int bytes = ug_dtype_bits(dt) / 8;
+  const char *el = "    else\n";
+  if (P * bytes == 16 && S % P == 0) {
+    snprintf(src, sizeof src, "v%u[c]", v);
+    ug_cuda_store_expr(dt, src, st, sizeof st);
+    fprintf(e->f, "    if (inb && e0 >= lo && e0 + %lld <= lim && e0 + %lld <= %lld && "
+                  "((unsigned long long)(a%u + base + e0)) %% 16 == 0) {\n", (long long)P, (long long)P, (long long)S, buf);
+    fprintf(e->f, "      ug_vec<%s, %lld> w;\n#pragma unroll\n      for (int c = 0; c < %lld; c++) w.e[c] = %s;\n", sty,
+            (long long)P, (long long)P, st);
+    fprintf(e->f, "      *reinterpret_cast<ug_vec<%s, %lld> *>(a%u + base + e0) = w;\n    }\n", sty, (long long)P, buf);
+  } else {
+    el = "";
+  }
+  snprintf(src, sizeof src, "v%u[c]", v);
+  ug_cuda_store_expr(dt, src, st, sizeof st);
+  fprintf(e->f, "%s#pragma unroll\n    for (int c = 0; c < %lld; c++)\n", el, (long long)P);
+  fprintf(e->f, "      if (inb && e0 + c >= lo && e0 + c < lim && e0 + c < %lld) a%u[base + e0 + c] = %s;\n  }\n",
+          (long long)S, buf, st);
+  return NULL;
+}
+
+static ug_status_t emit_broadcast(kemit_t *e, const ug_kir_op_data_t *o) {
+  ug_kir_value_id_t r = ug_kir_result(e->kk, o, 0), x = ug_kir_operand(e->kk, o, 0)->value;
+  const ug_kir_type_t *rt = ug_kir_value_type(e->kk, r);
+  if (rt->t.rank > 1 || tile_size(ug_kir_value_type(e->kk, x)) != 1) return kerr(e, o, "tile shape");
+  int64_t P = per_thread(e, tile_size(rt));
+  fprintf(e->f, "  %s v%u[%lld];\n#pragma unroll\n  for (int c = 0; c < %lld; c++) v%u[c] = v%u;\n",
+          ug_cuda_ctype(rt->t.dtype), r, (long long)P, (long long)P, r, x);
+  return NULL;
+}
+
+/* Elementwise math on tiles: the scalar semantics are ug_cuda_ew_expr's,
+ * with the attributes of the graph node the step lowers. */
+static ug_status_t emit_tile_ew(kemit_t *e, const ug_kir_op_data_t *o) {
+  ug_cuda_kctx_t *k = e->k;
+  if (!k->n || k->n->op != o->ew) return kerr(e, o, "an elementwise op of another node");
+  ug_kir_value_id_t r = ug_kir_result(e->kk, o, 0);
+  const ug_kir_type_t *rt = ug_kir_value_type(e->kk, r);
+  if (rt->t.rank > 1) return kerr(e, o, "tile rank");
+  int64_t S = tile_size(rt), P = per_thread(e, S);
+  char names[3][8];
+  const char *in[3] = {NULL, NULL, NULL};
+  ug_dtype_t dts[3];
+  bool scalar = S == 1;
+  if (scalar) fprintf(e->f, "  %s v%u;\n  {\n", ug_cuda_ctype(rt->t.dtype), r);
+  else fprintf(e->f, "  %s v%u[%lld];\n#pragma unroll\n  for (int c = 0; c < %lld; c++) {\n", ug_cuda_ctype(rt->t.dtype), r,
+               (long long)P, (long long)P);
+  for (uint32_t i = 0; i < o->num_operands && i < 3; i++) {
+    ug_kir_value_id_t v = ug_kir_operand(e->kk, o, i)->value;
+    const ug_kir_type_t *t = ug_kir_value_type(e->kk, v);
+    if (t->kind != UG_KT_TILE) return kerr(e, o, "index operand");
+    dts[i] = t->t.dtype;
+    snprintf(names[i], sizeof names[i], "x%u", i);
+    in[i] = names[i];
+    fprintf(e->f, "    const %s x%u = v%u%s;\n", ug_cuda_ctype(dts[i]), i, v, tile_size(t) == 1 ? "" : "[c]");
+  }
+  char expr[UG_CUDA_EXPR];
+  UG_RETURN_IF_ERROR(ug_cuda_ew_expr(k->g, k->n, in, dts, rt->t.dtype, expr, sizeof expr));
+  fprintf(e->f, "    v%u%s = %s;\n  }\n", r, scalar ? "" : "[c]", expr);
+  return NULL;
+}
+
+ug_status_t ug_cuda_emit_kir(ug_cuda_kctx_t *k, ug_kir_kernel_t *kk) {
+  kemit_t e = {.k = k, .kk = kk, .f = k->f, .threads = kk->warps * 32};
+  if (kk->grid_rank != 1) return ug_node_error(k->g, k->n, UG_ERR_UNSUPPORTED, "kernel-IR grid rank on cuda");
+  const ug_kir_region_t *body = ug_kir_region(kk, kk->body);
+  for (size_t i = 0; i < body->ops.len; i++) {
+    const ug_kir_op_data_t *o = ug_kir_op(kk, body->ops.items[i]);
+    ug_status_t st = NULL;
+    switch (o->op) {
+    case UG_KIR_PROGRAM_ID: {
+      const ug_kir_attr_t *a = ug_kir_op_attr(kk, o, UG_KATTR_AXIS);
+      fprintf(e.f, "  const int64_t v%u = (int64_t)blockIdx.%c;\n", ug_kir_result(kk, o, 0), "xyz"[a ? a->i : 0]);
+      break;
+    }
+    case UG_KIR_EW:
+      st = is_index(&e, ug_kir_result(kk, o, 0)) ? emit_index_ew(&e, o) : emit_tile_ew(&e, o);
+      break;
+    case UG_KIR_LOAD: st = emit_load(&e, o); break;
+    case UG_KIR_STORE: st = emit_store(&e, o); break;
+    case UG_KIR_BROADCAST: st = emit_broadcast(&e, o); break;
+    default: st = kerr(&e, o, "not supported");
+    }
+    if (st) return st;
+  }
+  k->custom_launch = true;
+  k->grid[0] = kk->grid[0];
+  k->grid[1] = k->grid[2] = 1;
+  k->block = e.threads;
+  k->shared_bytes = 0;
+  return NULL;
+}

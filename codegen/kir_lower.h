@@ -1,0 +1,36 @@
+/* Lowering plan steps (graph nodes) to kernel-IR kernels (docs/kernel-ir.md).
+ *
+ * This is the target-independent half of code generation: a step becomes
+ * one kernel whose parameters are the step's arguments in the plan's order
+ * (present operands, then results; scratch buffers are not used), each a
+ * `global` buffer of the value's type, and the emitters below (CUDA now)
+ * turn the kernel into code.  Ops not lowered yet return UG_ERR_UNSUPPORTED
+ * without touching the module, and the caller keeps its per-node emitter for
+ * them.
+ *
+ * Lowered now: the elementwise ops (ir/ops.def category EW), with NumPy
+ * broadcasting.  The result is seen as rows x columns: the columns are the
+ * longest run of trailing axes along which every operand has the result's
+ * extent (so same-shape operands make one row of every element), the rows
+ * are the axes before it.  A program handles one tile of TILE columns of
+ * one row: its row coordinates come from program_id by div/mod, each
+ * operand is loaded at (coordinate, or 0 along its size-1 axes — min(c,
+ * d-1), which is right for a symbolic d either way) as a [TILE] tile along
+ * its last axis, or as a [1] tile broadcast when it is broadcast along the
+ * columns.  Broadcasting with short columns (fewer than UG_KIR_MIN_COLS
+ * elements per row) is not lowered: a program would do almost nothing. */
+#ifndef UG_CODEGEN_KIR_LOWER_H
+#define UG_CODEGEN_KIR_LOWER_H
+
+#include "codegen/plan.h"
+#include "ir/kir.h"
+
+/* Tiles hold this many 16-byte vectors per thread of a 4-warp block. */
+#define UG_KIR_EW_WARPS 4
+#define UG_KIR_MIN_COLS 256
+
+/* Lowers step s of plan p into a new kernel of km named s->kernel_name. */
+ug_status_t ug_kir_lower_step(ug_kir_module_t *km, const ug_plan_t *p, const ug_plan_step_t *s,
+                              ug_kir_kernel_t **out);
+
+#endif

@@ -1,0 +1,53 @@
+/* --emit=kir and the dump's kernel-IR file: every step of every plan lowered
+ * to the kernel IR, printed; steps the lowering does not take yet appear as
+ * a comment naming the step, its op and why. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "codegen/kir_lower.h"
+#include "codegen/kir_text.h"
+
+ug_status_t ug_codegen_kir_text(ug_module_t *m, char **out_text) {
+  *out_text = NULL;
+  ug_weight_layout_t wl;
+  UG_RETURN_IF_ERROR(ug_weight_layout_build(m, &wl));
+  ug_kir_module_t *km = ug_kir_module_create(m);
+  char *text = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&text, &len);
+  if (!f || !km) {
+    if (f) fclose(f);
+    free(text);
+    return ug_status_make(UG_ERR_NOMEM, NULL, "out of memory");
+  }
+  ug_status_t st = NULL;
+  for (size_t gi = 0; gi < m->graphs.len && !st; gi++) {
+    ug_plan_t p;
+    /* scratch buffers are the CPU's business: the lowering does not use them */
+    st = ug_plan_build(m, m->graphs.items[gi], (uint32_t)gi, &wl, NULL, &p);
+    if (st) break;
+    fprintf(f, "// graph @%s: %zu steps\n", p.g->name, p.steps.len);
+    for (size_t si = 0; si < p.steps.len && !st; si++) {
+      const ug_plan_step_t *s = &p.steps.items[si];
+      ug_kir_kernel_t *kk;
+      ug_status_t ls = ug_kir_lower_step(km, &p, s, &kk);
+      if (ls && !kk && ug_status_code(ls) == UG_ERR_UNSUPPORTED) {
+        fprintf(f, "// step %zu @%s: %s\n\n", si, s->kernel_name, ug_status_message(ls));
+        ug_status_free(ls);
+        continue;
+      }
+      st = ls;
+      if (!st) {
+        ug_kir_print_kernel(kk, f);
+        fputc('\n', f);
+      }
+    }
+  }
+  fclose(f);
+  if (st) {
+    free(text);
+    return st;
+  }
+  *out_text = text;
+  return NULL;
+}
