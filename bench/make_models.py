@@ -28,6 +28,14 @@ def t(name, *shape):
     return helper.make_tensor_value_info(name, F16, list(shape))
 
 
+def const(name, value, dtype=TensorProto.FLOAT):
+    return helper.make_node("Constant", [], [name], value=helper.make_tensor(name + "_v", dtype, [], [value]))
+
+
+def axes(name):
+    return helper.make_node("Constant", [], [name], value=helper.make_tensor(name + "_v", TensorProto.INT64, [1], [-1]))
+
+
 def main(d):
     os.makedirs(d, exist_ok=True)
     # one op each: what the CUDA backend's per-op kernels do today
@@ -45,6 +53,45 @@ def main(d):
         helper.make_node("Mul", ["t1", "t2"], ["t3"]),
         helper.make_node("Add", ["t3", "r"], ["y"]),
     ], [t("x", R, C), t("s", C), t("b", C), t("r", R, C)], [t("y", R, C)])
+    # the decomposed forms exporters write (the fusion issue's targets: one kernel each)
+    mk = helper.make_node
+    save(d, "softmax_dec", [
+        axes("ax"),
+        mk("ReduceMax", ["x", "ax"], ["m"], keepdims=1),
+        mk("Sub", ["x", "m"], ["d"]),
+        mk("Exp", ["d"], ["e"]),
+        mk("ReduceSum", ["e", "ax"], ["s"], keepdims=1),
+        mk("Div", ["e", "s"], ["y"]),
+    ], [t("x", R, C)], [t("y", R, C)])
+    # LayerNorm as torch.onnx writes it in fp32 after a Cast (ReduceMean -> Sub -> Pow -> ReduceMean
+    # -> Add -> Sqrt -> Div -> Mul -> Add)
+    save(d, "layernorm_dec", [
+        axes("ax"), const("two", 2.0), const("eps", 1e-5),
+        mk("Cast", ["x"], ["xf"], to=TensorProto.FLOAT),
+        mk("ReduceMean", ["xf", "ax"], ["mu"], keepdims=1),
+        mk("Sub", ["xf", "mu"], ["d"]),
+        mk("Pow", ["d", "two"], ["d2"]),
+        mk("ReduceMean", ["d2", "ax"], ["var"], keepdims=1),
+        mk("Add", ["var", "eps"], ["ve"]),
+        mk("Sqrt", ["ve"], ["sd"]),
+        mk("Div", ["d", "sd"], ["n"]),
+        mk("Cast", ["n"], ["nh"], to=F16),
+        mk("Mul", ["nh", "g"], ["ng"]),
+        mk("Add", ["ng", "b"], ["y"]),
+    ], [t("x", R, C), t("g", C), t("b", C)], [t("y", R, C)])
+    # RMSNorm as Hugging Face's LlamaRMSNorm exports: fp32 variance, rsqrt, cast back, weight
+    save(d, "rmsnorm_dec", [
+        axes("ax"), const("two", 2.0), const("eps", 1e-6),
+        mk("Cast", ["x"], ["xf"], to=TensorProto.FLOAT),
+        mk("Pow", ["xf", "two"], ["x2"]),
+        mk("ReduceMean", ["x2", "ax"], ["ms"], keepdims=1),
+        mk("Add", ["ms", "eps"], ["me"]),
+        mk("Sqrt", ["me"], ["rt"]),
+        mk("Reciprocal", ["rt"], ["inv"]),
+        mk("Mul", ["xf", "inv"], ["n"]),
+        mk("Cast", ["n"], ["nh"], to=F16),
+        mk("Mul", ["g", "nh"], ["y"]),
+    ], [t("x", R, C), t("g", C)], [t("y", R, C)])
 
 
 if __name__ == "__main__":
