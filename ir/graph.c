@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "ir/ir.h"
 
@@ -15,7 +16,14 @@ ug_module_t *ug_module_create(void) {
 }
 
 void ug_module_destroy(ug_module_t *m) {
-  if (m) ug_arena_destroy(m->arena);
+  if (!m) return;
+  for (size_t i = 0; i < m->mappings.len; i++) munmap(m->mappings.items[i].addr, m->mappings.items[i].size);
+  ug_arena_destroy(m->arena);
+}
+
+void ug_module_adopt_mapping(ug_module_t *m, void *addr, size_t size) {
+  ug_mapping_t map = {.addr = addr, .size = size};
+  UG_VEC_PUSH(m->arena, &m->mappings, map);
 }
 
 ug_graph_t *ug_module_add_graph(ug_module_t *m, const char *name) {

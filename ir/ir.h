@@ -9,7 +9,8 @@
  *
  * Ownership: a module owns an arena; every graph, value, node, attribute,
  * string and dim expression of it lives there and goes with ug_module_destroy().
- * Weight data is borrowed (mmapped model files) or arena-owned. */
+ * Weight data is arena-owned, or borrowed from file mappings the module owns
+ * (ug_module_adopt_mapping). */
 #ifndef UG_IR_IR_H
 #define UG_IR_IR_H
 
@@ -144,15 +145,25 @@ typedef struct {
   UG_VEC(const char *) output_names;
 } ug_graph_t;
 
+/* A read-only file mapping that weights of a module borrow. */
+typedef struct {
+  void *addr;
+  size_t size;
+} ug_mapping_t;
+
 struct ug_module {
   ug_arena_t *arena;
   ug_dims_t *dims;
   UG_VEC(ug_weight_t) weights;
   UG_VEC(ug_graph_t *) graphs;
+  UG_VEC(ug_mapping_t) mappings; /* unmapped by ug_module_destroy */
 };
 
 ug_module_t *ug_module_create(void);
 void ug_module_destroy(ug_module_t *m);
+/* Hands the mmap()ed range [addr, addr + size) to m, so that weights can borrow
+ * it instead of copying; ug_module_destroy unmaps it. */
+void ug_module_adopt_mapping(ug_module_t *m, void *addr, size_t size);
 ug_graph_t *ug_module_add_graph(ug_module_t *m, const char *name);
 ug_graph_t *ug_module_find_graph(ug_module_t *m, const char *name);
 

@@ -20,6 +20,8 @@ static void usage(FILE *f) {
         "  --input-shape NAME=DIMS  fix a dynamic input's shape, e.g. x=1x3x224x224 (repeatable)\n"
         "  --bind-input NAME=FILE.pb freeze an ONNX graph input to the tensor in FILE.pb (repeatable);\n"
         "                           for parameter inputs such as shapes, axes or scales\n"
+        "  --precision=fp32|tf32|fp16|bf16  how f32 contractions may use GPU tensor cores\n"
+        "                           (default: tf32 allowed for f32 matmul/conv, model types kept)\n"
         "  --weights=embed|external embed weights in model.so (default) or write OUTPUT.weights\n"
         "  -O0 .. -O3               optimization level (default -O2)\n"
         "  --passes=a,b             run these passes instead of the default pipeline\n"
@@ -88,6 +90,13 @@ int main(int argc, char **argv) {
       else if (strcmp(v, "obj") == 0) o.emit = UG_EMIT_OBJ;
       else if (strcmp(v, "kir") == 0) o.emit = UG_EMIT_KIR;
       else return usage_error("unknown --emit kind '%s' (so, ir, llvm, obj, kir)", v);
+    } else if (ug_cli_value(argc, argv, &i, "--precision", &v, &missing)) {
+      if (missing) return usage_error("%s needs a value", a);
+      if (strcmp(v, "fp32") == 0) o.precision = UG_PRECISION_FP32;
+      else if (strcmp(v, "tf32") == 0) o.precision = UG_PRECISION_TF32;
+      else if (strcmp(v, "fp16") == 0) o.precision = UG_PRECISION_FP16;
+      else if (strcmp(v, "bf16") == 0) o.precision = UG_PRECISION_BF16;
+      else return usage_error("unknown --precision '%s' (fp32, tf32, fp16, bf16)", v);
     } else if (ug_cli_value(argc, argv, &i, "--weights", &v, &missing)) {
       if (missing) return usage_error("%s needs a value", a);
       if (strcmp(v, "embed") == 0) o.weights = UG_WEIGHTS_EMBED;

@@ -15,7 +15,11 @@
  *    bounds checks.  The result is rounded once from f32, as on the CPU.
  *    Below sm_80 (no cp.async / m16n8k16) each thread computes tile
  *    elements with scalar loops.
- *  - f32, f64 and integers: a shared-memory tiled SIMT kernel, 64x64x16
+ *  - f32: tensor cores as well (sm_80 and newer), 128x128x16 block tiles
+ *    on the same 8 warps, f32 kept in shared memory: 3xTF32 by default and for
+ *    --precision=fp32, tf32 / f16 / bf16 rounding otherwise (mm_f32_tc);
+ *    exact f32 on a SIMT tile below sm_80.
+ *  - f64 and integers: a shared-memory tiled SIMT kernel, 64x64x16
  *    tiles, 4x4 results per thread.  Integers accumulate in unsigned
  *    arithmetic of at least 32 bits and are truncated to the result type:
  *    the same wrap-around as the CPU's accumulation in the operand type.
@@ -350,6 +354,344 @@ static ug_status_t mm_tc(ug_cuda_kctx_t *k, const mm_shape_t *s, ug_dtype_t dt) 
   return NULL;
 }
 
+/* f32 on tensor cores (sm_80 and newer), the arithmetic chosen by
+ * --precision (docs/cuda.md, "Contractions"):
+ *  - MM_3XTF32 (the default and fp32): each operand x is split into
+ *    big = tf32(x) and small = tf32(x - big); three m16n8k8 tf32 products
+ *    small*big' + big*small' + big*big' (the small*small' term, 2^-22 of
+ *    the product, is dropped) give about f32 accuracy.  An inf or NaN
+ *    operand makes the split meaningless (inf - inf, inf * 0), so a NaN
+ *    result is recomputed as a plain f32 dot product, which gives the CPU's
+ *    inf / NaN;
+ *  - MM_TF32: operands rounded to tf32 (cvt.rna), one m16n8k8 product;
+ *  - MM_F16 / MM_BF16: operands rounded to f16 / bf16 (round to nearest
+ *    even), m16n8k16 with f32 accumulation.
+ * The tiles stay f32 in shared memory and are rounded or split as the
+ * fragments are read; the result is the f32 accumulator. */
+typedef enum { MM_3XTF32, MM_TF32, MM_F16, MM_BF16 } mm_math_t;
+
+static mm_math_t mm_math(ug_precision_t p) {
+  switch (p) {
+  case UG_PRECISION_TF32: return MM_TF32;
+  case UG_PRECISION_FP16: return MM_F16;
+  case UG_PRECISION_BF16: return MM_BF16;
+  default: return MM_3XTF32; /* UG_PRECISION_DEFAULT, UG_PRECISION_FP32 */
+  }
+}
+
+/* Shared memory of one pipeline stage: A [128][24] floats (k 0-15 of 128
+ * rows, padded), then B [16][132] floats (16 k rows of 128 columns). */
+#define MM_F32_STAGE 20736u
+#define MM_F32_STAGES 3u
+
+static const char *const mm_f32_body[] = {
+    "      // per stage (20736 bytes): A [128][24] floats, then B [16][132] floats at 12288;\n"
+    "      // the padding makes the fragment reads below conflict-free: A 8-byte reads\n"
+    "      // at row g * 24 + 2t, B 4-byte reads at k row 2t * 132 + column g\n"
+    "      const unsigned sbase = (unsigned)__cvta_generic_to_shared(ug_contract_smem);\n"
+    "      const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, wm = warp >> 2, wn = warp & 3;\n"
+    "      const int KT = (int)((K + 15) / 16);\n"
+    "      // this thread copies A rows ar and ar + 64 at k chunk ac (4 floats), B k rows br and br + 8 at n chunk bc\n"
+    "      const int ar = tid >> 2, ac = tid & 3, br = tid >> 5, bc = tid & 31;\n"
+    "      const unsigned da = sbase + (unsigned)(ar * 24 + ac * 4) * 4u;\n"
+    "      const unsigned db = sbase + 12288u + (unsigned)(br * 132 + bc * 4) * 4u;\n"
+    "      const bool ra0 = m0 + ar < M, ra1 = m0 + ar + 64 < M, cb = n0 + bc * 4 < N;\n"
+    "      const float *ga = A + (m0 + ar) * K + ac * 4;\n"
+    "      const float *gb = B + (int64_t)br * N + n0 + bc * 4;\n"
+    "      // fragment reads: A row g of the warp's rows at k 2t, B k row 2t at the warp's column g\n"
+    "      const int ax = (wm * 64 + (lane >> 2)) * 24 + 2 * (lane & 3);\n"
+    "      const int bx = 2 * (lane & 3) * 132 + wn * 32 + (lane >> 2);\n"
+    "      float acc[4][4][4];\n"
+    "#pragma unroll\n"
+    "      for (int i = 0; i < 4; i++)\n"
+    "#pragma unroll\n"
+    "        for (int j = 0; j < 4; j++)\n"
+    "#pragma unroll\n"
+    "          for (int e = 0; e < 4; e++) acc[i][j][e] = 0.0f;\n"
+    "      // 16 bytes global -> shared; n = 0 writes zeros (p is then any valid address)\n"
+    "      auto cp = [](unsigned d, const float *p, bool ok) {\n"
+    "        asm volatile(\"cp.async.cg.shared.global [%0], [%1], 16, %2;\\n\" :: \"r\"(d), \"l\"(p), \"r\"(ok ? 16 : 0) : \"memory\");\n"
+    "      };\n"
+    "      // k tile kt into stage st, zeros outside the matrices: 16-byte copies\n"
+    "      auto load_v = [&](int st, int kt) {\n"
+    "        const int64_t k0 = (int64_t)kt * 16;\n"
+    "        const unsigned so = (unsigned)st * 20736u;\n"
+    "        const bool ka = k0 + ac * 4 < K, kb0 = k0 + br < K, kb1 = k0 + br + 8 < K;\n"
+    "        cp(da + so, ra0 && ka ? ga + k0 : A, ra0 && ka);\n"
+    "        cp(da + so + 6144u, ra1 && ka ? ga + 64 * K + k0 : A, ra1 && ka);\n"
+    "        cp(db + so, cb && kb0 ? gb + k0 * N : B, cb && kb0);\n"
+    "        cp(db + so + 4224u, cb && kb1 ? gb + (k0 + 8) * N : B, cb && kb1);\n"
+    "      };\n"
+    "      // the same with element loads (misaligned operands, K or N not a multiple of 4)\n"
+    "      auto load_s = [&](int st, int kt) {\n"
+    "        const int64_t k0 = (int64_t)kt * 16;\n"
+    "        const unsigned so = (unsigned)st * 20736u;\n"
+    "#pragma unroll 1\n"
+    "        for (int h = 0; h < 2; h++) {\n"
+    "          const int64_t gm = m0 + ar + 64 * h, gk = k0 + ac * 4, gkb = k0 + br + 8 * h, gn = n0 + bc * 4;\n"
+    "          const int64_t ra = gm < M ? K - gk : 0, rb = gkb < K ? N - gn : 0;\n"
+    "          const float *pa = A + (ra > 0 ? gm * K + gk : 0), *pb = B + (rb > 0 ? gkb * N + gn : 0);\n"
+    "          float wa[4], wb[4];\n"
+    "#pragma unroll\n"
+    "          for (int e = 0; e < 4; e++) {\n"
+    "            wa[e] = e < ra ? pa[e] : 0.0f;\n"
+    "            wb[e] = e < rb ? pb[e] : 0.0f;\n"
+    "          }\n"
+    "          asm volatile(\"st.shared.v4.f32 [%0], {%1, %2, %3, %4};\\n\" :: \"r\"(da + so + 6144u * h),\n"
+    "                       \"f\"(wa[0]), \"f\"(wa[1]), \"f\"(wa[2]), \"f\"(wa[3]) : \"memory\");\n"
+    "          asm volatile(\"st.shared.v4.f32 [%0], {%1, %2, %3, %4};\\n\" :: \"r\"(db + so + 4224u * h),\n"
+    "                       \"f\"(wb[0]), \"f\"(wb[1]), \"f\"(wb[2]), \"f\"(wb[3]) : \"memory\");\n"
+    "        }\n"
+    "      };\n",
+    "      // 2 tiles in flight; the stage refilled at step kt is the one computed\n"
+    "      // at kt - 1, which every warp has left once past the barrier\n"
+    "#pragma unroll\n"
+    "      for (int s = 0; s < 2; s++) {\n"
+    "        if (s < KT) UG_LOAD(s, s);\n"
+    "        asm volatile(\"cp.async.commit_group;\\n\" ::: \"memory\");\n"
+    "      }\n"
+    "      int rs = 0, ws = 2;  // the stages read and refilled at step kt: kt % 3 and (kt + 2) % 3\n"
+    "#pragma unroll 1\n"
+    "      for (int kt = 0; kt < KT; kt++) {\n"
+    "        asm volatile(\"cp.async.wait_group 1;\\n\" ::: \"memory\");\n"
+    "        __syncthreads();\n"
+    "        if (kt + 2 < KT) UG_LOAD(ws, kt + 2);\n"
+    "        asm volatile(\"cp.async.commit_group;\\n\" ::: \"memory\");\n"
+    "        const float *As = reinterpret_cast<const float *>(ug_contract_smem + rs * 20736) + ax;\n"
+    "        const float *Bs = reinterpret_cast<const float *>(ug_contract_smem + rs * 20736 + 12288) + bx;\n"
+    "        rs = rs == 2 ? 0 : rs + 1;\n"
+    "        ws = ws == 2 ? 0 : ws + 1;\n",
+    "      }\n"
+    "      asm volatile(\"cp.async.wait_group 0;\\n\" ::: \"memory\");\n"};
+
+/* The math of one k tile of 16 per mm_math_t.  For tf32 the tile is two
+ * m16n8k8 steps h; physical k 8h + 2t and 8h + 2t + 1 stand for the
+ * fragments' k t and t + 4 (A a0..a3: (g, t), (g + 8, t), (g, t + 4),
+ * (g + 8, t + 4); B b0, b1: (t, g), (t + 4, g)), so that A's two k are one
+ * 8-byte read; the same permutation on A and B leaves the sum unchanged. */
+static const char mm_f32_math_tf32[] =
+    "#pragma unroll\n"
+    "        for (int h = 0; h < 2; h++) {\n"
+    "          unsigned bf[4][2];\n"
+    "#pragma unroll\n"
+    "          for (int ni = 0; ni < 4; ni++) {\n"
+    "            const float *p = Bs + h * 8 * 132 + ni * 8;\n"
+    "            bf[ni][0] = tf32(p[0]);\n"
+    "            bf[ni][1] = tf32(p[132]);\n"
+    "          }\n"
+    "#pragma unroll\n"
+    "          for (int mi = 0; mi < 4; mi++) {\n"
+    "            const float2 u = *reinterpret_cast<const float2 *>(As + mi * 16 * 24 + h * 8);\n"
+    "            const float2 v = *reinterpret_cast<const float2 *>(As + (mi * 16 + 8) * 24 + h * 8);\n"
+    "            const unsigned af[4] = {tf32(u.x), tf32(v.x), tf32(u.y), tf32(v.y)};\n"
+    "#pragma unroll\n"
+    "            for (int ni = 0; ni < 4; ni++) mma(acc[mi][ni], af, bf[ni]);\n"
+    "          }\n"
+    "        }\n";
+
+static const char mm_f32_math_3xtf32[] =
+    "#pragma unroll\n"
+    "        for (int h = 0; h < 2; h++)\n"
+    "          // two halves of the warp's columns, so that fewer split fragments are live\n"
+    "#pragma unroll\n"
+    "          for (int nh = 0; nh < 4; nh += 2) {\n"
+    "            unsigned bb[2][2], bs[2][2];\n"
+    "#pragma unroll\n"
+    "            for (int ni = 0; ni < 2; ni++) {\n"
+    "              const float *p = Bs + h * 8 * 132 + (nh + ni) * 8;\n"
+    "              split(p[0], bb[ni][0], bs[ni][0]);\n"
+    "              split(p[132], bb[ni][1], bs[ni][1]);\n"
+    "            }\n"
+    "#pragma unroll\n"
+    "            for (int mi = 0; mi < 4; mi++) {\n"
+    "              const float2 u = *reinterpret_cast<const float2 *>(As + mi * 16 * 24 + h * 8);\n"
+    "              const float2 v = *reinterpret_cast<const float2 *>(As + (mi * 16 + 8) * 24 + h * 8);\n"
+    "              unsigned ab[4], as[4];\n"
+    "              split(u.x, ab[0], as[0]);\n"
+    "              split(v.x, ab[1], as[1]);\n"
+    "              split(u.y, ab[2], as[2]);\n"
+    "              split(v.y, ab[3], as[3]);\n"
+    "#pragma unroll\n"
+    "              for (int ni = 0; ni < 2; ni++) {\n"
+    "                // the small terms first, while the accumulator is small\n"
+    "                mma(acc[mi][nh + ni], as, bb[ni]);\n"
+    "                mma(acc[mi][nh + ni], ab, bs[ni]);\n"
+    "                mma(acc[mi][nh + ni], ab, bb[ni]);\n"
+    "              }\n"
+    "            }\n"
+    "          }\n";
+
+/* f16 / bf16: one m16n8k16 step, the fragments' own k (A a0a1 (g, 2t..2t+1),
+ * a2a3 (g + 8, 2t..), a4a5 (g, 2t + 8..), a6a7 (g + 8, 2t + 8..); B b0b1
+ * (2t..2t+1, g), b2b3 (2t + 8.., g)), packed two to a register, the lower
+ * k in the low half. */
+static const char mm_f32_math_16[] =
+    "        {\n"
+    "          unsigned bf[4][2];\n"
+    "#pragma unroll\n"
+    "          for (int ni = 0; ni < 4; ni++) {\n"
+    "            const float *p = Bs + ni * 8;\n"
+    "            bf[ni][0] = pack(p[0], p[132]);\n"
+    "            bf[ni][1] = pack(p[8 * 132], p[9 * 132]);\n"
+    "          }\n"
+    "#pragma unroll\n"
+    "          for (int mi = 0; mi < 4; mi++) {\n"
+    "            const float *q = As + mi * 16 * 24;\n"
+    "            const float2 u0 = *reinterpret_cast<const float2 *>(q);\n"
+    "            const float2 u1 = *reinterpret_cast<const float2 *>(q + 8 * 24);\n"
+    "            const float2 u2 = *reinterpret_cast<const float2 *>(q + 8);\n"
+    "            const float2 u3 = *reinterpret_cast<const float2 *>(q + 8 * 24 + 8);\n"
+    "            const unsigned af[4] = {pack(u0.x, u0.y), pack(u1.x, u1.y), pack(u2.x, u2.y), pack(u3.x, u3.y)};\n"
+    "#pragma unroll\n"
+    "            for (int ni = 0; ni < 4; ni++) mma(acc[mi][ni], af, bf[ni]);\n"
+    "          }\n"
+    "        }\n";
+
+static const char *const mm_f32_epilogue[] = {
+    "      // c0 c1 at (row g, columns 2t, 2t+1), c2 c3 at row g + 8\n"
+    "      const bool pair = N % 2 == 0 && ((unsigned long long)C & 7) == 0;\n"
+    "#pragma unroll\n"
+    "      for (int mi = 0; mi < 4; mi++)\n"
+    "#pragma unroll\n"
+    "        for (int ni = 0; ni < 4; ni++)\n"
+    "#pragma unroll\n"
+    "          for (int h = 0; h < 2; h++) {\n"
+    "            const int64_t r = m0 + wm * 64 + mi * 16 + (lane >> 2) + 8 * h;\n"
+    "            const int64_t c = n0 + wn * 32 + ni * 8 + (lane & 3) * 2;\n"
+    "            if (r >= M) continue;\n"
+    "            float x = acc[mi][ni][2 * h], y = acc[mi][ni][2 * h + 1];\n",
+    "            float *p = C + r * N + c;\n"
+    "            if (pair && c + 1 < N) {\n"
+    "              *reinterpret_cast<float2 *>(p) = make_float2(x, y);\n"
+    "            } else {\n"
+    "              if (c < N) p[0] = x;\n"
+    "              if (c + 1 < N) p[1] = y;\n"
+    "            }\n"
+    "          }\n"
+    "      __syncthreads();  // every warp is done with shared memory before the next tile\n"};
+
+/* Below sm_80 (no cp.async, no tf32 / m16n8k16 mma): exact f32 on a SIMT
+ * tile, thread (ty, tx) owning rows ty + 16i and columns tx + 16j. */
+static const char mm_f32_simt[] =
+    "      float *As = reinterpret_cast<float *>(ug_contract_smem), *Bs = As + 16 * 129;  // [16][129] k-major, [16][128]\n"
+    "      const int tid = threadIdx.x, tx = tid & 15, ty = tid >> 4;\n"
+    "      float acc[8][8];\n"
+    "#pragma unroll\n"
+    "      for (int i = 0; i < 8; i++)\n"
+    "#pragma unroll\n"
+    "        for (int j = 0; j < 8; j++) acc[i][j] = 0.0f;\n"
+    "      for (int64_t k0 = 0; k0 < K; k0 += 16) {\n"
+    "#pragma unroll 2\n"
+    "        for (int h = 0; h < 8; h++) {\n"
+    "          const int e = tid + h * 256;\n"
+    "          {\n"
+    "            const int64_t gm = m0 + (e >> 4), gk = k0 + (e & 15);\n"
+    "            As[(e & 15) * 129 + (e >> 4)] = gm < M && gk < K ? A[gm * K + gk] : 0.0f;\n"
+    "          }\n"
+    "          {\n"
+    "            const int64_t gk = k0 + (e >> 7), gn = n0 + (e & 127);\n"
+    "            Bs[(e >> 7) * 128 + (e & 127)] = gk < K && gn < N ? B[gk * N + gn] : 0.0f;\n"
+    "          }\n"
+    "        }\n"
+    "        __syncthreads();\n"
+    "#pragma unroll\n"
+    "        for (int kk = 0; kk < 16; kk++) {\n"
+    "          float x[8], y[8];\n"
+    "#pragma unroll\n"
+    "          for (int i = 0; i < 8; i++) x[i] = As[kk * 129 + ty + 16 * i], y[i] = Bs[kk * 128 + tx + 16 * i];\n"
+    "#pragma unroll\n"
+    "          for (int i = 0; i < 8; i++)\n"
+    "#pragma unroll\n"
+    "            for (int j = 0; j < 8; j++) acc[i][j] += x[i] * y[j];\n"
+    "        }\n"
+    "        __syncthreads();\n"
+    "      }\n"
+    "#pragma unroll\n"
+    "      for (int i = 0; i < 8; i++)\n"
+    "#pragma unroll\n"
+    "        for (int j = 0; j < 8; j++) {\n"
+    "          const int64_t r = m0 + ty + 16 * i, c = n0 + tx + 16 * j;\n"
+    "          if (r < M && c < N) C[r * N + c] = acc[i][j];\n"
+    "        }\n";
+
+static ug_status_t mm_f32_tc(ug_cuda_kctx_t *k, const mm_shape_t *s, mm_math_t math) {
+  bool tf = math == MM_3XTF32 || math == MM_TF32;
+  mm_open(k, s, 128);
+  fputs("      extern __shared__ __align__(128) unsigned char ug_contract_smem[];\n#if __CUDA_ARCH__ >= 800\n", k->f);
+  fputs(mm_f32_body[0], k->f);
+  if (tf) {
+    fputs("      auto tf32 = [](float x) {\n"
+          "        unsigned r;\n"
+          "        asm(\"cvt.rna.tf32.f32 %0, %1;\\n\" : \"=r\"(r) : \"f\"(x));\n"
+          "        return r;\n"
+          "      };\n",
+          k->f);
+    if (math == MM_3XTF32)
+      fputs("      auto split = [&](float x, unsigned &big, unsigned &small) {\n"
+            "        big = tf32(x);\n"
+            "        small = tf32(x - __uint_as_float(big));\n"
+            "      };\n"
+            "      // an exact f32 dot product, for the results that came out NaN\n"
+            "      auto exact = [&](int64_t r, int64_t c) {\n"
+            "        float v = 0.0f;\n"
+            "#pragma unroll 1\n"
+            "        for (int64_t q = 0; q < K; q++) v += A[r * K + q] * B[q * N + c];\n"
+            "        return v;\n"
+            "      };\n",
+            k->f);
+    fputs("      auto mma = [](float (&d)[4], const unsigned (&a)[4], const unsigned (&b)[2]) {\n"
+          "        asm(\"mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\\n\"\n"
+          "            : \"+f\"(d[0]), \"+f\"(d[1]), \"+f\"(d[2]), \"+f\"(d[3])\n"
+          "            : \"r\"(a[0]), \"r\"(a[1]), \"r\"(a[2]), \"r\"(a[3]), \"r\"(b[0]), \"r\"(b[1]));\n"
+          "      };\n",
+          k->f);
+  } else {
+    bool bf = math == MM_BF16;
+    fprintf(k->f,
+            "      // two floats rounded to %s, the first in the low half\n"
+            "      auto pack = [](float lo, float hi) {\n"
+            "        %s v = %s(lo, hi);\n"
+            "        return *reinterpret_cast<unsigned *>(&v);\n"
+            "      };\n"
+            "      auto mma = [](float (&d)[4], const unsigned (&a)[4], const unsigned (&b)[2]) {\n"
+            "        asm(\"mma.sync.aligned.m16n8k16.row.col.f32.%s.%s.f32 {%%0, %%1, %%2, %%3}, {%%4, %%5, %%6, %%7}, {%%8, %%9}, {%%0, %%1, %%2, %%3};\\n\"\n"
+            "            : \"+f\"(d[0]), \"+f\"(d[1]), \"+f\"(d[2]), \"+f\"(d[3])\n"
+            "            : \"r\"(a[0]), \"r\"(a[1]), \"r\"(a[2]), \"r\"(a[3]), \"r\"(b[0]), \"r\"(b[1]));\n"
+            "      };\n",
+            bf ? "bf16" : "f16", bf ? "__nv_bfloat162" : "__half2", bf ? "__floats2bfloat162_rn" : "__floats2half2_rn",
+            bf ? "bf16" : "f16", bf ? "bf16" : "f16");
+  }
+  const char *mathtext = math == MM_3XTF32 ? mm_f32_math_3xtf32 : math == MM_TF32 ? mm_f32_math_tf32 : mm_f32_math_16;
+  /* the main loop twice, with 16-byte copies or element loads (see mm_tc) */
+  fputs("      const bool vec = K % 4 == 0 && N % 4 == 0 && "
+        "((unsigned long long)A % 16 | (unsigned long long)B % 16) == 0;\n",
+        k->f);
+  fputs("      if (vec) {\n#define UG_LOAD load_v\n", k->f);
+  fputs(mm_f32_body[1], k->f);
+  fputs(mathtext, k->f);
+  fputs(mm_f32_body[2], k->f);
+  fputs("#undef UG_LOAD\n      } else {\n#define UG_LOAD load_s\n", k->f);
+  fputs(mm_f32_body[1], k->f);
+  fputs(mathtext, k->f);
+  fputs(mm_f32_body[2], k->f);
+  fputs("#undef UG_LOAD\n      }\n", k->f);
+  /* the epilogue, with the NaN fix-up of 3xTF32 */
+  fputs(mm_f32_epilogue[0], k->f);
+  if (math == MM_3XTF32)
+    fputs("            // an inf or NaN operand (inf - inf in the split, inf * 0 with a zero small part)\n"
+          "            // or an overflow: the exact sum gives the CPU's inf or NaN\n"
+          "            if (x != x && c < N) x = exact(r, c);\n"
+          "            if (y != y && c + 1 < N) y = exact(r, c + 1);\n",
+          k->f);
+  fputs(mm_f32_epilogue[1], k->f);
+  fputs("#else\n", k->f);
+  fputs(mm_f32_simt, k->f);
+  fputs("#endif\n", k->f);
+  mm_close(k);
+  mm_launch(k, s, 128, MM_F32_STAGES * MM_F32_STAGE);
+  return NULL;
+}
+
 static ug_status_t emit_matmul(ug_cuda_kctx_t *k) {
   if (k->nops != 2 || k->nres != 1) return ug_cuda_unsupported(k);
   ug_dtype_t dt = ug_value_type(k->g, k->ops[0])->dtype;
@@ -358,6 +700,7 @@ static ug_status_t emit_matmul(ug_cuda_kctx_t *k) {
   mm_shape_t s;
   UG_RETURN_IF_ERROR(mm_shape(k, &s));
   if (dt == UG_DTYPE_F16 || dt == UG_DTYPE_BF16) return mm_tc(k, &s, dt);
+  if (dt == UG_DTYPE_F32) return mm_f32_tc(k, &s, mm_math(k->precision));
   return mm_simt(k, &s);
 }
 

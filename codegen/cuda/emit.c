@@ -447,7 +447,7 @@ static uint32_t count_lines(const char *s, size_t len) {
 }
 
 ug_status_t ug_cuda_emit_module(ug_module_t *m, const ug_plan_t *plans, uint32_t num_plans,
-                                ug_cuda_module_t *out) {
+                                ug_precision_t precision, ug_cuda_module_t *out) {
   memset(out, 0, sizeof *out);
   uint32_t total = 0;
   for (uint32_t p = 0; p < num_plans; p++) total += (uint32_t)plans[p].steps.len;
@@ -472,7 +472,8 @@ ug_status_t ug_cuda_emit_module(ug_module_t *m, const ug_plan_t *plans, uint32_t
       const ug_plan_step_t *s = &pl->steps.items[si];
       char *body = NULL;
       size_t blen = 0;
-      kctx_t k = {.m = m, .g = pl->g, .s = s, .plan = pl, .kir = out->kir, .ix = "int64_t"};
+      kctx_t k = {.m = m, .g = pl->g, .s = s, .plan = pl, .kir = out->kir, .precision = precision,
+                   .ix = "int64_t"};
       k.n = s->kind == UG_STEP_NODE ? &pl->g->nodes.items[s->node] : NULL;
       k.f = open_memstream(&body, &blen);
       if (!k.f) {

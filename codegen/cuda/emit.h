@@ -15,6 +15,7 @@
 
 #include "codegen/cuda/nvrtc.h"
 #include "codegen/plan.h"
+#include "ugcc/ugcc.h"
 
 #define UG_CUDA_BLOCK 256u
 /* Grid-stride loops: at most this many blocks per launch. */
@@ -32,6 +33,6 @@ typedef struct {
 
 /* Emits every step of plans[0..num_plans) (the plans of m's graphs). */
 ug_status_t ug_cuda_emit_module(ug_module_t *m, const ug_plan_t *plans, uint32_t num_plans,
-                                ug_cuda_module_t *out);
+                                ug_precision_t precision, ug_cuda_module_t *out);
 
 #endif

@@ -2,9 +2,11 @@
  * module with the ABI tables, optimizes it and writes the requested output.
  *
  * Weights are embedded as a constant global, or, when they are large and an
- * object is emitted, pulled in by the assembler with `.incbin` from a
- * temporary file (LLVM never holds the bytes: much faster for big models);
- * with UG_WEIGHTS_EXTERNAL they go to `<output>.weights`. */
+ * object is emitted, kept out of LLVM: the module only declares ug.weights,
+ * and the blob is appended to LLVM's object file as a section defining it,
+ * streamed from the weights (no copy of the blob is ever in memory); with
+ * UG_WEIGHTS_EXTERNAL they go to `<output>.weights`. */
+#include <elf.h>
 #include <llvm-c/Core.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,8 +22,8 @@
 #include "codegen/cuda/emit.h"
 #endif
 
-/* Blobs larger than this go through .incbin when emitting an object. */
-#define UG_INCBIN_THRESHOLD (1u << 20)
+/* Blobs larger than this stay out of LLVM when emitting an object. */
+#define UG_BLOB_THRESHOLD (1u << 20)
 
 /* The targets of one model.so: at most one CPU target and at most one CUDA
  * target spec.  The list is split at commas, but a "cuda:" spec takes the
@@ -77,7 +79,7 @@ static ug_status_t build_cuda(ug_module_t *m, const ug_plan_t *plans, uint32_t n
   ug_cuda_target_t ct;
   UG_RETURN_IF_ERROR(ug_cuda_parse_target(tl->cuda, tl->cuda_len, &ct));
   ug_cuda_module_t cm;
-  UG_RETURN_IF_ERROR(ug_cuda_emit_module(m, plans, ng, &cm));
+  UG_RETURN_IF_ERROR(ug_cuda_emit_module(m, plans, ng, o->precision, &cm));
   ug_nvrtc_request_t req;
   ug_nvrtc_request_init(&req);
   req.source = cm.source;
@@ -176,6 +178,99 @@ static ug_status_t write_side_weights(ug_module_t *m, const ug_weight_layout_t *
   return NULL;
 }
 
+/* Writes the x86-64 ELF relocatable `obj` (LLVM's, which declares ug.weights
+ * and holds no weights) to a temporary file with the weight blob appended as
+ * section .rodata.ug_weights (64-byte aligned) defining ug.weights.  The blob
+ * streams from the weights to the file; the object's own bytes stay where they
+ * are, and a new section name table and section header table follow the blob. */
+static ug_status_t write_object_with_weights(const uint8_t *obj, size_t size, ug_module_t *m,
+                                             const ug_weight_layout_t *wl, const char *base,
+                                             char **out_tmp) {
+  static const char name[] = ".rodata.ug_weights";
+  Elf64_Ehdr eh;
+  if (size < sizeof eh) goto bad;
+  memcpy(&eh, obj, sizeof eh);
+  if (memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+      eh.e_type != ET_REL || eh.e_shentsize != sizeof(Elf64_Shdr) || eh.e_shnum == 0 ||
+      eh.e_shnum >= SHN_LORESERVE - 1 || eh.e_shstrndx >= eh.e_shnum || eh.e_shoff > size ||
+      (size - eh.e_shoff) / sizeof(Elf64_Shdr) < eh.e_shnum)
+    goto bad;
+  size_t nsh = eh.e_shnum;
+  Elf64_Shdr *sh = calloc(nsh + 1, sizeof *sh);
+  uint8_t *copy = malloc(size);
+  if (!sh || !copy) {
+    free(sh);
+    free(copy);
+    return ug_status_make(UG_ERR_NOMEM, NULL, "out of memory");
+  }
+  memcpy(copy, obj, size);
+  memcpy(sh, obj + eh.e_shoff, nsh * sizeof *sh);
+  /* the undefined symbol ug.weights becomes the new section's start */
+  bool found = false;
+  for (size_t i = 0; i < nsh && !found; i++) {
+    if (sh[i].sh_type != SHT_SYMTAB || sh[i].sh_link >= nsh || sh[i].sh_offset > size ||
+        sh[i].sh_size > size - sh[i].sh_offset)
+      continue;
+    const Elf64_Shdr *str = &sh[sh[i].sh_link];
+    if (str->sh_offset > size || str->sh_size > size - str->sh_offset) continue;
+    for (size_t k = 0; k < sh[i].sh_size / sizeof(Elf64_Sym); k++) {
+      Elf64_Sym sym;
+      uint8_t *at = copy + sh[i].sh_offset + k * sizeof sym;
+      memcpy(&sym, at, sizeof sym);
+      if (sym.st_shndx != SHN_UNDEF || sym.st_name >= str->sh_size ||
+          str->sh_size - sym.st_name < sizeof "ug.weights" ||
+          memcmp(obj + str->sh_offset + sym.st_name, "ug.weights", sizeof "ug.weights") != 0)
+        continue;
+      sym.st_shndx = (Elf64_Section)nsh;
+      sym.st_value = 0;
+      sym.st_size = wl->size;
+      sym.st_info = ELF64_ST_INFO(STB_GLOBAL, STT_OBJECT);
+      memcpy(at, &sym, sizeof sym);
+      found = true;
+      break;
+    }
+  }
+  Elf64_Shdr *shstr = &sh[eh.e_shstrndx];
+  if (!found || shstr->sh_offset > size || shstr->sh_size > size - shstr->sh_offset) {
+    free(sh);
+    free(copy);
+    goto bad;
+  }
+  uint64_t blob_off = (size + 63) & ~(uint64_t)63, str_off = blob_off + wl->size;
+  uint64_t old_str = shstr->sh_offset, old_len = shstr->sh_size;
+  uint64_t sh_off = (str_off + old_len + sizeof name + 7) & ~(uint64_t)7;
+  sh[nsh] = (Elf64_Shdr){.sh_name = (Elf64_Word)old_len, .sh_type = SHT_PROGBITS, .sh_flags = SHF_ALLOC,
+                         .sh_offset = blob_off, .sh_size = wl->size, .sh_addralign = 64};
+  shstr->sh_offset = str_off;
+  shstr->sh_size = old_len + sizeof name;
+  eh.e_shoff = sh_off;
+  eh.e_shnum = (Elf64_Half)(nsh + 1);
+  memcpy(copy, &eh, sizeof eh);
+  char *tmp = NULL;
+  ug_status_t st = ug_tmpfile_create(base, ".o", &tmp);
+  FILE *f = st ? NULL : fopen(tmp, "wb");
+  bool ok = f && fwrite(copy, 1, size, f) == size && fseek(f, (long)blob_off, SEEK_SET) == 0;
+  if (ok) st = ug_weight_layout_write(m, wl, f);
+  ok = ok && !st && fwrite(obj + old_str, 1, old_len, f) == old_len &&
+       fwrite(name, sizeof name, 1, f) == 1 && fseek(f, (long)sh_off, SEEK_SET) == 0 &&
+       fwrite(sh, sizeof *sh, nsh + 1, f) == nsh + 1;
+  if (f && fclose(f) != 0) ok = false;
+  free(sh);
+  free(copy);
+  if (st || !ok) {
+    if (!st) st = ug_status_make(UG_ERR_IO, tmp, "cannot write the object file");
+    if (tmp) {
+      remove(tmp);
+      free(tmp);
+    }
+    return st;
+  }
+  *out_tmp = tmp;
+  return NULL;
+bad:
+  return ug_status_make(UG_ERR_INTERNAL, NULL, "LLVM's object file has an unexpected layout");
+}
+
 ug_status_t ug_codegen_emit(ug_module_t *m, const ug_compile_options_t *o) {
   target_list_t tl;
   UG_RETURN_IF_ERROR(parse_targets(o->targets, &tl));
@@ -191,7 +286,9 @@ ug_status_t ug_codegen_emit(ug_module_t *m, const ug_compile_options_t *o) {
   LLVMValueRef **fns = calloc(ng, sizeof *fns);
   ug_status_t st = NULL;
   for (uint32_t i = 0; i < ng && !st; i++)
-    st = ug_plan_build(m, m->graphs.items[i], i, &wl, ug_cg_contract_scratch, &plans[i]);
+    /* scratch is for the CPU kernels (im2col, f16 widening); the CUDA
+     * kernels ignore theirs, so a CUDA-only model.so asks for none */
+    st = ug_plan_build(m, m->graphs.items[i], i, &wl, tl.cpu ? ug_cg_contract_scratch : NULL, &plans[i]);
 
   LLVMContextRef ctx = LLVMContextCreate();
   LLVMModuleRef mod = LLVMModuleCreateWithNameInContext("model", ctx);
@@ -199,7 +296,7 @@ ug_status_t ug_codegen_emit(ug_module_t *m, const ug_compile_options_t *o) {
   LLVMTargetMachineRef tm = NULL;
   ug_cg_t cg;
   ug_cg_init(&cg, ctx, mod, m, target, o->opt_level);
-  char *weights_tmp = NULL, *side_tmp = NULL, *obj_tmp = NULL, *ll_tmp = NULL;
+  char *side_tmp = NULL, *obj_tmp = NULL, *ll_tmp = NULL;
   LLVMMemoryBufferRef obj = NULL;
   bool want_obj = o->emit == UG_EMIT_SO || o->emit == UG_EMIT_OBJ;
 
@@ -225,10 +322,8 @@ ug_status_t ug_codegen_emit(ug_module_t *m, const ug_compile_options_t *o) {
     sprintf(side_name, "%s.weights", o->output_path);
     d.weights_file = base_name(side_name);
     st = write_side_weights(m, &wl, side_name, &side_tmp);
-  } else if (!st && want_obj && wl.size > UG_INCBIN_THRESHOLD) {
-    d.place = UG_WEIGHTS_INCBIN;
-    st = write_side_weights(m, &wl, o->output_path, &weights_tmp);
-    d.incbin_path = weights_tmp;
+  } else if (!st && want_obj && wl.size > UG_BLOB_THRESHOLD) {
+    d.place = UG_WEIGHTS_INCBIN; /* with no incbin_path: a declared symbol, defined below */
   }
   if (!st) st = ug_llvm_package(&cg, tm, &d);
   const char *dump = o->pass_options.dump_dir;
@@ -250,7 +345,10 @@ ug_status_t ug_codegen_emit(ug_module_t *m, const ug_compile_options_t *o) {
   } else if (!st && want_obj) {
     st = ug_llvm_emit(mod, tm, LLVMObjectFile, &obj);
     if (!st)
-      st = ug_tmpfile_write(o->output_path, ".o", LLVMGetBufferStart(obj), LLVMGetBufferSize(obj), &obj_tmp);
+      st = d.place == UG_WEIGHTS_INCBIN
+               ? write_object_with_weights((const uint8_t *)LLVMGetBufferStart(obj), LLVMGetBufferSize(obj), m,
+                                           &wl, o->output_path, &obj_tmp)
+               : ug_tmpfile_write(o->output_path, ".o", LLVMGetBufferStart(obj), LLVMGetBufferSize(obj), &obj_tmp);
     if (!st && o->emit == UG_EMIT_OBJ) {
       st = ug_file_commit(obj_tmp, o->output_path);
     } else if (!st) {
@@ -268,7 +366,6 @@ ug_status_t ug_codegen_emit(ug_module_t *m, const ug_compile_options_t *o) {
   } else if (side_tmp) {
     remove(side_tmp);
   }
-  if (weights_tmp) remove(weights_tmp);
   if (st && obj_tmp) remove(obj_tmp);
   if (st) {
     /* like a C compiler: a failed compilation leaves no (stale) output */
@@ -280,7 +377,6 @@ ug_status_t ug_codegen_emit(ug_module_t *m, const ug_compile_options_t *o) {
   ug_nvrtc_result_free(&nvrtc);
 #endif
   free(images);
-  free(weights_tmp);
   free(side_tmp);
   free(obj_tmp);
   free(ll_tmp);

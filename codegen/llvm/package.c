@@ -194,21 +194,13 @@ static LLVMValueRef weights_global(pk_t *p, const ug_package_desc_t *d) {
   if (size == 0 || d->place == UG_WEIGHTS_SIDE_FILE) return null_ptr(p);
   LLVMTypeRef ty = LLVMArrayType2(cg->t_i8, size);
   if (d->place == UG_WEIGHTS_INCBIN) {
-    /* The bytes come from the assembler; LLVM only sees a hidden symbol. */
+    /* The bytes stay out of LLVM: codegen/llvm/driver.c appends them to the
+     * object file as a section defining this hidden symbol. */
     LLVMValueRef gv = LLVMAddGlobal(cg->mod, ty, "ug.weights");
     LLVMSetLinkage(gv, LLVMExternalLinkage);
     LLVMSetVisibility(gv, LLVMHiddenVisibility);
     LLVMSetGlobalConstant(gv, 1);
     LLVMSetAlignment(gv, 64);
-    size_t n = strlen(d->incbin_path) + 256;
-    char *as = malloc(n);
-    snprintf(as, n,
-             ".section .rodata.ug_weights,\"a\",@progbits\n.balign 64\n.hidden ug.weights\n"
-             ".globl ug.weights\n.type ug.weights,@object\nug.weights:\n.incbin \"%s\"\n"
-             ".size ug.weights, %llu\n.text\n",
-             d->incbin_path, (unsigned long long)size);
-    LLVMAppendModuleInlineAsm(cg->mod, as, strlen(as));
-    free(as);
     return gv;
   }
   uint8_t *blob = malloc(size);

@@ -729,7 +729,7 @@ static ug_status_t import_graph(ox_ctx_t *c, const Onnx__ModelProto *mp,
     if (!t || !t->name || !t->name[0])
       return ug_status_make(UG_ERR_INVALID, "model", "initializer %zu has no name", i);
     ox_tensor_t *tensor = ug_arena_alloc(c->a, sizeof *tensor);
-    UG_RETURN_IF_ERROR(ox_tensor_decode(c->a, c->model_dir, t, t->name, tensor));
+    UG_RETURN_IF_ERROR(ox_tensor_decode(c->a, &c->src, t, t->name, tensor));
     ox_entry_t *e = ox_define(c, t->name);
     if (e->tensor) return ug_status_make(UG_ERR_INVALID, t->name, "initializer defined twice");
     e->tensor = tensor;
@@ -850,9 +850,9 @@ ug_status_t ug_onnx_import(const char *path, const ug_onnx_options_t *o, ug_modu
     *slash = '\0';
   else
     dir = ".";
-  c.model_dir = dir;
   Onnx__ModelProto *mp;
-  ug_status_t s = ox_model_load(path, c.a, &mp);
+  ug_status_t s = ox_model_load(path, m, &c.src, &mp);
+  c.src.dir = dir;
   if (!s) {
     c.gp = mp->graph;
     c.mp = mp;

@@ -58,7 +58,7 @@ static ug_status_t inline_body(ox_ctx_t *c, ox_node_t *n, const renamer_t *r,
     if (e->tensor || e->value != UG_NONE || e->kv)
       return OX_INVALID(c, n, "'%s' is defined twice", e->name);
     ox_tensor_t *tensor = ug_arena_alloc(c->a, sizeof *tensor);
-    ug_status_t s = ox_tensor_decode(c->a, c->model_dir, t, t->name, tensor);
+    ug_status_t s = ox_tensor_decode(c->a, &c->src, t, t->name, tensor);
     if (s) {
       ug_status_t e2 = ox_err(c, n, ug_status_code(s), "%s", ug_status_message(s));
       ug_status_free(s);

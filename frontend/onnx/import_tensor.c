@@ -22,7 +22,7 @@ static ug_status_t h_constant(ox_ctx_t *c, ox_node_t *n, int arg) {
   const char *name = a->name;
   if (strcmp(name, "value") == 0) {
     if (!a->t) return OX_INVALID(c, n, "value is not a tensor");
-    ug_status_t s = ox_tensor_decode(c->a, c->model_dir, a->t, n->loc, t);
+    ug_status_t s = ox_tensor_decode(c->a, &c->src, a->t, n->loc, t);
     if (s) {
       ug_status_t r = ox_err(c, n, ug_status_code(s), "%s", ug_status_message(s));
       ug_status_free(s);
@@ -68,7 +68,7 @@ static ug_status_t fill_value(ox_ctx_t *c, ox_node_t *n, ug_dtype_t *dt, ox_kv_t
   if (!a) return NULL;
   if (!a->t) return OX_INVALID(c, n, "value must be a tensor");
   ox_tensor_t t;
-  ug_status_t s = ox_tensor_decode(c->a, c->model_dir, a->t, n->loc, &t);
+  ug_status_t s = ox_tensor_decode(c->a, &c->src, a->t, n->loc, &t);
   if (s) {
     ug_status_t r = ox_err(c, n, ug_status_code(s), "%s", ug_status_message(s));
     ug_status_free(s);

@@ -39,21 +39,41 @@
 
 typedef struct {
   ug_type_t type;
-  const void *data; /* arena bytes, NULL when size is 0 */
+  const void *data; /* arena bytes or a mapping the module owns; aligned to the element */
   uint64_t size;
 } ox_tensor_t;
+
+/* Where the bytes of tensors come from.  `m` (may be NULL: external data is
+ * then copied into the arena) adopts the mappings that weights borrow; `dir`
+ * is the model's directory for external data (NULL forbids external data);
+ * `file` is the mapped model when raw_data fields hold references into it
+ * (ox_model_load), NULL when they hold the bytes. */
+typedef struct {
+  ug_module_t *m;
+  const char *dir;
+  const uint8_t *file;
+  size_t file_size;
+} ox_source_t;
+
+/* Deepest nesting of protobuf messages a model may have (protobuf's own
+ * default recursion limit): about 30 levels of sub-graphs. */
+#define OX_MAX_NESTING 100
 
 /* Largest element count of a tensor the importer accepts (2^40). */
 #define OX_MAX_NUMEL ((int64_t)1 << 40)
 
-/* Unpacks the model at path; all protobuf data lives in arena `a`. */
-ug_status_t ox_model_load(const char *path, ug_arena_t *a, Onnx__ModelProto **out);
+/* Unpacks the model at path into m's arena.  Nesting deeper than
+ * OX_MAX_NESTING is an error.  The payloads of raw_data fields are not copied:
+ * they stay in the mapped file, which m adopts, and *out_src describes it for
+ * ox_tensor_decode (its `dir` is set by the caller). */
+ug_status_t ox_model_load(const char *path, ug_module_t *m, ox_source_t *out_src,
+                          Onnx__ModelProto **out);
 /* Maps an ONNX TensorProto.DataType to a dtype; false when unsupported. */
 bool ox_dtype_from_onnx(int64_t t, ug_dtype_t *out);
 const char *ox_onnx_dtype_name(int64_t t);
-/* Decodes t (raw_data, typed fields or external data relative to model_dir,
- * which may be NULL to forbid external data).  `what` names t in errors. */
-ug_status_t ox_tensor_decode(ug_arena_t *a, const char *model_dir, const Onnx__TensorProto *t,
+/* Decodes t (raw_data, typed fields or external data, see ox_source_t).
+ * `what` names t in errors. */
+ug_status_t ox_tensor_decode(ug_arena_t *a, const ox_source_t *src, const Onnx__TensorProto *t,
                              const char *what, ox_tensor_t *out);
 /* Element count of a static type, checked against OX_MAX_NUMEL. */
 bool ox_numel(const ug_type_t *t, int64_t *out);
@@ -123,7 +143,7 @@ struct ox_ctx {
   ug_graph_t *g;
   ug_arena_t *a;
   ug_dims_t *dims;
-  const char *model_dir;
+  ox_source_t src; /* the model's mapping and directory */
   const Onnx__ModelProto *mp;
   const Onnx__GraphProto *gp;
   const ug_onnx_options_t *opts;

@@ -3,8 +3,10 @@
  * The importer maps ONNX operators onto the smaller op set of ir/ops.def
  * (docs/onnx.md lists the mapping), folds shape computations on the host
  * (Shape -> Gather -> Concat -> Reshape becomes one reshape, symbolic dims
- * included) and turns dim_params into symbolic dims.  Weights are copied into
- * the module's arena, so the module does not depend on the file afterwards. */
+ * included) and turns dim_params into symbolic dims.  Weights stay in the
+ * mapped model and external data files, which the module owns and unmaps when
+ * destroyed (or are copied into its arena when misaligned); the files must not
+ * be truncated while the module lives. */
 #ifndef UG_FRONTEND_ONNX_ONNX_H
 #define UG_FRONTEND_ONNX_ONNX_H
 

@@ -15,6 +15,13 @@
 
 typedef enum { UG_EMIT_SO = 0, UG_EMIT_IR, UG_EMIT_LLVM, UG_EMIT_OBJ, UG_EMIT_KIR } ug_emit_t;
 typedef enum { UG_WEIGHTS_EMBED = 0, UG_WEIGHTS_EXTERNAL } ug_weights_mode_t;
+/* --precision: how contractions (matmul, conv) with f32 operands may compute
+ * on GPU tensor cores.  DEFAULT keeps the model's types and allows tf32 for
+ * f32 contractions (as TensorRT does); FP32 forbids any rounding of f32
+ * operands; TF32, FP16 and BF16 round f32 operands to that type (f32
+ * accumulation).  f16/bf16 models are not affected.  docs/cli.md. */
+typedef enum { UG_PRECISION_DEFAULT = 0, UG_PRECISION_FP32, UG_PRECISION_TF32, UG_PRECISION_FP16,
+               UG_PRECISION_BF16 } ug_precision_t;
 
 /* --input-shape name=1x3x224x224 */
 typedef struct {
@@ -35,6 +42,7 @@ typedef struct {
   const char *targets;       /* --target=cpu,cuda:sm_90a ("cpu" by default) */
   ug_emit_t emit;
   ug_weights_mode_t weights;
+  ug_precision_t precision;  /* --precision */
   int opt_level;             /* -O0..3, default 2 */
   int verbose;
   bool list_unsupported;     /* report every unsupported node, not only the first */

@@ -473,6 +473,115 @@ static void test_if_folding(void) {
   expect_error("if2.onnx", UG_ERR_UNSUPPORTED, "computed at run time");
 }
 
+/* raw_data of 16 bytes or more stays in the mapped model (a reference
+ * replaces it in what protobuf-c unpacks): whatever the payload's offset in
+ * the file (shifted by a doc_string of 0..7 bytes), the weights hold the
+ * file's bytes, aligned for their element type.  Smaller payloads are
+ * unpacked as they are. */
+static void test_raw_data_in_file(void) {
+  static float a[8] = {1, 2, 3, 4, 5, 6, 7, 8}, b[3] = {-1, -2, -3};
+  static int64_t dims_a[1] = {8}, dims_b[1] = {3};
+  static const char *in_a[] = {"x", "a"}, *in_b[] = {"y", "b"};
+  for (int shift = 0; shift < 8; shift++) {
+    model_t md;
+    model_init(&md, 13);
+    char doc[8] = "xxxxxxx";
+    doc[shift] = '\0';
+    md.m.doc_string = doc;
+    const char *names[2] = {"a", "b"};
+    const float *vals[2] = {a, b};
+    int64_t *dims[2] = {dims_a, dims_b};
+    for (int i = 0; i < 2; i++) {
+      Onnx__TensorProto *t = zalloc(sizeof *t);
+      Onnx__TensorProto ti = ONNX__TENSOR_PROTO__INIT;
+      *t = ti;
+      t->name = (char *)names[i];
+      t->has_data_type = 1;
+      t->data_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
+      t->n_dims = 1;
+      t->dims = dims[i];
+      t->has_raw_data = 1;
+      t->raw_data.len = (size_t)dims[i][0] * sizeof(float);
+      t->raw_data.data = (uint8_t *)vals[i];
+      md.inits[md.g.n_initializer++] = t;
+    }
+    md.inputs[md.g.n_input++] = vinfo("x", 1, 1, dims_a, NULL);
+    md.inputs[md.g.n_input++] = vinfo("y", 1, 1, dims_b, NULL);
+    node(&md, "Add", "add_a", 2, in_a, "ya");
+    node(&md, "Add", "add_b", 2, in_b, "yb");
+    md.outputs[md.g.n_output++] = vinfo("ya", 1, 0, NULL, NULL);
+    md.outputs[md.g.n_output++] = vinfo("yb", 1, 0, NULL, NULL);
+    save(&md, "raw-in-file.onnx", NULL);
+    ug_module_t *m = NULL;
+    ug_status_t s = import("raw-in-file.onnx", NULL, &m);
+    CHECK(!s, "raw_data, shift %d: %s", shift, s ? ug_status_message(s) : "");
+    for (size_t w = 0; !s && w < m->weights.len; w++) {
+      const ug_weight_t *wt = &m->weights.items[w];
+      const float *want = wt->name && strcmp(wt->name, "a") == 0 ? a : b;
+      CHECK(wt->size == (want == a ? sizeof a : sizeof b) && memcmp(wt->data, want, wt->size) == 0,
+            "raw_data, shift %d: weight %s has the wrong bytes", shift, wt->name);
+      CHECK((uintptr_t)wt->data % sizeof(float) == 0, "raw_data, shift %d: weight %s misaligned",
+            shift, wt->name);
+    }
+    CHECK(s || m->weights.len == 2, "raw_data: %zu weights, expected 2", s ? 0 : m->weights.len);
+    ug_status_free(s);
+    ug_module_destroy(m);
+  }
+}
+
+/* `levels` Ifs nested in then-branches, all on the outer condition "cond",
+ * around a Relu of x; every else-branch is a Neg. */
+static Onnx__GraphProto *nested_ifs(int levels) {
+  if (levels == 0) return branch("Relu", "x", "o0");
+  char *out = zalloc(16), *neg = zalloc(16);
+  snprintf(out, 16, "o%d", levels);
+  snprintf(neg, 16, "n%d", levels);
+  Onnx__GraphProto *g = branch("If", "cond", out);
+  g->node[0]->n_attribute = 2;
+  g->node[0]->attribute = zalloc(2 * sizeof *g->node[0]->attribute);
+  g->node[0]->attribute[0] = graph_attr("then_branch", nested_ifs(levels - 1));
+  g->node[0]->attribute[1] = graph_attr("else_branch", branch("Neg", "x", neg));
+  return g;
+}
+
+/* Sub-graphs a few levels deep import; nesting past the reader's bound
+ * (messages deeper than OX_MAX_NESTING) is an error before protobuf-c
+ * unpacks anything (its recursion would overflow the stack). */
+static void test_nested_subgraphs(void) {
+  static const int levels[] = {10, 40};
+  for (int k = 0; k < 2; k++) {
+    model_t md;
+    model_init(&md, 13);
+    static int64_t dims[2] = {2, 3}, five = 5;
+    md.inputs[md.g.n_input++] = vinfo("x", 1, 2, dims, NULL);
+    md.outputs[md.g.n_output++] = vinfo("out", 1, 0, NULL, NULL);
+    md.inits[md.g.n_initializer++] = tensor_i64("five", 0, NULL, &five, 1);
+    static const char *in_x[] = {"x"}, *in_gt[] = {"n", "five"}, *in_if[] = {"cond"};
+    node(&md, "Size", "size", 1, in_x, "n");
+    node(&md, "Greater", "gt", 2, in_gt, "cond");
+    Onnx__NodeProto *ifn = node(&md, "If", "if", 1, in_if, "out");
+    ifn->n_attribute = 2;
+    ifn->attribute = zalloc(2 * sizeof *ifn->attribute);
+    ifn->attribute[0] = graph_attr("then_branch", nested_ifs(levels[k]));
+    ifn->attribute[1] = graph_attr("else_branch", branch("Neg", "x", "else_out"));
+    save(&md, "nested-ifs.onnx", NULL);
+    if (k == 1) {
+      expect_error("nested-ifs.onnx", UG_ERR_INVALID, "nests messages deeper than 100 levels");
+      continue;
+    }
+    ug_module_t *m = NULL;
+    ug_status_t s = import("nested-ifs.onnx", NULL, &m);
+    CHECK(!s, "%d nested Ifs: %s", levels[k], s ? ug_status_message(s) : "");
+    if (!s) {
+      output_type_is(m, "f32[2,3]");
+      CHECK(count_op(m, UG_OP_RELU) == 1 && count_op(m, UG_OP_NEG) == 0,
+            "nested Ifs: the wrong branch was taken");
+    }
+    ug_status_free(s);
+    ug_module_destroy(m);
+  }
+}
+
 /* A Loop with a constant trip count is unrolled: states carried, scan
  * outputs stacked. */
 static void test_loop_unroll(void) {
@@ -934,6 +1043,8 @@ int main(void) {
   test_symbolic_materialize();
   test_bindings_and_slice();
   test_if_folding();
+  test_nested_subgraphs();
+  test_raw_data_in_file();
   test_functions();
   test_loop_unroll();
   test_graph_errors();
