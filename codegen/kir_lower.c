@@ -70,7 +70,7 @@ static ug_status_t lower_ew(ug_kir_module_t *km, const ug_plan_t *p, const ug_pl
 
   int V = 16 / widest(g, vals, nops + 1);
   if (V < 1) V = 1;
-  int64_t T = (int64_t)32 * UG_KIR_EW_WARPS * V;
+  int64_t T = (int64_t)32 * UG_KIR_EW_WARPS * V * UG_KIR_EW_ROUNDS;
   ug_kir_kernel_t *k = ug_kir_kernel_create(km, s->kernel_name);
   k->warps = UG_KIR_EW_WARPS;
   ug_kir_value_id_t params[4];

@@ -25,8 +25,10 @@
 #include "codegen/plan.h"
 #include "ir/kir.h"
 
-/* Tiles hold this many 16-byte vectors per thread of a 4-warp block. */
+/* Elementwise tiles: 4 warps, each thread UG_KIR_EW_ROUNDS 16-byte
+ * vectors of the widest dtype. */
 #define UG_KIR_EW_WARPS 4
+#define UG_KIR_EW_ROUNDS 4
 #define UG_KIR_MIN_COLS 256
 
 /* Lowers step s of plan p into a new kernel of km named s->kernel_name. */

@@ -5,12 +5,16 @@
  * global buffer's last axis (bounds-checked, `other` outside), broadcasts of
  * one-element tiles, and elementwise math on tiles.
  *
- * Layout: a tile of S elements is spread over the block's threads in
- * contiguous runs: thread t holds elements t*P .. t*P+P-1 with P = S /
- * threads (or 1 when S < threads; elements past S are unused), in a
- * register array `v<N>[P]`.  When P elements are 16 bytes a load or store
- * whose run is in bounds and aligned is one vector access; otherwise each
- * element is checked.  One-element tiles and rank-0 tiles are a scalar that
+ * Layout: the kernel's chunk is W elements, 16 bytes of its widest tile
+ * dtype.  A tile of S elements, S a multiple of threads * W, is U = S /
+ * (threads * W) rounds of chunks: in round j thread t holds elements
+ * (j * threads + t) * W .. + W-1, so each round is one coalesced 16-byte
+ * access per thread for the widest dtype (narrower dtypes move W elements
+ * as one smaller vector).  A round is one vector access when it is in
+ * bounds and aligned, else W checked element accesses.  Other tile sizes
+ * are spread in contiguous runs of P = ceil(S / threads) elements per
+ * thread, each element checked.  Registers: `v<N>[P]`, slot j*W + w.
+ * One-element tiles and rank-0 tiles are a scalar that
  * every thread holds.  Index values are int64_t, uniform over the block. */
 #include "codegen/cuda/kir_emit.h"
 
@@ -23,6 +27,7 @@ typedef struct {
   ug_kir_kernel_t *kk;
   FILE *f;
   uint32_t threads;
+  int64_t W; /* chunk: elements in 16 bytes of the widest tile dtype */
 } kemit_t;
 
 const char ug_cuda_kir_prelude[] =
@@ -46,8 +51,14 @@ static int64_t tile_size(const ug_kir_type_t *t) {
 }
 
 static int64_t per_thread(kemit_t *e, int64_t S) {
+  if (S % (e->threads * e->W) == 0) return S / e->threads;
   if (S <= (int64_t)e->threads) return 1;
   return (S + e->threads - 1) / e->threads;
+}
+
+/* Rounds of chunks (the chunked layout), or 0 for contiguous runs. */
+static int64_t rounds(kemit_t *e, int64_t S) {
+  return S % (e->threads * e->W) == 0 ? S / (e->threads * e->W) : 0;
 }
 
 /* An index operand as a C expression. */
@@ -136,23 +147,30 @@ static ug_status_t emit_load(kemit_t *e, const ug_kir_op_data_t *o) {
   }
   fprintf(e->f, "  %s v%u[%lld];\n  {\n", ct, r, (long long)P);
   UG_RETURN_IF_ERROR(access(e, o, &buf, S));
-  fprintf(e->f, "    const int64_t e0 = (int64_t)threadIdx.x * %lld;\n", (long long)P);
-  int bytes = ug_dtype_bits(dt) / 8;
-  const char *el = "    else\n";
-  if (P * bytes == 16 && S % P == 0) {
-    snprintf(src, sizeof src, "w.e[c]");
+  int64_t U = rounds(e, S), W = e->W, vb = W * (ug_dtype_bits(dt) / 8);
+  if (U > 0) {
+    fprintf(e->f, "#pragma unroll\n    for (int j = 0; j < %lld; j++) {\n", (long long)U);
+    fprintf(e->f, "      const int64_t e0 = ((int64_t)j * %u + threadIdx.x) * %lld;\n", e->threads, (long long)W);
+    if (vb == 2 || vb == 4 || vb == 8 || vb == 16) {
+      snprintf(src, sizeof src, "w.e[c]");
+      ug_cuda_load_expr(dt, src, ld, sizeof ld);
+      fprintf(e->f, "      if (inb && e0 >= lo && e0 + %lld <= lim && ((unsigned long long)(a%u + base + e0)) %% %lld == 0) {\n", (long long)W,
+              buf, (long long)vb);
+      fprintf(e->f, "        const ug_vec<%s, %lld> w = *reinterpret_cast<const ug_vec<%s, %lld> *>(a%u + base + e0);\n", sty,
+              (long long)W, sty, (long long)W, buf);
+      fprintf(e->f, "#pragma unroll\n        for (int c = 0; c < %lld; c++) v%u[j * %lld + c] = %s;\n      } else\n", (long long)W, r,
+              (long long)W, ld);
+    }
+    snprintf(src, sizeof src, "a%u[base + e0 + c]", buf);
     ug_cuda_load_expr(dt, src, ld, sizeof ld);
-    fprintf(e->f, "    if (inb && e0 >= lo && e0 + %lld <= lim && e0 + %lld <= %lld && "
-                  "((unsigned long long)(a%u + base + e0)) %% 16 == 0) {\n", (long long)P, (long long)P, (long long)S, buf);
-    fprintf(e->f, "      const ug_vec<%s, %lld> w = *reinterpret_cast<const ug_vec<%s, %lld> *>(a%u + base + e0);\n", sty,
-            (long long)P, sty, (long long)P, buf);
-    fprintf(e->f, "#pragma unroll\n      for (int c = 0; c < %lld; c++) v%u[c] = %s;\n    }\n", (long long)P, r, ld);
-  } else {
-    el = "";
+    fprintf(e->f, "#pragma unroll\n      for (int c = 0; c < %lld; c++)\n", (long long)W);
+    fprintf(e->f, "        v%u[j * %lld + c] = inb && e0 + c >= lo && e0 + c < lim ? %s : %s;\n    }\n  }\n", r, (long long)W, ld, other);
+    return NULL;
   }
+  fprintf(e->f, "    const int64_t e0 = (int64_t)threadIdx.x * %lld;\n", (long long)P);
   snprintf(src, sizeof src, "a%u[base + e0 + c]", buf);
   ug_cuda_load_expr(dt, src, ld, sizeof ld);
-  fprintf(e->f, "%s#pragma unroll\n    for (int c = 0; c < %lld; c++)\n", el, (long long)P);
+  fprintf(e->f, "#pragma unroll\n    for (int c = 0; c < %lld; c++)\n", (long long)P);
   fprintf(e->f, "      v%u[c] = inb && e0 + c >= lo && e0 + c < lim && e0 + c < %lld ? %s : %s;\n  }\n", r, (long long)S, ld,
           other);
   return NULL;
@@ -176,23 +194,29 @@ static ug_status_t emit_store(kemit_t *e, const ug_kir_op_data_t *o) {
     fprintf(e->f, "    if (threadIdx.x == 0 && inb && lo <= 0 && 0 < lim) a%u[base] = %s;\n  }\n", buf, st);
     return NULL;
   }
-  fprintf(e->f, "    const int64_t e0 = (int64_t)threadIdx.x * %lld;\n", (long long)P);
-  int bytes = ug_dtype_bits(dt) / 8;
-  const char *el = "    else\n";
-  if (P * bytes == 16 && S % P == 0) {
-    snprintf(src, sizeof src, "v%u[c]", v);
+  int64_t U = rounds(e, S), W = e->W, vb = W * (ug_dtype_bits(dt) / 8);
+  if (U > 0) {
+    fprintf(e->f, "#pragma unroll\n    for (int j = 0; j < %lld; j++) {\n", (long long)U);
+    fprintf(e->f, "      const int64_t e0 = ((int64_t)j * %u + threadIdx.x) * %lld;\n", e->threads, (long long)W);
+    if (vb == 2 || vb == 4 || vb == 8 || vb == 16) {
+      snprintf(src, sizeof src, "v%u[j * %lld + c]", v, (long long)W);
+      ug_cuda_store_expr(dt, src, st, sizeof st);
+      fprintf(e->f, "      if (inb && e0 >= lo && e0 + %lld <= lim && ((unsigned long long)(a%u + base + e0)) %% %lld == 0) {\n", (long long)W,
+              buf, (long long)vb);
+      fprintf(e->f, "        ug_vec<%s, %lld> w;\n#pragma unroll\n        for (int c = 0; c < %lld; c++) w.e[c] = %s;\n", sty,
+              (long long)W, (long long)W, st);
+      fprintf(e->f, "        *reinterpret_cast<ug_vec<%s, %lld> *>(a%u + base + e0) = w;\n      } else\n", sty, (long long)W, buf);
+    }
+    snprintf(src, sizeof src, "v%u[j * %lld + c]", v, (long long)W);
     ug_cuda_store_expr(dt, src, st, sizeof st);
-    fprintf(e->f, "    if (inb && e0 >= lo && e0 + %lld <= lim && e0 + %lld <= %lld && "
-                  "((unsigned long long)(a%u + base + e0)) %% 16 == 0) {\n", (long long)P, (long long)P, (long long)S, buf);
-    fprintf(e->f, "      ug_vec<%s, %lld> w;\n#pragma unroll\n      for (int c = 0; c < %lld; c++) w.e[c] = %s;\n", sty,
-            (long long)P, (long long)P, st);
-    fprintf(e->f, "      *reinterpret_cast<ug_vec<%s, %lld> *>(a%u + base + e0) = w;\n    }\n", sty, (long long)P, buf);
-  } else {
-    el = "";
+    fprintf(e->f, "#pragma unroll\n      for (int c = 0; c < %lld; c++)\n", (long long)W);
+    fprintf(e->f, "        if (inb && e0 + c >= lo && e0 + c < lim) a%u[base + e0 + c] = %s;\n    }\n  }\n", buf, st);
+    return NULL;
   }
+  fprintf(e->f, "    const int64_t e0 = (int64_t)threadIdx.x * %lld;\n", (long long)P);
   snprintf(src, sizeof src, "v%u[c]", v);
   ug_cuda_store_expr(dt, src, st, sizeof st);
-  fprintf(e->f, "%s#pragma unroll\n    for (int c = 0; c < %lld; c++)\n", el, (long long)P);
+  fprintf(e->f, "#pragma unroll\n    for (int c = 0; c < %lld; c++)\n", (long long)P);
   fprintf(e->f, "      if (inb && e0 + c >= lo && e0 + c < lim && e0 + c < %lld) a%u[base + e0 + c] = %s;\n  }\n",
           (long long)S, buf, st);
   return NULL;
@@ -240,7 +264,12 @@ static ug_status_t emit_tile_ew(kemit_t *e, const ug_kir_op_data_t *o) {
 }
 
 ug_status_t ug_cuda_emit_kir(ug_cuda_kctx_t *k, ug_kir_kernel_t *kk) {
-  kemit_t e = {.k = k, .kk = kk, .f = k->f, .threads = kk->warps * 32};
+  kemit_t e = {.k = k, .kk = kk, .f = k->f, .threads = kk->warps * 32, .W = 16};
+  for (size_t i = 0; i < kk->values.len; i++) {
+    const ug_kir_type_t *t = &kk->values.items[i].type;
+    int b = ug_dtype_bits(t->t.dtype) / 8;
+    if (t->kind == UG_KT_TILE && b > 0 && 16 / b < e.W) e.W = 16 / b;
+  }
   if (kk->grid_rank != 1) return ug_node_error(k->g, k->n, UG_ERR_UNSUPPORTED, "kernel-IR grid rank on cuda");
   const ug_kir_region_t *body = ug_kir_region(kk, kk->body);
   for (size_t i = 0; i < body->ops.len; i++) {
