@@ -31,7 +31,7 @@ def compare(a, b):
         return False, float('inf'), float('inf'), 0.0
     if a.size == 0:
         return True, 0.0, 0.0, 1.0
-    exact = float(np.mean(a.view(np.uint8).reshape(a.size, -1) == b.view(np.uint8).reshape(b.size, -1)))
+    exact = float(np.mean(a.reshape(-1).view(np.uint8).reshape(a.size, -1) == b.reshape(-1).view(np.uint8).reshape(b.size, -1)))
     if a.dtype.kind != 'f':
         return bool(np.array_equal(a, b)), 0.0, 0.0, exact
     rtol, atol = TOL[a.dtype]
