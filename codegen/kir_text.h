@@ -1,5 +1,5 @@
 /* The kernel IR of a whole module as text (--emit=kir, --dump-ir's
- * 80-kernels.kir): the graphs are planned and every step lowered with
+ * NN-kernels.kir): the graphs are planned and every step lowered with
  * codegen/kir_lower.h; steps not lowered yet are comments. */
 #ifndef UG_CODEGEN_KIR_TEXT_H
 #define UG_CODEGEN_KIR_TEXT_H

@@ -188,21 +188,6 @@ static ug_status_t write_atomic(const char *path, const char *text, size_t len) 
   return st;
 }
 
-/* DIR/NAME = text (the dump is best effort, like the pass dumps). */
-static ug_status_t dump_file(const char *dir, const char *name, const char *text) {
-  size_t n = strlen(dir) + strlen(name) + 2;
-  char *path = malloc(n);
-  if (!path) return ug_status_make(UG_ERR_NOMEM, NULL, "out of memory");
-  snprintf(path, n, "%s/%s", dir, name);
-  FILE *f = fopen(path, "wb");
-  if (f) {
-    fputs(text, f);
-    fclose(f);
-  }
-  free(path);
-  return NULL;
-}
-
 static uint32_t count_nodes(const ug_module_t *m) {
   uint32_t n = 0;
   for (size_t i = 0; i < m->graphs.len; i++) n += ug_graph_live_nodes(m->graphs.items[i]);
@@ -255,7 +240,7 @@ ug_status_t ug_compile(const ug_compile_options_t *o) {
         /* the kernel IR of the steps next to the graph IR of the passes */
         char *text;
         st = ug_codegen_kir_text(m, &text);
-        if (!st) st = dump_file(o->pass_options.dump_dir, "80-kernels.kir", text);
+        if (!st) st = ug_pass_manager_dump_text(pm, "kernels.kir", text, strlen(text));
         free(text);
       }
 #ifdef UG_HAVE_LLVM

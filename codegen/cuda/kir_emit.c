@@ -94,7 +94,7 @@ static ug_status_t emit_index_ew(kemit_t *e, const ug_kir_op_data_t *o) {
 }
 
 /* The global access of o's operand 0: base offset and the limit of the last axis. */
-static ug_status_t access(kemit_t *e, const ug_kir_op_data_t *o, uint32_t *out_buf, int64_t S) {
+static ug_status_t access(kemit_t *e, const ug_kir_op_data_t *o, uint32_t *out_buf) {
   const ug_kir_operand_t *acc = ug_kir_operand(e->kk, o, 0);
   const ug_kir_type_t *bt = ug_kir_value_type(e->kk, acc->value);
   if (bt->kind != UG_KT_GLOBAL) return kerr(e, o, "shared memory");
@@ -115,7 +115,6 @@ static ug_status_t access(kemit_t *e, const ug_kir_op_data_t *o, uint32_t *out_b
   /* elements c of the tile with 0 <= last + c < d_last exist */
   fprintf(e->f, "    const int64_t lo = -(int64_t)(%s), lim = %s - (int64_t)(%s);\n", ix,
           ug_cuda_dimstr(t->dims[r - 1], d, sizeof d), ix);
-  (void)S;
   return NULL;
 }
 
@@ -139,14 +138,14 @@ static ug_status_t emit_load(kemit_t *e, const ug_kir_op_data_t *o) {
   uint32_t buf;
   if (S == 1) {
     fprintf(e->f, "  %s v%u;\n  {\n", ct, r);
-    UG_RETURN_IF_ERROR(access(e, o, &buf, S));
+    UG_RETURN_IF_ERROR(access(e, o, &buf));
     snprintf(src, sizeof src, "a%u[base]", buf);
     ug_cuda_load_expr(dt, src, ld, sizeof ld);
     fprintf(e->f, "    v%u = inb && lo <= 0 && 0 < lim ? %s : %s;\n  }\n", r, ld, other);
     return NULL;
   }
   fprintf(e->f, "  %s v%u[%lld];\n  {\n", ct, r, (long long)P);
-  UG_RETURN_IF_ERROR(access(e, o, &buf, S));
+  UG_RETURN_IF_ERROR(access(e, o, &buf));
   int64_t U = rounds(e, S), W = e->W, vb = W * (ug_dtype_bits(dt) / 8);
   if (U > 0) {
     fprintf(e->f, "#pragma unroll\n    for (int j = 0; j < %lld; j++) {\n", (long long)U);
@@ -187,7 +186,7 @@ static ug_status_t emit_store(kemit_t *e, const ug_kir_op_data_t *o) {
   char st[256], src[64];
   uint32_t buf;
   fprintf(e->f, "  {\n");
-  UG_RETURN_IF_ERROR(access(e, o, &buf, S));
+  UG_RETURN_IF_ERROR(access(e, o, &buf));
   if (S == 1) {
     snprintf(src, sizeof src, "v%u", v);
     ug_cuda_store_expr(dt, src, st, sizeof st);
