@@ -250,6 +250,43 @@ const char *ug_node_attr_str(const ug_graph_t *g, const ug_node_t *n, ug_attr_ke
   return a && ug_attr_kind(k) == UG_AK_STRING ? a->u.s : dflt;
 }
 
+ug_ew_t ug_ew_of_node(const ug_graph_t *g, const ug_node_t *n) {
+  ug_ew_t e = {.op = n->op, .loc = n->loc, .num_operands = n->num_operands, .attrs = ug_node_attrs(g, n),
+               .num_attrs = n->num_attrs};
+  return e;
+}
+
+const ug_attr_t *ug_ew_attr(const ug_ew_t *e, ug_attr_key_t k) {
+  for (uint32_t i = 0; i < e->num_attrs; i++)
+    if (e->attrs[i].key == k) return &e->attrs[i];
+  return NULL;
+}
+
+int64_t ug_ew_attr_int(const ug_ew_t *e, ug_attr_key_t k, int64_t dflt) {
+  const ug_attr_t *a = ug_ew_attr(e, k);
+  return a && ug_attr_kind(k) == UG_AK_INT ? a->u.i : dflt;
+}
+
+double ug_ew_attr_float(const ug_ew_t *e, ug_attr_key_t k, double dflt) {
+  const ug_attr_t *a = ug_ew_attr(e, k);
+  return a && ug_attr_kind(k) == UG_AK_FLOAT ? a->u.f : dflt;
+}
+
+const char *ug_ew_attr_str(const ug_ew_t *e, ug_attr_key_t k, const char *dflt) {
+  const ug_attr_t *a = ug_ew_attr(e, k);
+  return a && ug_attr_kind(k) == UG_AK_STRING ? a->u.s : dflt;
+}
+
+ug_status_t ug_ew_error(const ug_ew_t *e, ug_code_t code, const char *fmt, ...) {
+  char origin[512];
+  snprintf(origin, sizeof(origin), "node \"%s\" (%s)", e->loc ? e->loc : "<unnamed>", ug_op_info(e->op)->name);
+  va_list ap;
+  va_start(ap, fmt);
+  ug_status_t s = ug_status_makev(code, origin, fmt, ap);
+  va_end(ap);
+  return s;
+}
+
 ug_node_t *ug_value_def(ug_graph_t *g, ug_value_id_t v) {
   ug_node_id_t d = g->values.items[v].def;
   return d == UG_NONE ? NULL : &g->nodes.items[d];

@@ -209,6 +209,25 @@ const ug_attr_t *ug_node_attr(const ug_graph_t *g, const ug_node_t *n, ug_attr_k
 int64_t ug_node_attr_int(const ug_graph_t *g, const ug_node_t *n, ug_attr_key_t k, int64_t dflt);
 double ug_node_attr_float(const ug_graph_t *g, const ug_node_t *n, ug_attr_key_t k, double dflt);
 const char *ug_node_attr_str(const ug_graph_t *g, const ug_node_t *n, ug_attr_key_t k, const char *dflt);
+/* An elementwise op as the code generators see it: a graph node, or a
+ * kernel-IR `ew` op (ug_kir_ew_desc), which carries the same op and graph
+ * attributes.  The emitters' scalar semantics (ug_cg_ew_scalar,
+ * ug_cuda_ew_expr) read only this, so one definition serves per-node and
+ * fused kernels. */
+typedef struct {
+  ug_op_t op;
+  const char *loc;          /* for messages; may be NULL */
+  uint32_t num_operands;    /* including absent optional ones */
+  const ug_attr_t *attrs;
+  uint32_t num_attrs;
+} ug_ew_t;
+ug_ew_t ug_ew_of_node(const ug_graph_t *g, const ug_node_t *n);
+const ug_attr_t *ug_ew_attr(const ug_ew_t *e, ug_attr_key_t k);
+int64_t ug_ew_attr_int(const ug_ew_t *e, ug_attr_key_t k, int64_t dflt);
+double ug_ew_attr_float(const ug_ew_t *e, ug_attr_key_t k, double dflt);
+const char *ug_ew_attr_str(const ug_ew_t *e, ug_attr_key_t k, const char *dflt);
+/* An error prefixed `node "<loc>" (<op>)`, as ug_node_error. */
+ug_status_t ug_ew_error(const ug_ew_t *e, ug_code_t code, const char *fmt, ...) UG_PRINTF(3, 4);
 /* The node defining v, or NULL for graph inputs. */
 ug_node_t *ug_value_def(ug_graph_t *g, ug_value_id_t v);
 /* The weight behind v when v is a const result, else NULL. */

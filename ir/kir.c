@@ -254,6 +254,15 @@ const ug_attr_t *ug_kir_op_graph_attr(const ug_kir_kernel_t *k, const ug_kir_op_
   return NULL;
 }
 
+ug_ew_t ug_kir_ew_desc(const ug_kir_kernel_t *k, const ug_kir_op_data_t *o, ug_attr_t *buf, uint32_t cap) {
+  ug_ew_t e = {.op = o->ew, .loc = o->loc, .num_operands = o->num_operands, .attrs = buf};
+  for (uint32_t i = 0; i < o->num_attrs && e.num_attrs < cap; i++) {
+    const ug_kir_attr_t *a = &k->attr_pool.items[o->attrs + i];
+    if (a->graph) buf[e.num_attrs++] = a->g;
+  }
+  return e;
+}
+
 /* ---- generic building ---- */
 
 ug_kir_op_id_t ug_kir_begin(ug_kir_kernel_t *k, ug_kir_region_id_t r, ug_kir_op_t op, const char *loc) {

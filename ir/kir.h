@@ -216,6 +216,12 @@ const ug_kir_attr_t *ug_kir_op_attr(const ug_kir_kernel_t *k, const ug_kir_op_da
 /* The graph attribute key of EW op o, or NULL. */
 const ug_attr_t *ug_kir_op_graph_attr(const ug_kir_kernel_t *k, const ug_kir_op_data_t *o, ug_attr_key_t key);
 
+/* The elementwise op of EW op o as the emitters' scalar semantics take it;
+ * its graph attributes are copied into buf (room for cap, UG_KIR_EW_MAX_ATTRS
+ * is always enough). */
+#define UG_KIR_EW_MAX_ATTRS 8
+ug_ew_t ug_kir_ew_desc(const ug_kir_kernel_t *k, const ug_kir_op_data_t *o, ug_attr_t *buf, uint32_t cap);
+
 /* ---- operands ---- */
 
 static inline ug_kir_operand_t ug_kir_val(ug_kir_value_id_t v) { ug_kir_operand_t a = {.value = v}; return a; }

@@ -124,7 +124,8 @@ static ug_status_t emit_ew(kctx_t *k, ug_value_id_t *ops, uint32_t nops, ug_valu
     dts[i] = v == UG_NONE ? ot->dtype : ug_value_type(k->g, v)->dtype;
   }
   char expr[EXPR], tmp[EXPR];
-  UG_RETURN_IF_ERROR(ug_cuda_ew_expr(k->g, n, in, dts, ot->dtype, expr, sizeof expr));
+  ug_ew_t ew = ug_ew_of_node(k->g, n);
+  UG_RETURN_IF_ERROR(ug_cuda_ew_expr(&ew, in, dts, ot->dtype, expr, sizeof expr));
   const char *oct = ug_cuda_ctype(ot->dtype), *ost = ug_cuda_stype(ot->dtype);
   bool flat = true;
   for (uint32_t i = 0; i < nops; i++) {

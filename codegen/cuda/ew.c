@@ -169,12 +169,12 @@ static void put(out_t *o, const char *fmt, ...) {
   o->left -= (size_t)n;
 }
 
-ug_status_t ug_cuda_ew_expr(ug_graph_t *g, const ug_node_t *n, const char *const *in,
+ug_status_t ug_cuda_ew_expr(const ug_ew_t *n, const char *const *in,
                             const ug_dtype_t *in_dt, ug_dtype_t out_dt, char *buf, size_t size) {
   const char *x = in[0], *y = n->num_operands > 1 ? in[1] : NULL;
   ug_dtype_t dt = in_dt[0];
   const char *T = ug_cuda_ctype(dt), *OT = ug_cuda_ctype(out_dt);
-  if (!T || !OT) return ug_node_error(g, n, UG_ERR_UNSUPPORTED, "not supported on cuda yet (dtype)");
+  if (!T || !OT) return ug_ew_error(n, UG_ERR_UNSUPPORTED, "not supported on cuda yet (dtype)");
   bool fl = ug_dtype_is_float(dt), sg = ug_dtype_kind(dt) == UG_KIND_I;
   const char *f = strcmp(T, "double") == 0 ? "" : "f"; /* libm suffix */
   out_t o = {buf, size};
@@ -216,8 +216,8 @@ ug_status_t ug_cuda_ew_expr(ug_graph_t *g, const ug_node_t *n, const char *const
   case UG_OP_ROUND: FN("rint"); break; /* half to even in the default rounding mode */
   case UG_OP_SIGMOID: put(&o, "ug_sigmoid(%s)", x); break;
   case UG_OP_HARD_SIGMOID:
-    K(k1, ug_node_attr_float(g, n, UG_ATTR_ALPHA, 0.2));
-    K(k2, ug_node_attr_float(g, n, UG_ATTR_BETA, 0.5));
+    K(k1, ug_ew_attr_float(n, UG_ATTR_ALPHA, 0.2));
+    K(k2, ug_ew_attr_float(n, UG_ATTR_BETA, 0.5));
     put(&o, "ug_clamp01<%s>((%s) * %s + %s)", T, x, k1, k2);
     break;
   case UG_OP_HARD_SWISH:
@@ -229,24 +229,24 @@ ug_status_t ug_cuda_ew_expr(ug_graph_t *g, const ug_node_t *n, const char *const
     else put(&o, "((%s) > 0 ? (%s) : (%s)0)", x, x, T);
     break;
   case UG_OP_LEAKY_RELU:
-    K(k1, ug_node_attr_float(g, n, UG_ATTR_ALPHA, 0.01));
+    K(k1, ug_ew_attr_float(n, UG_ATTR_ALPHA, 0.01));
     put(&o, "((%s) < 0 ? (%s) * %s : (%s))", x, x, k1, x);
     break;
   case UG_OP_ELU:
-    K(k1, ug_node_attr_float(g, n, UG_ATTR_ALPHA, 1.0));
+    K(k1, ug_ew_attr_float(n, UG_ATTR_ALPHA, 1.0));
     put(&o, "((%s) < 0 ? %s * expm1%s(%s) : (%s))", x, k1, f, x, x);
     break;
   case UG_OP_CELU:
-    K(k1, ug_node_attr_float(g, n, UG_ATTR_ALPHA, 1.0));
+    K(k1, ug_ew_attr_float(n, UG_ATTR_ALPHA, 1.0));
     put(&o, "((%s) < 0 ? %s * expm1%s((%s) / %s) : (%s))", x, k1, f, x, k1, x);
     break;
   case UG_OP_SELU:
-    K(k1, ug_node_attr_float(g, n, UG_ATTR_ALPHA, 1.67326319217681884765625));
-    K(k2, ug_node_attr_float(g, n, UG_ATTR_GAMMA, 1.05070102214813232421875));
+    K(k1, ug_ew_attr_float(n, UG_ATTR_ALPHA, 1.67326319217681884765625));
+    K(k2, ug_ew_attr_float(n, UG_ATTR_GAMMA, 1.05070102214813232421875));
     put(&o, "(%s * ((%s) > 0 ? (%s) : %s * exp%s(%s) - %s))", k2, x, x, k1, f, x, k1);
     break;
   case UG_OP_THRESHOLDED_RELU:
-    K(k1, ug_node_attr_float(g, n, UG_ATTR_ALPHA, 1.0));
+    K(k1, ug_ew_attr_float(n, UG_ATTR_ALPHA, 1.0));
     put(&o, "((%s) > %s ? (%s) : (%s)0)", x, k1, x, T);
     break;
   case UG_OP_SOFTPLUS: put(&o, "ug_softplus(%s)", x); break;
@@ -254,7 +254,7 @@ ug_status_t ug_cuda_ew_expr(ug_graph_t *g, const ug_node_t *n, const char *const
   case UG_OP_SILU: put(&o, "((%s) * ug_sigmoid(%s))", x, x); break;
   case UG_OP_MISH: put(&o, "((%s) * tanh%s(ug_softplus(%s)))", x, f, x); break;
   case UG_OP_GELU:
-    if (strcmp(ug_node_attr_str(g, n, UG_ATTR_APPROXIMATE, "none"), "tanh") == 0) {
+    if (strcmp(ug_ew_attr_str(n, UG_ATTR_APPROXIMATE, "none"), "tanh") == 0) {
       K(k1, 0.7978845608028654);
       K(k2, 0.044715);
       put(&o, "((%s)0.5 * (%s) * ((%s)1 + tanh%s(%s * ((%s) + %s * ((%s) * (%s) * (%s))))))", T, x, T, f,
@@ -268,8 +268,8 @@ ug_status_t ug_cuda_ew_expr(ug_graph_t *g, const ug_node_t *n, const char *const
   case UG_OP_BITWISE_NOT: put(&o, "((%s)~(%s))", T, x); break;
   case UG_OP_ISNAN: put(&o, "((%s) != (%s))", x, x); break;
   case UG_OP_ISINF: {
-    bool pos = ug_node_attr_int(g, n, UG_ATTR_DETECT_POSITIVE, 1) != 0;
-    bool neg = ug_node_attr_int(g, n, UG_ATTR_DETECT_NEGATIVE, 1) != 0;
+    bool pos = ug_ew_attr_int(n, UG_ATTR_DETECT_POSITIVE, 1) != 0;
+    bool neg = ug_ew_attr_int(n, UG_ATTR_DETECT_NEGATIVE, 1) != 0;
     put(&o, "(%s%s%s%s%s)", pos ? "(" : "false", pos ? x : "", pos ? " == ug_inf(" : "", pos ? x : "",
         pos ? "))" : "");
     put(&o, " || (%s%s%s%s%s)", neg ? "(" : "false", neg ? x : "", neg ? " == -ug_inf(" : "",
@@ -312,7 +312,7 @@ ug_status_t ug_cuda_ew_expr(ug_graph_t *g, const ug_node_t *n, const char *const
     }
     break;
   case UG_OP_MOD: {
-    bool fm = ug_node_attr_int(g, n, UG_ATTR_FMOD, 0) != 0;
+    bool fm = ug_ew_attr_int(n, UG_ATTR_FMOD, 0) != 0;
     if (fl) put(&o, "ug_fmod(%s, %s, %s)", x, y, fm ? "true" : "false");
     else put(&o, "ug_imod<%s>(%s, %s, %s)", T, x, y, fm ? "true" : "false");
     break;
@@ -334,7 +334,7 @@ ug_status_t ug_cuda_ew_expr(ug_graph_t *g, const ug_node_t *n, const char *const
   case UG_OP_BITWISE_XOR: put(&o, "((%s)((%s) ^ (%s)))", T, x, y); break;
   case UG_OP_BITSHIFT: {
     /* a shift by the bit width or more gives 0 */
-    const char *dir = ug_node_attr_str(g, n, UG_ATTR_DIRECTION, "LEFT");
+    const char *dir = ug_ew_attr_str(n, UG_ATTR_DIRECTION, "LEFT");
     bool right = dir[0] == 'R' || dir[0] == 'r';
     put(&o, "((unsigned long long)(%s) >= %d ? (%s)0 : (%s)((%s) %s (%s)))", y, ug_dtype_bits(dt), T, T, x,
         right ? ">>" : "<<", y);
@@ -346,10 +346,10 @@ ug_status_t ug_cuda_ew_expr(ug_graph_t *g, const ug_node_t *n, const char *const
   case UG_OP_GREATER: put(&o, "((%s) > (%s))", x, y); break;
   case UG_OP_GREATER_EQUAL: put(&o, "((%s) >= (%s))", x, y); break;
   case UG_OP_WHERE: put(&o, "((%s) ? (%s) : (%s))", x, in[1], in[2]); break;
-  default: return ug_node_error(g, n, UG_ERR_UNSUPPORTED, "not supported on cuda yet");
+  default: return ug_ew_error(n, UG_ERR_UNSUPPORTED, "not supported on cuda yet");
   }
 #undef K
 #undef FN
-  if (o.left <= 1) return ug_node_error(g, n, UG_ERR_INTERNAL, "CUDA expression too long");
+  if (o.left <= 1) return ug_ew_error(n, UG_ERR_INTERNAL, "CUDA expression too long");
   return NULL;
 }

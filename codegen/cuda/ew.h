@@ -29,13 +29,13 @@ const char *ug_cuda_stype(ug_dtype_t dt);
 void ug_cuda_load_expr(ug_dtype_t dt, const char *s, char *buf, size_t size);
 void ug_cuda_store_expr(ug_dtype_t dt, const char *v, char *buf, size_t size);
 
-/* Writes into buf the CUDA C expression of node n (an elementwise op) over
+/* Writes into buf the CUDA C expression of elementwise op n over
  * the operand expressions in[i] (compute-typed; NULL for an absent optional
  * operand) of dtypes in_dt[i], with result dtype out_dt, as a value of the
  * result's compute type.  The operand expressions may be repeated, so they
  * must be names or constants.  Ops it does not know give
  * `node "<loc>" (<op>): not supported on cuda yet`. */
-ug_status_t ug_cuda_ew_expr(ug_graph_t *g, const ug_node_t *n, const char *const *in,
+ug_status_t ug_cuda_ew_expr(const ug_ew_t *n, const char *const *in,
                             const ug_dtype_t *in_dt, ug_dtype_t out_dt, char *buf, size_t size);
 
 /* The source every CUDA translation unit starts with: integer typedefs

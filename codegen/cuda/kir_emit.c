@@ -232,10 +232,8 @@ static ug_status_t emit_broadcast(kemit_t *e, const ug_kir_op_data_t *o) {
 }
 
 /* Elementwise math on tiles: the scalar semantics are ug_cuda_ew_expr's,
- * with the attributes of the graph node the step lowers. */
+ * with the op's own graph attributes. */
 static ug_status_t emit_tile_ew(kemit_t *e, const ug_kir_op_data_t *o) {
-  ug_cuda_kctx_t *k = e->k;
-  if (!k->n || k->n->op != o->ew) return kerr(e, o, "an elementwise op of another node");
   ug_kir_value_id_t r = ug_kir_result(e->kk, o, 0);
   const ug_kir_type_t *rt = ug_kir_value_type(e->kk, r);
   if (rt->t.rank > 1) return kerr(e, o, "tile rank");
@@ -257,7 +255,9 @@ static ug_status_t emit_tile_ew(kemit_t *e, const ug_kir_op_data_t *o) {
     fprintf(e->f, "    const %s x%u = v%u%s;\n", ug_cuda_ctype(dts[i]), i, v, tile_size(t) == 1 ? "" : "[c]");
   }
   char expr[UG_CUDA_EXPR];
-  UG_RETURN_IF_ERROR(ug_cuda_ew_expr(k->g, k->n, in, dts, rt->t.dtype, expr, sizeof expr));
+  ug_attr_t attrs[UG_KIR_EW_MAX_ATTRS];
+  ug_ew_t ew = ug_kir_ew_desc(e->kk, o, attrs, UG_KIR_EW_MAX_ATTRS);
+  UG_RETURN_IF_ERROR(ug_cuda_ew_expr(&ew, in, dts, rt->t.dtype, expr, sizeof expr));
   fprintf(e->f, "    v%u%s = %s;\n  }\n", r, scalar ? "" : "[c]", expr);
   return NULL;
 }
