@@ -29,7 +29,6 @@
  * vectors of the widest dtype. */
 #define UG_KIR_EW_WARPS 4
 #define UG_KIR_EW_ROUNDS 4
-#define UG_KIR_MIN_COLS 256
 
 /* Lowers step s of plan p into a new kernel of km named s->kernel_name. */
 ug_status_t ug_kir_lower_step(ug_kir_module_t *km, const ug_plan_t *p, const ug_plan_step_t *s,

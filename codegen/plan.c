@@ -120,6 +120,155 @@ static void use_buffer(ug_plan_t *p, uint32_t b, uint32_t step) {
   if (pb->kind == UGRT_BUF_ARENA && pb->last_step < step) pb->last_step = step;
 }
 
+static uint32_t unit_of(const int64_t *kid, size_t nn, uint32_t node) {
+  return kid[node] >= 0 ? (uint32_t)(nn + (size_t)kid[node]) : node;
+}
+
+/* The order in which nodes become steps: a topological order of the units
+ * (a node, or all nodes of one fused kernel), each unit at the earliest point
+ * of the schedule where it can run; a kernel is listed by its first node. */
+static ug_status_t unit_order(ug_module_t *m, ug_graph_t *g, uint32_t **out, uint32_t *out_n) {
+  size_t nn = g->nodes.len;
+  int64_t *kid = ug_arena_alloc(m->arena, sizeof(int64_t) * (nn + 1));
+  int64_t nk = 0;
+  for (size_t i = 0; i < nn; i++) {
+    ug_node_t *n = &g->nodes.items[i];
+    kid[i] = n->dead ? -1 : ug_node_attr_int(g, n, UG_ATTR_KERNEL, -1);
+    if (kid[i] >= (int64_t)nn) return ug_node_error(g, n, UG_ERR_INVALID, "kernel id %lld out of range", (long long)kid[i]);
+    if (kid[i] >= nk) nk = kid[i] + 1;
+  }
+  size_t nu = nn + (size_t)nk;
+  /* members of each kernel, in schedule order */
+  uint32_t *kfirst = ug_arena_alloc(m->arena, sizeof(uint32_t) * ((size_t)nk + 1));
+  uint32_t *knext = ug_arena_alloc(m->arena, sizeof(uint32_t) * (nn + 1));
+  uint32_t *klast = ug_arena_alloc(m->arena, sizeof(uint32_t) * ((size_t)nk + 1));
+  for (int64_t k = 0; k < nk; k++) kfirst[k] = klast[k] = UG_NONE;
+  for (size_t i = 0; i < nn; i++) {
+    knext[i] = UG_NONE;
+    if (kid[i] < 0) continue;
+    if (kfirst[kid[i]] == UG_NONE) kfirst[kid[i]] = (uint32_t)i;
+    else knext[klast[kid[i]]] = (uint32_t)i;
+    klast[kid[i]] = (uint32_t)i;
+  }
+  uint8_t *state = ug_arena_alloc(m->arena, nu + 1); /* 0 new, 1 open, 2 placed */
+  uint32_t *stack = ug_arena_alloc(m->arena, sizeof(uint32_t) * (nu + 1));
+  /* per open unit: the member being scanned and its next operand */
+  uint32_t *cur_node = ug_arena_alloc(m->arena, sizeof(uint32_t) * (nu + 1));
+  uint32_t *cur_op = ug_arena_alloc(m->arena, sizeof(uint32_t) * (nu + 1));
+  uint32_t *order = ug_arena_alloc(m->arena, sizeof(uint32_t) * (nn + 1));
+  uint32_t no = 0;
+  for (size_t root = 0; root < nn; root++) {
+    if (g->nodes.items[root].dead) continue;
+    uint32_t ru = unit_of(kid, nn, (uint32_t)root);
+    if (state[ru]) continue;
+    size_t sp = 0;
+    stack[sp++] = ru;
+    state[ru] = 1;
+    cur_node[ru] = ru >= nn ? kfirst[ru - nn] : ru;
+    cur_op[ru] = 0;
+    while (sp) {
+      uint32_t u = stack[sp - 1];
+      if (cur_node[u] == UG_NONE) {
+        state[u] = 2;
+        order[no++] = u >= nn ? kfirst[u - nn] : u;
+        sp--;
+        continue;
+      }
+      ug_node_t *n = &g->nodes.items[cur_node[u]];
+      if (cur_op[u] >= n->num_operands) {
+        cur_node[u] = u >= nn ? knext[cur_node[u]] : UG_NONE;
+        cur_op[u] = 0;
+        continue;
+      }
+      ug_value_id_t v = ug_node_operand(g, n, cur_op[u]++);
+      if (v == UG_NONE || g->values.items[v].def == UG_NONE) continue;
+      uint32_t d = unit_of(kid, nn, g->values.items[v].def);
+      if (d == u || state[d] == 2) continue;
+      if (state[d] == 1)
+        return ug_node_error(g, n, UG_ERR_INVALID, "fused kernels form a cycle through this node");
+      state[d] = 1;
+      cur_node[d] = d >= nn ? kfirst[d - nn] : d;
+      cur_op[d] = 0;
+      stack[sp++] = d;
+    }
+  }
+  *out = order;
+  *out_n = no;
+  return NULL;
+}
+
+/* A new arena buffer for result v of node n, first used by step s. */
+static ug_status_t result_buffer(ug_module_t *m, ug_graph_t *g, ug_plan_t *p, const ug_node_t *n, ug_value_id_t v,
+                                 uint32_t s) {
+  ug_dim_t size;
+  ug_status_t st = ug_plan_type_bytes(m, ug_value_type(g, v), &size);
+  if (st) return ug_status_annotate(st, "%s", ug_node_describe(g, n, (char[160]){0}, 160));
+  p->value_buffer[v] = add_buffer(m, p, UGRT_BUF_ARENA, 0, size, s);
+  return NULL;
+}
+
+/* The step of the fused kernel whose first node is `first`. */
+static ug_status_t add_kernel_step(ug_module_t *m, ug_graph_t *g, ug_plan_t *p, const ug_uses_t *uses,
+                                   const bool *is_output, uint32_t first, const char *gprefix) {
+  int64_t kid = ug_node_attr_int(g, &g->nodes.items[first], UG_ATTR_KERNEL, -1);
+  UG_VEC(ug_node_id_t) nodes = {0};
+  for (size_t i = first; i < g->nodes.len; i++) {
+    ug_node_t *n = &g->nodes.items[i];
+    if (!n->dead && ug_node_attr_int(g, n, UG_ATTR_KERNEL, -1) == kid) UG_VEC_PUSH(m->arena, &nodes, (ug_node_id_t)i);
+  }
+  uint32_t s = (uint32_t)p->steps.len;
+  bool *inside = ug_arena_alloc(m->arena, g->nodes.len + 1);
+  size_t cap = 0;
+  for (size_t i = 0; i < nodes.len; i++) {
+    ug_node_t *n = &g->nodes.items[nodes.items[i]];
+    inside[nodes.items[i]] = true;
+    cap += n->num_operands + n->num_results;
+  }
+  uint32_t *args = ug_arena_alloc(m->arena, sizeof(uint32_t) * (cap + 1));
+  ug_value_id_t *vals = ug_arena_alloc(m->arena, sizeof(ug_value_id_t) * (cap + 1));
+  uint32_t na = 0;
+  for (size_t i = 0; i < nodes.len; i++) {
+    ug_node_t *n = &g->nodes.items[nodes.items[i]];
+    for (uint32_t o = 0; o < n->num_operands; o++) {
+      ug_value_id_t v = ug_node_operand(g, n, o);
+      if (v == UG_NONE) continue;
+      ug_node_id_t d = g->values.items[v].def;
+      if (d != UG_NONE && inside[d]) continue;
+      bool seen = false;
+      for (uint32_t a = 0; a < na && !seen; a++) seen = vals[a] == v;
+      if (seen) continue;
+      if (p->value_buffer[v] == UG_NONE)
+        return ug_node_error(g, n, UG_ERR_INTERNAL, "operand %u has no buffer before its fused kernel", o);
+      vals[na] = v;
+      args[na++] = p->value_buffer[v];
+      use_buffer(p, p->value_buffer[v], s);
+    }
+  }
+  for (size_t i = 0; i < nodes.len; i++) {
+    ug_node_t *n = &g->nodes.items[nodes.items[i]];
+    for (uint32_t r = 0; r < n->num_results; r++) {
+      ug_value_id_t v = ug_node_result(g, n, r);
+      bool outside = is_output[v];
+      for (uint32_t u = uses->offsets[v]; u < uses->offsets[v + 1] && !outside; u++) outside = !inside[uses->users[u]];
+      if (!outside) continue;
+      UG_RETURN_IF_ERROR(result_buffer(m, g, p, n, v, s));
+      vals[na] = v;
+      args[na++] = p->value_buffer[v];
+    }
+  }
+  /* name: the first three ops and the node count */
+  char name[160];
+  int len = snprintf(name, sizeof name, "ugk_%s%u", gprefix, first);
+  for (size_t i = 0; i < nodes.len && i < 3 && len > 0 && (size_t)len < sizeof name; i++)
+    len += snprintf(name + len, sizeof name - (size_t)len, "_%s", ug_op_info(g->nodes.items[nodes.items[i]].op)->name);
+  if (len > 0 && (size_t)len < sizeof name) snprintf(name + len, sizeof name - (size_t)len, "_x%zu", nodes.len);
+  ug_plan_step_t st = {.kind = UG_STEP_NODE, .node = first, .nodes = nodes.items, .num_nodes = (uint32_t)nodes.len,
+                       .arg_values = vals, .args = args, .num_args = na};
+  st.kernel_name = ug_arena_strdup(m->arena, name);
+  UG_VEC_PUSH(m->arena, &p->steps, st);
+  return NULL;
+}
+
 ug_status_t ug_plan_build(ug_module_t *m, ug_graph_t *g, uint32_t graph_index,
                           const ug_weight_layout_t *wl, ug_scratch_fn scratch, ug_plan_t *out) {
   memset(out, 0, sizeof *out);
@@ -145,9 +294,22 @@ ug_status_t ug_plan_build(ug_module_t *m, ug_graph_t *g, uint32_t graph_index,
     out->input_buffers[i] = out->value_buffer[v];
   }
 
-  for (size_t ni = 0; ni < g->nodes.len; ni++) {
+  uint32_t *order = NULL, norder = 0;
+  UG_RETURN_IF_ERROR(unit_order(m, g, &order, &norder));
+  ug_uses_t uses;
+  ug_uses_compute(g, &uses);
+  for (uint32_t oi = 0; oi < norder; oi++) {
+    size_t ni = order[oi];
     ug_node_t *n = &g->nodes.items[ni];
-    if (n->dead) continue;
+    int64_t kid = ug_node_attr_int(g, n, UG_ATTR_KERNEL, -1);
+    if (kid >= 0) {
+      ug_status_t st = add_kernel_step(m, g, out, &uses, is_output, (uint32_t)ni, gprefix);
+      if (st) {
+        ug_uses_free(&uses);
+        return st;
+      }
+      continue;
+    }
     if (n->op == UG_OP_CONST) {
       ug_value_id_t r = ug_node_result(g, n, 0);
       if (weight_buffer[n->weight] == UG_NONE) {
@@ -167,31 +329,47 @@ ug_status_t ug_plan_build(ug_module_t *m, ug_graph_t *g, uint32_t graph_index,
     uint32_t s = (uint32_t)out->steps.len;
     ug_dim_t scratch_sizes[4];
     uint32_t nscratch = 0;
-    if (scratch) UG_RETURN_IF_ERROR(scratch(g, n, scratch_sizes, &nscratch));
-    uint32_t *args = ug_arena_alloc(m->arena, sizeof(uint32_t) * (n->num_operands + n->num_results + nscratch + 1));
+    if (scratch) {
+      ug_status_t st = scratch(g, n, scratch_sizes, &nscratch);
+      if (st) {
+        ug_uses_free(&uses);
+        return st;
+      }
+    }
+    size_t cap = n->num_operands + n->num_results + nscratch + 1;
+    uint32_t *args = ug_arena_alloc(m->arena, sizeof(uint32_t) * cap);
+    ug_value_id_t *vals = ug_arena_alloc(m->arena, sizeof(ug_value_id_t) * cap);
     uint32_t na = 0;
     for (uint32_t i = 0; i < n->num_operands; i++) {
       ug_value_id_t v = ug_node_operand(g, n, i);
       if (v == UG_NONE) continue;
       UG_ASSERT(out->value_buffer[v] != UG_NONE);
+      vals[na] = v;
       args[na++] = out->value_buffer[v];
       use_buffer(out, out->value_buffer[v], s);
     }
     for (uint32_t i = 0; i < n->num_results; i++) {
       ug_value_id_t v = ug_node_result(g, n, i);
-      ug_dim_t size;
-      ug_status_t st = ug_plan_type_bytes(m, ug_value_type(g, v), &size);
-      if (st) return ug_status_annotate(st, "%s", ug_node_describe(g, n, (char[160]){0}, 160));
-      out->value_buffer[v] = add_buffer(m, out, UGRT_BUF_ARENA, 0, size, s);
+      ug_status_t st = result_buffer(m, g, out, n, v, s);
+      if (st) {
+        ug_uses_free(&uses);
+        return st;
+      }
+      vals[na] = v;
       args[na++] = out->value_buffer[v];
     }
-    for (uint32_t i = 0; i < nscratch; i++)
+    for (uint32_t i = 0; i < nscratch; i++) {
+      vals[na] = UG_NONE;
       args[na++] = add_buffer(m, out, UGRT_BUF_ARENA, 0, scratch_sizes[i], s);
-    ug_plan_step_t st = {.kind = UG_STEP_NODE, .node = (ug_node_id_t)ni, .args = args,
-                         .num_args = na, .num_scratch = nscratch};
+    }
+    ug_node_id_t *nodes = ug_arena_alloc(m->arena, sizeof(ug_node_id_t));
+    nodes[0] = (ug_node_id_t)ni;
+    ug_plan_step_t st = {.kind = UG_STEP_NODE, .node = (ug_node_id_t)ni, .nodes = nodes, .num_nodes = 1,
+                         .arg_values = vals, .args = args, .num_args = na, .num_scratch = nscratch};
     st.kernel_name = ug_arena_printf(m->arena, "ugk_%s%zu_%s", gprefix, ni, ug_op_info(n->op)->name);
     UG_VEC_PUSH(m->arena, &out->steps, st);
   }
+  ug_uses_free(&uses);
 
   bool *claimed = ug_arena_alloc(m->arena, out->buffers.len + 1);
   for (size_t i = 0; i < g->outputs.len; i++) {

@@ -7,7 +7,12 @@
  * identity) share their operand's buffer unless they are graph outputs.
  * Every other non-const node becomes one step whose args are the buffers of
  * its present operands (absent optional operands get no arg), then of its
- * results, then its scratch buffers.  Graph outputs that are inputs,
+ * results, then its scratch buffers.  The nodes of a kernel formed by the
+ * fuse pass (equal {kernel=N}) become one step instead: its args are the
+ * values its nodes read from outside (first use first, each once), then
+ * the results used outside it or returned; results used only inside get no
+ * buffer.  Steps run in a topological order of these units (the schedule's
+ * order where it allows).  Graph outputs that are inputs,
  * constants, aliases, or repeat another output are filled by copy steps at
  * the end.  All data lives in the module's arena. */
 #ifndef UG_CODEGEN_PLAN_H
@@ -21,7 +26,10 @@ typedef enum { UG_STEP_NODE, UG_STEP_COPY } ug_step_kind_t;
 
 typedef struct {
   ug_step_kind_t kind;
-  ug_node_id_t node;     /* NODE */
+  ug_node_id_t node;     /* NODE: the node, or a fused kernel's first node */
+  ug_node_id_t *nodes;   /* NODE: every node of the step in schedule order */
+  uint32_t num_nodes;
+  ug_value_id_t *arg_values; /* NODE: the value behind each arg (UG_NONE: scratch) */
   uint32_t *args;
   uint32_t num_args;
   uint32_t num_scratch;  /* trailing args */

@@ -263,6 +263,25 @@ ug_ew_t ug_kir_ew_desc(const ug_kir_kernel_t *k, const ug_kir_op_data_t *o, ug_a
   return e;
 }
 
+bool ug_kir_ew_columns(ug_dims_t *D, const ug_type_t *rt, const ug_type_t *const *ops, uint32_t n, int *out_c) {
+  int R = rt->rank, c = R;
+  while (c > 0) {
+    bool full = true;
+    for (uint32_t i = 0; i < n && full; i++) {
+      int j = c - 1 - (R - ops[i]->rank);
+      full = j >= 0 && ops[i]->dims[j] == rt->dims[c - 1];
+    }
+    if (!full) break;
+    c--;
+  }
+  if (c == R && R > 0) c = R - 1; /* some operand broadcasts along the last axis */
+  *out_c = c;
+  ug_dim_t cols = 1, rows = 1;
+  for (int j = c; j < R; j++) cols = ug_dim_mul(D, cols, rt->dims[j]);
+  for (int j = 0; j < c; j++) rows = ug_dim_mul(D, rows, rt->dims[j]);
+  return rows == 1 || (UG_DIM_IS_STATIC(cols) && cols >= UG_KIR_MIN_COLS);
+}
+
 /* ---- generic building ---- */
 
 ug_kir_op_id_t ug_kir_begin(ug_kir_kernel_t *k, ug_kir_region_id_t r, ug_kir_op_t op, const char *loc) {

@@ -222,6 +222,17 @@ const ug_attr_t *ug_kir_op_graph_attr(const ug_kir_kernel_t *k, const ug_kir_op_
 #define UG_KIR_EW_MAX_ATTRS 8
 ug_ew_t ug_kir_ew_desc(const ug_kir_kernel_t *k, const ug_kir_op_data_t *o, ug_attr_t *buf, uint32_t cap);
 
+/* The rows x columns view of an elementwise kernel over a result of shape rt
+ * whose operands from outside have shapes ops[0..n) (NumPy broadcasting):
+ * the columns are the longest run of trailing axes [c, rank) along which
+ * every operand has the result's extent, or the last axis alone when some
+ * operand broadcasts along it; *out_c gets c.  False when the view does not
+ * tile well: more than one row and fewer than UG_KIR_MIN_COLS static columns
+ * with an operand broadcast along rows (a program would do almost nothing,
+ * and without a gather the kernel IR cannot take several rows at once). */
+#define UG_KIR_MIN_COLS 256
+bool ug_kir_ew_columns(ug_dims_t *D, const ug_type_t *rt, const ug_type_t *const *ops, uint32_t n, int *out_c);
+
 /* ---- operands ---- */
 
 static inline ug_kir_operand_t ug_kir_val(ug_kir_value_id_t v) { ug_kir_operand_t a = {.value = v}; return a; }

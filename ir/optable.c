@@ -58,6 +58,10 @@ bool ug_attr_from_name(const char *name, size_t len, ug_attr_key_t *out) {
 
 /* Scans the op's attribute spec ("axis keepdims? ...") for k. */
 bool ug_op_accepts_attr(ug_op_t op, ug_attr_key_t k, bool *out_required) {
+  if (k == UG_ATTR_KERNEL) { /* the fuse pass's grouping, on any op */
+    if (out_required) *out_required = false;
+    return true;
+  }
   const char *p = ug_op_info(op)->attrs;
   const char *want = ug_attr_name(k);
   size_t wl = strlen(want);

@@ -18,6 +18,9 @@ static const ug_pass_info_t ug_passes[] = {
 
 struct ug_pass_ctx {
   ug_pass_manager_t *pm;
+  FILE *report; /* open_memstream over report_text while the pass runs */
+  char *report_text;
+  size_t report_len;
   int nstats;
   const char *stat_names[UG_MAX_STATS];
   long stat_values[UG_MAX_STATS];
@@ -71,6 +74,12 @@ void ug_pass_stat(ug_pass_ctx_t *ctx, const char *what, long n) {
 }
 
 const ug_pass_options_t *ug_pass_ctx_options(ug_pass_ctx_t *ctx) { return &ctx->pm->o; }
+
+FILE *ug_pass_report(ug_pass_ctx_t *ctx) {
+  if (!ctx->pm->o.dump_dir && !ctx->pm->o.print_reports) return NULL;
+  if (!ctx->report) ctx->report = open_memstream(&ctx->report_text, &ctx->report_len);
+  return ctx->report;
+}
 
 static ug_status_t make_dir(const char *path) {
   char buf[4096];
@@ -200,11 +209,21 @@ static ug_status_t run_one(ug_pass_manager_t *pm, ug_pass_run_t *r, ug_module_t 
   r->ctx.pm = pm;
   r->nodes_before = module_nodes(m);
   double t0 = now_ms();
-  for (size_t gi = 0; gi < m->graphs.len; gi++) {
+  ug_status_t st = NULL;
+  for (size_t gi = 0; gi < m->graphs.len && !st; gi++) {
     ug_graph_t *g = m->graphs.items[gi];
-    ug_status_t st = info->run(&r->ctx, g);
+    st = info->run(&r->ctx, g);
     if (!st) st = ug_graph_compact(g);
-    if (st) return ug_status_annotate(st, "in pass %s", info->name);
+    if (st) st = ug_status_annotate(st, "in pass %s", info->name);
+  }
+  if (r->ctx.report) {
+    fclose(r->ctx.report);
+    r->ctx.report = NULL;
+  }
+  if (st) {
+    free(r->ctx.report_text);
+    r->ctx.report_text = NULL;
+    return st;
   }
   r->ms = now_ms() - t0;
   r->nodes_after = module_nodes(m);
@@ -216,7 +235,19 @@ static ug_status_t run_one(ug_pass_manager_t *pm, ug_pass_run_t *r, ug_module_t 
     fprintf(pm->o.print_to, "// ----- IR after %s -----\n", info->name);
     ug_print_module(m, pm->o.print_to);
   }
-  return dump_module(pm, m, info->name);
+  st = dump_module(pm, m, info->name);
+  if (!st && r->ctx.report_text) {
+    if (pm->o.print_reports) {
+      fprintf(pm->o.print_to, "// ----- %s report -----\n", info->name);
+      fwrite(r->ctx.report_text, 1, r->ctx.report_len, pm->o.print_to);
+    }
+    char name[256];
+    snprintf(name, sizeof(name), "%s.report.txt", info->name);
+    st = ug_pass_manager_dump_text(pm, name, r->ctx.report_text, r->ctx.report_len);
+  }
+  free(r->ctx.report_text);
+  r->ctx.report_text = NULL;
+  return st;
 }
 
 ug_status_t ug_pass_manager_run(ug_pass_manager_t *pm, ug_module_t *m) {

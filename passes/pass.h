@@ -44,6 +44,7 @@ typedef struct {
   const char *dump_dir;    /* --dump-ir=DIR, or NULL */
   bool time_passes;        /* --time-passes: a table on stderr at the end */
   bool verify_each;        /* verify the module after every pass */
+  bool print_reports;      /* --print-reports: each pass's report (ug_pass_report) to print_to */
   int opt_level;           /* 0..3 */
 } ug_pass_options_t;
 
@@ -52,6 +53,11 @@ void ug_pass_options_init(ug_pass_options_t *o);
 /* Per-pass counters that a pass can bump (shown in the dump summary). */
 void ug_pass_stat(ug_pass_ctx_t *ctx, const char *what, long n);
 const ug_pass_options_t *ug_pass_ctx_options(ug_pass_ctx_t *ctx);
+/* A stream for the pass's report (decisions and their reasons, e.g. the
+ * fusion report): written to DIR/NN-<pass>.report.txt with --dump-ir, after
+ * the pass's IR dump, and to print_to with print_reports.  NULL when neither
+ * is asked for, so passes skip the work. */
+FILE *ug_pass_report(ug_pass_ctx_t *ctx);
 
 typedef struct ug_pass_manager ug_pass_manager_t;
 

@@ -19,6 +19,7 @@ static void usage(FILE *f) {
         "  --dump-ir=DIR      write the IR after every pass to DIR/NN-<pass>.ugir and DIR/summary.txt\n"
         "  --time-passes      print a table of pass times to standard error\n"
         "  --verify-each      run the verifier after every pass\n"
+        "  --print-reports    print each pass's report (the fusion report) to standard error\n"
         "  --list-passes      list the passes and exit\n"
         "  --help, --version\n",
         f);
@@ -93,6 +94,8 @@ int main(int argc, char **argv) {
       po.time_passes = true;
     } else if (strcmp(a, "--verify-each") == 0) {
       po.verify_each = true;
+    } else if (strcmp(a, "--print-reports") == 0) {
+      po.print_reports = true;
     } else if (a[0] == '-' && a[1] == 'O' && a[2] >= '0' && a[2] <= '3' && !a[3]) {
       opt_level = a[2] - '0';
     } else if ((a[0] != '-' || strcmp(a, "-") == 0) && !input) {

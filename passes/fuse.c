@@ -1,0 +1,469 @@
+/* fuse: groups nodes into kernels, so intermediates stay in registers.
+ *
+ * Requires: a compacted graph (topological order) with inferred types.
+ * Guarantees: the nodes of every kernel of two or more nodes carry one
+ * {kernel=N} attribute (N numbers the graph's kernels from 0 in schedule
+ * order); other nodes carry none (kernel attributes already present are
+ * dropped first, so the pass can run again).  The plan (codegen/plan.c) makes
+ * each kernel one step in which values used only inside get no buffer, and
+ * codegen/kir_lower.c lowers it to one kernel-IR kernel.
+ *
+ * Kernels formed now, greedily in schedule order (a node joins the kernels
+ * of the producers of its operands, merging them when several qualify):
+ * - elementwise: connected elementwise nodes whose results share one shape,
+ *   the kernel's *space*; operands from outside broadcast into it;
+ * - row: the same plus reductions (sum, mean, max, min) over the last axis
+ *   with keepdims.  Values have the space's shape (full) or its shape with
+ *   the last axis 1 (per row); elementwise nodes of either shape join.  The
+ *   decomposed softmax, layer norm and RMS norm that exporters write become
+ *   one kernel that reads each row once.
+ * Legality, checked for every candidate and reported when it fails:
+ * - no cycle: a kernel never feeds a node outside that feeds it back;
+ * - shapes: a node's result is full or (row kernels) per row; a reduction
+ *   reads a full value;
+ * - budget: a row kernel's row is static and at most UG_FUSE_MAX_ROW
+ *   elements (each program keeps its row in registers);
+ * - tiling: an elementwise kernel over more than one row whose operands
+ *   broadcast along rows shorter than UG_KIR_MIN_COLS elements is not formed
+ *   (the kernel IR has no gather; see ir/kir.h ug_kir_ew_columns);
+ * - ops: elementwise ops with at most 3 operands, all present, of dtypes the
+ *   code generators compute (no fp8, no block-quantized types).
+ * The report (ug_pass_report: --dump-ir, ugcc-opt --print-reports) lists each
+ * kernel with its nodes, then every rejected candidate with its reason. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ir/kir.h"
+#include "passes/pass.h"
+
+#define UG_FUSE_MAX_ROW 16384
+
+typedef enum { K_NONE, K_EW, K_RED } kind_t;
+
+typedef struct {
+  ug_type_t space;  /* shape of full values (dtype unused) */
+  bool row;         /* has reductions */
+  uint32_t parent;  /* union-find */
+  uint32_t head, tail, size; /* member list through next[] (roots only) */
+  uint32_t first;   /* lowest member index */
+} group_t;
+
+typedef struct {
+  ug_graph_t *g;
+  FILE *rep;
+  uint32_t nn;
+  kind_t *kind;
+  uint32_t *grp;   /* node -> group, UG_NONE */
+  uint32_t *next;  /* member list */
+  uint32_t *mark;  /* per node: epoch of membership in the candidate set */
+  uint32_t *seen;  /* per node: epoch of the cycle search */
+  uint32_t *stack;
+  uint32_t epoch;
+  UG_VEC(group_t) groups;
+} fuse_t;
+
+static uint32_t find(fuse_t *f, uint32_t x) {
+  while (f->groups.items[x].parent != x) {
+    f->groups.items[x].parent = f->groups.items[f->groups.items[x].parent].parent;
+    x = f->groups.items[x].parent;
+  }
+  return x;
+}
+
+static bool dtype_ok(ug_dtype_t dt) {
+  ug_dtype_kind_t k = ug_dtype_kind(dt);
+  if (k == UG_KIND_Q) return false;
+  return dt != UG_DTYPE_F8E4M3 && dt != UG_DTYPE_F8E5M2;
+}
+
+static bool same_dims(const ug_type_t *a, const ug_type_t *b) {
+  if (a->rank != b->rank) return false;
+  for (int i = 0; i < a->rank; i++)
+    if (a->dims[i] != b->dims[i]) return false;
+  return true;
+}
+
+/* Whether t is the space s with its last axis 1 (a per-row value). */
+static bool is_per_row(const ug_type_t *t, const ug_type_t *s) {
+  if (t->rank != s->rank || s->rank == 0 || t->dims[t->rank - 1] != 1) return false;
+  for (int i = 0; i + 1 < s->rank; i++)
+    if (t->dims[i] != s->dims[i]) return false;
+  return true;
+}
+
+static void shape_str(const ug_type_t *t, ug_dims_t *D, char *buf, size_t size) {
+  size_t o = 0;
+  o += (size_t)snprintf(buf + o, size - o, "[");
+  for (int i = 0; i < t->rank && o < size; i++) {
+    char d[64];
+    ug_dim_format(D, t->dims[i], d, sizeof d);
+    o += (size_t)snprintf(buf + o, size - o, "%s%s", i ? "," : "", d);
+  }
+  if (o < size) snprintf(buf + o, size - o, "]");
+}
+
+static void reject(fuse_t *f, const ug_node_t *n, const char *fmt, ...) UG_PRINTF(3, 4);
+static void reject(fuse_t *f, const ug_node_t *n, const char *fmt, ...) {
+  if (!f->rep) return;
+  char d[256];
+  fprintf(f->rep, "  not fused: %s: ", ug_node_describe(f->g, n, d, sizeof d));
+  va_list ap;
+  va_start(ap, fmt);
+  vfprintf(f->rep, fmt, ap);
+  va_end(ap);
+  fputc('\n', f->rep);
+}
+
+/* Classifies node n; on K_NONE for an elementwise or reduction node, *why says why. */
+static kind_t classify(ug_graph_t *g, const ug_node_t *n, const char **why) {
+  *why = NULL;
+  ug_category_t cat = ug_op_info(n->op)->category;
+  if (cat != UG_CAT_EW && cat != UG_CAT_RED) return K_NONE;
+  if (n->num_results != 1) return K_NONE;
+  for (uint32_t i = 0; i < n->num_operands; i++) {
+    ug_value_id_t v = ug_node_operand(g, n, i);
+    if (v == UG_NONE) {
+      *why = "absent optional operand";
+      return K_NONE;
+    }
+    if (!dtype_ok(ug_value_type(g, v)->dtype)) {
+      *why = "dtype";
+      return K_NONE;
+    }
+  }
+  const ug_type_t *rt = ug_value_type(g, ug_node_result(g, n, 0));
+  if (!dtype_ok(rt->dtype)) {
+    *why = "dtype";
+    return K_NONE;
+  }
+  if (cat == UG_CAT_EW) {
+    if (n->num_operands > 3) {
+      *why = "more than 3 operands";
+      return K_NONE;
+    }
+    if (rt->rank == 0) {
+      *why = "scalar result";
+      return K_NONE;
+    }
+    return K_EW;
+  }
+  if (n->op != UG_OP_REDUCE_SUM && n->op != UG_OP_REDUCE_MEAN && n->op != UG_OP_REDUCE_MAX &&
+      n->op != UG_OP_REDUCE_MIN)
+    return K_NONE;
+  const ug_type_t *xt = ug_value_type(g, ug_node_operand(g, n, 0));
+  uint32_t na = 0;
+  const ug_attr_t *axes = ug_node_attr(g, n, UG_ATTR_AXES);
+  if (axes) na = axes->u.ints.n;
+  int64_t ax = na == 1 ? axes->u.ints.v[0] : -1000;
+  if (ax < 0) ax += xt->rank;
+  if (na != 1 || ax != xt->rank - 1) {
+    *why = "reduction not over the last axis alone";
+    return K_NONE;
+  }
+  if (ug_node_attr_int(g, n, UG_ATTR_KEEPDIMS, 1) != 1) {
+    *why = "reduction without keepdims";
+    return K_NONE;
+  }
+  return K_RED;
+}
+
+/* The full shape node n works over: its result (elementwise) or its operand (reduction). */
+static const ug_type_t *node_space(fuse_t *f, const ug_node_t *n) {
+  ug_value_id_t v = f->kind[n - f->g->nodes.items] == K_RED ? ug_node_operand(f->g, n, 0) : ug_node_result(f->g, n, 0);
+  return ug_value_type(f->g, v);
+}
+
+/* Marks the members of kernels cand[0..nc) and node ni with a new epoch
+ * (f->mark); returns it, with the lowest member index in *lo. */
+static uint32_t mark_set(fuse_t *f, const uint32_t *cand, uint32_t nc, uint32_t ni, uint32_t *lo) {
+  uint32_t epoch = ++f->epoch;
+  *lo = ni;
+  for (uint32_t c = 0; c < nc; c++) {
+    group_t *G = &f->groups.items[cand[c]];
+    if (G->first < *lo) *lo = G->first;
+    for (uint32_t m = G->head; m != UG_NONE; m = f->next[m]) f->mark[m] = epoch;
+  }
+  f->mark[ni] = epoch;
+  return epoch;
+}
+
+static bool marked(fuse_t *f, uint32_t node, uint32_t epoch) { return node != UG_NONE && f->mark[node] == epoch; }
+
+/* Whether the nodes marked with epoch reach each other through a node outside
+ * them (one kernel of them would be a cycle); *via gets that outside node. */
+static bool has_cycle(fuse_t *f, uint32_t epoch, uint32_t lo, uint32_t *via) {
+  ug_graph_t *g = f->g;
+  uint32_t search = ++f->epoch;
+  for (uint32_t mi = lo; mi < f->nn; mi++) {
+    if (!marked(f, mi, epoch)) continue;
+    const ug_node_t *m = &g->nodes.items[mi];
+    for (uint32_t i = 0; i < m->num_operands; i++) {
+      ug_value_id_t v = ug_node_operand(g, m, i);
+      if (v == UG_NONE) continue;
+      uint32_t p = g->values.items[v].def;
+      if (p == UG_NONE || p < lo || marked(f, p, epoch) || f->seen[p] == search) continue;
+      /* p is outside: does anything it depends on come from the set? */
+      uint32_t sp = 0;
+      f->stack[sp++] = p;
+      f->seen[p] = search;
+      while (sp) {
+        const ug_node_t *x = &g->nodes.items[f->stack[--sp]];
+        for (uint32_t j = 0; j < x->num_operands; j++) {
+          ug_value_id_t w = ug_node_operand(g, x, j);
+          if (w == UG_NONE) continue;
+          uint32_t q = g->values.items[w].def;
+          if (q == UG_NONE || q < lo || f->seen[q] == search) continue;
+          if (marked(f, q, epoch)) {
+            *via = p;
+            return true;
+          }
+          f->seen[q] = search;
+          f->stack[sp++] = q;
+        }
+      }
+    }
+  }
+  return false;
+}
+
+/* The rows x columns check of an elementwise kernel over space: the operands
+ * of the nodes marked with epoch that come from outside them. */
+static bool ew_tiles_ok(fuse_t *f, uint32_t epoch, uint32_t lo, const ug_type_t *space) {
+  ug_graph_t *g = f->g;
+  const ug_type_t *ops[64];
+  uint32_t no = 0;
+  for (uint32_t mi = lo; mi < f->nn; mi++) {
+    if (!marked(f, mi, epoch)) continue;
+    const ug_node_t *n = &g->nodes.items[mi];
+    for (uint32_t i = 0; i < n->num_operands; i++) {
+      ug_value_id_t v = ug_node_operand(g, n, i);
+      if (marked(f, g->values.items[v].def, epoch)) continue;
+      if (no == 64) return false;
+      ops[no++] = ug_value_type(g, v);
+    }
+  }
+  int c;
+  return ug_kir_ew_columns(g->module->dims, space, ops, no, &c);
+}
+
+static uint32_t new_group(fuse_t *f, uint32_t node, const ug_type_t *space, bool row) {
+  group_t G = {.space = *space, .row = row, .head = node, .tail = node, .size = 1, .first = node};
+  G.parent = (uint32_t)f->groups.len;
+  UG_VEC_PUSH(f->g->module->arena, &f->groups, G);
+  f->grp[node] = G.parent;
+  f->next[node] = UG_NONE;
+  return G.parent;
+}
+
+/* Moves kernel b's members into kernel a. */
+static void unite(fuse_t *f, uint32_t a, uint32_t b) {
+  group_t *A = &f->groups.items[a], *B = &f->groups.items[b];
+  f->next[A->tail] = B->head;
+  A->tail = B->tail;
+  A->size += B->size;
+  if (B->first < A->first) A->first = B->first;
+  A->row = A->row || B->row;
+  B->parent = a;
+}
+
+/* A row kernel's row: static and within the register budget; NULL when fine. */
+static const char *row_problem(const ug_type_t *space, char *buf, size_t size) {
+  if (space->rank == 0) return "a reduction of a scalar";
+  ug_dim_t c = space->dims[space->rank - 1];
+  if (!UG_DIM_IS_STATIC(c)) return "the row length is symbolic";
+  if (c > UG_FUSE_MAX_ROW) {
+    snprintf(buf, size, "rows of %lld elements exceed the register budget of %d", (long long)c, UG_FUSE_MAX_ROW);
+    return buf;
+  }
+  return NULL;
+}
+
+/* Node ni joins kernels cand[0..nc) (same space), merging them, when that is
+ * legal; otherwise *why says why and nothing changes. */
+static bool try_join(fuse_t *f, uint32_t ni, const uint32_t *cand, uint32_t nc, bool row, char *why, size_t wsize) {
+  ug_graph_t *g = f->g;
+  const ug_type_t *space = &f->groups.items[cand[0]].space;
+  if (row) {
+    const char *bad = row_problem(space, why, wsize);
+    if (bad) {
+      if (bad != why) snprintf(why, wsize, "%s", bad);
+      return false;
+    }
+  }
+  uint32_t lo, via;
+  uint32_t epoch = mark_set(f, cand, nc, ni, &lo);
+  if (has_cycle(f, epoch, lo, &via)) {
+    char d[256];
+    snprintf(why, wsize, "one kernel would make a cycle through %s", ug_node_describe(g, &g->nodes.items[via], d, sizeof d));
+    return false;
+  }
+  if (!row && !ew_tiles_ok(f, epoch, lo, space)) {
+    snprintf(why, wsize, "operands broadcast along rows shorter than %d elements (no gather in the kernel IR)",
+             UG_KIR_MIN_COLS);
+    return false;
+  }
+  for (uint32_t c = 1; c < nc; c++) unite(f, cand[0], cand[c]);
+  group_t *G = &f->groups.items[cand[0]];
+  G->row = G->row || row;
+  f->next[G->tail] = ni;
+  f->next[ni] = UG_NONE;
+  G->tail = ni;
+  G->size++;
+  f->grp[ni] = cand[0];
+  return true;
+}
+
+static void visit(fuse_t *f, uint32_t ni) {
+  ug_graph_t *g = f->g;
+  ug_dims_t *D = g->module->dims;
+  const ug_node_t *n = &g->nodes.items[ni];
+  kind_t k = f->kind[ni];
+  const ug_type_t *rt = ug_value_type(g, ug_node_result(g, n, 0));
+  const ug_type_t *sp = node_space(f, n);
+  char why[320], s1[96], s2[96];
+  /* candidates: the kernels of the operands' producers whose shapes admit n */
+  uint32_t cand[8], nc = 0;
+  bool row = k == K_RED;
+  for (uint32_t i = 0; i < n->num_operands; i++) {
+    ug_value_id_t v = ug_node_operand(g, n, i);
+    uint32_t p = g->values.items[v].def;
+    if (p == UG_NONE || f->grp[p] == UG_NONE) continue;
+    uint32_t r = find(f, f->grp[p]);
+    bool dup = false;
+    for (uint32_t c = 0; c < nc; c++) dup = dup || cand[c] == r;
+    if (dup || nc == 8) continue;
+    group_t *G = &f->groups.items[r];
+    bool fits = k == K_RED ? same_dims(sp, &G->space)
+                           : same_dims(rt, &G->space) || (is_per_row(rt, &G->space) && G->row);
+    if (!fits) {
+      shape_str(&G->space, D, s1, sizeof s1);
+      shape_str(k == K_RED ? sp : rt, D, s2, sizeof s2);
+      reject(f, n, "kernel over %s: %s %s is neither that nor one per row", s1,
+             k == K_RED ? "reads" : "makes", s2);
+      continue;
+    }
+    if (nc > 0 && !same_dims(&G->space, &f->groups.items[cand[0]].space)) {
+      shape_str(&G->space, D, s1, sizeof s1);
+      reject(f, n, "kernel over %s: another kernel of a different shape joins here", s1);
+      continue;
+    }
+    cand[nc++] = r;
+    row = row || G->row;
+  }
+  if (nc > 0) {
+    if (try_join(f, ni, cand, nc, row, why, sizeof why)) return;
+    bool joined = false;
+    for (uint32_t c = 0; c < nc && nc > 1 && !joined; c++) {
+      char w2[320];
+      joined = try_join(f, ni, &cand[c], 1, row || f->groups.items[cand[c]].row, w2, sizeof w2);
+    }
+    if (joined) return;
+    reject(f, n, "%s", why);
+  }
+  /* n starts a kernel of its own */
+  if (k == K_RED) {
+    const char *bad = row_problem(sp, why, sizeof why);
+    if (bad) {
+      reject(f, n, "row kernel: %s", bad);
+      return;
+    }
+  }
+  new_group(f, ni, sp, k == K_RED);
+}
+
+/* Replaces node n's attributes by attrs[0..na) (appended to the pool). */
+static void set_attrs(ug_graph_t *g, ug_node_t *n, const ug_attr_t *attrs, uint32_t na) {
+  ug_arena_t *a = g->module->arena;
+  uint32_t at = (uint32_t)g->attr_pool.len;
+  for (uint32_t i = 0; i < na; i++) UG_VEC_PUSH(a, &g->attr_pool, attrs[i]);
+  n->attrs = at;
+  n->num_attrs = na;
+}
+
+/* Drops n's kernel attribute, or sets it to id when id != UG_NONE. */
+static void tag(ug_graph_t *g, ug_node_t *n, uint32_t id) {
+  ug_attr_t at[64];
+  uint32_t na = 0;
+  const ug_attr_t *old = ug_node_attrs(g, n);
+  bool had = false;
+  for (uint32_t i = 0; i < n->num_attrs && na < 63; i++) {
+    if (old[i].key == UG_ATTR_KERNEL) had = true;
+    else at[na++] = old[i];
+  }
+  if (id == UG_NONE && !had) return;
+  if (id != UG_NONE) {
+    ug_attr_t k = {.key = UG_ATTR_KERNEL};
+    k.u.i = id;
+    at[na++] = k;
+  }
+  set_attrs(g, n, at, na);
+}
+
+ug_status_t ug_pass_fuse(ug_pass_ctx_t *ctx, ug_graph_t *g) {
+  fuse_t f = {.g = g, .rep = ug_pass_report(ctx), .nn = (uint32_t)g->nodes.len};
+  size_t nn = f.nn + 1;
+  f.kind = calloc(nn, sizeof *f.kind);
+  f.grp = malloc(nn * sizeof *f.grp);
+  f.next = malloc(nn * sizeof *f.next);
+  f.mark = calloc(nn, sizeof *f.mark);
+  f.seen = calloc(nn, sizeof *f.seen);
+  f.stack = malloc(nn * sizeof *f.stack);
+  if (!f.kind || !f.grp || !f.next || !f.mark || !f.seen || !f.stack) {
+    free(f.kind), free(f.grp), free(f.next), free(f.mark), free(f.seen), free(f.stack);
+    return ug_status_make(UG_ERR_NOMEM, g->name, "out of memory in fuse");
+  }
+  if (f.rep) fprintf(f.rep, "graph @%s\n", g->name ? g->name : "main");
+  for (uint32_t i = 0; i < f.nn; i++) {
+    ug_node_t *n = &g->nodes.items[i];
+    f.grp[i] = f.next[i] = UG_NONE;
+    if (n->dead) continue;
+    tag(g, n, UG_NONE);
+    const char *why;
+    f.kind[i] = classify(g, n, &why);
+    if (f.kind[i] != K_NONE) {
+      visit(&f, i);
+      continue;
+    }
+    if (!why) continue;
+    /* report only nodes that a kernel's value flows into */
+    for (uint32_t o = 0; o < n->num_operands; o++) {
+      ug_value_id_t v = ug_node_operand(g, n, o);
+      uint32_t p = v == UG_NONE ? UG_NONE : g->values.items[v].def;
+      if (p != UG_NONE && f.grp[p] != UG_NONE) {
+        reject(&f, n, "%s", why);
+        break;
+      }
+    }
+  }
+  /* number the kernels of two or more nodes in schedule order and tag them */
+  uint32_t *id = malloc(sizeof(uint32_t) * (f.groups.len + 1));
+  uint32_t nk = 0;
+  long fused = 0;
+  for (size_t i = 0; i < f.groups.len; i++) id[i] = UG_NONE;
+  for (uint32_t i = 0; i < f.nn; i++) {
+    if (f.grp[i] == UG_NONE) continue;
+    uint32_t r = find(&f, f.grp[i]);
+    group_t *G = &f.groups.items[r];
+    if (G->size < 2) continue;
+    if (id[r] == UG_NONE) {
+      id[r] = nk++;
+      if (f.rep) {
+        char s1[96];
+        shape_str(&G->space, g->module->dims, s1, sizeof s1);
+        fprintf(f.rep, "kernel %u: %s over %s, %u nodes:", id[r], G->row ? "row" : "elementwise", s1, G->size);
+        for (uint32_t m = i; m < f.nn; m++)
+          if (f.grp[m] != UG_NONE && find(&f, f.grp[m]) == r) fprintf(f.rep, " %s", ug_op_info(g->nodes.items[m].op)->name);
+        fputc('\n', f.rep);
+      }
+    }
+    tag(g, &g->nodes.items[i], id[r]);
+    fused++;
+  }
+  ug_pass_stat(ctx, "kernels", nk);
+  ug_pass_stat(ctx, "fused-nodes", fused);
+  free(id);
+  free(f.kind), free(f.grp), free(f.next), free(f.mark), free(f.seen), free(f.stack);
+  return NULL;
+}
