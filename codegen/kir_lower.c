@@ -1,152 +1,335 @@
 /* Plan steps to kernel-IR kernels; see kir_lower.h. */
 #include "codegen/kir_lower.h"
 
+#include <math.h>
 #include <stdio.h>
+
+
+/* ---- the shape of a step's kernel ----
+ * A step is one node or a fused kernel (plan.h).  Its values are the args
+ * (operands from outside, then stored results) and the results used only
+ * inside; all are seen over the kernel's space S: full values have S's
+ * extent along the columns, per-row values (row kernels) have 1 there. */
+
+typedef struct {
+  ug_kir_kernel_t *k;
+  ug_graph_t *g;
+  ug_dims_t *D;
+  const ug_plan_step_t *s;
+  const ug_type_t *S;    /* the space */
+  int c;                 /* row axes [0, c), columns [c, rank) */
+  int64_t T;             /* full tile size */
+  bool row;              /* a row kernel: columns are the last axis, static */
+  ug_kir_operand_t coord[UG_MAX_RANK]; /* this program's row coordinates */
+  ug_kir_operand_t col0; /* first column of this program's tile */
+  ug_kir_value_id_t *tile;  /* per graph value: its tile, UG_NONE */
+  ug_kir_value_id_t *bcast; /* per graph value: its tile broadcast to [T] */
+  ug_kir_value_id_t mask;   /* row kernels with padding: iota < columns */
+  ug_kir_value_id_t *param; /* per graph value read from outside: its parameter */
+} lower_t;
 
 static ug_status_t not_lowered(ug_graph_t *g, const ug_node_t *n, const char *why) {
   return ug_node_error(g, n, UG_ERR_UNSUPPORTED, "not lowered to kernel IR: %s", why);
 }
 
-/* The largest element of the step's values in bytes (at least 1). */
-static int widest(ug_graph_t *g, const ug_value_id_t *vals, uint32_t n) {
-  int w = 1;
-  for (uint32_t i = 0; i < n; i++) {
-    int b = ug_dtype_bits(ug_value_type(g, vals[i])->dtype) / 8;
-    if (b > w) w = b;
-  }
-  return w;
+/* The dtype a value's tile has: f16 and bf16 values are computed in f32
+ * inside a kernel (rounded once, when stored), as the CPU backend and
+ * torch.compile do; everything else in its own dtype. */
+static ug_dtype_t compute_dtype(ug_dtype_t dt) {
+  return dt == UG_DTYPE_F16 || dt == UG_DTYPE_BF16 ? UG_DTYPE_F32 : dt;
 }
 
-/* An elementwise node over rows x columns (kir_lower.h). */
-static ug_status_t lower_ew(ug_kir_module_t *km, const ug_plan_t *p, const ug_plan_step_t *s, ug_kir_kernel_t **out) {
-  ug_graph_t *g = p->g;
-  ug_dims_t *D = km->dims;
-  const ug_node_t *n = &g->nodes.items[s->node];
-  if (n->num_results != 1 || n->num_operands > 3) return not_lowered(g, n, "arity");
-  ug_value_id_t vals[4];
-  uint32_t nops = 0;
-  for (uint32_t i = 0; i < n->num_operands; i++) {
-    ug_value_id_t v = ug_node_operand(g, n, i);
-    if (v != UG_NONE) vals[nops++] = v;
-  }
-  if (nops != n->num_operands) return not_lowered(g, n, "absent optional operand");
-  ug_value_id_t res = ug_node_result(g, n, 0);
-  vals[nops] = res;
-  const ug_type_t *ot = ug_value_type(g, res);
-  int R = ot->rank;
+static bool is_reduction(ug_op_t op) {
+  return op == UG_OP_REDUCE_SUM || op == UG_OP_REDUCE_MEAN || op == UG_OP_REDUCE_MAX || op == UG_OP_REDUCE_MIN;
+}
 
-  /* columns: the trailing axes [c, R) where every operand has the result's extent */
-  int c = R;
-  while (c > 0) {
-    bool full = true;
-    for (uint32_t i = 0; i < nops && full; i++) {
-      const ug_type_t *t = ug_value_type(g, vals[i]);
-      int j = c - 1 - (R - t->rank);
-      full = j >= 0 && t->dims[j] == ot->dims[c - 1];
+/* Value v's extents over the kernel's view: [row dims (1 where v broadcasts or
+ * lacks the axis), column extent]; returns the column extent. */
+static ug_dim_t view_shape(lower_t *L, ug_value_id_t v, ug_dim_t *out) {
+  const ug_type_t *t = ug_value_type(L->g, v);
+  int R = L->S->rank, off = R - t->rank;
+  for (int j = 0; j < L->c; j++) out[j] = j - off >= 0 ? t->dims[j - off] : 1;
+  ug_dim_t tc = 1;
+  for (int j = L->c; j < R; j++) tc = ug_dim_mul(L->D, tc, j - off >= 0 ? t->dims[j - off] : 1);
+  out[L->c] = tc;
+  return tc;
+}
+
+static ug_kir_value_id_t ew(lower_t *L, ug_op_t op, const ug_kir_value_id_t *xs, uint32_t n, const ug_kir_type_t *t,
+                            const ug_attr_t *attrs, uint32_t na, const char *loc) {
+  ug_kir_op_id_t o = ug_kir_begin(L->k, L->k->body, UG_KIR_EW, loc);
+  L->k->ops.items[o].ew = op;
+  for (uint32_t i = 0; i < n; i++) ug_kir_push_operand(L->k, o, ug_kir_val(xs[i]));
+  for (uint32_t i = 0; i < na; i++)
+    if (attrs[i].key != UG_ATTR_KERNEL) ug_kir_push_attr(L->k, o, ug_kir_attr_graph(attrs[i]));
+  return ug_kir_push_result(L->k, o, t, NULL);
+}
+
+static ug_kir_value_id_t cast(lower_t *L, ug_kir_value_id_t x, ug_dtype_t to, int64_t size) {
+  ug_attr_t a = {.key = UG_ATTR_TO};
+  a.u.dtype = to;
+  ug_dim_t d = size;
+  ug_kir_type_t t = ug_kir_type_tile(to, 1, &d);
+  return ew(L, UG_OP_CAST, &x, 1, &t, &a, 1, NULL);
+}
+
+static bool is_full(lower_t *L, ug_kir_value_id_t t) { return ug_kir_value_type(L->k, t)->t.dims[0] == L->T; }
+
+static void view_index(lower_t *L, ug_value_id_t v, ug_kir_operand_t *idx);
+
+/* Value v's tile; an operand from outside is loaded at its first use (so
+ * few tiles are live at once): a full tile, or one element where it is
+ * broadcast along the columns, cast to the compute dtype. */
+static ug_kir_value_id_t value_tile(lower_t *L, ug_value_id_t v) {
+  if (L->tile[v] != UG_NONE || L->param[v] == UG_NONE) return L->tile[v];
+  ug_dim_t shp[UG_MAX_RANK + 1];
+  ug_dim_t tc = view_shape(L, v, shp);
+  ug_kir_operand_t idx[UG_MAX_RANK + 1];
+  view_index(L, v, idx);
+  ug_dim_t size = tc == 1 ? 1 : L->T;
+  ug_dtype_t dt = ug_value_type(L->g, v)->dtype;
+  ug_kir_type_t tt = ug_kir_type_tile(dt, 1, &size);
+  L->tile[v] = ug_kir_load(L->k, L->k->body, L->param[v], idx, (uint32_t)L->c + 1, UG_NONE, &tt);
+  if (compute_dtype(dt) != dt) L->tile[v] = cast(L, L->tile[v], compute_dtype(dt), size);
+  return L->tile[v];
+}
+
+/* Value v's tile broadcast to the full tile. */
+static ug_kir_value_id_t full_tile(lower_t *L, ug_value_id_t v) {
+  ug_kir_value_id_t t = value_tile(L, v);
+  if (is_full(L, t)) return t;
+  if (L->bcast[v] == UG_NONE) {
+    ug_dim_t T = L->T;
+    ug_kir_type_t ft = ug_kir_type_tile(ug_kir_value_type(L->k, t)->t.dtype, 1, &T);
+    L->bcast[v] = ug_kir_unary(L->k, L->k->body, UG_KIR_BROADCAST, t, &ft);
+  }
+  return L->bcast[v];
+}
+
+/* Indices of value v's view at this program: the row coordinates (0 or
+ * min(c, d-1) where v broadcasts), then the tile's first column (0 where v
+ * is one element along the columns). */
+static void view_index(lower_t *L, ug_value_id_t v, ug_kir_operand_t *idx) {
+  ug_dim_t shp[UG_MAX_RANK + 1];
+  ug_dim_t tc = view_shape(L, v, shp);
+  ug_kir_type_t ix = ug_kir_type_index();
+  for (int j = 0; j < L->c; j++) {
+    ug_dim_t d = shp[j];
+    if (d == L->S->dims[j]) {
+      idx[j] = L->coord[j];
+    } else if (d == 1) {
+      idx[j] = ug_kir_imm(0);
+    } else { /* symbolic: 1 or the space's extent, decided at run time */
+      ug_kir_operand_t a[2] = {L->coord[j], ug_kir_imm(ug_dim_sub(L->D, d, 1))};
+      idx[j] = ug_kir_val(ug_kir_ew(L->k, L->k->body, UG_OP_MIN, a, 2, &ix));
     }
-    if (!full) break;
-    c--;
   }
-  bool bcols = c == R && R > 0; /* some operand broadcasts along the last axis */
-  if (bcols) c = R - 1;
-  ug_dim_t cols = 1, rows = 1;
-  for (int j = c; j < R; j++) cols = ug_dim_mul(D, cols, ot->dims[j]);
-  for (int j = 0; j < c; j++) rows = ug_dim_mul(D, rows, ot->dims[j]);
-  if (rows != 1 && !(UG_DIM_IS_STATIC(cols) && cols >= UG_KIR_MIN_COLS))
-    return not_lowered(g, n, "broadcast with short rows");
-  /* each operand as [row dims (1 where it broadcasts or lacks the axis), its column extent] */
-  ug_dim_t shapes[4][UG_MAX_RANK + 1];
-  bool col_full[4];
-  for (uint32_t i = 0; i <= nops; i++) {
-    const ug_type_t *t = ug_value_type(g, vals[i]);
-    int off = R - t->rank;
-    for (int j = 0; j < c; j++) shapes[i][j] = j - off >= 0 ? t->dims[j - off] : 1;
-    ug_dim_t tc = 1;
-    for (int j = c; j < R; j++) tc = ug_dim_mul(D, tc, j - off >= 0 ? t->dims[j - off] : 1);
-    col_full[i] = tc == cols;
-    if (!col_full[i] && tc != 1) return not_lowered(g, n, "column extent neither the result's nor 1");
-    shapes[i][c] = tc;
-  }
+  idx[L->c] = tc == 1 && L->T != 1 ? ug_kir_imm(0) : L->col0;
+}
 
-  int V = 16 / widest(g, vals, nops + 1);
-  if (V < 1) V = 1;
-  int64_t T = (int64_t)32 * UG_KIR_EW_WARPS * V * UG_KIR_EW_ROUNDS;
-  ug_kir_kernel_t *k = ug_kir_kernel_create(km, s->kernel_name);
-  k->warps = UG_KIR_EW_WARPS;
-  ug_kir_value_id_t params[4];
-  for (uint32_t i = 0; i <= nops; i++) {
-    ug_kir_type_t gt = ug_kir_type_global(ug_value_type(g, vals[i])->dtype, c + 1, shapes[i]);
-    char name[16];
-    snprintf(name, sizeof name, "a%u", i);
-    params[i] = ug_kir_add_param(k, ug_arena_strdup(km->arena, name), &gt);
-  }
-  ug_dim_t tiles = ug_dim_ceildiv(D, cols, T);
-  ug_dim_t grid = ug_dim_mul(D, rows, tiles);
-  ug_kir_set_grid(k, 1, &grid);
+static double identity_of(ug_op_t op) {
+  if (op == UG_OP_REDUCE_MAX) return -INFINITY;
+  if (op == UG_OP_REDUCE_MIN) return INFINITY;
+  return 0.0;
+}
 
+/* A reduction over the columns of a row kernel: masked to the row, in the
+ * compute dtype (f32 for f16/bf16), the mean divided once. */
+static ug_status_t lower_reduction(lower_t *L, const ug_node_t *n) {
+  ug_value_id_t xv = ug_node_operand(L->g, n, 0), rv = ug_node_result(L->g, n, 0);
+  if (!ug_dtype_is_float(ug_value_type(L->g, xv)->dtype)) return not_lowered(L->g, n, "integer reduction");
+  bool sum = n->op == UG_OP_REDUCE_SUM || n->op == UG_OP_REDUCE_MEAN;
+  ug_kir_value_id_t x = full_tile(L, xv);
+  ug_dtype_t acc = ug_kir_value_type(L->k, x)->t.dtype;
+  ug_dim_t T = L->T, one = 1;
+  ug_kir_type_t at = ug_kir_type_tile(acc, 1, &T), a1 = ug_kir_type_tile(acc, 1, &one);
+  ug_dim_t cols = L->S->dims[L->S->rank - 1];
+  if (L->T != cols) {
+    if (L->mask == UG_NONE) {
+      ug_kir_type_t it = ug_kir_type_tile(UG_DTYPE_I32, 1, &T), bt = ug_kir_type_tile(UG_DTYPE_BOOL, 1, &T);
+      ug_kir_op_id_t o = ug_kir_begin(L->k, L->k->body, UG_KIR_IOTA, NULL);
+      ug_kir_push_attr(L->k, o, ug_kir_attr_int(UG_KATTR_AXIS, 0));
+      ug_kir_value_id_t io[2] = {ug_kir_push_result(L->k, o, &it, NULL), ug_kir_splat(L->k, L->k->body, (double)cols, &it)};
+      L->mask = ew(L, UG_OP_LESS, io, 2, &bt, NULL, 0, NULL);
+    }
+    ug_kir_value_id_t w[3] = {L->mask, x, ug_kir_splat(L->k, L->k->body, identity_of(n->op), &at)};
+    x = ew(L, UG_OP_WHERE, w, 3, &at, NULL, 0, NULL);
+  }
+  ug_op_t comb = sum ? UG_OP_ADD : n->op == UG_OP_REDUCE_MAX ? UG_OP_MAX : UG_OP_MIN;
+  ug_kir_value_id_t r = ug_kir_reduce(L->k, L->k->body, comb, 0, x, &a1);
+  L->k->ops.items[L->k->ops.len - 1].loc = n->loc;
+  if (n->op == UG_OP_REDUCE_MEAN) {
+    ug_kir_value_id_t d[2] = {r, ug_kir_splat(L->k, L->k->body, (double)cols, &a1)};
+    r = ew(L, UG_OP_DIV, d, 2, &a1, NULL, 0, n->loc);
+  }
+  L->tile[rv] = r;
+  return NULL;
+}
+
+/* Program ids to row coordinates and the tile's first column. */
+static void program_coords(lower_t *L, ug_dim_t tiles) {
+  ug_kir_kernel_t *k = L->k;
   ug_kir_region_id_t body = k->body;
   ug_kir_type_t ix = ug_kir_type_index();
   ug_kir_value_id_t pid = ug_kir_program_id(k, body, 0);
-  ug_kir_operand_t col0 = ug_kir_imm(0), coord[UG_MAX_RANK];
   ug_kir_value_id_t row = pid;
+  L->col0 = ug_kir_imm(0);
   if (tiles != 1) {
     /* program pid is tile pid mod tiles of row pid / tiles (of the only row when c == 0) */
     ug_kir_value_id_t ct = pid;
     ug_kir_operand_t a[2] = {ug_kir_val(pid), ug_kir_imm(tiles)};
-    if (c > 0) {
+    if (L->c > 0) {
       ct = ug_kir_ew(k, body, UG_OP_MOD, a, 2, &ix);
       row = ug_kir_ew(k, body, UG_OP_DIV, a, 2, &ix);
     }
-    ug_kir_operand_t b[2] = {ug_kir_val(ct), ug_kir_imm(T)};
-    col0 = ug_kir_val(ug_kir_ew(k, body, UG_OP_MUL, b, 2, &ix));
+    ug_kir_operand_t b[2] = {ug_kir_val(ct), ug_kir_imm(L->T)};
+    L->col0 = ug_kir_val(ug_kir_ew(k, body, UG_OP_MUL, b, 2, &ix));
   }
   /* row coordinates, innermost first */
-  for (int j = c - 1; j >= 0; j--) {
-    if (ot->dims[j] == 1 || j == 0) {
-      coord[j] = ot->dims[j] == 1 ? ug_kir_imm(0) : ug_kir_val(row);
+  for (int j = L->c - 1; j >= 0; j--) {
+    ug_dim_t d = L->S->dims[j];
+    if (d == 1 || j == 0) {
+      L->coord[j] = d == 1 ? ug_kir_imm(0) : ug_kir_val(row);
       continue;
     }
-    ug_kir_operand_t a[2] = {ug_kir_val(row), ug_kir_imm(ot->dims[j])};
-    coord[j] = ug_kir_val(ug_kir_ew(k, body, UG_OP_MOD, a, 2, &ix));
+    ug_kir_operand_t a[2] = {ug_kir_val(row), ug_kir_imm(d)};
+    L->coord[j] = ug_kir_val(ug_kir_ew(k, body, UG_OP_MOD, a, 2, &ix));
     row = ug_kir_ew(k, body, UG_OP_DIV, a, 2, &ix);
   }
-  ug_kir_operand_t args[3];
-  ug_dim_t tdim = T, one = 1;
-  ug_kir_type_t full_t;
-  for (uint32_t i = 0; i <= nops; i++) {
-    ug_kir_operand_t idx[UG_MAX_RANK + 1];
-    for (int j = 0; j < c; j++) {
-      ug_dim_t d = shapes[i][j];
-      if (d == ot->dims[j]) {
-        idx[j] = coord[j];
-      } else if (d == 1) {
-        idx[j] = ug_kir_imm(0);
-      } else { /* symbolic: 1 or the result's extent, decided at run time */
-        ug_kir_operand_t a[2] = {coord[j], ug_kir_imm(ug_dim_sub(D, d, 1))};
-        idx[j] = ug_kir_val(ug_kir_ew(k, body, UG_OP_MIN, a, 2, &ix));
-      }
-    }
-    idx[c] = col_full[i] ? col0 : ug_kir_imm(0);
-    ug_dtype_t dt = ug_value_type(g, vals[i])->dtype;
-    full_t = ug_kir_type_tile(dt, 1, &tdim);
-    if (i == nops) {
-      /* the result: the elementwise op, then the store */
-      ug_kir_op_id_t o = ug_kir_begin(k, body, UG_KIR_EW, n->loc);
-      k->ops.items[o].ew = n->op;
-      for (uint32_t a = 0; a < nops; a++) ug_kir_push_operand(k, o, args[a]);
-      const ug_attr_t *at = ug_node_attrs(g, n);
-      for (uint32_t a = 0; a < n->num_attrs; a++) ug_kir_push_attr(k, o, ug_kir_attr_graph(at[a]));
-      ug_kir_value_id_t r = ug_kir_push_result(k, o, &full_t, NULL);
-      ug_kir_store(k, body, params[i], idx, (uint32_t)c + 1, r, UG_NONE);
+}
+
+/* The step's nodes over rows x columns (kir_lower.h). */
+static ug_status_t lower_nodes(ug_kir_module_t *km, const ug_plan_t *p, const ug_plan_step_t *s, ug_kir_kernel_t **out) {
+  ug_graph_t *g = p->g;
+  const ug_node_t *first = &g->nodes.items[s->node];
+  lower_t L = {.g = g, .D = km->dims, .s = s, .mask = UG_NONE};
+  bool row = false;
+  uint32_t nin = 0; /* args read from outside: the leading ones */
+  int bytes = 1;
+  for (uint32_t i = 0; i < s->num_nodes; i++) {
+    const ug_node_t *n = &g->nodes.items[s->nodes[i]];
+    ug_category_t cat = ug_op_info(n->op)->category;
+    if (is_reduction(n->op) && s->num_nodes > 1) row = true;
+    else if (cat != UG_CAT_EW) return not_lowered(g, n, "op class");
+    if (n->num_results != 1 || n->num_operands > 3) return not_lowered(g, n, "arity");
+    for (uint32_t j = 0; j < n->num_operands; j++)
+      if (ug_node_operand(g, n, j) == UG_NONE) return not_lowered(g, n, "absent optional operand");
+    int b = ug_dtype_bits(ug_value_type(g, ug_node_result(g, n, 0))->dtype) / 8;
+    if (b > bytes) bytes = b;
+  }
+  if (s->num_scratch) return not_lowered(g, first, "scratch buffers");
+  const ug_type_t *ext[64];
+  for (uint32_t a = 0; a < s->num_args; a++) {
+    ug_value_id_t v = s->arg_values[a];
+    ug_node_id_t d = g->values.items[v].def;
+    bool inside = false;
+    for (uint32_t i = 0; i < s->num_nodes && d != UG_NONE; i++) inside = inside || s->nodes[i] == d;
+    if (inside) break;
+    if (nin == 64) return not_lowered(g, first, "more than 64 operands");
+    ext[nin++] = ug_value_type(g, v);
+    int b = ug_dtype_bits(ext[nin - 1]->dtype) / 8;
+    if (b > bytes) bytes = b;
+  }
+  /* the space: the widest result, or what the reductions read */
+  L.S = ug_value_type(g, ug_node_result(g, first, 0));
+  for (uint32_t i = 0; i < s->num_nodes; i++) {
+    const ug_node_t *n = &g->nodes.items[s->nodes[i]];
+    if (is_reduction(n->op)) {
+      L.S = ug_value_type(g, ug_node_operand(g, n, 0));
       break;
     }
-    if (col_full[i]) {
-      args[i] = ug_kir_val(ug_kir_load(k, body, params[i], idx, (uint32_t)c + 1, UG_NONE, &full_t));
-    } else {
-      ug_kir_type_t one_t = ug_kir_type_tile(dt, 1, &one);
-      ug_kir_value_id_t x = ug_kir_load(k, body, params[i], idx, (uint32_t)c + 1, UG_NONE, &one_t);
-      args[i] = ug_kir_val(ug_kir_unary(k, body, UG_KIR_BROADCAST, x, &full_t));
+    const ug_type_t *t = ug_value_type(g, ug_node_result(g, n, 0));
+    if (t->rank > 0 && t->dims[t->rank - 1] != 1) L.S = t;
+  }
+  int V = 16 / bytes;
+  if (V < 1) V = 1;
+  int warps = UG_KIR_EW_WARPS;
+  ug_dim_t tiles;
+  if (row) {
+    int R = L.S->rank;
+    ug_dim_t cols = R ? L.S->dims[R - 1] : 1;
+    if (R == 0 || !UG_DIM_IS_STATIC(cols)) return not_lowered(g, first, "row kernel with a symbolic row");
+    L.c = R - 1;
+    /* enough warps for UG_KIR_EW_ROUNDS vectors per thread, 1..16 */
+    int64_t per_warp = (int64_t)32 * V * UG_KIR_EW_ROUNDS;
+    warps = (int)((cols + per_warp - 1) / per_warp);
+    if (warps < 1) warps = 1;
+    if (warps > 16) warps = 16;
+    int64_t q = (int64_t)32 * warps * V;
+    L.T = (cols + q - 1) / q * q;
+    tiles = 1;
+  } else {
+    if (!ug_kir_ew_columns(L.D, L.S, ext, nin, &L.c)) return not_lowered(g, first, "broadcast with short rows");
+    L.T = (int64_t)32 * warps * V * UG_KIR_EW_ROUNDS;
+    ug_dim_t cols = 1;
+    for (int j = L.c; j < L.S->rank; j++) cols = ug_dim_mul(L.D, cols, L.S->dims[j]);
+    tiles = ug_dim_ceildiv(L.D, cols, L.T);
+  }
+  L.row = row;
+
+  ug_kir_kernel_t *k = ug_kir_kernel_create(km, s->kernel_name);
+  L.k = k;
+  k->warps = (uint32_t)warps;
+  ug_kir_value_id_t *params = ug_arena_alloc(km->arena, sizeof(ug_kir_value_id_t) * (s->num_args + 1));
+  for (uint32_t a = 0; a < s->num_args; a++) {
+    ug_dim_t shp[UG_MAX_RANK + 1];
+    view_shape(&L, s->arg_values[a], shp);
+    ug_kir_type_t gt = ug_kir_type_global(ug_value_type(g, s->arg_values[a])->dtype, L.c + 1, shp);
+    params[a] = ug_kir_add_param(k, ug_arena_printf(km->arena, "a%u", a), &gt);
+  }
+  ug_dim_t rows = 1;
+  for (int j = 0; j < L.c; j++) rows = ug_dim_mul(L.D, rows, L.S->dims[j]);
+  ug_dim_t grid = ug_dim_mul(L.D, rows, tiles);
+  ug_kir_set_grid(k, 1, &grid);
+  program_coords(&L, tiles);
+
+  size_t nv = g->values.len + 1;
+  L.tile = ug_arena_alloc(km->arena, sizeof(ug_kir_value_id_t) * nv);
+  L.bcast = ug_arena_alloc(km->arena, sizeof(ug_kir_value_id_t) * nv);
+  for (size_t v = 0; v < nv; v++) L.tile[v] = L.bcast[v] = UG_NONE;
+  L.param = ug_arena_alloc(km->arena, sizeof(ug_kir_value_id_t) * nv);
+  for (size_t v = 0; v < nv; v++) L.param[v] = UG_NONE;
+  for (uint32_t a = 0; a < nin; a++) {
+    ug_value_id_t v = s->arg_values[a];
+    ug_dim_t shp[UG_MAX_RANK + 1];
+    ug_dim_t tc = view_shape(&L, v, shp);
+    if (tc != 1 && tc != view_shape(&L, ug_node_result(g, first, 0), shp) && !row)
+      return not_lowered(g, first, "column extent neither the result's nor 1");
+    L.param[v] = params[a];
+  }
+  for (uint32_t i = 0; i < s->num_nodes; i++) {
+    const ug_node_t *n = &g->nodes.items[s->nodes[i]];
+    if (is_reduction(n->op)) {
+      UG_RETURN_IF_ERROR(lower_reduction(&L, n));
+      continue;
     }
+    ug_value_id_t rv = ug_node_result(g, n, 0);
+    const ug_type_t *rt = ug_value_type(g, rv);
+    bool per_row = row && rt->dims[rt->rank - 1] == 1 && L.S->dims[L.S->rank - 1] != 1;
+    ug_dim_t size = per_row ? 1 : L.T;
+    /* a cast to f16/bf16 rounds there, then computes on in f32 */
+    bool round = n->op == UG_OP_CAST && compute_dtype(rt->dtype) != rt->dtype;
+    ug_kir_type_t tt = ug_kir_type_tile(round ? rt->dtype : compute_dtype(rt->dtype), 1, &size);
+    ug_kir_value_id_t xs[3];
+    for (uint32_t j = 0; j < n->num_operands; j++) {
+      ug_value_id_t v = ug_node_operand(g, n, j);
+      if (value_tile(&L, v) == UG_NONE) return not_lowered(g, n, "an operand without a tile");
+      xs[j] = per_row ? L.tile[v] : full_tile(&L, v);
+      if (per_row && is_full(&L, xs[j])) return not_lowered(g, n, "a per-row result of a full operand");
+    }
+    L.tile[rv] = ew(&L, n->op, xs, n->num_operands, &tt, ug_node_attrs(g, n), n->num_attrs, n->loc);
+    if (round) L.tile[rv] = cast(&L, L.tile[rv], compute_dtype(rt->dtype), size);
+  }
+  /* stored results */
+  for (uint32_t a = nin; a < s->num_args; a++) {
+    ug_value_id_t v = s->arg_values[a];
+    if (L.tile[v] == UG_NONE) return not_lowered(g, first, "a result without a tile");
+    ug_kir_operand_t idx[UG_MAX_RANK + 1];
+    view_index(&L, v, idx);
+    ug_kir_value_id_t t = L.tile[v];
+    ug_dtype_t dt = ug_value_type(g, v)->dtype;
+    if (ug_kir_value_type(k, t)->t.dtype != dt) t = cast(&L, t, dt, ug_kir_value_type(k, t)->t.dims[0]);
+    ug_kir_store(k, k->body, params[a], idx, (uint32_t)L.c + 1, t, UG_NONE);
   }
   *out = k;
   return ug_kir_verify_kernel(k);
@@ -158,6 +341,6 @@ ug_status_t ug_kir_lower_step(ug_kir_module_t *km, const ug_plan_t *p, const ug_
   if (s->kind != UG_STEP_NODE) return ug_status_make(UG_ERR_UNSUPPORTED, NULL, "not lowered to kernel IR: copy step");
   ug_graph_t *g = p->g;
   const ug_node_t *n = &g->nodes.items[s->node];
-  if (ug_op_info(n->op)->category == UG_CAT_EW) return lower_ew(km, p, s, out);
+  if (s->num_nodes > 1 || ug_op_info(n->op)->category == UG_CAT_EW) return lower_nodes(km, p, s, out);
   return not_lowered(g, n, "op class");
 }

@@ -356,6 +356,31 @@ static ug_status_t emit_movement(kctx_t *k, ug_value_id_t *ops, uint32_t nops, u
   return st;
 }
 
+/* A fused kernel (several nodes): always through the kernel IR.  The
+ * parameters are the step's args, operands from outside first. */
+static ug_status_t emit_fused(kctx_t *k) {
+  const ug_plan_step_t *s = k->s;
+  ug_graph_t *g = k->g;
+  fputc('(', k->f);
+  for (uint32_t a = 0; a < s->num_args; a++) {
+    ug_value_id_t v = s->arg_values[a];
+    const char *sty = ug_cuda_stype(ug_value_type(g, v)->dtype);
+    if (!sty)
+      return ug_node_error(g, k->n, UG_ERR_UNSUPPORTED, "not supported on cuda yet (dtype %s)",
+                           ug_dtype_name(ug_value_type(g, v)->dtype));
+    ug_node_id_t d = g->values.items[v].def;
+    bool inside = false;
+    for (uint32_t i = 0; i < s->num_nodes && d != UG_NONE; i++) inside = inside || s->nodes[i] == d;
+    fprintf(k->f, "%s%s *__restrict__ a%u, ", inside ? "" : "const ", sty, a);
+  }
+  fprintf(k->f, "const int64_t *__restrict__ dims) {\n");
+  ug_kir_kernel_t *kk;
+  ug_status_t st = ug_kir_lower_step(k->kir, k->plan, s, &kk);
+  if (!st) st = ug_cuda_emit_kir(k, kk);
+  fprintf(k->f, "}\n");
+  return st;
+}
+
 /* The parameter list and body of the kernel of step s (without its name). */
 static ug_status_t emit_step(kctx_t *k) {
   const ug_plan_step_t *s = k->s;
@@ -368,6 +393,7 @@ static ug_status_t emit_step(kctx_t *k) {
     fprintf(k->f, "}\n");
     return NULL;
   }
+  if (s->num_nodes > 1) return emit_fused(k);
   ug_graph_t *g = k->g;
   const ug_node_t *n = k->n;
   if (n->num_operands > 16 || n->num_results > 8) return ug_cuda_unsupported(k);

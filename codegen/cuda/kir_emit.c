@@ -3,10 +3,12 @@
  * Handled now: the ops the lowering of kir_lower.c produces — program_id,
  * index arithmetic, loads and stores of one-dimensional tiles along a
  * global buffer's last axis (bounds-checked, `other` outside), broadcasts of
- * one-element tiles, and elementwise math on tiles.
+ * one-element tiles, splat, iota, elementwise math on tiles, and block-wide
+ * reductions of a one-dimensional tile (per thread, warp shuffles, then
+ * shared memory across warps).
  *
- * Layout: the kernel's chunk is W elements, 16 bytes of its widest tile
- * dtype.  A tile of S elements, S a multiple of threads * W, is U = S /
+ * Layout: the kernel's chunk is W elements, 16 bytes of the widest dtype
+ * of its global buffers.  A tile of S elements, S a multiple of threads * W, is U = S /
  * (threads * W) rounds of chunks: in round j thread t holds elements
  * (j * threads + t) * W .. + W-1, so each round is one coalesced 16-byte
  * access per thread for the widest dtype (narrower dtypes move W elements
@@ -221,6 +223,18 @@ static ug_status_t emit_store(kemit_t *e, const ug_kir_op_data_t *o) {
   return NULL;
 }
 
+/* `expr` rounded to dt where its compute type is wider (f16, bf16 tiles are
+ * computed in float; each op's result is a value of the tile's dtype). */
+static void round_expr(ug_dtype_t dt, const char *expr, char *buf, size_t size) {
+  if (dt != UG_DTYPE_F16 && dt != UG_DTYPE_BF16) {
+    snprintf(buf, size, "%s", expr);
+    return;
+  }
+  char st[UG_CUDA_EXPR];
+  ug_cuda_store_expr(dt, expr, st, sizeof st);
+  ug_cuda_load_expr(dt, st, buf, size);
+}
+
 static ug_status_t emit_broadcast(kemit_t *e, const ug_kir_op_data_t *o) {
   ug_kir_value_id_t r = ug_kir_result(e->kk, o, 0), x = ug_kir_operand(e->kk, o, 0)->value;
   const ug_kir_type_t *rt = ug_kir_value_type(e->kk, r);
@@ -258,16 +272,113 @@ static ug_status_t emit_tile_ew(kemit_t *e, const ug_kir_op_data_t *o) {
   ug_attr_t attrs[UG_KIR_EW_MAX_ATTRS];
   ug_ew_t ew = ug_kir_ew_desc(e->kk, o, attrs, UG_KIR_EW_MAX_ATTRS);
   UG_RETURN_IF_ERROR(ug_cuda_ew_expr(&ew, in, dts, rt->t.dtype, expr, sizeof expr));
-  fprintf(e->f, "    v%u%s = %s;\n  }\n", r, scalar ? "" : "[c]", expr);
+  char rounded[UG_CUDA_EXPR];
+  round_expr(rt->t.dtype, expr, rounded, sizeof rounded);
+  fprintf(e->f, "    v%u%s = %s;\n  }\n", r, scalar ? "" : "[c]", rounded);
+  return NULL;
+}
+
+/* The element index of register slot `q` (a C expression) of a tile of S elements. */
+static void slot_elem(kemit_t *e, int64_t S, const char *q, char *buf, size_t size) {
+  int64_t P = per_thread(e, S);
+  if (S == 1) snprintf(buf, size, "0");
+  else if (rounds(e, S) > 0)
+    snprintf(buf, size, "(((int64_t)(%s) / %lld * %u + threadIdx.x) * %lld + (%s) %% %lld)", q, (long long)e->W,
+             e->threads, (long long)e->W, q, (long long)e->W);
+  else snprintf(buf, size, "((int64_t)threadIdx.x * %lld + (%s))", (long long)P, q);
+}
+
+/* A tile filled per slot with `expr` (which may use q and elem). */
+static void fill_tile(kemit_t *e, ug_kir_value_id_t r, const char *expr) {
+  const ug_kir_type_t *rt = ug_kir_value_type(e->kk, r);
+  int64_t S = tile_size(rt), P = per_thread(e, S);
+  const char *ct = ug_cuda_ctype(rt->t.dtype);
+  char el[160];
+  slot_elem(e, S, "q", el, sizeof el);
+  if (S == 1) {
+    fprintf(e->f, "  %s v%u;\n  { const int q = 0; const int64_t elem = 0; (void)q; (void)elem; v%u = %s; }\n", ct, r, r, expr);
+    return;
+  }
+  fprintf(e->f, "  %s v%u[%lld];\n#pragma unroll\n  for (int q = 0; q < %lld; q++) {\n", ct, r, (long long)P, (long long)P);
+  fprintf(e->f, "    const int64_t elem = %s;\n    (void)elem;\n    v%u[q] = %s;\n  }\n", el, r, expr);
+}
+
+static ug_status_t emit_splat(kemit_t *e, const ug_kir_op_data_t *o) {
+  ug_kir_value_id_t r = ug_kir_result(e->kk, o, 0);
+  const ug_kir_type_t *rt = ug_kir_value_type(e->kk, r);
+  if (rt->t.rank > 1) return kerr(e, o, "tile rank");
+  char v[96], rv[256];
+  other_expr(ug_kir_op_attr(e->kk, o, UG_KATTR_VALUE), ug_cuda_ctype(rt->t.dtype), v, sizeof v);
+  round_expr(rt->t.dtype, v, rv, sizeof rv);
+  fill_tile(e, r, rv);
+  return NULL;
+}
+
+static ug_status_t emit_iota(kemit_t *e, const ug_kir_op_data_t *o) {
+  ug_kir_value_id_t r = ug_kir_result(e->kk, o, 0);
+  const ug_kir_type_t *rt = ug_kir_value_type(e->kk, r);
+  if (rt->t.rank > 1) return kerr(e, o, "tile rank");
+  char v[96];
+  snprintf(v, sizeof v, "(%s)elem", ug_cuda_ctype(rt->t.dtype));
+  fill_tile(e, r, v);
+  return NULL;
+}
+
+/* A block-wide reduction of a one-dimensional tile to one element: each
+ * thread combines its slots, then the warp by shuffles, then the warps
+ * through shared memory; every thread ends with the result. */
+static ug_status_t emit_reduce(kemit_t *e, const ug_kir_op_data_t *o) {
+  ug_kir_value_id_t r = ug_kir_result(e->kk, o, 0), x = ug_kir_operand(e->kk, o, 0)->value;
+  const ug_kir_type_t *xt = ug_kir_value_type(e->kk, x), *rt = ug_kir_value_type(e->kk, r);
+  if (xt->t.rank != 1 || tile_size(rt) != 1) return kerr(e, o, "tile rank");
+  const ug_kir_attr_t *ca = ug_kir_op_attr(e->kk, o, UG_KATTR_COMBINE);
+  ug_dtype_t dt = xt->t.dtype;
+  const char *ct = ug_cuda_ctype(dt);
+  bool fl = ug_dtype_is_float(dt);
+  const char *comb, *init;
+  char initb[96];
+  switch (ca ? ca->op : UG_OP_ADD) {
+  case UG_OP_ADD: comb = "(a) + (b)"; init = "0"; break;
+  case UG_OP_MUL: comb = "(a) * (b)"; init = "1"; break;
+  case UG_OP_MAX:
+  case UG_OP_MIN:
+    if (!fl) return kerr(e, o, "integer min/max reduction");
+    comb = ca->op == UG_OP_MAX ? "ug_fmax(a, b)" : "ug_fmin(a, b)";
+    snprintf(initb, sizeof initb, "%sug_inf((%s)0)", ca->op == UG_OP_MAX ? "-" : "", ct);
+    init = initb;
+    break;
+  default: return kerr(e, o, "combine");
+  }
+  if (dt == UG_DTYPE_BOOL) return kerr(e, o, "bool reduction");
+  int64_t S = tile_size(xt), P = per_thread(e, S);
+  char el[160];
+  slot_elem(e, S, "q", el, sizeof el);
+  fprintf(e->f, "  %s v%u;\n  {\n    %s acc = (%s)(%s);\n", ct, r, ct, ct, init);
+  fprintf(e->f, "    auto comb = [](%s a, %s b) -> %s { return %s; };\n", ct, ct, ct, comb);
+  fprintf(e->f, "#pragma unroll\n    for (int q = 0; q < %lld; q++)\n", (long long)P);
+  if (rounds(e, S) > 0) fprintf(e->f, "      acc = comb(acc, v%u[q]);\n", x);
+  else fprintf(e->f, "      if (%s < %lld) acc = comb(acc, v%u[q]);\n", el, (long long)S, x);
+  fprintf(e->f, "#pragma unroll\n    for (int o = 16; o > 0; o >>= 1) acc = comb(acc, __shfl_xor_sync(0xffffffffu, acc, o));\n");
+  if (e->threads > 32) {
+    fprintf(e->f, "    __shared__ %s red%u[%u];\n", ct, r, e->threads / 32);
+    fprintf(e->f, "    if ((threadIdx.x & 31) == 0) red%u[threadIdx.x >> 5] = acc;\n    __syncthreads();\n", r);
+    fprintf(e->f, "    acc = red%u[0];\n#pragma unroll\n    for (int w = 1; w < %u; w++) acc = comb(acc, red%u[w]);\n", r,
+            e->threads / 32, r);
+  }
+  /* the result's dtype: round once (f16, bf16) */
+  char ld[200];
+  round_expr(rt->t.dtype, "acc", ld, sizeof ld);
+  fprintf(e->f, "    v%u = %s;\n  }\n", r, ld);
   return NULL;
 }
 
 ug_status_t ug_cuda_emit_kir(ug_cuda_kctx_t *k, ug_kir_kernel_t *kk) {
   kemit_t e = {.k = k, .kk = kk, .f = k->f, .threads = kk->warps * 32, .W = 16};
-  for (size_t i = 0; i < kk->values.len; i++) {
-    const ug_kir_type_t *t = &kk->values.items[i].type;
+  /* the chunk follows the widest dtype in memory, so its accesses are 16 bytes */
+  for (size_t i = 0; i < kk->params.len; i++) {
+    const ug_kir_type_t *t = ug_kir_value_type(kk, kk->params.items[i]);
     int b = ug_dtype_bits(t->t.dtype) / 8;
-    if (t->kind == UG_KT_TILE && b > 0 && 16 / b < e.W) e.W = 16 / b;
+    if (b > 0 && 16 / b < e.W) e.W = 16 / b;
   }
   if (kk->grid_rank != 1) return ug_node_error(k->g, k->n, UG_ERR_UNSUPPORTED, "kernel-IR grid rank on cuda");
   const ug_kir_region_t *body = ug_kir_region(kk, kk->body);
@@ -286,6 +397,9 @@ ug_status_t ug_cuda_emit_kir(ug_cuda_kctx_t *k, ug_kir_kernel_t *kk) {
     case UG_KIR_LOAD: st = emit_load(&e, o); break;
     case UG_KIR_STORE: st = emit_store(&e, o); break;
     case UG_KIR_BROADCAST: st = emit_broadcast(&e, o); break;
+    case UG_KIR_SPLAT: st = emit_splat(&e, o); break;
+    case UG_KIR_IOTA: st = emit_iota(&e, o); break;
+    case UG_KIR_REDUCE: st = emit_reduce(&e, o); break;
     default: st = kerr(&e, o, "not supported");
     }
     if (st) return st;
