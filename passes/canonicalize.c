@@ -17,6 +17,9 @@
  *   neg(neg(x))                          -> x
  *   mul(x, 1), mul(1, x), div(x, 1)      -> x
  *   add(x, 0), add(0, x), sub(x, 0)      -> x
+ *   pow(x, 2)                            -> mul(x, x) for float x (x*x is the
+ *                                           correctly rounded square; powf
+ *                                           is a long libm call per element)
  * The constant in the last two lines must be a const with data whose every
  * element is exactly 1 (or 0, either sign for floats), and the node's result
  * type must equal type(x): a constant that broadcasts x to a larger shape, or
@@ -195,7 +198,7 @@ static ug_status_t canon_cast(canon_t *c, ug_node_id_t id) {
   return replace_node(c, id, nv);
 }
 
-/* Whether v is a const with data whose every element equals `want` (0 or 1). */
+/* Whether v is a const with data whose every element equals `want`. */
 static bool is_splat(ug_graph_t *g, ug_value_id_t v, int want) {
   const ug_node_t *d = def_of(g, v);
   if (!d || d->dead || d->op != UG_OP_CONST) return false;
@@ -266,6 +269,18 @@ static ug_status_t canon_node(canon_t *c, ug_node_id_t id) {
   case UG_OP_DIV: return canon_unit(c, id, 1, false);
   case UG_OP_ADD: return canon_unit(c, id, 0, true);
   case UG_OP_SUB: return canon_unit(c, id, 0, false);
+  case UG_OP_POW: {
+    ug_value_id_t e = ug_node_operand(g, n, 1);
+    if (e == UG_NONE || !same_type(g, x, r) || !ug_dtype_is_float(ug_value_type(g, x)->dtype) || !is_splat(g, e, 2))
+      return NULL;
+    ug_value_id_t xx[2] = {x, x}, nv;
+    ug_status_t st = ug_graph_add_node(g, UG_OP_MUL, xx, 2, NULL, 0, ug_value_type(g, r), 1, n->loc, &nv, NULL);
+    if (st) {
+      ug_status_free(st);
+      return NULL;
+    }
+    return replace_node(c, id, nv);
+  }
   default: return NULL;
   }
 }

@@ -323,6 +323,13 @@ static void visit(fuse_t *f, uint32_t ni) {
   const ug_type_t *rt = ug_value_type(g, ug_node_result(g, n, 0));
   const ug_type_t *sp = node_space(f, n);
   char why[320], s1[96], s2[96];
+  if (k == K_RED) {
+    const char *bad = row_problem(sp, why, sizeof why);
+    if (bad) {
+      reject(f, n, "row kernel: %s", bad);
+      return;
+    }
+  }
   /* candidates: the kernels of the operands' producers whose shapes admit n */
   uint32_t cand[8], nc = 0;
   bool row = k == K_RED;
@@ -363,13 +370,6 @@ static void visit(fuse_t *f, uint32_t ni) {
     reject(f, n, "%s", why);
   }
   /* n starts a kernel of its own */
-  if (k == K_RED) {
-    const char *bad = row_problem(sp, why, sizeof why);
-    if (bad) {
-      reject(f, n, "row kernel: %s", bad);
-      return;
-    }
-  }
   new_group(f, ni, sp, k == K_RED);
 }
 
