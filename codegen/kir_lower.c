@@ -166,6 +166,29 @@ static ug_status_t lower_reduction(lower_t *L, const ug_node_t *n) {
   return NULL;
 }
 
+/* Whether value v (a float result of the step) ends as f16/bf16: its dtype
+ * is one, or every use is a cast to one inside the step and it is not
+ * stored. */
+static bool rounds_to_half(lower_t *L, ug_value_id_t v) {
+  ug_graph_t *g = L->g;
+  ug_dtype_t dt = ug_value_type(g, v)->dtype;
+  if (dt == UG_DTYPE_F16 || dt == UG_DTYPE_BF16) return true;
+  if (dt != UG_DTYPE_F32) return false;
+  for (uint32_t a = 0; a < L->s->num_args; a++)
+    if (L->s->arg_values[a] == v) return false;
+  bool used = false;
+  for (uint32_t i = 0; i < L->s->num_nodes; i++) {
+    const ug_node_t *n = &g->nodes.items[L->s->nodes[i]];
+    for (uint32_t j = 0; j < n->num_operands; j++) {
+      if (ug_node_operand(g, n, j) != v) continue;
+      ug_dtype_t to = ug_value_type(g, ug_node_result(g, n, 0))->dtype;
+      if (n->op != UG_OP_CAST || (to != UG_DTYPE_F16 && to != UG_DTYPE_BF16)) return false;
+      used = true;
+    }
+  }
+  return used;
+}
+
 /* Program ids to row coordinates and the tile's first column. */
 static void program_coords(lower_t *L, ug_dim_t tiles) {
   ug_kir_kernel_t *k = L->k;
@@ -214,8 +237,6 @@ static ug_status_t lower_nodes(ug_kir_module_t *km, const ug_plan_t *p, const ug
     if (n->num_results != 1 || n->num_operands > 3) return not_lowered(g, n, "arity");
     for (uint32_t j = 0; j < n->num_operands; j++)
       if (ug_node_operand(g, n, j) == UG_NONE) return not_lowered(g, n, "absent optional operand");
-    int b = ug_dtype_bits(ug_value_type(g, ug_node_result(g, n, 0))->dtype) / 8;
-    if (b > bytes) bytes = b;
   }
   if (s->num_scratch) return not_lowered(g, first, "scratch buffers");
   const ug_type_t *ext[64];
@@ -227,8 +248,6 @@ static ug_status_t lower_nodes(ug_kir_module_t *km, const ug_plan_t *p, const ug
     if (inside) break;
     if (nin == 64) return not_lowered(g, first, "more than 64 operands");
     ext[nin++] = ug_value_type(g, v);
-    int b = ug_dtype_bits(ext[nin - 1]->dtype) / 8;
-    if (b > bytes) bytes = b;
   }
   /* the space: the widest result, or what the reductions read */
   L.S = ug_value_type(g, ug_node_result(g, first, 0));
@@ -241,6 +260,17 @@ static ug_status_t lower_nodes(ug_kir_module_t *km, const ug_plan_t *p, const ug
     const ug_type_t *t = ug_value_type(g, ug_node_result(g, n, 0));
     if (t->rank > 0 && t->dims[t->rank - 1] != 1) L.S = t;
   }
+  if (row) L.c = L.S->rank - 1;
+  else if (!ug_kir_ew_columns(L.D, L.S, ext, nin, &L.c)) return not_lowered(g, first, "broadcast with short rows");
+  /* vectors of 16 bytes of the widest dtype that memory holds whole rows of */
+  int any = 1;
+  for (uint32_t a = 0; a < s->num_args; a++) {
+    ug_dim_t shp[UG_MAX_RANK + 1];
+    int b = ug_dtype_bits(ug_value_type(g, s->arg_values[a])->dtype) / 8;
+    if (b > any) any = b;
+    if (view_shape(&L, s->arg_values[a], shp) != 1 && b > bytes) bytes = b;
+  }
+  if (bytes == 1 && any > 1) bytes = any;
   int V = 16 / bytes;
   if (V < 1) V = 1;
   int warps = UG_KIR_EW_WARPS;
@@ -249,9 +279,8 @@ static ug_status_t lower_nodes(ug_kir_module_t *km, const ug_plan_t *p, const ug
     int R = L.S->rank;
     ug_dim_t cols = R ? L.S->dims[R - 1] : 1;
     if (R == 0 || !UG_DIM_IS_STATIC(cols)) return not_lowered(g, first, "row kernel with a symbolic row");
-    L.c = R - 1;
-    /* enough warps for UG_KIR_EW_ROUNDS vectors per thread, 1..16 */
-    int64_t per_warp = (int64_t)32 * V * UG_KIR_EW_ROUNDS;
+    /* enough warps for UG_KIR_ROW_ROUNDS vectors per thread, 1..16 */
+    int64_t per_warp = (int64_t)32 * V * UG_KIR_ROW_ROUNDS;
     warps = (int)((cols + per_warp - 1) / per_warp);
     if (warps < 1) warps = 1;
     if (warps > 16) warps = 16;
@@ -259,8 +288,14 @@ static ug_status_t lower_nodes(ug_kir_module_t *km, const ug_plan_t *p, const ug
     L.T = (cols + q - 1) / q * q;
     tiles = 1;
   } else {
-    if (!ug_kir_ew_columns(L.D, L.S, ext, nin, &L.c)) return not_lowered(g, first, "broadcast with short rows");
-    L.T = (int64_t)32 * warps * V * UG_KIR_EW_ROUNDS;
+    /* three or more whole operands: half the rounds, so they can all be
+     * loaded up front (below) */
+    int full = 0;
+    for (uint32_t a = 0; a < nin; a++) {
+      ug_dim_t shp[UG_MAX_RANK + 1];
+      full += view_shape(&L, s->arg_values[a], shp) != 1;
+    }
+    L.T = (int64_t)32 * warps * V * (full >= 3 ? UG_KIR_EW_ROUNDS / 2 : UG_KIR_EW_ROUNDS);
     ug_dim_t cols = 1;
     for (int j = L.c; j < L.S->rank; j++) cols = ug_dim_mul(L.D, cols, L.S->dims[j]);
     tiles = ug_dim_ceildiv(L.D, cols, L.T);
@@ -297,6 +332,15 @@ static ug_status_t lower_nodes(ug_kir_module_t *km, const ug_plan_t *p, const ug
       return not_lowered(g, first, "column extent neither the result's nor 1");
     L.param[v] = params[a];
   }
+  /* Operands from outside are loaded up front when their tiles fit in
+   * UG_KIR_PRELOAD_REGS registers a thread, so every load's latency
+   * overlaps the first; otherwise each at its first use. */
+  int64_t regs = 0;
+  for (uint32_t a = 0; a < nin; a++) {
+    ug_dim_t shp[UG_MAX_RANK + 1];
+    regs += view_shape(&L, s->arg_values[a], shp) == 1 ? 1 : L.T / (32 * warps);
+  }
+  for (uint32_t a = 0; a < nin && regs <= UG_KIR_PRELOAD_REGS; a++) value_tile(&L, s->arg_values[a]);
   for (uint32_t i = 0; i < s->num_nodes; i++) {
     const ug_node_t *n = &g->nodes.items[s->nodes[i]];
     if (is_reduction(n->op)) {
@@ -316,6 +360,20 @@ static ug_status_t lower_nodes(ug_kir_module_t *km, const ug_plan_t *p, const ug
       if (value_tile(&L, v) == UG_NONE) return not_lowered(g, n, "an operand without a tile");
       xs[j] = per_row ? L.tile[v] : full_tile(&L, v);
       if (per_row && is_full(&L, xs[j])) return not_lowered(g, n, "a per-row result of a full operand");
+    }
+    if (n->op == UG_OP_DIV && !per_row && !is_full(&L, L.tile[ug_node_operand(g, n, 1)]) && rounds_to_half(&L, rv)) {
+      /* x / s for a per-row s whose quotient ends as f16/bf16: x * (1/s),
+       * one division a row instead of one an element (at most 1 ulp of
+       * f32 apart, below the rounding that follows) */
+      ug_value_id_t d = ug_node_operand(g, n, 1);
+      ug_kir_value_id_t rs = L.tile[d];
+      ug_kir_type_t st = *ug_kir_value_type(L.k, rs);
+      rs = ew(&L, UG_OP_RECIPROCAL, &rs, 1, &st, NULL, 0, n->loc);
+      ug_dim_t T = L.T;
+      ug_kir_type_t ft = ug_kir_type_tile(st.t.dtype, 1, &T);
+      ug_kir_value_id_t m[2] = {xs[0], ug_kir_unary(L.k, L.k->body, UG_KIR_BROADCAST, rs, &ft)};
+      L.tile[rv] = ew(&L, UG_OP_MUL, m, 2, &tt, NULL, 0, n->loc);
+      continue;
     }
     L.tile[rv] = ew(&L, n->op, xs, n->num_operands, &tt, ug_node_attrs(g, n), n->num_attrs, n->loc);
     if (round) L.tile[rv] = cast(&L, L.tile[rv], compute_dtype(rt->dtype), size);

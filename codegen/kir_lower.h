@@ -3,8 +3,8 @@
  * This is the target-independent half of code generation: a step becomes
  * one kernel whose parameters are the step's arguments in the plan's order
  * (present operands, then results; scratch buffers are not used), each a
- * `global` buffer of the value's type, and the emitters below (CUDA now)
- * turn the kernel into code.  Ops not lowered yet return UG_ERR_UNSUPPORTED
+ * `global` buffer of the value's type, and the emitters below (CUDA:
+ * codegen/cuda/kir_emit.c, CPU: codegen/llvm/kir.c) turn the kernel into code.  Ops not lowered yet return UG_ERR_UNSUPPORTED
  * without touching the module, and the caller keeps its per-node emitter for
  * them.
  *
@@ -29,6 +29,12 @@
  * vectors of the widest dtype. */
 #define UG_KIR_EW_WARPS 4
 #define UG_KIR_EW_ROUNDS 4
+/* Row kernels: a block per row, warps enough (up to 16) that each thread
+ * holds UG_KIR_ROW_ROUNDS 16-byte vectors of the row. */
+#define UG_KIR_ROW_ROUNDS 2
+/* Operands are all loaded at the kernel's start when their tiles take at
+ * most this many registers a thread, else each where it is first used. */
+#define UG_KIR_PRELOAD_REGS 64
 
 /* Lowers step s of plan p into a new kernel of km named s->kernel_name. */
 ug_status_t ug_kir_lower_step(ug_kir_module_t *km, const ug_plan_t *p, const ug_plan_step_t *s,

@@ -18,7 +18,9 @@
  *   decomposed softmax, layer norm and RMS norm that exporters write become
  *   one kernel that reads each row once.
  * Legality, checked for every candidate and reported when it fails:
- * - no cycle: a kernel never feeds a node outside that feeds it back;
+ * - no cycle: a kernel never feeds a node or kernel outside that feeds it
+ *   back (kernels count as units: all their inputs come before all their
+ *   outputs, so the search walks whole kernels);
  * - shapes: a node's result is full or (row kernels) per row; a reduction
  *   reads a full value;
  * - budget: a row kernel's row is static and at most UG_FUSE_MAX_ROW
@@ -191,8 +193,24 @@ static uint32_t mark_set(fuse_t *f, const uint32_t *cand, uint32_t nc, uint32_t 
 
 static bool marked(fuse_t *f, uint32_t node, uint32_t epoch) { return node != UG_NONE && f->mark[node] == epoch; }
 
-/* Whether the nodes marked with epoch reach each other through a node outside
- * them (one kernel of them would be a cycle); *via gets that outside node. */
+/* Pushes node q for the cycle search, with the other members of its kernel:
+ * a kernel runs as one unit, so all its inputs precede all its outputs. */
+static void push_unit(fuse_t *f, uint32_t q, uint32_t search, uint32_t *sp) {
+  if (f->seen[q] == search) return;
+  f->seen[q] = search;
+  f->stack[(*sp)++] = q;
+  if (f->grp[q] == UG_NONE) return;
+  group_t *G = &f->groups.items[find(f, f->grp[q])];
+  for (uint32_t m = G->head; m != UG_NONE; m = f->next[m])
+    if (f->seen[m] != search) {
+      f->seen[m] = search;
+      f->stack[(*sp)++] = m;
+    }
+}
+
+/* Whether the nodes marked with epoch, as one kernel, would be on a cycle:
+ * whether they reach each other through nodes or kernels outside them.
+ * *via gets the outside producer where the path leaves. */
 static bool has_cycle(fuse_t *f, uint32_t epoch, uint32_t lo, uint32_t *via) {
   ug_graph_t *g = f->g;
   uint32_t search = ++f->epoch;
@@ -203,24 +221,22 @@ static bool has_cycle(fuse_t *f, uint32_t epoch, uint32_t lo, uint32_t *via) {
       ug_value_id_t v = ug_node_operand(g, m, i);
       if (v == UG_NONE) continue;
       uint32_t p = g->values.items[v].def;
-      if (p == UG_NONE || p < lo || marked(f, p, epoch) || f->seen[p] == search) continue;
+      if (p == UG_NONE || marked(f, p, epoch) || f->seen[p] == search) continue;
       /* p is outside: does anything it depends on come from the set? */
       uint32_t sp = 0;
-      f->stack[sp++] = p;
-      f->seen[p] = search;
+      push_unit(f, p, search, &sp);
       while (sp) {
         const ug_node_t *x = &g->nodes.items[f->stack[--sp]];
         for (uint32_t j = 0; j < x->num_operands; j++) {
           ug_value_id_t w = ug_node_operand(g, x, j);
           if (w == UG_NONE) continue;
           uint32_t q = g->values.items[w].def;
-          if (q == UG_NONE || q < lo || f->seen[q] == search) continue;
+          if (q == UG_NONE || f->seen[q] == search) continue;
           if (marked(f, q, epoch)) {
             *via = p;
             return true;
           }
-          f->seen[q] = search;
-          f->stack[sp++] = q;
+          push_unit(f, q, search, &sp);
         }
       }
     }

@@ -10,4 +10,6 @@ void ug_pass_manager_add_default(ug_pass_manager_t *pm, int opt_level) {
   ug_pass_manager_add(pm, UG_PASS_canonicalize);
   ug_pass_manager_add(pm, UG_PASS_cse);
   ug_pass_manager_add(pm, UG_PASS_dce);
+  /* Last: group what runs as one kernel; nothing after it may break groups. */
+  ug_pass_manager_add(pm, UG_PASS_fuse);
 }

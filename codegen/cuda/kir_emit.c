@@ -374,11 +374,13 @@ static ug_status_t emit_reduce(kemit_t *e, const ug_kir_op_data_t *o) {
 
 ug_status_t ug_cuda_emit_kir(ug_cuda_kctx_t *k, ug_kir_kernel_t *kk) {
   kemit_t e = {.k = k, .kk = kk, .f = k->f, .threads = kk->warps * 32, .W = 16};
-  /* the chunk follows the widest dtype in memory, so its accesses are 16 bytes */
+  /* the chunk follows the widest dtype of the buffers read or written in
+   * rows (not one element per row), so their accesses are 16 bytes */
   for (size_t i = 0; i < kk->params.len; i++) {
     const ug_kir_type_t *t = ug_kir_value_type(kk, kk->params.items[i]);
     int b = ug_dtype_bits(t->t.dtype) / 8;
-    if (b > 0 && 16 / b < e.W) e.W = 16 / b;
+    bool whole = t->t.rank > 0 && t->t.dims[t->t.rank - 1] != 1; /* not a broadcast scalar */
+    if (whole && b > 0 && 16 / b < e.W) e.W = 16 / b;
   }
   if (kk->grid_rank != 1) return ug_node_error(k->g, k->n, UG_ERR_UNSUPPORTED, "kernel-IR grid rank on cuda");
   const ug_kir_region_t *body = ug_kir_region(kk, kk->body);

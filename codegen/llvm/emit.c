@@ -275,6 +275,14 @@ void ug_cg_store(ug_cg_t *cg, LLVMValueRef base, ug_dtype_t dt, LLVMValueRef idx
   LLVMBuildStore(cg->b, v, p);
 }
 
+LLVMValueRef ug_cg_round_to(ug_cg_t *cg, LLVMValueRef v, ug_dtype_t dt) {
+  switch (dt) {
+  case UG_DTYPE_F16: return f16_to_f32(cg, f32_to_f16(cg, v));
+  case UG_DTYPE_BF16: return bf16_to_f32(cg, f32_to_bf16(cg, v));
+  default: return v;
+  }
+}
+
 static bool is_signed(ug_dtype_t dt) { return ug_dtype_kind(dt) == UG_KIND_I; }
 
 static LLVMValueRef fp_to_int_sat(ug_cg_t *cg, LLVMValueRef v, LLVMTypeRef to, bool sign) {

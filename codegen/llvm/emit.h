@@ -87,6 +87,9 @@ bool ug_cg_dtype_supported(ug_dtype_t dt);
 LLVMValueRef ug_cg_elem_ptr(ug_cg_t *cg, LLVMValueRef base, ug_dtype_t dt, LLVMValueRef idx);
 LLVMValueRef ug_cg_load(ug_cg_t *cg, LLVMValueRef base, ug_dtype_t dt, LLVMValueRef idx);
 void ug_cg_store(ug_cg_t *cg, LLVMValueRef base, ug_dtype_t dt, LLVMValueRef idx, LLVMValueRef v);
+/* A compute value rounded to dtype dt's precision and widened back (f16 and
+ * bf16: to nearest even, as a store and a load would; others unchanged). */
+LLVMValueRef ug_cg_round_to(ug_cg_t *cg, LLVMValueRef v, ug_dtype_t dt);
 /* Converts a compute value between dtypes with ONNX Cast semantics
  * (float->int truncates toward zero, saturating; x->bool is x != 0). */
 LLVMValueRef ug_cg_convert(ug_cg_t *cg, LLVMValueRef v, ug_dtype_t from, ug_dtype_t to);

@@ -83,13 +83,13 @@ static LLVMValueRef pow_op(ug_cg_t *cg, ug_dtype_t dt, ug_dtype_t edt, LLVMValue
   return ug_cg_convert(cg, ug_cg_libm2(cg, "pow", xd, yd), UG_DTYPE_F64, dt);
 }
 
-ug_status_t ug_cg_ew_scalar(ug_cg_t *cg, ug_graph_t *g, const ug_node_t *n, LLVMValueRef *in,
+ug_status_t ug_cg_ew_scalar(ug_cg_t *cg, const ug_ew_t *e, LLVMValueRef *in,
                             const ug_dtype_t *in_dt, ug_dtype_t out_dt, LLVMValueRef *out) {
   LLVMBuilderRef b = cg->b;
   LLVMValueRef x = in[0], r = NULL;
   ug_dtype_t dt = in_dt[0];
   bool fl = ug_dtype_is_float(dt);
-  switch (n->op) {
+  switch (e->op) {
   case UG_OP_NEG: r = fl ? LLVMBuildFNeg(b, x, "") : LLVMBuildNeg(b, x, ""); break;
   case UG_OP_ABS:
     if (fl) r = intrin1(cg, "llvm.fabs", x);
@@ -133,8 +133,8 @@ ug_status_t ug_cg_ew_scalar(ug_cg_t *cg, ug_graph_t *g, const ug_node_t *n, LLVM
   case UG_OP_ROUND: r = intrin1(cg, "llvm.roundeven", x); break;
   case UG_OP_SIGMOID: r = sigmoid(cg, x); break;
   case UG_OP_HARD_SIGMOID: {
-    double alpha = ug_node_attr_float(g, n, UG_ATTR_ALPHA, 0.2);
-    double beta = ug_node_attr_float(g, n, UG_ATTR_BETA, 0.5);
+    double alpha = ug_ew_attr_float(e, UG_ATTR_ALPHA, 0.2);
+    double beta = ug_ew_attr_float(e, UG_ATTR_BETA, 0.5);
     r = clamp01(cg, LLVMBuildFAdd(b, LLVMBuildFMul(b, x, fconst(x, alpha), ""), fconst(x, beta), ""));
     break;
   }
@@ -147,33 +147,33 @@ ug_status_t ug_cg_ew_scalar(ug_cg_t *cg, ug_graph_t *g, const ug_node_t *n, LLVM
     else r = ug_cg_max(cg, dt, x, LLVMConstInt(LLVMTypeOf(x), 0, 0));
     break;
   case UG_OP_LEAKY_RELU: {
-    double alpha = ug_node_attr_float(g, n, UG_ATTR_ALPHA, 0.01);
+    double alpha = ug_ew_attr_float(e, UG_ATTR_ALPHA, 0.01);
     r = fsel(cg, LLVMRealOLT, x, fconst(x, 0), LLVMBuildFMul(b, x, fconst(x, alpha), ""), x);
     break;
   }
   case UG_OP_ELU: {
-    double alpha = ug_node_attr_float(g, n, UG_ATTR_ALPHA, 1.0);
+    double alpha = ug_ew_attr_float(e, UG_ATTR_ALPHA, 1.0);
     LLVMValueRef e = LLVMBuildFMul(b, fconst(x, alpha), ug_cg_libm1(cg, "expm1", x), "");
     r = fsel(cg, LLVMRealOLT, x, fconst(x, 0), e, x);
     break;
   }
   case UG_OP_CELU: {
-    double alpha = ug_node_attr_float(g, n, UG_ATTR_ALPHA, 1.0);
+    double alpha = ug_ew_attr_float(e, UG_ATTR_ALPHA, 1.0);
     LLVMValueRef e = LLVMBuildFMul(
         b, fconst(x, alpha), ug_cg_libm1(cg, "expm1", LLVMBuildFDiv(b, x, fconst(x, alpha), "")), "");
     r = fsel(cg, LLVMRealOLT, x, fconst(x, 0), e, x);
     break;
   }
   case UG_OP_SELU: {
-    double alpha = ug_node_attr_float(g, n, UG_ATTR_ALPHA, 1.67326319217681884765625);
-    double gamma = ug_node_attr_float(g, n, UG_ATTR_GAMMA, 1.05070102214813232421875);
+    double alpha = ug_ew_attr_float(e, UG_ATTR_ALPHA, 1.67326319217681884765625);
+    double gamma = ug_ew_attr_float(e, UG_ATTR_GAMMA, 1.05070102214813232421875);
     LLVMValueRef neg = LLVMBuildFSub(b, LLVMBuildFMul(b, fconst(x, alpha), ug_cg_libm1(cg, "exp", x), ""),
                                      fconst(x, alpha), "");
     r = LLVMBuildFMul(b, fconst(x, gamma), fsel(cg, LLVMRealOGT, x, fconst(x, 0), x, neg), "");
     break;
   }
   case UG_OP_THRESHOLDED_RELU: {
-    double alpha = ug_node_attr_float(g, n, UG_ATTR_ALPHA, 1.0);
+    double alpha = ug_ew_attr_float(e, UG_ATTR_ALPHA, 1.0);
     r = fsel(cg, LLVMRealOGT, x, fconst(x, alpha), x, fconst(x, 0));
     break;
   }
@@ -184,7 +184,7 @@ ug_status_t ug_cg_ew_scalar(ug_cg_t *cg, ug_graph_t *g, const ug_node_t *n, LLVM
   case UG_OP_SILU: r = LLVMBuildFMul(b, x, sigmoid(cg, x), ""); break;
   case UG_OP_MISH: r = LLVMBuildFMul(b, x, ug_cg_libm1(cg, "tanh", softplus(cg, x)), ""); break;
   case UG_OP_GELU: {
-    const char *approx = ug_node_attr_str(g, n, UG_ATTR_APPROXIMATE, "none");
+    const char *approx = ug_ew_attr_str(e, UG_ATTR_APPROXIMATE, "none");
     LLVMValueRef inner;
     if (strcmp(approx, "tanh") == 0) {
       LLVMValueRef x3 = LLVMBuildFMul(b, LLVMBuildFMul(b, x, x, ""), x, "");
@@ -201,8 +201,8 @@ ug_status_t ug_cg_ew_scalar(ug_cg_t *cg, ug_graph_t *g, const ug_node_t *n, LLVM
   case UG_OP_BITWISE_NOT: r = LLVMBuildNot(b, x, ""); break;
   case UG_OP_ISNAN: r = LLVMBuildFCmp(b, LLVMRealUNO, x, x, ""); break;
   case UG_OP_ISINF: {
-    int64_t pos = ug_node_attr_int(g, n, UG_ATTR_DETECT_POSITIVE, 1);
-    int64_t neg = ug_node_attr_int(g, n, UG_ATTR_DETECT_NEGATIVE, 1);
+    int64_t pos = ug_ew_attr_int(e, UG_ATTR_DETECT_POSITIVE, 1);
+    int64_t neg = ug_ew_attr_int(e, UG_ATTR_DETECT_NEGATIVE, 1);
     LLVMValueRef p = LLVMBuildFCmp(b, LLVMRealOEQ, x, fconst(x, INFINITY), "");
     LLVMValueRef q = LLVMBuildFCmp(b, LLVMRealOEQ, x, fconst(x, -INFINITY), "");
     LLVMValueRef f = LLVMConstInt(cg->t_i1, 0, 0);
@@ -213,15 +213,15 @@ ug_status_t ug_cg_ew_scalar(ug_cg_t *cg, ug_graph_t *g, const ug_node_t *n, LLVM
   case UG_OP_CAST: r = ug_cg_convert(cg, x, dt, out_dt); break;
   case UG_OP_CLIP:
     r = x;
-    if (n->num_operands > 1 && in[1]) r = LLVMBuildSelect(b, ug_cg_cmp(cg, dt, UG_CMP_LT, r, in[1]), in[1], r, "");
-    if (n->num_operands > 2 && in[2]) r = LLVMBuildSelect(b, ug_cg_cmp(cg, dt, UG_CMP_GT, r, in[2]), in[2], r, "");
+    if (e->num_operands > 1 && in[1]) r = LLVMBuildSelect(b, ug_cg_cmp(cg, dt, UG_CMP_LT, r, in[1]), in[1], r, "");
+    if (e->num_operands > 2 && in[2]) r = LLVMBuildSelect(b, ug_cg_cmp(cg, dt, UG_CMP_GT, r, in[2]), in[2], r, "");
     break;
   case UG_OP_ADD: r = ug_cg_add(cg, dt, x, in[1]); break;
   case UG_OP_SUB: r = ug_cg_sub(cg, dt, x, in[1]); break;
   case UG_OP_MUL: r = ug_cg_mul(cg, dt, x, in[1]); break;
   case UG_OP_DIV: r = ug_cg_div(cg, dt, x, in[1]); break;
   case UG_OP_POW: r = pow_op(cg, dt, in_dt[1], x, in[1]); break;
-  case UG_OP_MOD: r = mod_op(cg, dt, ug_node_attr_int(g, n, UG_ATTR_FMOD, 0) != 0, x, in[1]); break;
+  case UG_OP_MOD: r = mod_op(cg, dt, ug_ew_attr_int(e, UG_ATTR_FMOD, 0) != 0, x, in[1]); break;
   case UG_OP_MIN: r = ug_cg_min(cg, dt, x, in[1]); break;
   case UG_OP_MAX: r = ug_cg_max(cg, dt, x, in[1]); break;
   case UG_OP_PRELU: {
@@ -233,7 +233,7 @@ ug_status_t ug_cg_ew_scalar(ug_cg_t *cg, ug_graph_t *g, const ug_node_t *n, LLVM
   case UG_OP_OR: case UG_OP_BITWISE_OR: r = LLVMBuildOr(b, x, in[1], ""); break;
   case UG_OP_XOR: case UG_OP_BITWISE_XOR: r = LLVMBuildXor(b, x, in[1], ""); break;
   case UG_OP_BITSHIFT: {
-    const char *dir = ug_node_attr_str(g, n, UG_ATTR_DIRECTION, "LEFT");
+    const char *dir = ug_ew_attr_str(e, UG_ATTR_DIRECTION, "LEFT");
     LLVMTypeRef t = LLVMTypeOf(x);
     LLVMValueRef w = LLVMConstInt(t, LLVMGetIntTypeWidth(t), 0);
     LLVMValueRef big = LLVMBuildICmp(b, LLVMIntUGE, in[1], w, "");
@@ -251,7 +251,7 @@ ug_status_t ug_cg_ew_scalar(ug_cg_t *cg, ug_graph_t *g, const ug_node_t *n, LLVM
   case UG_OP_GREATER_EQUAL: r = ug_cg_cmp(cg, dt, UG_CMP_GE, x, in[1]); break;
   case UG_OP_WHERE: r = LLVMBuildSelect(b, x, in[1], in[2], ""); break;
   default:
-    return ug_node_error(g, n, UG_ERR_UNSUPPORTED, "no cpu lowering for this elementwise op");
+    return ug_ew_error(e, UG_ERR_UNSUPPORTED, "no cpu lowering for this elementwise op");
   }
   *out = r;
   return NULL;
@@ -277,6 +277,7 @@ ug_status_t ug_cg_lower_ew(ug_cg_t *cg, ug_cg_kernel_t *k) {
   LLVMValueRef vals[8];
   LLVMValueRef bstr[8][UG_MAX_RANK];
   if (ni > 8) return ug_node_error(k->g, k->n, UG_ERR_UNSUPPORTED, "too many operands");
+  ug_ew_t ew = ug_ew_of_node(k->g, k->n);
   bool flat = true;
   for (uint32_t i = 0; i < ni; i++) {
     dts[i] = k->in[i].ptr ? k->in[i].dtype : o->dtype;
@@ -291,7 +292,7 @@ ug_status_t ug_cg_lower_ew(ug_cg_t *cg, ug_cg_kernel_t *k) {
       vals[a] = ug_cg_load(cg, k->in[a].ptr, dts[a], idx);
     }
     LLVMValueRef r;
-    UG_RETURN_IF_ERROR(ug_cg_ew_scalar(cg, k->g, k->n, vals, dts, o->dtype, &r));
+    UG_RETURN_IF_ERROR(ug_cg_ew_scalar(cg, &ew, vals, dts, o->dtype, &r));
     ug_cg_store(cg, o->ptr, o->dtype, i, r);
     ug_cg_loop_end(cg, &l);
     return NULL;
@@ -359,7 +360,7 @@ ug_status_t ug_cg_lower_ew(ug_cg_t *cg, ug_cg_kernel_t *k) {
     vals[a] = ug_cg_load(cg, k->in[a].ptr, dts[a], idx);
   }
   LLVMValueRef res;
-  UG_RETURN_IF_ERROR(ug_cg_ew_scalar(cg, k->g, k->n, vals, dts, o->dtype, &res));
+  UG_RETURN_IF_ERROR(ug_cg_ew_scalar(cg, &ew, vals, dts, o->dtype, &res));
   ug_cg_store(cg, o->ptr, o->dtype, ug_cg_iadd(cg, obase, j), res);
   ug_cg_loop_end(cg, &l);
   ug_cg_nest_end(cg, &nest);

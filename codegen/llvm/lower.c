@@ -1,5 +1,9 @@
-/* Kernel construction for each plan step and dispatch to the op families. */
+/* Kernel construction for each plan step: through the kernel IR where
+ * codegen/kir_lower.c lowers the step (kir.c emits it), else dispatch to the
+ * op families. */
 #include "codegen/llvm/lower.h"
+
+#include "codegen/kir_lower.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -153,6 +157,54 @@ static char *step_key(ug_graph_t *g, const ug_plan_step_t *s) {
   return text;
 }
 
+/* The key of a step emitted from kernel IR: the kernel's text with its
+ * name, value names and locations left out, so steps whose kernels differ
+ * only in the names of the nodes they came from share one function. */
+static char *kir_key(ug_kir_kernel_t *kk, const ug_plan_step_t *s) {
+  char *text = NULL;
+  size_t len = 0;
+  const char **saved = malloc((kk->ops.len + kk->values.len + 1) * sizeof *saved);
+  if (!saved) return NULL;
+  FILE *f = open_memstream(&text, &len);
+  if (!f) {
+    free(saved);
+    return NULL;
+  }
+  const char *name = kk->name;
+  kk->name = "k";
+  for (size_t i = 0; i < kk->ops.len; i++) saved[i] = kk->ops.items[i].loc, kk->ops.items[i].loc = NULL;
+  for (size_t i = 0; i < kk->values.len; i++)
+    saved[kk->ops.len + i] = kk->values.items[i].name, kk->values.items[i].name = NULL;
+  fprintf(f, "kir %u|", s->num_args);
+  ug_kir_print_kernel(kk, f);
+  fclose(f);
+  kk->name = name;
+  for (size_t i = 0; i < kk->ops.len; i++) kk->ops.items[i].loc = saved[i];
+  for (size_t i = 0; i < kk->values.len; i++) kk->values.items[i].name = saved[kk->ops.len + i];
+  free(saved);
+  return text;
+}
+
+/* The step's kernel-IR kernel when kir_lower.c lowers it and its dtypes
+ * are the CPU's (*out NULL otherwise: the per-node path, which reports
+ * dtypes it does not support). */
+static ug_status_t lower_to_kir(ug_kir_module_t *km, const ug_plan_t *p, const ug_plan_step_t *s,
+                                ug_kir_kernel_t **out) {
+  *out = NULL;
+  if (s->kind != UG_STEP_NODE) return NULL;
+  char bad[32];
+  if (!types_ok(p->g, ug_node(p->g, s->node), bad, sizeof bad)) return NULL;
+  ug_kir_kernel_t *kk = NULL;
+  ug_status_t st = ug_kir_lower_step(km, p, s, &kk);
+  if (st && ug_status_code(st) == UG_ERR_UNSUPPORTED && !kk) {
+    ug_status_free(st);
+    return NULL;
+  }
+  if (st) return st;
+  *out = kk;
+  return NULL;
+}
+
 static uint64_t key_hash(const char *k) {
   uint64_t h = 0xcbf29ce484222325ull;
   for (; *k; k++) h = (h ^ (uint8_t)*k) * 0x100000001b3ull;
@@ -178,9 +230,13 @@ static void kcache_add(ug_cg_t *cg, uint64_t h, char *key, LLVMValueRef fn) {
 }
 
 ug_status_t ug_cg_lower_plan(ug_cg_t *cg, const ug_plan_t *p, LLVMValueRef *out_fns) {
+  /* kernels of the graph module's arena, freed with it */
+  ug_kir_module_t *km = ug_kir_module_create(cg->m);
   for (size_t si = 0; si < p->steps.len; si++) {
     const ug_plan_step_t *s = &p->steps.items[si];
-    char *key = step_key(p->g, s);
+    ug_kir_kernel_t *kk;
+    UG_RETURN_IF_ERROR(lower_to_kir(km, p, s, &kk));
+    char *key = kk ? kir_key(kk, s) : step_key(p->g, s);
     uint64_t h = key ? key_hash(key) : 0;
     LLVMValueRef shared = key ? kcache_find(cg, h, key) : NULL;
     if (shared) {
@@ -194,6 +250,8 @@ ug_status_t ug_cg_lower_plan(ug_cg_t *cg, const ug_plan_t *p, LLVMValueRef *out_
     ug_status_t st = NULL;
     if (s->kind == UG_STEP_COPY) {
       ug_cg_memcpy(cg, argv[1], argv[0], ug_cg_dim(cg, s->copy_bytes));
+    } else if (kk) {
+      st = ug_cg_emit_kir(cg, kk, argv, s->num_args);
     } else {
       st = lower_node(cg, p->g, s, argv);
     }

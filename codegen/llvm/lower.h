@@ -6,6 +6,7 @@
 
 #include "codegen/llvm/emit.h"
 #include "codegen/plan.h"
+#include "ir/kir.h"
 
 ug_status_t ug_cg_lower_ew(ug_cg_t *cg, ug_cg_kernel_t *k);       /* ew.c */
 ug_status_t ug_cg_lower_reduce(ug_cg_t *cg, ug_cg_kernel_t *k);   /* reduce.c */
@@ -19,10 +20,19 @@ ug_status_t ug_cg_contract_scratch(ug_graph_t *g, const ug_node_t *n, ug_dim_t *
                                    uint32_t *out_count);
 
 /* Scalar elementwise op on compute values (ew.c): the single definition of
- * every elementwise op's semantics, reusable by fused kernels.  in_dt are the
- * operand dtypes, out_dt the result's. */
-ug_status_t ug_cg_ew_scalar(ug_cg_t *cg, ug_graph_t *g, const ug_node_t *n, LLVMValueRef *in,
-                            const ug_dtype_t *in_dt, ug_dtype_t out_dt, LLVMValueRef *out);
+ * every elementwise op's semantics, for graph nodes (ug_ew_of_node) and
+ * kernel-IR ew ops (ug_kir_ew_desc) alike.  in_dt are the operand dtypes
+ * (an absent optional operand has in[i] NULL), out_dt the result's. */
+ug_status_t ug_cg_ew_scalar(ug_cg_t *cg, const ug_ew_t *e, LLVMValueRef *in, const ug_dtype_t *in_dt,
+                            ug_dtype_t out_dt, LLVMValueRef *out);
+
+/* Emits kernel-IR kernel k as the body of the current kernel function
+ * (kir.c; ug_cg_kernel_begin has been called): the whole grid as a loop
+ * nest around the scalarized body.  args are the function's buffer
+ * pointers, one per parameter of k, in order.  Ops the CPU does not run
+ * (shared memory, async copies, mbarriers, roles, mma) give
+ * UG_ERR_UNSUPPORTED naming the op. */
+ug_status_t ug_cg_emit_kir(ug_cg_t *cg, ug_kir_kernel_t *k, LLVMValueRef const *args, uint32_t num_args);
 
 /* Builds every kernel of a plan into cg's module (lower.c); out_fns gets one
  * function per step. */

@@ -657,9 +657,9 @@ START_TEST(default_pipeline_end_to_end) {
   char *text = ug_print_module_to_string(m);
   ck_assert_str_eq(text,
                    "graph @g(%x: f32[2,3]) -> (y: f32[3,2], z: f32[2,3]) {\n"
-                   "  %0 = exp %x : f32[2,3] loc(\"/exp1\")\n"
+                   "  %0 = exp %x {kernel=0} : f32[2,3] loc(\"/exp1\")\n"
                    "  %1 = transpose %0 {perm=[1, 0]} : f32[3,2] loc(\"/t\")\n"
-                   "  %2 = add %0, %0 : f32[2,3]\n"
+                   "  %2 = add %0, %0 {kernel=0} : f32[2,3]\n"
                    "  return %1, %2\n"
                    "}\n");
   free(text);
