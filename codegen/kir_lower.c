@@ -222,7 +222,8 @@ static void program_coords(lower_t *L, ug_dim_t tiles) {
 }
 
 /* The step's nodes over rows x columns (kir_lower.h). */
-static ug_status_t lower_nodes(ug_kir_module_t *km, const ug_plan_t *p, const ug_plan_step_t *s, ug_kir_kernel_t **out) {
+static ug_status_t lower_nodes(ug_kir_module_t *km, const ug_plan_t *p, const ug_plan_step_t *s, bool short_rows,
+                               ug_kir_kernel_t **out) {
   ug_graph_t *g = p->g;
   const ug_node_t *first = &g->nodes.items[s->node];
   lower_t L = {.g = g, .D = km->dims, .s = s, .mask = UG_NONE};
@@ -261,7 +262,8 @@ static ug_status_t lower_nodes(ug_kir_module_t *km, const ug_plan_t *p, const ug
     if (t->rank > 0 && t->dims[t->rank - 1] != 1) L.S = t;
   }
   if (row) L.c = L.S->rank - 1;
-  else if (!ug_kir_ew_columns(L.D, L.S, ext, nin, &L.c)) return not_lowered(g, first, "broadcast with short rows");
+  else if (!ug_kir_ew_columns(L.D, L.S, ext, nin, &L.c) && !short_rows)
+    return not_lowered(g, first, "broadcast with short rows");
   /* vectors of 16 bytes of the widest dtype that memory holds whole rows of */
   int any = 1;
   for (uint32_t a = 0; a < s->num_args; a++) {
@@ -399,6 +401,49 @@ ug_status_t ug_kir_lower_step(ug_kir_module_t *km, const ug_plan_t *p, const ug_
   if (s->kind != UG_STEP_NODE) return ug_status_make(UG_ERR_UNSUPPORTED, NULL, "not lowered to kernel IR: copy step");
   ug_graph_t *g = p->g;
   const ug_node_t *n = &g->nodes.items[s->node];
-  if (s->num_nodes > 1 || ug_op_info(n->op)->category == UG_CAT_EW) return lower_nodes(km, p, s, out);
+  if (ug_op_info(n->op)->category == UG_CAT_CON)
+    return not_lowered(g, n, "a contraction (its epilogue: ug_kir_lower_epilogue)");
+  if (s->num_nodes > 1 || ug_op_info(n->op)->category == UG_CAT_EW) return lower_nodes(km, p, s, false, out);
   return not_lowered(g, n, "op class");
+}
+
+ug_status_t ug_kir_lower_epilogue(ug_kir_module_t *km, const ug_plan_t *p, const ug_plan_step_t *s,
+                                  ug_kir_kernel_t **out, const ug_value_id_t **out_values, uint32_t *out_n) {
+  *out = NULL;
+  ug_graph_t *g = p->g;
+  if (s->kind != UG_STEP_NODE || s->num_nodes < 2)
+    return ug_status_make(UG_ERR_INTERNAL, NULL, "not a fused kernel with an epilogue");
+  const ug_node_t *head = &g->nodes.items[s->nodes[0]];
+  ug_value_id_t hr = ug_node_result(g, head, 0);
+  /* the tail's operands from outside it (the head's result among them),
+   * first use first, then the stored results the tail makes */
+  size_t cap = s->num_args + 2;
+  for (uint32_t i = 1; i < s->num_nodes; i++) cap += g->nodes.items[s->nodes[i]].num_operands;
+  ug_value_id_t *vals = ug_arena_alloc(km->arena, sizeof(ug_value_id_t) * cap);
+  uint32_t n = 0;
+  for (uint32_t i = 1; i < s->num_nodes; i++) {
+    const ug_node_t *m = &g->nodes.items[s->nodes[i]];
+    for (uint32_t j = 0; j < m->num_operands; j++) {
+      ug_value_id_t v = ug_node_operand(g, m, j);
+      ug_node_id_t d = g->values.items[v].def;
+      bool inside = false, seen = false;
+      for (uint32_t q = 1; q < s->num_nodes && d != UG_NONE; q++) inside = inside || s->nodes[q] == d;
+      for (uint32_t a = 0; a < n; a++) seen = seen || vals[a] == v;
+      if (!inside && !seen) vals[n++] = v;
+    }
+  }
+  for (uint32_t a = 0; a < s->num_args; a++) {
+    ug_value_id_t v = s->arg_values[a];
+    if (v == UG_NONE || v == hr) continue;
+    ug_node_id_t d = g->values.items[v].def;
+    bool tail = false;
+    for (uint32_t q = 1; q < s->num_nodes && d != UG_NONE; q++) tail = tail || s->nodes[q] == d;
+    if (tail) vals[n++] = v;
+  }
+  ug_plan_step_t t = {.kind = UG_STEP_NODE, .node = s->nodes[1], .nodes = s->nodes + 1,
+                      .num_nodes = s->num_nodes - 1, .arg_values = vals, .num_args = n};
+  t.kernel_name = ug_arena_printf(km->arena, "%s_epilogue", s->kernel_name);
+  *out_values = vals;
+  *out_n = n;
+  return lower_nodes(km, p, &t, true, out);
 }

@@ -40,4 +40,14 @@
 ug_status_t ug_kir_lower_step(ug_kir_module_t *km, const ug_plan_t *p, const ug_plan_step_t *s,
                               ug_kir_kernel_t **out);
 
+/* The epilogue of a fused kernel headed by a contraction (the step's nodes
+ * after its first, docs/passes.md "fuse") as an elementwise kernel of its
+ * own; *out_values gets the values behind its parameters, in order (the
+ * head's result is one of them), for the caller to map to buffers.  The
+ * CPU runs it after the matmul; the CUDA backend computes the same chain
+ * in the matmul's store instead.  Short broadcast rows are lowered here
+ * (a program per row): only the CPU runs this kernel. */
+ug_status_t ug_kir_lower_epilogue(ug_kir_module_t *km, const ug_plan_t *p, const ug_plan_step_t *s,
+                                  ug_kir_kernel_t **out, const ug_value_id_t **out_values, uint32_t *out_n);
+
 #endif

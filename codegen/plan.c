@@ -209,7 +209,7 @@ static ug_status_t result_buffer(ug_module_t *m, ug_graph_t *g, ug_plan_t *p, co
 
 /* The step of the fused kernel whose first node is `first`. */
 static ug_status_t add_kernel_step(ug_module_t *m, ug_graph_t *g, ug_plan_t *p, const ug_uses_t *uses,
-                                   const bool *is_output, uint32_t first, const char *gprefix) {
+                                   const bool *is_output, uint32_t first, const char *gprefix, ug_scratch_fn scratch) {
   int64_t kid = ug_node_attr_int(g, &g->nodes.items[first], UG_ATTR_KERNEL, -1);
   UG_VEC(ug_node_id_t) nodes = {0};
   for (size_t i = first; i < g->nodes.len; i++) {
@@ -224,6 +224,7 @@ static ug_status_t add_kernel_step(ug_module_t *m, ug_graph_t *g, ug_plan_t *p, 
     inside[nodes.items[i]] = true;
     cap += n->num_operands + n->num_results;
   }
+  cap += 5; /* scratch */
   uint32_t *args = ug_arena_alloc(m->arena, sizeof(uint32_t) * (cap + 1));
   ug_value_id_t *vals = ug_arena_alloc(m->arena, sizeof(ug_value_id_t) * (cap + 1));
   uint32_t na = 0;
@@ -256,6 +257,29 @@ static ug_status_t add_kernel_step(ug_module_t *m, ug_graph_t *g, ug_plan_t *p, 
       args[na++] = p->value_buffer[v];
     }
   }
+  /* A kernel headed by a contraction, on a backend with scratch buffers (the
+   * CPU): the head's scratch, then its result when no arg holds it (the CPU
+   * computes the matmul, then its epilogue over that buffer). */
+  uint32_t nscratch = 0;
+  ug_node_t *head = &g->nodes.items[nodes.items[0]];
+  if (scratch && ug_op_info(head->op)->category == UG_CAT_CON) {
+    ug_dim_t sizes[4];
+    uint32_t ns = 0;
+    UG_RETURN_IF_ERROR(scratch(g, head, sizes, &ns));
+    for (uint32_t i = 0; i < ns && i < 4; i++) {
+      vals[na] = UG_NONE;
+      args[na++] = add_buffer(m, p, UGRT_BUF_ARENA, 0, sizes[i], s);
+      nscratch++;
+    }
+    ug_value_id_t hr = ug_node_result(g, head, 0);
+    if (p->value_buffer[hr] == UG_NONE) {
+      ug_dim_t size;
+      UG_RETURN_IF_ERROR(ug_plan_type_bytes(m, ug_value_type(g, hr), &size));
+      vals[na] = UG_NONE;
+      args[na++] = add_buffer(m, p, UGRT_BUF_ARENA, 0, size, s);
+      nscratch++;
+    }
+  }
   /* name: the first three ops and the node count */
   char name[160];
   int len = snprintf(name, sizeof name, "ugk_%s%u", gprefix, first);
@@ -263,7 +287,7 @@ static ug_status_t add_kernel_step(ug_module_t *m, ug_graph_t *g, ug_plan_t *p, 
     len += snprintf(name + len, sizeof name - (size_t)len, "_%s", ug_op_info(g->nodes.items[nodes.items[i]].op)->name);
   if (len > 0 && (size_t)len < sizeof name) snprintf(name + len, sizeof name - (size_t)len, "_x%zu", nodes.len);
   ug_plan_step_t st = {.kind = UG_STEP_NODE, .node = first, .nodes = nodes.items, .num_nodes = (uint32_t)nodes.len,
-                       .arg_values = vals, .args = args, .num_args = na};
+                       .arg_values = vals, .args = args, .num_args = na, .num_scratch = nscratch};
   st.kernel_name = ug_arena_strdup(m->arena, name);
   UG_VEC_PUSH(m->arena, &p->steps, st);
   return NULL;
@@ -303,7 +327,7 @@ ug_status_t ug_plan_build(ug_module_t *m, ug_graph_t *g, uint32_t graph_index,
     ug_node_t *n = &g->nodes.items[ni];
     int64_t kid = ug_node_attr_int(g, n, UG_ATTR_KERNEL, -1);
     if (kid >= 0) {
-      ug_status_t st = add_kernel_step(m, g, out, &uses, is_output, (uint32_t)ni, gprefix);
+      ug_status_t st = add_kernel_step(m, g, out, &uses, is_output, (uint32_t)ni, gprefix, scratch);
       if (st) {
         ug_uses_free(&uses);
         return st;

@@ -11,7 +11,9 @@
  * fuse pass (equal {kernel=N}) become one step instead: its args are the
  * values its nodes read from outside (first use first, each once), then
  * the results used outside it or returned; results used only inside get no
- * buffer.  Steps run in a topological order of these units (the schedule's
+ * buffer.  A kernel headed by a contraction (a matmul and its epilogue)
+ * also gets, when `scratch` is given, the head's scratch buffers and then,
+ * unless an arg holds it, a buffer for the head's result.  Steps run in a topological order of these units (the schedule's
  * order where it allows).  Graph outputs that are inputs,
  * constants, aliases, or repeat another output are filled by copy steps at
  * the end.  All data lives in the module's arena. */

@@ -16,7 +16,12 @@
  *   with keepdims.  Values have the space's shape (full) or its shape with
  *   the last axis 1 (per row); elementwise nodes of either shape join.  The
  *   decomposed softmax, layer norm and RMS norm that exporters write become
- *   one kernel that reads each row once.
+ *   one kernel that reads each row once;
+ * - matmul epilogue: a matmul (f16, bf16, f32; both operands of rank >= 2)
+ *   followed by elementwise nodes of its result's shape — bias, activation,
+ *   residual add, cast, scale — computed on the accumulators before they
+ *   are stored.  Only single nodes join one (the matmul stays the kernel's
+ *   first node): no reduction, no second matmul, no other kernel.
  * Legality, checked for every candidate and reported when it fails:
  * - no cycle: a kernel never feeds a node or kernel outside that feeds it
  *   back (kernels count as units: all their inputs come before all their
@@ -25,7 +30,8 @@
  *   reads a full value;
  * - budget: a row kernel's row is static and at most UG_FUSE_MAX_ROW
  *   elements (each program keeps its row in registers);
- * - tiling: an elementwise kernel over more than one row whose operands
+ * - tiling: an elementwise kernel (not an epilogue, which the GPU computes
+ *   in the matmul's store) over more than one row whose operands
  *   broadcast along rows shorter than UG_KIR_MIN_COLS elements is not formed
  *   (the kernel IR has no gather; see ir/kir.h ug_kir_ew_columns);
  * - ops: elementwise ops with at most 3 operands, all present, of dtypes the
@@ -42,11 +48,12 @@
 
 #define UG_FUSE_MAX_ROW 16384
 
-typedef enum { K_NONE, K_EW, K_RED } kind_t;
+typedef enum { K_NONE, K_EW, K_RED, K_CON } kind_t;
 
 typedef struct {
   ug_type_t space;  /* shape of full values (dtype unused) */
   bool row;         /* has reductions */
+  bool con;         /* headed by a matmul: the rest is its epilogue */
   uint32_t parent;  /* union-find */
   uint32_t head, tail, size; /* member list through next[] (roots only) */
   uint32_t first;   /* lowest member index */
@@ -122,6 +129,14 @@ static void reject(fuse_t *f, const ug_node_t *n, const char *fmt, ...) {
 static kind_t classify(ug_graph_t *g, const ug_node_t *n, const char **why) {
   *why = NULL;
   ug_category_t cat = ug_op_info(n->op)->category;
+  if (n->op == UG_OP_MATMUL) {
+    const ug_type_t *a = ug_value_type(g, ug_node_operand(g, n, 0)), *b = ug_value_type(g, ug_node_operand(g, n, 1));
+    const ug_type_t *r = ug_value_type(g, ug_node_result(g, n, 0));
+    ug_dtype_t dt = r->dtype;
+    if (a->rank < 2 || b->rank < 2 || (dt != UG_DTYPE_F16 && dt != UG_DTYPE_BF16 && dt != UG_DTYPE_F32)) return K_NONE;
+    if (ug_node_operand(g, n, 0) == ug_node_operand(g, n, 1)) return K_NONE;
+    return K_CON;
+  }
   if (cat != UG_CAT_EW && cat != UG_CAT_RED) return K_NONE;
   if (n->num_results != 1) return K_NONE;
   for (uint32_t i = 0; i < n->num_operands; i++) {
@@ -251,7 +266,7 @@ static bool ew_tiles_ok(fuse_t *f, uint32_t epoch, uint32_t lo, const ug_type_t 
   const ug_type_t *ops[64];
   uint32_t no = 0;
   for (uint32_t mi = lo; mi < f->nn; mi++) {
-    if (!marked(f, mi, epoch)) continue;
+    if (!marked(f, mi, epoch) || f->kind[mi] == K_CON) continue; /* a matmul's operands are not tiled */
     const ug_node_t *n = &g->nodes.items[mi];
     for (uint32_t i = 0; i < n->num_operands; i++) {
       ug_value_id_t v = ug_node_operand(g, n, i);
@@ -281,6 +296,7 @@ static void unite(fuse_t *f, uint32_t a, uint32_t b) {
   A->size += B->size;
   if (B->first < A->first) A->first = B->first;
   A->row = A->row || B->row;
+  A->con = A->con || B->con;
   B->parent = a;
 }
 
@@ -315,19 +331,26 @@ static bool try_join(fuse_t *f, uint32_t ni, const uint32_t *cand, uint32_t nc, 
     snprintf(why, wsize, "one kernel would make a cycle through %s", ug_node_describe(g, &g->nodes.items[via], d, sizeof d));
     return false;
   }
-  if (!row && !ew_tiles_ok(f, epoch, lo, space)) {
+  bool con = false;
+  for (uint32_t c = 0; c < nc; c++) con = con || f->groups.items[cand[c]].con;
+  if (con && nc > 1) {
+    snprintf(why, wsize, "another kernel meets a matmul's epilogue here (they stay apart)");
+    return false;
+  }
+  if (!row && !con && !ew_tiles_ok(f, epoch, lo, space)) {
     snprintf(why, wsize, "operands broadcast along rows shorter than %d elements (no gather in the kernel IR)",
              UG_KIR_MIN_COLS);
     return false;
   }
-  for (uint32_t c = 1; c < nc; c++) unite(f, cand[0], cand[c]);
-  group_t *G = &f->groups.items[cand[0]];
+  uint32_t root = cand[0];
+  for (uint32_t c = 1; c < nc; c++) unite(f, root, cand[c]);
+  group_t *G = &f->groups.items[root];
   G->row = G->row || row;
   f->next[G->tail] = ni;
   f->next[ni] = UG_NONE;
   G->tail = ni;
   G->size++;
-  f->grp[ni] = cand[0];
+  f->grp[ni] = root;
   return true;
 }
 
@@ -336,6 +359,12 @@ static void visit(fuse_t *f, uint32_t ni) {
   ug_dims_t *D = g->module->dims;
   const ug_node_t *n = &g->nodes.items[ni];
   kind_t k = f->kind[ni];
+  if (k == K_CON) {
+    /* a matmul heads a kernel of its own; elementwise consumers may join */
+    uint32_t r = new_group(f, ni, ug_value_type(g, ug_node_result(g, n, 0)), false);
+    f->groups.items[r].con = true;
+    return;
+  }
   const ug_type_t *rt = ug_value_type(g, ug_node_result(g, n, 0));
   const ug_type_t *sp = node_space(f, n);
   char why[320], s1[96], s2[96];
@@ -358,6 +387,16 @@ static void visit(fuse_t *f, uint32_t ni) {
     for (uint32_t c = 0; c < nc; c++) dup = dup || cand[c] == r;
     if (dup || nc == 8) continue;
     group_t *G = &f->groups.items[r];
+    if (G->con && k == K_RED) {
+      reject(f, n, "a reduction does not join a matmul's epilogue");
+      continue;
+    }
+    bool con_taken = false;
+    for (uint32_t c = 0; c < nc; c++) con_taken = con_taken || f->groups.items[cand[c]].con;
+    if (G->con && con_taken) {
+      reject(f, n, "joins the first of two matmul kernels");
+      continue;
+    }
     bool fits = k == K_RED ? same_dims(sp, &G->space)
                            : same_dims(rt, &G->space) || (is_per_row(rt, &G->space) && G->row);
     if (!fits) {
@@ -468,7 +507,8 @@ ug_status_t ug_pass_fuse(ug_pass_ctx_t *ctx, ug_graph_t *g) {
       if (f.rep) {
         char s1[96];
         shape_str(&G->space, g->module->dims, s1, sizeof s1);
-        fprintf(f.rep, "kernel %u: %s over %s, %u nodes:", id[r], G->row ? "row" : "elementwise", s1, G->size);
+        fprintf(f.rep, "kernel %u: %s over %s, %u nodes:", id[r], G->con ? "matmul epilogue" : G->row ? "row" : "elementwise",
+                s1, G->size);
         for (uint32_t m = i; m < f.nn; m++)
           if (f.grp[m] != UG_NONE && find(&f, f.grp[m]) == r) fprintf(f.rep, " %s", ug_op_info(g->nodes.items[m].op)->name);
         fputc('\n', f.rep);

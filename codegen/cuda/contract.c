@@ -103,13 +103,23 @@ static void mm_open(ug_cuda_kctx_t *k, const mm_shape_t *s, int tile) {
   free(st);
   fprintf(k->f, "    ao = o0; bo = o1; (void)t;\n    }\n");
   const char *at = ug_cuda_stype(a->dtype), *ot = ug_cuda_stype(o->dtype);
-  fprintf(k->f, "    const %s *__restrict__ A = a0 + ao * (M * K);\n", at);
-  fprintf(k->f, "    const %s *__restrict__ B = a1 + bo * (K * N);\n", at);
-  fprintf(k->f, "    %s *__restrict__ C = a2 + bi * (M * N);\n", ot);
+  fprintf(k->f, "    const %s *__restrict__ A = a%d + ao * (M * K);\n", at, k->mm_arg[0]);
+  fprintf(k->f, "    const %s *__restrict__ B = a%d + bo * (K * N);\n", at, k->mm_arg[1]);
+  if (k->mm_arg[2] >= 0) fprintf(k->f, "    %s *__restrict__ C = a%d + bi * (M * N);\n", ot, k->mm_arg[2]);
+  else fprintf(k->f, "    %s *__restrict__ C = nullptr;\n", ot);
+  /* every result element goes through UG_PUT(index in C, value) */
+  if (k->epilogue) {
+    fprintf(k->f, "#define UG_PUT(i, v) ug_epi(bi * (M * N) + (i), (float)(v))\n");
+  } else {
+    char sc[128];
+    ug_cuda_store_expr(o->dtype, "(v)", sc, sizeof sc);
+    fprintf(k->f, "#define UG_PUT(i, v) (C[i] = %s)\n", sc);
+  }
+  fprintf(k->f, "#define UG_PAIRS %d\n", k->epilogue ? 0 : 1);
   fprintf(k->f, "    {\n      const int64_t m0 = mt * %d, n0 = nt * %d;\n", tile, tile);
 }
 
-static void mm_close(ug_cuda_kctx_t *k) { fprintf(k->f, "    }\n  }\n"); }
+static void mm_close(ug_cuda_kctx_t *k) { fprintf(k->f, "    }\n  }\n#undef UG_PUT\n#undef UG_PAIRS\n"); }
 
 /* The launch: one block per tile, at most UG_CUDA_MAX_GRID (blocks loop). */
 static void mm_launch(ug_cuda_kctx_t *k, const mm_shape_t *s, int tile, uint32_t shared) {
@@ -173,9 +183,9 @@ static ug_status_t mm_simt(ug_cuda_kctx_t *k, const mm_shape_t *s) {
           "#pragma unroll\n"
           "        for (int j = 0; j < 4; j++) {\n"
           "          const int64_t r = m0 + ty + 16 * i, c = n0 + tx + 16 * j;\n"
-          "          if (r < M && c < N) C[r * N + c] = %s;\n"
+          "          if (r < M && c < N) UG_PUT(r * N + c, %s);\n"
           "        }\n",
-          acc, acc, ct, la, acc, acc, ct, lb, acc, acc, sc);
+          acc, acc, ct, la, acc, acc, ct, lb, acc, acc, v);
   mm_close(k);
   mm_launch(k, s, 64, 0);
   return NULL;
@@ -300,11 +310,11 @@ static const char *const mm_tc_body[] = {
     "            if (r >= M) continue;\n"
     "            const float x = acc[mi][ni][2 * h], y = acc[mi][ni][2 * h + 1];\n"
     "            T *p = C + r * N + c;\n"
-    "            if (pair && c + 1 < N) {\n"
+    "            if (UG_PAIRS && pair && c + 1 < N) {\n"
     "              *reinterpret_cast<T2 *>(p) = UG_CVT2(x, y);\n"
     "            } else {\n"
-    "              if (c < N) p[0] = UG_CVT(x);\n"
-    "              if (c + 1 < N) p[1] = UG_CVT(y);\n"
+    "              if (c < N) UG_PUT(r * N + c, x);\n"
+    "              if (c + 1 < N) UG_PUT(r * N + c + 1, y);\n"
     "            }\n"
     "          }\n"
     "      __syncthreads();  // every warp is done with shared memory before the next tile\n"};
@@ -333,10 +343,9 @@ static ug_status_t mm_tc(ug_cuda_kctx_t *k, const mm_shape_t *s, ug_dtype_t dt) 
   fputs(mm_tc_body[2], k->f);
   fprintf(k->f, "#undef UG_MMA\n#undef UG_CVT\n#undef UG_CVT2\n");
   /* older GPUs: scalar dot products over the tile */
-  char la[64], lb[64], sc[64];
+  char la[64], lb[64];
   ug_cuda_load_expr(dt, "A[r * K + q]", la, sizeof la);
   ug_cuda_load_expr(dt, "B[q * N + c]", lb, sizeof lb);
-  ug_cuda_store_expr(dt, "acc", sc, sizeof sc);
   fprintf(k->f,
           "#else\n"
           "      (void)vec;\n"
@@ -345,10 +354,10 @@ static ug_status_t mm_tc(ug_cuda_kctx_t *k, const mm_shape_t *s, ug_dtype_t dt) 
           "        if (r >= M || c >= N) continue;\n"
           "        float acc = 0.0f;\n"
           "        for (int64_t q = 0; q < K; q++) acc += %s * %s;\n"
-          "        C[r * N + c] = %s;\n"
+          "        UG_PUT(r * N + c, acc);\n"
           "      }\n"
           "#endif\n",
-          la, lb, sc);
+          la, lb);
   mm_close(k);
   mm_launch(k, s, 128, 2u * 4u * 128u * 32u * 2u);
   return NULL;
@@ -561,11 +570,11 @@ static const char *const mm_f32_epilogue[] = {
     "            if (r >= M) continue;\n"
     "            float x = acc[mi][ni][2 * h], y = acc[mi][ni][2 * h + 1];\n",
     "            float *p = C + r * N + c;\n"
-    "            if (pair && c + 1 < N) {\n"
+    "            if (UG_PAIRS && pair && c + 1 < N) {\n"
     "              *reinterpret_cast<float2 *>(p) = make_float2(x, y);\n"
     "            } else {\n"
-    "              if (c < N) p[0] = x;\n"
-    "              if (c + 1 < N) p[1] = y;\n"
+    "              if (c < N) UG_PUT(r * N + c, x);\n"
+    "              if (c + 1 < N) UG_PUT(r * N + c + 1, y);\n"
     "            }\n"
     "          }\n"
     "      __syncthreads();  // every warp is done with shared memory before the next tile\n"};
@@ -611,7 +620,7 @@ static const char mm_f32_simt[] =
     "#pragma unroll\n"
     "        for (int j = 0; j < 8; j++) {\n"
     "          const int64_t r = m0 + ty + 16 * i, c = n0 + tx + 16 * j;\n"
-    "          if (r < M && c < N) C[r * N + c] = acc[i][j];\n"
+    "          if (r < M && c < N) UG_PUT(r * N + c, acc[i][j]);\n"
     "        }\n";
 
 static ug_status_t mm_f32_tc(ug_cuda_kctx_t *k, const mm_shape_t *s, mm_math_t math) {

@@ -356,14 +356,130 @@ static ug_status_t emit_movement(kctx_t *k, ug_value_id_t *ops, uint32_t nops, u
   return st;
 }
 
-/* A fused kernel (several nodes): always through the kernel IR.  The
- * parameters are the step's args, operands from outside first. */
+static bool in_step(const ug_plan_step_t *s, ug_node_id_t d, uint32_t from) {
+  for (uint32_t i = from; i < s->num_nodes && d != UG_NONE; i++)
+    if (s->nodes[i] == d) return true;
+  return false;
+}
+
+static int arg_of(const ug_plan_step_t *s, ug_value_id_t v) {
+  for (uint32_t a = 0; a < s->num_args; a++)
+    if (s->arg_values[a] == v) return (int)a;
+  return -1;
+}
+
+static ug_dtype_t compute_dt(ug_dtype_t dt) { return dt == UG_DTYPE_F16 || dt == UG_DTYPE_BF16 ? UG_DTYPE_F32 : dt; }
+
+/* `e` rounded to dt (f16, bf16) and widened back; else e. */
+static void rounded(ug_dtype_t dt, const char *e, char *buf, size_t size) {
+  if (compute_dt(dt) == dt) {
+    snprintf(buf, size, "%s", e);
+    return;
+  }
+  char st[EXPR];
+  ug_cuda_store_expr(dt, e, st, sizeof st);
+  ug_cuda_load_expr(dt, st, buf, size);
+}
+
+/* The epilogue of a fused matmul: the lambda `ug_epi(o, v)` that takes
+ * result element o (flat over the matmul's result) with accumulator v,
+ * stores it where the result is an arg, rounds it to the result's dtype
+ * (as the unfused matmul stores it), and computes the step's other nodes
+ * on it in f32 (f16/bf16 values; casts round), storing what leaves the
+ * kernel.  The same semantics as the CPU's matmul + kernel-IR epilogue. */
+static ug_status_t emit_epilogue(kctx_t *k) {
+  const ug_plan_step_t *s = k->s;
+  ug_graph_t *g = k->g;
+  const ug_node_t *head = &g->nodes.items[s->nodes[0]];
+  ug_value_id_t hr = ug_node_result(g, head, 0);
+  const ug_type_t *ot = ug_value_type(g, hr);
+  char e[EXPR], r[EXPR];
+  fprintf(k->f, "  auto ug_epi = [&](int64_t o, float v) {\n");
+  if (k->mm_arg[2] >= 0) {
+    ug_cuda_store_expr(ot->dtype, "v", e, sizeof e);
+    fprintf(k->f, "    a%d[o] = %s;\n", k->mm_arg[2], e);
+  }
+  rounded(ot->dtype, "v", r, sizeof r);
+  fprintf(k->f, "    const float v%u = %s;\n", hr, r);
+  /* offsets of the operands from outside, broadcast over the result */
+  ug_value_id_t ext[16];
+  uint32_t next = 0;
+  for (uint32_t i = 1; i < s->num_nodes; i++) {
+    const ug_node_t *n = &g->nodes.items[s->nodes[i]];
+    for (uint32_t j = 0; j < n->num_operands; j++) {
+      ug_value_id_t v = ug_node_operand(g, n, j);
+      if (v == hr || in_step(s, g->values.items[v].def, 1)) continue;
+      bool seen = false;
+      for (uint32_t q = 0; q < next; q++) seen = seen || ext[q] == v;
+      if (seen) continue;
+      if (next == 16) return ug_node_error(g, n, UG_ERR_UNSUPPORTED, "an epilogue of more than 16 operands on cuda");
+      ext[next++] = v;
+    }
+  }
+  if (next) {
+    char (*st)[UG_MAX_RANK][UG_CUDA_STRIDE] = calloc(next, sizeof *st);
+    if (!st) return ug_status_make(UG_ERR_NOMEM, NULL, "out of memory");
+    for (uint32_t q = 0; q < next; q++)
+      for (int i = 0; i < ot->rank; i++) ug_cuda_bstride(ug_value_type(g, ext[q]), ot, i, st[q][i], sizeof st[q][i]);
+    const char *saved = k->ix;
+    k->ix = "int64_t";
+    fprintf(k->f, "    const int64_t i = o;\n");
+    ug_cuda_decompose(k, ot, next, st);
+    k->ix = saved;
+    free(st);
+    for (uint32_t q = 0; q < next; q++) {
+      ug_dtype_t dt = ug_value_type(g, ext[q])->dtype;
+      int a = arg_of(s, ext[q]);
+      if (a < 0) return ug_node_error(g, head, UG_ERR_INTERNAL, "epilogue operand without a buffer");
+      char src[64];
+      snprintf(src, sizeof src, "a%d[o%u]", a, q);
+      ug_cuda_load_expr(dt, src, e, sizeof e);
+      fprintf(k->f, "    const %s v%u = %s;\n", ug_cuda_ctype(compute_dt(dt)), ext[q], e);
+    }
+  }
+  for (uint32_t i = 1; i < s->num_nodes; i++) {
+    const ug_node_t *n = &g->nodes.items[s->nodes[i]];
+    ug_value_id_t rv = ug_node_result(g, n, 0);
+    ug_dtype_t rdt = ug_value_type(g, rv)->dtype;
+    char names[3][16];
+    const char *in[3] = {NULL, NULL, NULL};
+    ug_dtype_t dts[3];
+    for (uint32_t j = 0; j < n->num_operands && j < 3; j++) {
+      ug_value_id_t v = ug_node_operand(g, n, j);
+      snprintf(names[j], sizeof names[j], "v%u", v);
+      in[j] = names[j];
+      dts[j] = compute_dt(ug_value_type(g, v)->dtype);
+    }
+    ug_ew_t ew = ug_ew_of_node(g, n);
+    bool cast = n->op == UG_OP_CAST;
+    UG_RETURN_IF_ERROR(ug_cuda_ew_expr(&ew, in, dts, cast ? rdt : compute_dt(rdt), e, sizeof e));
+    if (cast) rounded(rdt, e, r, sizeof r);
+    else snprintf(r, sizeof r, "%s", e);
+    fprintf(k->f, "    const %s v%u = %s;\n", ug_cuda_ctype(compute_dt(rdt)), rv, r);
+    int a = arg_of(s, rv);
+    if (a >= 0) {
+      snprintf(r, sizeof r, "v%u", rv);
+      ug_cuda_store_expr(rdt, r, e, sizeof e);
+      fprintf(k->f, "    a%d[o] = %s;\n", a, e);
+    }
+  }
+  fprintf(k->f, "  };\n");
+  return NULL;
+}
+
+/* A fused kernel (several nodes): a matmul with its epilogue, or else
+ * through the kernel IR.  The parameters are the step's args, operands
+ * from outside first; scratch args (the CPU's) are unused here. */
 static ug_status_t emit_fused(kctx_t *k) {
   const ug_plan_step_t *s = k->s;
   ug_graph_t *g = k->g;
   fputc('(', k->f);
   for (uint32_t a = 0; a < s->num_args; a++) {
     ug_value_id_t v = s->arg_values[a];
+    if (v == UG_NONE) {
+      fprintf(k->f, "unsigned char *__restrict__ a%u, ", a);
+      continue;
+    }
     const char *sty = ug_cuda_stype(ug_value_type(g, v)->dtype);
     if (!sty)
       return ug_node_error(g, k->n, UG_ERR_UNSUPPORTED, "not supported on cuda yet (dtype %s)",
@@ -374,9 +490,28 @@ static ug_status_t emit_fused(kctx_t *k) {
     fprintf(k->f, "%s%s *__restrict__ a%u, ", inside ? "" : "const ", sty, a);
   }
   fprintf(k->f, "const int64_t *__restrict__ dims) {\n");
-  ug_kir_kernel_t *kk;
-  ug_status_t st = ug_kir_lower_step(k->kir, k->plan, s, &kk);
-  if (!st) st = ug_cuda_emit_kir(k, kk);
+  const ug_node_t *head = &g->nodes.items[s->nodes[0]];
+  ug_status_t st;
+  if (head->op == UG_OP_MATMUL) {
+    k->ops[0] = ug_node_operand(g, head, 0);
+    k->ops[1] = ug_node_operand(g, head, 1);
+    k->nops = 2;
+    k->res[0] = ug_node_result(g, head, 0);
+    k->nres = 1;
+    k->mm_arg[0] = arg_of(s, k->ops[0]);
+    k->mm_arg[1] = arg_of(s, k->ops[1]);
+    k->mm_arg[2] = arg_of(s, k->res[0]);
+    k->epilogue = true;
+    if (k->mm_arg[0] < 0 || k->mm_arg[1] < 0)
+      return ug_node_error(g, head, UG_ERR_INTERNAL, "fused matmul operand without a buffer");
+    k->ix = "int64_t";
+    st = emit_epilogue(k);
+    if (!st) st = ug_cuda_emit_contract(k);
+  } else {
+    ug_kir_kernel_t *kk;
+    st = ug_kir_lower_step(k->kir, k->plan, s, &kk);
+    if (!st) st = ug_cuda_emit_kir(k, kk);
+  }
   fprintf(k->f, "}\n");
   return st;
 }
@@ -500,7 +635,7 @@ ug_status_t ug_cuda_emit_module(ug_module_t *m, const ug_plan_t *plans, uint32_t
       char *body = NULL;
       size_t blen = 0;
       kctx_t k = {.m = m, .g = pl->g, .s = s, .plan = pl, .kir = out->kir, .precision = precision,
-                   .ix = "int64_t"};
+                   .ix = "int64_t", .mm_arg = {0, 1, 2}};
       k.n = s->kind == UG_STEP_NODE ? &pl->g->nodes.items[s->node] : NULL;
       k.f = open_memstream(&body, &blen);
       if (!k.f) {

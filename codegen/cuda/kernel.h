@@ -39,6 +39,11 @@ typedef struct {
   uint32_t nops;
   ug_value_id_t res[8];
   uint32_t nres;
+  /* a matmul heading a fused kernel: the params of A, B and C (C -1 when
+   * only the epilogue reads the result), and whether the kernel defines the
+   * lambda `ug_epi(flat output index, value)` that every store goes through */
+  int mm_arg[3];
+  bool epilogue;
   /* a family's own launch instead of the grid-stride default */
   bool custom_launch;
   ug_dim_t grid[3];    /* blocks; dims of k->m->dims (symbolic allowed) */

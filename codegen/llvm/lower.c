@@ -205,6 +205,85 @@ static ug_status_t lower_to_kir(ug_kir_module_t *km, const ug_plan_t *p, const u
   return NULL;
 }
 
+/* A fused kernel headed by a contraction (plan.h): the matmul writes its
+ * result to the arg holding it or to the last scratch buffer, then the
+ * epilogue (kir_lower.h ug_kir_lower_epilogue) runs over that buffer. */
+typedef struct {
+  ug_kir_kernel_t *epi;
+  const ug_value_id_t *vals; /* the epilogue's parameters */
+  uint32_t n;
+  int32_t *arg;              /* per parameter: the step arg, -1 for the head's result */
+  int32_t head_arg;          /* the arg of the head's result */
+} con_kernel_t;
+
+static ug_status_t plan_con_kernel(ug_kir_module_t *km, const ug_plan_t *p, const ug_plan_step_t *s, con_kernel_t *c) {
+  ug_graph_t *g = p->g;
+  const ug_node_t *head = ug_node(g, s->nodes[0]);
+  ug_value_id_t hr = ug_node_result(g, head, 0);
+  UG_RETURN_IF_ERROR(ug_kir_lower_epilogue(km, p, s, &c->epi, &c->vals, &c->n));
+  c->head_arg = -1;
+  for (uint32_t a = 0; a < s->num_args; a++)
+    if (s->arg_values[a] == hr) c->head_arg = (int32_t)a;
+  if (c->head_arg < 0) {
+    if (s->num_scratch == 0) return ug_node_error(g, head, UG_ERR_INTERNAL, "fused matmul without a result buffer");
+    c->head_arg = (int32_t)s->num_args - 1;
+  }
+  c->arg = ug_arena_alloc(p->g->module->arena, sizeof(int32_t) * (c->n + 1));
+  for (uint32_t i = 0; i < c->n; i++) {
+    c->arg[i] = c->vals[i] == hr ? c->head_arg : -2;
+    for (uint32_t a = 0; a < s->num_args - s->num_scratch && c->arg[i] == -2; a++)
+      if (s->arg_values[a] == c->vals[i]) c->arg[i] = (int32_t)a;
+    if (c->arg[i] == -2) return ug_node_error(g, head, UG_ERR_INTERNAL, "epilogue operand without a buffer");
+  }
+  return NULL;
+}
+
+static ug_status_t lower_con_kernel(ug_cg_t *cg, const ug_plan_t *p, const ug_plan_step_t *s, const con_kernel_t *c,
+                                    LLVMValueRef *args) {
+  ug_graph_t *g = p->g;
+  const ug_node_t *n = ug_node(g, s->nodes[0]);
+  char bad[32];
+  if (!types_ok(g, n, bad, sizeof bad))
+    return ug_node_error(g, n, UG_ERR_UNSUPPORTED, "dtype %s is not supported by the cpu backend", bad);
+  ug_cg_tensor_t in[2], out[1];
+  ug_cg_kernel_t k = {.g = g, .n = n, .num_in = 2, .num_out = 1, .in = in, .out = out};
+  for (uint32_t i = 0; i < 2; i++) {
+    ug_value_id_t v = ug_node_operand(g, n, i);
+    uint32_t a = 0;
+    while (a < s->num_args && s->arg_values[a] != v) a++;
+    if (a == s->num_args) return ug_node_error(g, n, UG_ERR_INTERNAL, "fused matmul operand without a buffer");
+    ug_cg_tensor_init(cg, &in[i], ug_value_type(g, v), args[a]);
+  }
+  ug_cg_tensor_init(cg, &out[0], ug_value_type(g, ug_node_result(g, n, 0)), args[c->head_arg]);
+  uint32_t first_scratch = s->num_args - s->num_scratch;
+  for (uint32_t i = 0; first_scratch + i < s->num_args && i < 4; i++)
+    if ((int32_t)(first_scratch + i) != c->head_arg) k.scratch[k.num_scratch++] = args[first_scratch + i];
+  UG_RETURN_IF_ERROR(ug_cg_lower_contract(cg, &k));
+  LLVMValueRef eargs[64];
+  if (c->n > 64) return ug_node_error(g, n, UG_ERR_UNSUPPORTED, "an epilogue of more than 64 operands");
+  for (uint32_t i = 0; i < c->n; i++) eargs[i] = args[c->arg[i]];
+  return ug_cg_emit_kir(cg, c->epi, eargs, c->n);
+}
+
+static char *con_key(const ug_plan_t *p, const ug_plan_step_t *s, const con_kernel_t *c) {
+  char *head = step_key(p->g, s), *epi = kir_key(c->epi, s), *text = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&text, &len);
+  if (f && head && epi) {
+    fprintf(f, "con %s|%d|", head, c->head_arg);
+    for (uint32_t i = 0; i < c->n; i++) fprintf(f, "%d,", c->arg[i]);
+    fprintf(f, "|%s", epi);
+  }
+  if (f) fclose(f);
+  free(head);
+  free(epi);
+  if (!head || !epi) {
+    free(text);
+    return NULL;
+  }
+  return text;
+}
+
 static uint64_t key_hash(const char *k) {
   uint64_t h = 0xcbf29ce484222325ull;
   for (; *k; k++) h = (h ^ (uint8_t)*k) * 0x100000001b3ull;
@@ -234,9 +313,16 @@ ug_status_t ug_cg_lower_plan(ug_cg_t *cg, const ug_plan_t *p, LLVMValueRef *out_
   ug_kir_module_t *km = ug_kir_module_create(cg->m);
   for (size_t si = 0; si < p->steps.len; si++) {
     const ug_plan_step_t *s = &p->steps.items[si];
-    ug_kir_kernel_t *kk;
-    UG_RETURN_IF_ERROR(lower_to_kir(km, p, s, &kk));
-    char *key = kk ? kir_key(kk, s) : step_key(p->g, s);
+    ug_kir_kernel_t *kk = NULL;
+    con_kernel_t con = {0};
+    bool fused_con = s->kind == UG_STEP_NODE && s->num_nodes > 1 &&
+                     ug_op_info(ug_node(p->g, s->nodes[0])->op)->category == UG_CAT_CON;
+    if (fused_con) UG_RETURN_IF_ERROR(plan_con_kernel(km, p, s, &con));
+    else UG_RETURN_IF_ERROR(lower_to_kir(km, p, s, &kk));
+    if (!fused_con && !kk && s->kind == UG_STEP_NODE && s->num_nodes > 1)
+      return ug_node_error(p->g, ug_node(p->g, s->node), UG_ERR_INTERNAL,
+                           "a fused kernel the kernel-IR lowering does not take (dtype?)");
+    char *key = fused_con ? con_key(p, s, &con) : kk ? kir_key(kk, s) : step_key(p->g, s);
     uint64_t h = key ? key_hash(key) : 0;
     LLVMValueRef shared = key ? kcache_find(cg, h, key) : NULL;
     if (shared) {
@@ -250,6 +336,8 @@ ug_status_t ug_cg_lower_plan(ug_cg_t *cg, const ug_plan_t *p, LLVMValueRef *out_
     ug_status_t st = NULL;
     if (s->kind == UG_STEP_COPY) {
       ug_cg_memcpy(cg, argv[1], argv[0], ug_cg_dim(cg, s->copy_bytes));
+    } else if (fused_con) {
+      st = lower_con_kernel(cg, p, s, &con, argv);
     } else if (kk) {
       st = ug_cg_emit_kir(cg, kk, argv, s->num_args);
     } else {
