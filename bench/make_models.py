@@ -14,6 +14,7 @@ from onnx import TensorProto, helper
 
 R, C = 32768, 4096
 N = 4096
+EM, EK, EN = 8192, 1024, 4096  # gemm_epi: tokens x hidden -> 4 x hidden (BERT-large's FFN shape)
 F16 = TensorProto.FLOAT16
 
 
@@ -53,6 +54,13 @@ def main(d):
         helper.make_node("Mul", ["t1", "t2"], ["t3"]),
         helper.make_node("Add", ["t3", "r"], ["y"]),
     ], [t("x", R, C), t("s", C), t("b", C), t("r", R, C)], [t("y", R, C)])
+    # a transformer FFN's first GEMM with its epilogue: y = gelu(x @ w + b) + r, four ONNX nodes
+    save(d, "gemm_epi", [
+        helper.make_node("MatMul", ["x", "w"], ["h"]),
+        helper.make_node("Add", ["h", "b"], ["hb"]),
+        helper.make_node("Gelu", ["hb"], ["g"]),
+        helper.make_node("Add", ["g", "r"], ["y"]),
+    ], [t("x", EM, EK), t("w", EK, EN), t("b", EN), t("r", EM, EN)], [t("y", EM, EN)])
     # the decomposed forms exporters write (the fusion issue's targets: one kernel each)
     mk = helper.make_node
     save(d, "softmax_dec", [

@@ -1,6 +1,7 @@
 /* Buffers, steps and liveness of one graph; weight blob layout.  See plan.h. */
 #include "codegen/plan.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "ugrt/model_abi.h"
@@ -422,4 +423,51 @@ ug_status_t ug_plan_build(ug_module_t *m, ug_graph_t *g, uint32_t graph_index,
   /* Buffers converted to outputs keep their step range harmlessly; the
    * runtime ignores it for non-arena buffers. */
   return NULL;
+}
+
+bool ug_plan_arena_stats(const ug_plan_t *p, uint64_t *out_naive, uint64_t *out_peak) {
+  size_t n = p->buffers.len;
+  uint32_t *order = malloc(sizeof(uint32_t) * (n + 1));
+  uint64_t *off = malloc(sizeof(uint64_t) * (n + 1));
+  if (!order || !off) {
+    free(order), free(off);
+    return false;
+  }
+  uint32_t k = 0;
+  uint64_t naive = 0, peak = 0;
+  bool ok = true;
+  for (uint32_t b = 0; b < n && ok; b++) {
+    const ug_plan_buffer_t *pb = &p->buffers.items[b];
+    if (pb->kind != UGRT_BUF_ARENA) continue;
+    if (!UG_DIM_IS_STATIC(pb->size)) ok = false;
+    naive += (uint64_t)pb->size;
+    uint32_t i = k++;
+    while (i > 0 && p->buffers.items[order[i - 1]].size < pb->size) {
+      order[i] = order[i - 1];
+      i--;
+    }
+    order[i] = b;
+  }
+  for (uint32_t i = 0; i < k && ok; i++) {
+    const ug_plan_buffer_t *x = &p->buffers.items[order[i]];
+    uint64_t o = 0;
+    for (bool moved = true; moved;) {
+      moved = false;
+      for (uint32_t j = 0; j < i; j++) {
+        const ug_plan_buffer_t *y = &p->buffers.items[order[j]];
+        if (x->first_step > y->last_step || y->first_step > x->last_step || !x->size || !y->size) continue;
+        if (o < off[j] + (uint64_t)y->size && off[j] < o + (uint64_t)x->size) {
+          o = (off[j] + (uint64_t)y->size + 63) / 64 * 64;
+          moved = true;
+        }
+      }
+    }
+    off[i] = o;
+    if (o + (uint64_t)x->size > peak) peak = o + (uint64_t)x->size;
+  }
+  free(order);
+  free(off);
+  *out_naive = naive;
+  *out_peak = peak;
+  return ok;
 }

@@ -20,6 +20,7 @@
 #ifndef UG_CODEGEN_PLAN_H
 #define UG_CODEGEN_PLAN_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "ir/ir.h"
@@ -90,5 +91,12 @@ ug_status_t ug_plan_type_bytes(ug_module_t *m, const ug_type_t *t, ug_dim_t *out
 
 ug_status_t ug_plan_build(ug_module_t *m, ug_graph_t *g, uint32_t graph_index,
                           const ug_weight_layout_t *wl, ug_scratch_fn scratch, ug_plan_t *out);
+
+/* Arena statistics of a plan with static buffer sizes: the naive sum of
+ * its arena buffers and the peak after placing them as libugrt does (by
+ * decreasing size, each at the lowest 64-byte-aligned offset clear of the
+ * buffers already placed whose step ranges overlap its own).  False when
+ * a size is symbolic (libugrt places those per shape at run time). */
+bool ug_plan_arena_stats(const ug_plan_t *p, uint64_t *out_naive, uint64_t *out_peak);
 
 #endif

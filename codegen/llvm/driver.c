@@ -127,6 +127,12 @@ static void dump_plans(ug_module_t *m, const ug_plan_t *plans, uint32_t ng, cons
   for (uint32_t i = 0; i < ng; i++) {
     const ug_plan_t *p = &plans[i];
     fprintf(f, "plan @%s: %zu buffers, %zu steps\n", p->g->name, p->buffers.len, p->steps.len);
+    uint64_t naive, peak;
+    if (ug_plan_arena_stats(p, &naive, &peak))
+      fprintf(f, "  arena: peak %llu bytes (sum of its buffers %llu)\n", (unsigned long long)peak,
+              (unsigned long long)naive);
+    else
+      fprintf(f, "  arena: symbolic sizes, placed by libugrt per shape at run time\n");
     for (size_t b = 0; b < p->buffers.len; b++) {
       const ug_plan_buffer_t *pb = &p->buffers.items[b];
       char size[128];

@@ -20,6 +20,9 @@ prepare)
     n=$(basename "$m" .onnx)
     "$build/tools/ugcc" "$m" --target=cuda:sm_90a -o "$dst/$n.so" || echo "bench: $n does not compile" >&2
   done
+  # the same GEMM epilogue model without the fuse pass: the before/after pair
+  "$build/tools/ugcc" "$dst/onnx/gemm_epi.onnx" --target=cuda:sm_90a --passes=canonicalize,const-fold,cse,dce \
+    -o "$dst/gemm_epi_nofuse.so" || echo "bench: gemm_epi_nofuse does not compile" >&2
   rm -rf "$dst/onnx"
   cp -L "$build/runtime/libugrt.so.0" "$dst/lib/"
   du -sh "$dst"
