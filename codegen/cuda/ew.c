@@ -291,9 +291,21 @@ ug_status_t ug_cuda_ew_expr(const ug_ew_t *n, const char *const *in,
     else put(&o, "%s", r1);
     break;
   }
-  case UG_OP_ADD: put(&o, "((%s) + (%s))", x, y); break;
-  case UG_OP_SUB: put(&o, "((%s) - (%s))", x, y); break;
-  case UG_OP_MUL: put(&o, "((%s) * (%s))", x, y); break;
+  /* float add, sub, mul as the _rn intrinsics: NVRTC never contracts those
+   * into an FMA, so a fused x * y + z rounds twice, as the graph says (and
+   * as the CPU computes it) */
+  case UG_OP_ADD:
+    if (fl) put(&o, "__%sadd_rn(%s, %s)", *f ? "f" : "d", x, y);
+    else put(&o, "((%s) + (%s))", x, y);
+    break;
+  case UG_OP_SUB:
+    if (fl) put(&o, "__%ssub_rn(%s, %s)", *f ? "f" : "d", x, y);
+    else put(&o, "((%s) - (%s))", x, y);
+    break;
+  case UG_OP_MUL:
+    if (fl) put(&o, "__%smul_rn(%s, %s)", *f ? "f" : "d", x, y);
+    else put(&o, "((%s) * (%s))", x, y);
+    break;
   case UG_OP_DIV:
     if (fl) put(&o, "((%s) / (%s))", x, y);
     else put(&o, "ug_idiv<%s>(%s, %s)", T, x, y);

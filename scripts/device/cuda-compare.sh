@@ -95,7 +95,8 @@ def f32_mm(n, f=dy, g=dy):
     return dict(a=f((n, 67, 45)), w=g((45, 129)), b=f((n, 136, 264)), u=g((1, 264, 200)), c=f((3, 1, 130, 33)),
                 cw=g((2, 33, 257)))
 def f32_vec(n, f=dy, g=dy):
-    return dict(s=f((256, 128)), t=g((128, 256)), p=f((40, 1)), q=g((1, 37)), v=g((128,)), x=f((n, 33, 128)),
+    # v meets t (B), x (A) and itself: dyadic, so every product with it is exact
+    return dict(s=f((256, 128)), t=g((128, 256)), p=f((40, 1)), q=g((1, 37)), v=dy((128,)), x=f((n, 33, 128)),
                 k=f((n, 70, 3)), kw=g((3, 5)), j=f((n, 70, 4)), jw=g((4, 4)), y=f((n, 64, 64)), z=g((n, 64, 64)))
 for n in (2, 0):
     case('contract_f32_mm', **f32_mm(n))
@@ -136,6 +137,17 @@ case('reduce_lowp', x=rpos((3, 4096), np.float16, 2.0), y=rpos((3, 1000), np.flo
 case('reduce_axes', **raxes(3))
 case('reduce_axes', **raxes(2, rnonfinite))
 case('reduce_axes', **raxes(0))
+# fused kernels (tests/cuda/graphs/fused_kernels.ugir): matmul epilogues on
+# dyadic values (the matmuls exact in any order), row kernels on positive
+# rows, an elementwise chain; a symbolic batch of 2 and of 0
+def fused(n):
+    h = np.float16
+    return dict(x=dy((n, 64, 96), h), w=dy((96, 136), h), b=dy((136,), h), r=dy((n, 64, 136), h), xbf=dy((2, 40, 72)),
+                wbf=dy((72, 24)), xf=dy((33, 45)), wf=dy((45, 70)), sf=rpos((33, 1)), s=rpos((8, 4096), h, 2.0),
+                y=rpos((5, 300)), g=rpos((300,)), bb=rpos((300,)), z=rpos((6, 520)), e=arr((n, 3, 700), h, 2.0, special=False),
+                u=arr((700,), h, 1.0, special=False))
+case('fused_kernels', **fused(2))
+case('fused_kernels', **fused(0))
 case('reduce_norms', x=rpos((3, 3, 5, 6)), h=rpos((3, 3, 5, 6), np.float16, 2.0), sc=rpos((3,)), bi=rpos((3,)), me=rpos((3,)),
      va=rpos((3,)), t=rpos((3, 4, 6)), g6=rpos((6,)), b46=rpos((4, 6)), g41=rpos((4, 1)))
 case('reduce_symlen', **rsym(4, 1000))
