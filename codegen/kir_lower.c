@@ -336,13 +336,22 @@ static ug_status_t lower_nodes(ug_kir_module_t *km, const ug_plan_t *p, const ug
   }
   /* Operands from outside are loaded up front when their tiles fit in
    * UG_KIR_PRELOAD_REGS registers a thread, so every load's latency
-   * overlaps the first; otherwise each at its first use. */
+   * overlaps the first; otherwise (and a row kernel's operands shared by
+   * all rows) each at its first use. */
   int64_t regs = 0;
   for (uint32_t a = 0; a < nin; a++) {
     ug_dim_t shp[UG_MAX_RANK + 1];
     regs += view_shape(&L, s->arg_values[a], shp) == 1 ? 1 : L.T / (32 * warps);
   }
-  for (uint32_t a = 0; a < nin && regs <= UG_KIR_PRELOAD_REGS; a++) value_tile(&L, s->arg_values[a]);
+  for (uint32_t a = 0; a < nin && regs <= UG_KIR_PRELOAD_REGS; a++) {
+    /* in a row kernel, operands the same for every row (a norm's weight
+     * and bias) are cache hits, so they wait for their use */
+    ug_dim_t shp[UG_MAX_RANK + 1];
+    view_shape(&L, s->arg_values[a], shp);
+    bool per_row = false;
+    for (int j = 0; j < L.c; j++) per_row = per_row || shp[j] != 1;
+    if (!row || per_row) value_tile(&L, s->arg_values[a]);
+  }
   for (uint32_t i = 0; i < s->num_nodes; i++) {
     const ug_node_t *n = &g->nodes.items[s->nodes[i]];
     if (is_reduction(n->op)) {

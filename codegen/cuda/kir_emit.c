@@ -95,6 +95,34 @@ static ug_status_t emit_index_ew(kemit_t *e, const ug_kir_op_data_t *o) {
   return NULL;
 }
 
+/* Whether index operand a is a multiple of m: an immediate one, or a value
+ * made by `mul x, k` with k an immediate multiple of m. */
+static bool multiple_of(kemit_t *e, const ug_kir_operand_t *a, int64_t m) {
+  if (a->value == UG_NONE) return UG_DIM_IS_STATIC(a->imm) && a->imm % m == 0;
+  const ug_kir_value_t *v = &e->kk->values.items[a->value];
+  if (v->def_kind != UG_KV_RESULT) return false;
+  const ug_kir_op_data_t *d = ug_kir_op(e->kk, v->def);
+  if (d->op != UG_KIR_EW || d->ew != UG_OP_MUL || d->num_operands != 2) return false;
+  for (uint32_t i = 0; i < 2; i++) {
+    const ug_kir_operand_t *x = ug_kir_operand(e->kk, d, i);
+    if (x->value == UG_NONE && UG_DIM_IS_STATIC(x->imm) && x->imm % m == 0) return true;
+  }
+  return false;
+}
+
+/* Whether a tile of S elements at o's access is inside the buffer along its
+ * last axis whatever the program: a static extent D, and the tile's origin
+ * 0 with S <= D or a multiple of S with D a multiple of S. */
+static bool last_axis_inside(kemit_t *e, const ug_kir_op_data_t *o, int64_t S) {
+  const ug_kir_operand_t *acc = ug_kir_operand(e->kk, o, 0);
+  const ug_type_t *t = &ug_kir_value_type(e->kk, acc->value)->t;
+  ug_dim_t D = t->dims[t->rank - 1];
+  if (!UG_DIM_IS_STATIC(D)) return false;
+  const ug_kir_operand_t *last = ug_kir_index(e->kk, acc, (uint32_t)t->rank - 1);
+  if (last->value == UG_NONE && last->imm == 0) return S <= D;
+  return D % S == 0 && multiple_of(e, last, S);
+}
+
 /* The global access of o's operand 0: base offset and the limit of the last axis. */
 static ug_status_t access(kemit_t *e, const ug_kir_op_data_t *o, uint32_t *out_buf) {
   const ug_kir_operand_t *acc = ug_kir_operand(e->kk, o, 0);
@@ -149,10 +177,28 @@ static ug_status_t emit_load(kemit_t *e, const ug_kir_op_data_t *o) {
   fprintf(e->f, "  %s v%u[%lld];\n  {\n", ct, r, (long long)P);
   UG_RETURN_IF_ERROR(access(e, o, &buf));
   int64_t U = rounds(e, S), W = e->W, vb = W * (ug_dtype_bits(dt) / 8);
+  bool vok = vb == 2 || vb == 4 || vb == 8 || vb == 16;
+  if (U > 0 && vok && last_axis_inside(e, o, S)) {
+    /* every chunk is inside along the last axis: one alignment test for the
+     * whole tile (chunk offsets are multiples of the vector) */
+    fprintf(e->f, "    const bool vec = inb && ((unsigned long long)(a%u + base)) %% %lld == 0;\n", buf, (long long)vb);
+    fprintf(e->f, "#pragma unroll\n    for (int j = 0; j < %lld; j++) {\n", (long long)U);
+    fprintf(e->f, "      const int64_t e0 = ((int64_t)j * %u + threadIdx.x) * %lld;\n", e->threads, (long long)W);
+    ug_cuda_load_expr(dt, "w.e[c]", ld, sizeof ld);
+    fprintf(e->f, "      if (vec) {\n        const ug_vec<%s, %lld> w = *reinterpret_cast<const ug_vec<%s, %lld> *>(a%u + base + e0);\n",
+            sty, (long long)W, sty, (long long)W, buf);
+    fprintf(e->f, "#pragma unroll\n        for (int c = 0; c < %lld; c++) v%u[j * %lld + c] = %s;\n      } else\n", (long long)W, r,
+            (long long)W, ld);
+    snprintf(src, sizeof src, "a%u[base + e0 + c]", buf);
+    ug_cuda_load_expr(dt, src, ld, sizeof ld);
+    fprintf(e->f, "#pragma unroll\n      for (int c = 0; c < %lld; c++) v%u[j * %lld + c] = inb ? %s : %s;\n    }\n  }\n",
+            (long long)W, r, (long long)W, ld, other);
+    return NULL;
+  }
   if (U > 0) {
     fprintf(e->f, "#pragma unroll\n    for (int j = 0; j < %lld; j++) {\n", (long long)U);
     fprintf(e->f, "      const int64_t e0 = ((int64_t)j * %u + threadIdx.x) * %lld;\n", e->threads, (long long)W);
-    if (vb == 2 || vb == 4 || vb == 8 || vb == 16) {
+    if (vok) {
       snprintf(src, sizeof src, "w.e[c]");
       ug_cuda_load_expr(dt, src, ld, sizeof ld);
       fprintf(e->f, "      if (inb && e0 >= lo && e0 + %lld <= lim && ((unsigned long long)(a%u + base + e0)) %% %lld == 0) {\n", (long long)W,
@@ -196,10 +242,23 @@ static ug_status_t emit_store(kemit_t *e, const ug_kir_op_data_t *o) {
     return NULL;
   }
   int64_t U = rounds(e, S), W = e->W, vb = W * (ug_dtype_bits(dt) / 8);
+  bool vok = vb == 2 || vb == 4 || vb == 8 || vb == 16;
+  if (U > 0 && vok && last_axis_inside(e, o, S)) {
+    fprintf(e->f, "    const bool vec = ((unsigned long long)(a%u + base)) %% %lld == 0;\n", buf, (long long)vb);
+    fprintf(e->f, "    if (inb)\n#pragma unroll\n    for (int j = 0; j < %lld; j++) {\n", (long long)U);
+    fprintf(e->f, "      const int64_t e0 = ((int64_t)j * %u + threadIdx.x) * %lld;\n", e->threads, (long long)W);
+    snprintf(src, sizeof src, "v%u[j * %lld + c]", v, (long long)W);
+    ug_cuda_store_expr(dt, src, st, sizeof st);
+    fprintf(e->f, "      if (vec) {\n        ug_vec<%s, %lld> w;\n#pragma unroll\n        for (int c = 0; c < %lld; c++) w.e[c] = %s;\n", sty,
+            (long long)W, (long long)W, st);
+    fprintf(e->f, "        *reinterpret_cast<ug_vec<%s, %lld> *>(a%u + base + e0) = w;\n      } else\n", sty, (long long)W, buf);
+    fprintf(e->f, "#pragma unroll\n      for (int c = 0; c < %lld; c++) a%u[base + e0 + c] = %s;\n    }\n  }\n", (long long)W, buf, st);
+    return NULL;
+  }
   if (U > 0) {
     fprintf(e->f, "#pragma unroll\n    for (int j = 0; j < %lld; j++) {\n", (long long)U);
     fprintf(e->f, "      const int64_t e0 = ((int64_t)j * %u + threadIdx.x) * %lld;\n", e->threads, (long long)W);
-    if (vb == 2 || vb == 4 || vb == 8 || vb == 16) {
+    if (vok) {
       snprintf(src, sizeof src, "v%u[j * %lld + c]", v, (long long)W);
       ug_cuda_store_expr(dt, src, st, sizeof st);
       fprintf(e->f, "      if (inb && e0 >= lo && e0 + %lld <= lim && ((unsigned long long)(a%u + base + e0)) %% %lld == 0) {\n", (long long)W,
