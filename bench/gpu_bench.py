@@ -75,7 +75,8 @@ class Ugrt:
         m, s = ctypes.c_void_p(), ctypes.c_void_p()
         self.check(self.L.ugrt_model_load(so.encode(), ctypes.byref(opts), ctypes.byref(m)), "load " + so)
         self.check(self.L.ugrt_session_create(m, None, ctypes.byref(s)), "session")
-        names = {torch.float16: "f16", torch.float32: "f32", torch.bfloat16: "bf16"}
+        names = {torch.float16: "f16", torch.float32: "f32", torch.bfloat16: "bf16", torch.int64: "i64",
+                 torch.int32: "i32"}
         keep = [dev]
         for i, t in enumerate(inputs):
             dims = (ctypes.c_int64 * t.dim())(*t.shape)

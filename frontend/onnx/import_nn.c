@@ -293,6 +293,14 @@ static ug_status_t h_layer_norm(ox_ctx_t *c, ox_node_t *n, int arg) {
   int64_t axis;
   if (!ox_axis(ox_attr_int(n, "axis", -1), rank, &axis))
     return OX_INVALID(c, n, "axis out of range");
+  /* torch.onnx writes f16 scale and bias next to an f32 x when it computed
+   * the residual in f32 (ONNX Runtime takes it): widen them to x's dtype */
+  ug_dtype_t xdt = ox_type(c, ops[0])->dtype;
+  for (uint32_t i = 1; i < nops; i++) {
+    ug_dtype_t dt = ox_type(c, ops[i])->dtype;
+    if (dt != xdt && ug_dtype_is_float(dt) && ug_dtype_is_float(xdt) && ug_dtype_bits(dt) < ug_dtype_bits(xdt))
+      UG_RETURN_IF_ERROR(ox_cast(c, n, ops[i], xdt, &ops[i]));
+  }
   double eps = ox_attr_float(n, "epsilon", 1e-5);
   ug_attr_t at[2] = {ug_attr_int(UG_ATTR_AXIS, axis), ug_attr_float(UG_ATTR_EPSILON, eps)};
   UG_RETURN_IF_ERROR(ox_emit(c, n, UG_OP_LAYER_NORM, ops, nops, at, 2, NULL, 1, &y));

@@ -326,6 +326,35 @@ static void test_symbolic_reshape(void) {
   free(bytes);
 }
 
+/* LayerNormalization with f16 scale and bias next to an f32 x (what
+ * torch.onnx writes when it computed the residual in f32; ONNX Runtime takes
+ * it): the scale and bias are widened, the result is f32.  Before, the import
+ * failed with "operand 1 is f16[768] but operand 0 is f32[...]". */
+static void test_layer_norm_mixed_dtypes(void) {
+  model_t md;
+  model_init(&md, 17);
+  static int64_t x_dims[2] = {2, 8}, p_dims[1] = {8};
+  md.inputs[md.g.n_input++] = vinfo("x", 1, 2, x_dims, NULL);
+  md.inputs[md.g.n_input++] = vinfo("scale", 10, 1, p_dims, NULL);
+  md.inputs[md.g.n_input++] = vinfo("bias", 10, 1, p_dims, NULL);
+  md.outputs[md.g.n_output++] = vinfo("y", 1, 0, NULL, NULL);
+  static const char *in_ln[] = {"x", "scale", "bias"};
+  node(&md, "LayerNormalization", "ln", 3, in_ln, "y");
+  save(&md, "ln_mixed.onnx", NULL);
+  ug_module_t *m = NULL;
+  ug_status_t s = import("ln_mixed.onnx", NULL, &m);
+  CHECK(!s, "layer norm with f16 scale and f32 x: %s", s ? ug_status_message(s) : "");
+  if (!s) {
+    output_type_is(m, "f32[2,8]");
+    ug_graph_t *g = ug_module_find_graph(m, "main");
+    uint32_t casts = 0;
+    for (size_t i = 0; i < g->nodes.len; i++) casts += !g->nodes.items[i].dead && g->nodes.items[i].op == UG_OP_CAST;
+    CHECK(casts == 2, "scale and bias were not widened (%u casts)", casts);
+  }
+  ug_status_free(s);
+  ug_module_destroy(m);
+}
+
 /* A symbolic value that an IR op needs is computed at run time: Range(0,
  * Shape(x)[1], 1) becomes shape_of + gather + range of type i64[seq]. */
 static void test_symbolic_materialize(void) {
@@ -1039,6 +1068,7 @@ int main(void) {
   }
   pool = ug_arena_create();
   test_symbolic_reshape();
+  test_layer_norm_mixed_dtypes();
   test_unknown_dim();
   test_symbolic_materialize();
   test_bindings_and_slice();
