@@ -91,7 +91,7 @@ def main():
             row["error"] = "build: %s" % e
             print(name, row["error"], file=sys.stderr)
             continue
-        m = First(m.half().cuda())
+        m = First(m.half().cuda()).eval()
         ins = tuple(t.cuda().half() if t.is_floating_point() else t.cuda() for t in ins)
         onnx_path = os.path.join(a.work, name + ".onnx")
         try:
@@ -102,6 +102,9 @@ def main():
             row["error"] = "export: %s" % e
             print(name, row["error"], file=sys.stderr)
             continue
+        # torch.onnx.export restores the training flag it found: keep the
+        # whole model in eval mode for the reference (dropout, batch norm)
+        m.eval()
         with torch.no_grad():
             ref = m(*ins)
             row["eager_ms"] = timeit(lambda: m(*ins), a.iters, sync) * 1e3
