@@ -1,6 +1,7 @@
 /* --emit=kir and the dump's kernel-IR file: every step of every plan lowered
  * to the kernel IR, printed; steps the lowering does not take yet appear as
- * a comment naming the step, its op and why. */
+ * a comment naming the step, its op and why; a fused matmul appears as its
+ * epilogue's kernel. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -30,6 +31,21 @@ ug_status_t ug_codegen_kir_text(ug_module_t *m, char **out_text) {
     for (size_t si = 0; si < p.steps.len && !st; si++) {
       const ug_plan_step_t *s = &p.steps.items[si];
       ug_kir_kernel_t *kk;
+      const ug_node_t *head = s->kind == UG_STEP_NODE ? &p.g->nodes.items[s->node] : NULL;
+      if (head && s->num_nodes > 1 && ug_op_info(head->op)->category == UG_CAT_CON) {
+        /* a matmul with its epilogue: the matmul is a family kernel; its
+         * epilogue has kernel IR of its own */
+        const ug_value_id_t *vals;
+        uint32_t n;
+        st = ug_kir_lower_epilogue(km, &p, s, &kk, &vals, &n);
+        if (st) break;
+        fprintf(f, "// step %zu @%s: %s with its epilogue; the epilogue's kernel IR (the CPU runs it after the %s,\n"
+                   "// CUDA computes it in the %s's store):\n",
+                si, s->kernel_name, ug_op_info(head->op)->name, ug_op_info(head->op)->name, ug_op_info(head->op)->name);
+        ug_kir_print_kernel(kk, f);
+        fputc('\n', f);
+        continue;
+      }
       ug_status_t ls = ug_kir_lower_step(km, &p, s, &kk);
       if (ls && !kk && ug_status_code(ls) == UG_ERR_UNSUPPORTED) {
         fprintf(f, "// step %zu @%s: %s\n\n", si, s->kernel_name, ug_status_message(ls));
