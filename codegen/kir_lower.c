@@ -32,13 +32,6 @@ static ug_status_t not_lowered(ug_graph_t *g, const ug_node_t *n, const char *wh
   return ug_node_error(g, n, UG_ERR_UNSUPPORTED, "not lowered to kernel IR: %s", why);
 }
 
-/* The dtype a value's tile has: f16 and bf16 values are computed in f32
- * inside a kernel (rounded once, when stored), as the CPU backend and
- * torch.compile do; everything else in its own dtype. */
-static ug_dtype_t compute_dtype(ug_dtype_t dt) {
-  return dt == UG_DTYPE_F16 || dt == UG_DTYPE_BF16 ? UG_DTYPE_F32 : dt;
-}
-
 static bool is_reduction(ug_op_t op) {
   return op == UG_OP_REDUCE_SUM || op == UG_OP_REDUCE_MEAN || op == UG_OP_REDUCE_MAX || op == UG_OP_REDUCE_MIN;
 }
@@ -90,7 +83,7 @@ static ug_kir_value_id_t value_tile(lower_t *L, ug_value_id_t v) {
   ug_dtype_t dt = ug_value_type(L->g, v)->dtype;
   ug_kir_type_t tt = ug_kir_type_tile(dt, 1, &size);
   L->tile[v] = ug_kir_load(L->k, L->k->body, L->param[v], idx, (uint32_t)L->c + 1, UG_NONE, &tt);
-  if (compute_dtype(dt) != dt) L->tile[v] = cast(L, L->tile[v], compute_dtype(dt), size);
+  if (ug_dtype_compute(dt) != dt) L->tile[v] = cast(L, L->tile[v], ug_dtype_compute(dt), size);
   return L->tile[v];
 }
 
@@ -363,8 +356,8 @@ static ug_status_t lower_nodes(ug_kir_module_t *km, const ug_plan_t *p, const ug
     bool per_row = row && rt->dims[rt->rank - 1] == 1 && L.S->dims[L.S->rank - 1] != 1;
     ug_dim_t size = per_row ? 1 : L.T;
     /* a cast to f16/bf16 rounds there, then computes on in f32 */
-    bool round = n->op == UG_OP_CAST && compute_dtype(rt->dtype) != rt->dtype;
-    ug_kir_type_t tt = ug_kir_type_tile(round ? rt->dtype : compute_dtype(rt->dtype), 1, &size);
+    bool round = n->op == UG_OP_CAST && ug_dtype_compute(rt->dtype) != rt->dtype;
+    ug_kir_type_t tt = ug_kir_type_tile(round ? rt->dtype : ug_dtype_compute(rt->dtype), 1, &size);
     ug_kir_value_id_t xs[3];
     for (uint32_t j = 0; j < n->num_operands; j++) {
       ug_value_id_t v = ug_node_operand(g, n, j);
@@ -387,7 +380,7 @@ static ug_status_t lower_nodes(ug_kir_module_t *km, const ug_plan_t *p, const ug
       continue;
     }
     L.tile[rv] = ew(&L, n->op, xs, n->num_operands, &tt, ug_node_attrs(g, n), n->num_attrs, n->loc);
-    if (round) L.tile[rv] = cast(&L, L.tile[rv], compute_dtype(rt->dtype), size);
+    if (round) L.tile[rv] = cast(&L, L.tile[rv], ug_dtype_compute(rt->dtype), size);
   }
   /* stored results */
   for (uint32_t a = nin; a < s->num_args; a++) {

@@ -38,6 +38,8 @@ int ug_dtype_bits(ug_dtype_t t) { return info(t)->bits; }
 int ug_dtype_block_elems(ug_dtype_t t) { return info(t)->block_elems; }
 int ug_dtype_block_bytes(ug_dtype_t t) { return info(t)->block_bytes; }
 bool ug_dtype_is_float(ug_dtype_t t) { return info(t)->kind == UG_KIND_F; }
+
+ug_dtype_t ug_dtype_compute(ug_dtype_t t) { return t == UG_DTYPE_F16 || t == UG_DTYPE_BF16 ? UG_DTYPE_F32 : t; }
 bool ug_dtype_is_int(ug_dtype_t t) { return info(t)->kind == UG_KIND_I || info(t)->kind == UG_KIND_U; }
 bool ug_dtype_is_quant(ug_dtype_t t) { return info(t)->kind == UG_KIND_Q; }
 

@@ -27,6 +27,9 @@ int ug_dtype_bits(ug_dtype_t t);
 int ug_dtype_block_elems(ug_dtype_t t);
 int ug_dtype_block_bytes(ug_dtype_t t);
 bool ug_dtype_is_float(ug_dtype_t t);
+/* The dtype a value of t is computed in inside a fused kernel: f32 for f16
+ * and bf16 (rounded once, where it is stored), t itself otherwise. */
+ug_dtype_t ug_dtype_compute(ug_dtype_t t);
 bool ug_dtype_is_int(ug_dtype_t t); /* signed or unsigned integer, not bool */
 bool ug_dtype_is_quant(ug_dtype_t t);
 /* Bytes for n elements; false on overflow or when n is not a whole number of blocks. */

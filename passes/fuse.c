@@ -266,7 +266,7 @@ static bool ew_tiles_ok(fuse_t *f, uint32_t epoch, uint32_t lo, const ug_type_t 
   const ug_type_t *ops[64];
   uint32_t no = 0;
   for (uint32_t mi = lo; mi < f->nn; mi++) {
-    if (!marked(f, mi, epoch) || f->kind[mi] == K_CON) continue; /* a matmul's operands are not tiled */
+    if (!marked(f, mi, epoch)) continue;
     const ug_node_t *n = &g->nodes.items[mi];
     for (uint32_t i = 0; i < n->num_operands; i++) {
       ug_value_id_t v = ug_node_operand(g, n, i);

@@ -368,19 +368,6 @@ static int arg_of(const ug_plan_step_t *s, ug_value_id_t v) {
   return -1;
 }
 
-static ug_dtype_t compute_dt(ug_dtype_t dt) { return dt == UG_DTYPE_F16 || dt == UG_DTYPE_BF16 ? UG_DTYPE_F32 : dt; }
-
-/* `e` rounded to dt (f16, bf16) and widened back; else e. */
-static void rounded(ug_dtype_t dt, const char *e, char *buf, size_t size) {
-  if (compute_dt(dt) == dt) {
-    snprintf(buf, size, "%s", e);
-    return;
-  }
-  char st[EXPR];
-  ug_cuda_store_expr(dt, e, st, sizeof st);
-  ug_cuda_load_expr(dt, st, buf, size);
-}
-
 /* The epilogue of a fused matmul: the lambda `ug_epi(o, v)` that takes
  * result element o (flat over the matmul's result) with accumulator v,
  * stores it where the result is an arg, rounds it to the result's dtype
@@ -399,7 +386,7 @@ static ug_status_t emit_epilogue(kctx_t *k) {
     ug_cuda_store_expr(ot->dtype, "v", e, sizeof e);
     fprintf(k->f, "    a%d[o] = %s;\n", k->mm_arg[2], e);
   }
-  rounded(ot->dtype, "v", r, sizeof r);
+  ug_cuda_round_expr(ot->dtype, "v", r, sizeof r);
   fprintf(k->f, "    const float v%u = %s;\n", hr, r);
   /* offsets of the operands from outside, broadcast over the result */
   ug_value_id_t ext[16];
@@ -434,7 +421,7 @@ static ug_status_t emit_epilogue(kctx_t *k) {
       char src[64];
       snprintf(src, sizeof src, "a%d[o%u]", a, q);
       ug_cuda_load_expr(dt, src, e, sizeof e);
-      fprintf(k->f, "    const %s v%u = %s;\n", ug_cuda_ctype(compute_dt(dt)), ext[q], e);
+      fprintf(k->f, "    const %s v%u = %s;\n", ug_cuda_ctype(ug_dtype_compute(dt)), ext[q], e);
     }
   }
   for (uint32_t i = 1; i < s->num_nodes; i++) {
@@ -448,14 +435,14 @@ static ug_status_t emit_epilogue(kctx_t *k) {
       ug_value_id_t v = ug_node_operand(g, n, j);
       snprintf(names[j], sizeof names[j], "v%u", v);
       in[j] = names[j];
-      dts[j] = compute_dt(ug_value_type(g, v)->dtype);
+      dts[j] = ug_dtype_compute(ug_value_type(g, v)->dtype);
     }
     ug_ew_t ew = ug_ew_of_node(g, n);
     bool cast = n->op == UG_OP_CAST;
-    UG_RETURN_IF_ERROR(ug_cuda_ew_expr(&ew, in, dts, cast ? rdt : compute_dt(rdt), e, sizeof e));
-    if (cast) rounded(rdt, e, r, sizeof r);
+    UG_RETURN_IF_ERROR(ug_cuda_ew_expr(&ew, in, dts, cast ? rdt : ug_dtype_compute(rdt), e, sizeof e));
+    if (cast) ug_cuda_round_expr(rdt, e, r, sizeof r);
     else snprintf(r, sizeof r, "%s", e);
-    fprintf(k->f, "    const %s v%u = %s;\n", ug_cuda_ctype(compute_dt(rdt)), rv, r);
+    fprintf(k->f, "    const %s v%u = %s;\n", ug_cuda_ctype(ug_dtype_compute(rdt)), rv, r);
     int a = arg_of(s, rv);
     if (a >= 0) {
       snprintf(r, sizeof r, "v%u", rv);

@@ -169,6 +169,16 @@ static void put(out_t *o, const char *fmt, ...) {
   o->left -= (size_t)n;
 }
 
+void ug_cuda_round_expr(ug_dtype_t dt, const char *e, char *buf, size_t size) {
+  if (ug_dtype_compute(dt) == dt) {
+    snprintf(buf, size, "%s", e);
+    return;
+  }
+  char st[4096];
+  ug_cuda_store_expr(dt, e, st, sizeof st);
+  ug_cuda_load_expr(dt, st, buf, size);
+}
+
 ug_status_t ug_cuda_ew_expr(const ug_ew_t *n, const char *const *in,
                             const ug_dtype_t *in_dt, ug_dtype_t out_dt, char *buf, size_t size) {
   const char *x = in[0], *y = n->num_operands > 1 ? in[1] : NULL;

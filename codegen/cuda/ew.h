@@ -28,6 +28,9 @@ const char *ug_cuda_stype(ug_dtype_t dt);
  * expression of the storage type) to the compute type, or back. */
 void ug_cuda_load_expr(ug_dtype_t dt, const char *s, char *buf, size_t size);
 void ug_cuda_store_expr(ug_dtype_t dt, const char *v, char *buf, size_t size);
+/* The compute-typed expression e rounded to dt and widened back (f16, bf16:
+ * a value of dt kept in float); e itself for other dtypes. */
+void ug_cuda_round_expr(ug_dtype_t dt, const char *e, char *buf, size_t size);
 
 /* Writes into buf the CUDA C expression of elementwise op n over
  * the operand expressions in[i] (compute-typed; NULL for an absent optional

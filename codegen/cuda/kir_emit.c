@@ -282,18 +282,6 @@ static ug_status_t emit_store(kemit_t *e, const ug_kir_op_data_t *o) {
   return NULL;
 }
 
-/* `expr` rounded to dt where its compute type is wider (f16, bf16 tiles are
- * computed in float; each op's result is a value of the tile's dtype). */
-static void round_expr(ug_dtype_t dt, const char *expr, char *buf, size_t size) {
-  if (dt != UG_DTYPE_F16 && dt != UG_DTYPE_BF16) {
-    snprintf(buf, size, "%s", expr);
-    return;
-  }
-  char st[UG_CUDA_EXPR];
-  ug_cuda_store_expr(dt, expr, st, sizeof st);
-  ug_cuda_load_expr(dt, st, buf, size);
-}
-
 static ug_status_t emit_broadcast(kemit_t *e, const ug_kir_op_data_t *o) {
   ug_kir_value_id_t r = ug_kir_result(e->kk, o, 0), x = ug_kir_operand(e->kk, o, 0)->value;
   const ug_kir_type_t *rt = ug_kir_value_type(e->kk, r);
@@ -332,7 +320,7 @@ static ug_status_t emit_tile_ew(kemit_t *e, const ug_kir_op_data_t *o) {
   ug_ew_t ew = ug_kir_ew_desc(e->kk, o, attrs, UG_KIR_EW_MAX_ATTRS);
   UG_RETURN_IF_ERROR(ug_cuda_ew_expr(&ew, in, dts, rt->t.dtype, expr, sizeof expr));
   char rounded[UG_CUDA_EXPR];
-  round_expr(rt->t.dtype, expr, rounded, sizeof rounded);
+  ug_cuda_round_expr(rt->t.dtype, expr, rounded, sizeof rounded);
   fprintf(e->f, "    v%u%s = %s;\n  }\n", r, scalar ? "" : "[c]", rounded);
   return NULL;
 }
@@ -368,7 +356,7 @@ static ug_status_t emit_splat(kemit_t *e, const ug_kir_op_data_t *o) {
   if (rt->t.rank > 1) return kerr(e, o, "tile rank");
   char v[96], rv[256];
   other_expr(ug_kir_op_attr(e->kk, o, UG_KATTR_VALUE), ug_cuda_ctype(rt->t.dtype), v, sizeof v);
-  round_expr(rt->t.dtype, v, rv, sizeof rv);
+  ug_cuda_round_expr(rt->t.dtype, v, rv, sizeof rv);
   fill_tile(e, r, rv);
   return NULL;
 }
@@ -426,7 +414,7 @@ static ug_status_t emit_reduce(kemit_t *e, const ug_kir_op_data_t *o) {
   }
   /* the result's dtype: round once (f16, bf16) */
   char ld[200];
-  round_expr(rt->t.dtype, "acc", ld, sizeof ld);
+  ug_cuda_round_expr(rt->t.dtype, "acc", ld, sizeof ld);
   fprintf(e->f, "    v%u = %s;\n  }\n", r, ld);
   return NULL;
 }

@@ -134,6 +134,21 @@ static int fail(ug_status_t st) {
   return 1;
 }
 
+/* Everything main made, so the sanitizers' leak check passes on every path
+ * that returns normally. */
+static void release(ug_cg_t *cg, LLVMModuleRef mod, LLVMContextRef ctx, ug_kir_module_t *km, ug_module_t *gm,
+                    int64_t *syms, int64_t *dims, char *text) {
+  ug_cg_dispose(cg);
+  LLVMDisposeModule(mod);
+  LLVMContextDispose(ctx);
+  ug_kir_module_destroy(km);
+  ug_module_destroy(gm);
+  free(syms);
+  free(dims);
+  free(text);
+  for (size_t l = 0; l < nlines; l++) free(lines[l].v);
+}
+
 int main(int argc, char **argv) {
   const char *path = NULL, *spec = "cpu";
   bool dump = false;
@@ -203,16 +218,7 @@ int main(int argc, char **argv) {
     if (!st) fprintf(stderr, "expected an error containing \"%s\"\n", want_error);
     else ug_status_print(st, ok ? stdout : stderr);
     ug_status_free(st);
-    /* everything goes, so the sanitizers' leak check passes too */
-    ug_cg_dispose(&cg);
-    LLVMDisposeModule(mod);
-    LLVMContextDispose(ctx);
-    ug_kir_module_destroy(km);
-    ug_module_destroy(gm);
-    free(syms);
-    free(dims);
-    free(text);
-    for (size_t l = 0; l < nlines; l++) free(lines[l].v);
+    release(&cg, mod, ctx, km, gm, syms, dims, text);
     return ok ? 0 : 1;
   }
   if (st) return fail(st);
@@ -310,14 +316,6 @@ int main(int argc, char **argv) {
   dlclose(h);
   LLVMDisposeMemoryBuffer(obj);
   LLVMDisposeTargetMachine(tm);
-  ug_cg_dispose(&cg);
-  LLVMDisposeModule(mod);
-  LLVMContextDispose(ctx);
-  ug_kir_module_destroy(km);
-  ug_module_destroy(gm);
-  free(syms);
-  free(dims);
-  free(text);
-  for (size_t l = 0; l < nlines; l++) free(lines[l].v);
+  release(&cg, mod, ctx, km, gm, syms, dims, text);
   return 0;
 }
