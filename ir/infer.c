@@ -709,14 +709,13 @@ static ug_status_t infer_conv_transpose(ictx_t *c) {
 }
 
 /* matmul(a, b): NumPy matmul.  A 1-d a is [1, K] and a 1-d b is [K, 1], the
- * added dim dropped from the result; batch dims broadcast.  b may be a
- * block-quantized weight (dequantized in the matmul prologue): the result
- * then has a's dtype. */
+ * added dim dropped from the result; batch dims broadcast.  (A
+ * block-quantized weight goes through linear, whose layout keeps its blocks
+ * along the contracted dim.) */
 static ug_status_t infer_matmul(ictx_t *c) {
   const ug_type_t *a = opnd(c, 0), *b = opnd(c, 1);
   UG_RETURN_IF_ERROR(need_dtype(c, 0, c->info->props));
-  if (!(ug_dtype_is_quant(b->dtype) && ug_dtype_is_float(a->dtype)))
-    UG_RETURN_IF_ERROR(same_dtype(c, 0, 1));
+  UG_RETURN_IF_ERROR(same_dtype(c, 0, 1));
   if (a->rank < 1 || b->rank < 1)
     return ERR(c, "operands %s and %s must have rank >= 1", tstr(c, a).s, tstr(c, b).s);
   ug_dim_t ka = a->dims[a->rank - 1], kb = b->rank >= 2 ? b->dims[b->rank - 2] : b->dims[0];
@@ -915,6 +914,36 @@ static ug_status_t infer_split(ictx_t *c) {
   if (n && ug_dim_provably_ne(c->dims, sum, d))
     return ERR(c, "split sizes add up to %s, not to axis %d of %s", dstr(c, sum).s, axis,
                tstr(c, x).s);
+  return NULL;
+}
+
+/* linear(x, w, bias?): x @ w^T + bias, the weight in its storage layout
+ * [N, K] (a GGUF / PyTorch Linear weight: each row is one output's K inputs,
+ * quantization blocks run along K).  x is [..., K] of a float type; w is any
+ * float type or block-quantized (K then a whole number of blocks); bias is
+ * [N] of x's dtype.  The result is [..., N] of x's dtype. */
+static ug_status_t infer_linear(ictx_t *c) {
+  const ug_type_t *x = opnd(c, 0), *w = opnd(c, 1), *bias = opnd(c, 2);
+  UG_RETURN_IF_ERROR(need_dtype(c, 0, UG_PROP_FLOAT));
+  if (!ug_dtype_is_float(w->dtype) && !ug_dtype_is_quant(w->dtype))
+    return ERR(c, "weight %s must be a float or block-quantized type", tstr(c, w).s);
+  if (x->rank < 1 || w->rank != 2)
+    return ERR(c, "expected x of rank >= 1 and a weight of rank 2, got %s and %s", tstr(c, x).s,
+               tstr(c, w).s);
+  ug_dim_t k = x->dims[x->rank - 1];
+  if (ug_dim_provably_ne(c->dims, k, w->dims[1]))
+    return ERR(c, "contracted dims differ: %s vs weight %s", tstr(c, x).s, tstr(c, w).s);
+  if (ug_dtype_is_quant(w->dtype) && !UG_DIM_IS_STATIC(w->dims[1]))
+    return ERR(c, "block-quantized weight %s needs a static row length", tstr(c, w).s);
+  if (bias) {
+    UG_RETURN_IF_ERROR(same_dtype(c, 0, 2));
+    if (bias->rank != 1 || ug_dim_provably_ne(c->dims, bias->dims[0], w->dims[0]))
+      return ERR(c, "bias %s must be [%s] for weight %s", tstr(c, bias).s, dstr(c, w->dims[0]).s,
+                 tstr(c, w).s);
+  }
+  ug_type_t r = *x;
+  r.dims[r.rank - 1] = w->dims[0];
+  c->out[0] = r;
   return NULL;
 }
 
@@ -1169,7 +1198,8 @@ static ug_status_t check_node(ictx_t *c) {
     /* Block-quantized data is only dequantized (cast), gathered (embedding
      * rows), multiplied as a matmul weight, or asked for its shape. */
     if (ug_dtype_is_quant(t->dtype) && c->op != UG_OP_CAST && c->op != UG_OP_SHAPE_OF &&
-        !(c->op == UG_OP_MATMUL && i == 1) && !(c->op == UG_OP_GATHER && i == 0))
+        !(c->op == UG_OP_LINEAR && i == 1) &&
+        !(c->op == UG_OP_GATHER && i == 0))
       return ERR(c, "operand %u is block-quantized (%s)", i, tstr(c, t).s);
   }
   for (int k = 0; k < UG_ATTR_COUNT; k++) {
@@ -1219,6 +1249,7 @@ static ug_status_t infer_op(ictx_t *c) {
   case UG_OP_MAX_POOL: case UG_OP_AVG_POOL: return infer_pool(c);
   case UG_OP_TOPK: return infer_topk(c);
   case UG_OP_MATMUL: return infer_matmul(c);
+  case UG_OP_LINEAR: return infer_linear(c);
   case UG_OP_CONV: return infer_conv(c);
   case UG_OP_CONV_TRANSPOSE: return infer_conv_transpose(c);
   case UG_OP_SQUEEZE: return infer_squeeze(c);

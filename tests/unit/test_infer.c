@@ -470,9 +470,13 @@ START_TEST(test_matmul) {
   ck_assert_str_eq(add(UG_OP_MATMUL, V(in("f32[2,1,3,4]"), in("f32[5,4,6]")), NOATTR), "f32[2,5,3,6]");
   ck_assert_str_eq(add(UG_OP_MATMUL, V(in("i8[2,3]"), in("i8[3,2]")), NOATTR), "i8[2,2]");
   ck_assert_str_eq(add(UG_OP_MATMUL, V(in("f32[seq,k]"), in("f32[k,64]")), NOATTR), "f32[seq,64]");
-  /* a block-quantized weight: the result has the activation's dtype */
-  ck_assert_str_eq(add(UG_OP_MATMUL, V(in("f32[seq,4096]"), in("q4_0[4096,4096]")), NOATTR),
-                   "f32[seq,4096]");
+  /* linear: x @ w^T with w [N, K]; a block-quantized or narrower weight
+   * keeps the activation's dtype */
+  ck_assert_str_eq(add(UG_OP_LINEAR, V(in("f32[seq,4096]"), in("q4_0[11008,4096]")), NOATTR),
+                   "f32[seq,11008]");
+  ck_assert_str_eq(add(UG_OP_LINEAR, V(in("f32[2,seq,64]"), in("f16[32,64]"), in("f32[32]")), NOATTR),
+                   "f32[2,seq,32]");
+  ck_assert_str_eq(add(UG_OP_LINEAR, V(in("f16[k]"), in("f16[8,k]")), NOATTR), "f16[8]");
   cur_loc = "/m/MatMul";
   check_error(add(UG_OP_MATMUL, V(in("f32[2,3]"), in("f32[4,5]")), NOATTR), "matmul",
               "contracted dims differ: f32[2,3] vs f32[4,5]");
@@ -481,6 +485,22 @@ START_TEST(test_matmul) {
   check_error(add(UG_OP_MATMUL, V(in("f32[2,3]"), in("f16[3,2]")), NOATTR), "matmul", "dtypes must match");
   check_error(add(UG_OP_MATMUL, V(in("q4_0[32,32]"), in("f32[32,32]")), NOATTR), "matmul",
               "block-quantized");
+  check_error(add(UG_OP_MATMUL, V(in("f32[32,32]"), in("q4_0[32,32]")), NOATTR), "matmul",
+              "block-quantized");
+  cur_loc = "blk.0.attn_q";
+  check_error(add(UG_OP_LINEAR, V(in("f32[2,64]"), in("f32[8,32]")), NOATTR), "linear",
+              "contracted dims differ: f32[2,64] vs weight f32[8,32]");
+  check_error(add(UG_OP_LINEAR, V(in("f32[2,64]"), in("f32[64]")), NOATTR), "linear", "rank 2");
+  check_error(add(UG_OP_LINEAR, V(in("q8_0[2,64]"), in("f32[8,64]")), NOATTR), "linear",
+              "block-quantized");
+  check_error(add(UG_OP_LINEAR, V(in("i32[2,64]"), in("f32[8,64]")), NOATTR), "linear",
+              "float type");
+  check_error(add(UG_OP_LINEAR, V(in("f32[2,64]"), in("i8[8,64]")), NOATTR), "linear",
+              "float or block-quantized");
+  check_error(add(UG_OP_LINEAR, V(in("f32[2,64]"), in("f32[8,64]"), in("f32[9]")), NOATTR), "linear",
+              "bias f32[9] must be [8]");
+  check_error(add(UG_OP_LINEAR, V(in("f32[2,64]"), in("f32[8,64]"), in("f16[8]")), NOATTR), "linear",
+              "dtypes must match");
 }
 END_TEST
 
