@@ -2,6 +2,9 @@
 """The GPU benchmark: ugcc's compiled kernels next to PyTorch eager and
 torch.compile on the same operation, and the physical ceilings (device-to-
 device copy bandwidth, the cuBLAS fp16 GEMM rate), all measured in one run.
+Then the `linear` GEMV cases (bench/make_linear_models.py: f16 / q8_0 / q4_0
+weights of 4096 x 4096, 14336 x 4096 and 4096 x 14336 at M = 1 and 16) as
+GB/s and a share of the same copy bandwidth.
 
     gpu_bench.py MODELS_DIR LIBUGRT [--iters N] [--json FILE]
 
@@ -25,6 +28,9 @@ import time
 
 import torch
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import make_linear_models  # noqa: E402  (bench/make_linear_models.py: the linear cases' weights)
 
 R, C, N = 32768, 4096, 4096
 EM, EK, EN = 8192, 1024, 4096
@@ -105,6 +111,71 @@ def timeit(fn, iters, sync):
         sync()
         ts.append(time.perf_counter() - t0)
     return statistics.median(ts)
+
+
+def dequant(raw, wdt, n, k):
+    """The weight bytes (a uint8 device tensor) as float32 [n, k]: GGUF q8_0 /
+    q4_0 blocks (docs/gguf.md), or f16."""
+    if wdt == "f16":
+        return raw.view(torch.float16).view(n, k).float()
+    be, bb = make_linear_models.BLOCKS[wdt]
+    b = raw.view(n, k // be, bb)
+    d = b[..., 0:2].contiguous().view(torch.float16).float()  # [n, k/32, 1]
+    if wdt == "q8_0":
+        q = b[..., 2:34].contiguous().view(torch.int8).float()
+    else:
+        qs = b[..., 2:18].to(torch.int32)
+        q = torch.cat([(qs & 15) - 8, (qs >> 4) - 8], -1).float()
+    return (q * d).reshape(n, k)
+
+
+def linear_rows(a, u, copy_bw, dev, sync):
+    """The linear (GEMV) cases: ugcc's kernel on f32 x and an f16 / q8_0 /
+    q4_0 weight, checked against x @ dequant(w)^T in f32, with the bytes it
+    must move (weight + x + y) per second next to the copy bandwidth, and
+    cuBLAS's f16 GEMV of the same shape (torch F.linear on f16 x and w) as
+    the peer."""
+    rows = []
+    made = {}
+    for wdt, n, k, m in make_linear_models.CASES:
+        name = make_linear_models.case_name(wdt, n, k, m)
+        so = os.path.join(a.models, name + ".so")
+        row = {"case": name}
+        rows.append(row)
+        if not os.path.exists(so):
+            print("ugcc failed for %s: no model (bench.sh prepare)" % name, file=sys.stderr)
+            row.update(ugcc_us=float("nan"), ok=False)
+            continue
+        wn = make_linear_models.weight_name(wdt, n, k)
+        if wn not in made:
+            made.clear()  # one weight in memory at a time (up to 117 MB)
+            made[wn] = make_linear_models.weight_bytes(wdt, n, k)
+        wb = made[wn]
+        with open(so + ".weights", "wb") as f:  # the external weights, as compiled
+            f.write(wb)
+        x = torch.randn(m, k, device=dev, dtype=torch.float32)
+        w = dequant(torch.frombuffer(bytearray(wb), dtype=torch.uint8).to(dev), wdt, n, k)
+        ref = x @ w.t()
+        out = torch.empty(m, n, device=dev, dtype=torch.float32)
+        nbytes = len(wb) + 4 * m * k + 4 * m * n
+        try:
+            run = u.session(so, [x], [out])
+            run()
+            sync()
+            err = (out - ref).abs().max().item()
+            row["max_rel_err"] = err / max(ref.abs().max().item(), 1e-30)
+            row["ok"] = row["max_rel_err"] <= 1e-4
+            row["ugcc_us"] = timeit(run, a.iters, lambda: None) * 1e6
+        except Exception as e:  # noqa: BLE001 - report and go on
+            print("ugcc failed for %s: %s" % (name, e), file=sys.stderr)
+            row.update(ugcc_us=float("nan"), ok=False)
+        x16, w16 = x.half(), w.half()
+        row["cublas_f16_us"] = timeit(lambda: F.linear(x16, w16), a.iters, sync) * 1e6
+        row["GBps"] = nbytes / (row["ugcc_us"] * 1e-6) / 1e9
+        row["pct_copy_bw"] = 100 * nbytes / (row["ugcc_us"] * 1e-6) / copy_bw
+        del w, w16, ref
+        os.remove(so + ".weights")
+    return rows
 
 
 def main():
@@ -212,9 +283,18 @@ def main():
             row["case"], row["ugcc_us"], row["eager_us"], row["compile_us"], row["eager_us"] / row["ugcc_us"],
             row["compile_us"] / row["ugcc_us"], ceil, "ok" if row["ok"] else "WRONG (%s)" % row.get("max_abs_err")))
     print("eager/ug and comp/ug > 1: ugcc is faster; ceiling%: share of copy bandwidth (GEMM: of cuBLAS's rate)")
+    lrows = linear_rows(a, u, copy_bw, dev, sync)
+    print()
+    print("linear, f32 x [M,K] @ w[N,K]^T: bytes = weight + x + y; cuBLAS f16 GEMV of the same shape for reference")
+    print("%-26s %10s %9s %9s %12s %s" % ("case", "ugcc us", "GB/s", "copy bw%", "cuBLAS f16 us", "check"))
+    for row in lrows:
+        print("%-26s %10.1f %9.0f %8.1f%% %12.1f %s" % (
+            row["case"], row["ugcc_us"], row.get("GBps", float("nan")), row.get("pct_copy_bw", float("nan")),
+            row.get("cublas_f16_us", float("nan")),
+            "ok" if row["ok"] else "WRONG (%s)" % row.get("max_rel_err")))
     if a.json:
-        json.dump({"copy_GBps": copy_bw / 1e9, "cublas_TFLOPs": gemm_rate / 1e12, "rows": rows}, open(a.json, "w"),
-                  indent=1)
+        json.dump({"copy_GBps": copy_bw / 1e9, "cublas_TFLOPs": gemm_rate / 1e12, "rows": rows, "linear": lrows},
+                  open(a.json, "w"), indent=1)
 
 
 if __name__ == "__main__":

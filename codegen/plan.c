@@ -19,9 +19,17 @@ static uint64_t fnv_update(uint64_t h, const uint8_t *p, uint64_t n) {
 
 static const uint8_t zeros64[64];
 
-ug_status_t ug_weight_layout_build(ug_module_t *m, ug_weight_layout_t *out) {
+static bool in_source(const ug_module_t *m, const ug_weight_t *wt) {
+  const uint8_t *p = wt->data;
+  return m->source.path && p && p >= m->source.base && wt->size <= m->source.size &&
+         (uint64_t)(p - m->source.base) <= m->source.size - wt->size;
+}
+
+static ug_status_t layout(ug_module_t *m, bool source, ug_weight_layout_t *out) {
   size_t nw = m->weights.len;
   memset(out, 0, sizeof *out);
+  out->source = source;
+  out->tail_offset = source ? (m->source.size + 63) / 64 * 64 : 0;
   out->offsets = ug_arena_alloc(m->arena, sizeof(uint64_t) * (nw + 1));
   bool *used = ug_arena_alloc(m->arena, nw + 1);
   for (size_t gi = 0; gi < m->graphs.len; gi++) {
@@ -50,31 +58,48 @@ ug_status_t ug_weight_layout_build(ug_module_t *m, ug_weight_layout_t *out) {
                             "weight @%s holds %llu bytes, its type needs %lld",
                             wt->name ? wt->name : "<anonymous>", (unsigned long long)wt->size,
                             (long long)need);
+    if (source && in_source(m, wt)) {
+      out->offsets[w] = (uint64_t)((const uint8_t *)wt->data - m->source.base);
+      continue;
+    }
     uint64_t pad = (64 - off % 64) % 64;
     h = fnv_update(h, zeros64, pad);
     off += pad;
-    out->offsets[w] = off;
+    out->offsets[w] = out->tail_offset + off;
     h = fnv_update(h, wt->data, wt->size);
     off += wt->size;
   }
   out->size = off;
   out->hash = h;
+  if (source) out->source_hash = fnv_update(FNV_OFFSET, m->source.base, m->source.size);
   return NULL;
+}
+
+ug_status_t ug_weight_layout_build(ug_module_t *m, ug_weight_layout_t *out) { return layout(m, false, out); }
+
+ug_status_t ug_weight_layout_build_source(ug_module_t *m, ug_weight_layout_t *out) {
+  if (!m->source.path) return ug_status_make(UG_ERR_INVALID, NULL, "the module has no source file");
+  return layout(m, true, out);
+}
+
+static bool in_blob(const ug_module_t *m, const ug_weight_layout_t *wl, size_t w) {
+  return wl->offsets[w] != UINT64_MAX && !(wl->source && in_source(m, &m->weights.items[w]));
 }
 
 void ug_weight_layout_fill(ug_module_t *m, const ug_weight_layout_t *wl, uint8_t *dst) {
   memset(dst, 0, wl->size);
   for (size_t w = 0; w < m->weights.len; w++)
-    if (wl->offsets[w] != UINT64_MAX && m->weights.items[w].size)
-      memcpy(dst + wl->offsets[w], m->weights.items[w].data, m->weights.items[w].size);
+    if (in_blob(m, wl, w) && m->weights.items[w].size)
+      memcpy(dst + wl->offsets[w] - wl->tail_offset, m->weights.items[w].data, m->weights.items[w].size);
 }
 
 ug_status_t ug_weight_layout_write(ug_module_t *m, const ug_weight_layout_t *wl, FILE *f) {
   uint64_t pos = 0;
   for (size_t w = 0; w < m->weights.len; w++) {
-    if (wl->offsets[w] == UINT64_MAX) continue;
-    while (pos < wl->offsets[w]) {
-      uint64_t k = wl->offsets[w] - pos;
+    if (!in_blob(m, wl, w)) continue;
+    uint64_t at = wl->offsets[w] - wl->tail_offset;
+    while (pos < at) {
+      uint64_t k = at - pos;
       if (k > 64) k = 64;
       if (fwrite(zeros64, 1, k, f) != k) goto fail;
       pos += k;
@@ -88,19 +113,72 @@ fail:
   return ug_status_make(UG_ERR_IO, NULL, "cannot write the weights");
 }
 
+/* A block-quantized type whose rows (last dim) are not whole blocks. */
+static ug_status_t not_whole_blocks(ug_module_t *m, const ug_type_t *t) {
+  char buf[160];
+  ug_type_format(m->dims, t, buf, sizeof buf);
+  return ug_status_make(UG_ERR_SHAPE, NULL, "%s is not made of whole %s blocks of %d (rows of a static length)",
+                        buf, ug_dtype_name(t->dtype), ug_dtype_block_elems(t->dtype));
+}
+
 ug_status_t ug_plan_type_bytes(ug_module_t *m, const ug_type_t *t, ug_dim_t *out) {
   int64_t numel, bytes;
+  bool quant = ug_dtype_is_quant(t->dtype);
   if (ug_type_static_numel(t, &numel)) {
+    if (quant && (t->rank == 0 || t->dims[t->rank - 1] % ug_dtype_block_elems(t->dtype) != 0))
+      return not_whole_blocks(m, t);
     if (!ug_dtype_bytes(t->dtype, numel, &bytes))
       return ug_status_make(UG_ERR_SHAPE, NULL, "tensor size overflows");
     *out = bytes;
     return NULL;
   }
-  int bits = ug_dtype_bits(t->dtype);
-  if (bits == 0)
-    return ug_status_make(UG_ERR_UNSUPPORTED, NULL,
-                          "block-quantized tensors with symbolic shapes are not supported");
-  *out = ug_dim_mul(m->dims, ug_type_numel(m->dims, t), bits / 8);
+  if (quant) {
+    /* symbolic leading dims (rows gathered by a symbolic number of ids)
+     * times the bytes of one row */
+    ug_dim_t last = t->dims[t->rank - 1];
+    int64_t be = ug_dtype_block_elems(t->dtype);
+    if (!UG_DIM_IS_STATIC(last) || last % be != 0) return not_whole_blocks(m, t);
+    ug_dim_t rows = 1;
+    for (int i = 0; i + 1 < t->rank; i++) rows = ug_dim_mul(m->dims, rows, t->dims[i]);
+    *out = ug_dim_mul(m->dims, rows, last / be * ug_dtype_block_bytes(t->dtype));
+    return NULL;
+  }
+  *out = ug_dim_mul(m->dims, ug_type_numel(m->dims, t), ug_dtype_bits(t->dtype) / 8);
+  return NULL;
+}
+
+/* The output of g named like state input i, or -1 (not a state). */
+static int64_t state_output(const ug_graph_t *g, size_t i) {
+  const ug_value_t *v = &g->values.items[g->inputs.items[i]];
+  const char *name = v->name;
+  if (!v->state) return -1;
+  for (size_t o = 0; name && o < g->outputs.len; o++)
+    if (strcmp(g->output_names.items[o], name) == 0) return (int64_t)o;
+  return -1;
+}
+
+ug_status_t ug_plan_states(ug_module_t *m, ug_plan_state_t **out, uint32_t *out_n) {
+  UG_VEC(ug_plan_state_t) v = {0};
+  for (size_t gi = 0; gi < m->graphs.len; gi++) {
+    ug_graph_t *g = m->graphs.items[gi];
+    for (size_t i = 0; i < g->inputs.len; i++) {
+      if (state_output(g, i) < 0) continue;
+      const ug_value_t *iv = &g->values.items[g->inputs.items[i]];
+      size_t k = 0;
+      while (k < v.len && strcmp(v.items[k].name, iv->name) != 0) k++;
+      if (k < v.len) {
+        if (!ug_type_equal(&v.items[k].type, &iv->type))
+          return ug_status_make(UG_ERR_INVALID, g->name, "state '%s' has another type than in an earlier graph", iv->name);
+        continue;
+      }
+      if (!ug_type_is_static(&iv->type))
+        return ug_status_make(UG_ERR_UNSUPPORTED, g->name, "state '%s' must have a static shape", iv->name);
+      ug_plan_state_t st = {iv->name, iv->type};
+      UG_VEC_PUSH(m->arena, &v, st);
+    }
+  }
+  *out = v.items;
+  *out_n = (uint32_t)v.len;
   return NULL;
 }
 
@@ -311,13 +389,35 @@ ug_status_t ug_plan_build(ug_module_t *m, ug_graph_t *g, uint32_t graph_index,
   char gprefix[32] = "";
   if (graph_index > 0) snprintf(gprefix, sizeof gprefix, "g%u_", graph_index);
 
+  /* inputs; a state input's buffer is the state, and its output is the
+   * last of the scatter_nd chain that updates it in place */
+  ug_plan_state_t *states;
+  uint32_t nstates;
+  UG_RETURN_IF_ERROR(ug_plan_states(m, &states, &nstates));
+  out->input_abi = ug_arena_alloc(m->arena, sizeof(uint32_t) * (g->inputs.len + 1));
+  out->output_abi = ug_arena_alloc(m->arena, sizeof(uint32_t) * (g->outputs.len + 1));
+  bool *state_value = ug_arena_alloc(m->arena, nv + 1); /* an input or scatter of a state */
+  for (size_t o = 0; o < g->outputs.len; o++) out->output_abi[o] = 0;
   for (size_t i = 0; i < g->inputs.len; i++) {
     ug_value_id_t v = g->inputs.items[i];
     ug_dim_t size;
     UG_RETURN_IF_ERROR(ug_plan_type_bytes(m, ug_value_type(g, v), &size));
-    out->value_buffer[v] = add_buffer(m, out, UGRT_BUF_INPUT, (uint32_t)i, size, 0);
+    int64_t so = state_output(g, i);
+    if (so >= 0) {
+      uint32_t k = 0;
+      while (strcmp(states[k].name, g->values.items[v].name) != 0) k++;
+      out->value_buffer[v] = add_buffer(m, out, UGRT_BUF_STATE, k, size, 0);
+      out->input_abi[i] = UG_NONE;
+      out->output_abi[so] = UG_NONE;
+      state_value[v] = true;
+    } else {
+      out->input_abi[i] = out->num_abi_inputs++;
+      out->value_buffer[v] = add_buffer(m, out, UGRT_BUF_INPUT, out->input_abi[i], size, 0);
+    }
     out->input_buffers[i] = out->value_buffer[v];
   }
+  for (size_t o = 0; o < g->outputs.len; o++)
+    if (out->output_abi[o] != UG_NONE) out->output_abi[o] = out->num_abi_outputs++;
 
   uint32_t *order = NULL, norder = 0;
   UG_RETURN_IF_ERROR(unit_order(m, g, &order, &norder));
@@ -373,6 +473,27 @@ ug_status_t ug_plan_build(ug_module_t *m, ug_graph_t *g, uint32_t graph_index,
       args[na++] = out->value_buffer[v];
       use_buffer(out, out->value_buffer[v], s);
     }
+    ug_value_id_t d0 = n->num_operands ? ug_node_operand(g, n, 0) : UG_NONE;
+    if (n->op == UG_OP_SCATTER_ND && d0 != UG_NONE && state_value[d0]) {
+      /* in place: the state's only reader is this update */
+      if (ug_uses_count(&uses, d0) != 1) {
+        ug_uses_free(&uses);
+        return ug_node_error(g, n, UG_ERR_UNSUPPORTED,
+                             "the state this node updates in place is also read elsewhere");
+      }
+      ug_value_id_t r = ug_node_result(g, n, 0);
+      out->value_buffer[r] = out->value_buffer[d0];
+      state_value[r] = true;
+      vals[na] = r;
+      args[na++] = out->value_buffer[r];
+      ug_node_id_t *one = ug_arena_alloc(m->arena, sizeof(ug_node_id_t));
+      one[0] = (ug_node_id_t)ni;
+      ug_plan_step_t st = {.kind = UG_STEP_NODE, .node = (ug_node_id_t)ni, .nodes = one, .num_nodes = 1,
+                           .arg_values = vals, .args = args, .num_args = na, .num_scratch = 0};
+      st.kernel_name = ug_arena_printf(m->arena, "ugk_%s%zu_%s", gprefix, ni, ug_op_info(n->op)->name);
+      UG_VEC_PUSH(m->arena, &out->steps, st);
+      continue;
+    }
     for (uint32_t i = 0; i < n->num_results; i++) {
       ug_value_id_t v = ug_node_result(g, n, i);
       ug_status_t st = result_buffer(m, g, out, n, v, s);
@@ -401,15 +522,29 @@ ug_status_t ug_plan_build(ug_module_t *m, ug_graph_t *g, uint32_t graph_index,
     ug_value_id_t v = g->outputs.items[i];
     uint32_t b = out->value_buffer[v];
     UG_ASSERT(b != UG_NONE);
+    if (out->output_abi[i] == UG_NONE) {
+      /* a state: the updates must have happened in its buffer */
+      const ug_plan_buffer_t *sb = &out->buffers.items[b];
+      if (sb->kind != UGRT_BUF_STATE || strcmp(states[sb->index].name, g->output_names.items[i]) != 0)
+        return ug_status_make(UG_ERR_UNSUPPORTED, g->name,
+                              "state output '%s' must be the result of scatter_nd updates of input '%s'",
+                              g->output_names.items[i], g->output_names.items[i]);
+      out->output_buffers[i] = b;
+      continue;
+    }
+    if (state_value[v])
+      return ug_status_make(UG_ERR_UNSUPPORTED, g->name, "output '%s' returns a state; read it through the session",
+                            g->output_names.items[i]);
+    uint32_t ai = out->output_abi[i];
     if (out->buffers.items[b].kind == UGRT_BUF_ARENA && !claimed[b]) {
       claimed[b] = true;
       out->buffers.items[b].kind = UGRT_BUF_OUTPUT;
-      out->buffers.items[b].index = (uint32_t)i;
+      out->buffers.items[b].index = ai;
       out->output_buffers[i] = b;
       continue;
     }
     uint32_t s = (uint32_t)out->steps.len;
-    uint32_t ob = add_buffer(m, out, UGRT_BUF_OUTPUT, (uint32_t)i, out->buffers.items[b].size, s);
+    uint32_t ob = add_buffer(m, out, UGRT_BUF_OUTPUT, ai, out->buffers.items[b].size, s);
     use_buffer(out, b, s);
     out->output_buffers[i] = ob;
     uint32_t *args = ug_arena_alloc(m->arena, sizeof(uint32_t) * 2);

@@ -52,6 +52,10 @@ typedef struct {
 typedef struct {
   ug_graph_t *g;
   uint32_t graph_index;
+  /* Per graph input / output: its number among the entry's inputs /
+   * outputs, or UG_NONE for session state (which the entry does not list). */
+  uint32_t *input_abi, *output_abi;
+  uint32_t num_abi_inputs, num_abi_outputs;
   UG_VEC(ug_plan_buffer_t) buffers;
   UG_VEC(ug_plan_step_t) steps;
   uint32_t *value_buffer; /* per value id; UG_NONE when absent */
@@ -74,10 +78,19 @@ typedef struct {
   uint64_t *offsets;
   uint64_t size;
   uint64_t hash; /* FNV-1a 64 over the blob */
+  /* Source layout (ug_weight_layout_build_source): the weights that lie in
+   * m->source keep their offsets in that file; the others form the blob,
+   * which the offsets place at tail_offset (past the file, 64-aligned). */
+  bool source;
+  uint64_t tail_offset;
+  uint64_t source_hash; /* FNV-1a 64 over the whole source file */
 } ug_weight_layout_t;
 
 ug_status_t ug_weight_layout_build(ug_module_t *m, ug_weight_layout_t *out);
-/* Writes the blob (layout->size bytes, zero padding) to f. */
+/* The source layout, for a module whose weights borrow m->source (GGUF). */
+ug_status_t ug_weight_layout_build_source(ug_module_t *m, ug_weight_layout_t *out);
+/* Writes the blob (layout->size bytes, zero padding) to f.  (For a source
+ * layout, the blob is the tail.) */
 ug_status_t ug_weight_layout_write(ug_module_t *m, const ug_weight_layout_t *wl, FILE *f);
 /* Copies the blob into dst (layout->size bytes). */
 void ug_weight_layout_fill(ug_module_t *m, const ug_weight_layout_t *wl, uint8_t *dst);
@@ -85,6 +98,19 @@ void ug_weight_layout_fill(ug_module_t *m, const ug_weight_layout_t *wl, uint8_t
 /* Scratch buffers a backend needs for node n: writes up to 4 byte sizes. */
 typedef ug_status_t (*ug_scratch_fn)(ug_graph_t *g, const ug_node_t *n, ug_dim_t *out_sizes,
                                      uint32_t *out_count);
+
+/* Session state (a KV cache): a graph input marked `state` and the graph
+ * output with its name.  The state lives in a STATE buffer that runs read and update in
+ * place: the output must be the result of a scatter_nd (or a chain of
+ * them) whose data operand is the input, and nothing else may read the
+ * input.  ug_plan_states lists the module's states in order of first
+ * appearance (graphs in order, inputs in order); graphs sharing a name
+ * share the state and must agree on its type. */
+typedef struct {
+  const char *name;
+  ug_type_t type;
+} ug_plan_state_t;
+ug_status_t ug_plan_states(ug_module_t *m, ug_plan_state_t **out, uint32_t *out_n);
 
 /* Byte size of a value of type t (symbolic sizes are added to m->dims). */
 ug_status_t ug_plan_type_bytes(ug_module_t *m, const ug_type_t *t, ug_dim_t *out);

@@ -118,6 +118,9 @@ typedef struct {
   ug_node_id_t def;  /* defining node, UG_NONE for graph inputs */
   uint32_t index;    /* result index in def, or input index */
   const char *name;  /* NULL: printed as a number */
+  /* A graph input that is session state (printed `%x: state f32[...]`): the
+   * graph output with the same name is its new value (codegen/plan.h). */
+  bool state;
 } ug_value_t;
 
 typedef struct {
@@ -157,6 +160,17 @@ struct ug_module {
   UG_VEC(ug_weight_t) weights;
   UG_VEC(ug_graph_t *) graphs;
   UG_VEC(ug_mapping_t) mappings; /* unmapped by ug_module_destroy */
+  /* The file the weights were imported from when they all borrow its
+   * mapping (GGUF): external weights then refer to it instead of a copy. */
+  struct {
+    const char *path; /* NULL: none */
+    const uint8_t *base;
+    uint64_t size;
+  } source;
+  /* Bytes to embed in model.so for tools (a GGUF model's key/values as a
+   * GGUF file without tensors), or NULL. */
+  const void *metadata;
+  uint64_t metadata_size;
 };
 
 ug_module_t *ug_module_create(void);

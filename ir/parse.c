@@ -723,9 +723,12 @@ static ug_status_t graph(ug_parser_t *p) {
       const char *name, *key;
       UG_RETURN_IF_ERROR(value_def(p, &name, &key));
       UG_RETURN_IF_ERROR(expect(p, ":"));
+      bool state = accept(p, "state ");
       ug_type_t t;
       UG_RETURN_IF_ERROR(type_lit(p, &t));
-      bind(p, key, !name, ug_graph_add_input(p->g, name, &t));
+      ug_value_id_t in = ug_graph_add_input(p->g, name, &t);
+      ug_value(p->g, in)->state = state;
+      bind(p, key, !name, in);
       if (p->used * 2 >= p->nslots) slot_grow(p);
     } while (accept(p, ","));
     UG_RETURN_IF_ERROR(expect(p, ")"));

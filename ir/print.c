@@ -311,7 +311,7 @@ void ug_print_graph(ug_graph_t *g, FILE *f) {
   for (size_t i = 0; i < g->inputs.len; i++) {
     if (i) fputs(", ", f);
     print_value(&p, g->inputs.items[i]);
-    fputs(": ", f);
+    fputs(ug_value(g, g->inputs.items[i])->state ? ": state " : ": ", f);
     print_type(&p, ug_value_type(g, g->inputs.items[i]));
   }
   fputs(") -> (", f);

@@ -108,6 +108,17 @@ ug_status_t ug_verify_graph(ug_graph_t *g) {
       if (strcmp(g->output_names.items[j], name) == 0)
         return ug_status_make(UG_ERR_INVALID, g->name, "two outputs are named \"%s\"", name);
   }
+  /* a state input comes back as the output of its name, with its type */
+  for (size_t i = 0; i < g->inputs.len; i++) {
+    const ug_value_t *in = &g->values.items[g->inputs.items[i]];
+    if (!in->state) continue;
+    size_t o = 0;
+    while (in->name && o < g->outputs.len && strcmp(g->output_names.items[o], in->name) != 0) o++;
+    if (!in->name || o == g->outputs.len)
+      return ug_status_make(UG_ERR_INVALID, g->name, "state input %%%s has no output of its name", in->name ? in->name : "?");
+    if (!ug_type_equal(&in->type, ug_value_type(g, g->outputs.items[o])))
+      return ug_status_make(UG_ERR_INVALID, g->name, "state output \"%s\" has another type than its input", in->name);
+  }
   return NULL;
 }
 

@@ -16,11 +16,13 @@
 #include "codegen/codegen.h"
 #endif
 #include "codegen/kir_text.h"
+#include "frontend/gguf/llama.h"
 
 void ug_compile_options_init(ug_compile_options_t *o) {
   memset(o, 0, sizeof(*o));
   o->targets = "cpu";
   o->opt_level = 2;
+  o->act_dtype = UG_DTYPE_F32;
   ug_pass_options_init(&o->pass_options);
 }
 
@@ -152,8 +154,15 @@ ug_status_t ug_compile_load(const ug_compile_options_t *o, ug_module_t **out) {
     return ug_status_make(UG_ERR_UNSUPPORTED, in, "this ugcc was built without the ONNX frontend");
 #endif
   }
-  if (has_suffix(in, ".gguf"))
-    return ug_status_make(UG_ERR_UNSUPPORTED, in, "GGUF models are not supported yet");
+  if (has_suffix(in, ".gguf")) {
+    if (o->num_input_shapes)
+      return ug_status_make(UG_ERR_UNSUPPORTED, "--input-shape", "GGUF models take --ctx instead");
+    ug_gguf_import_options_t go;
+    ug_gguf_import_options_init(&go);
+    go.ctx = o->ctx;
+    go.act_dtype = o->act_dtype;
+    return ug_gguf_import(in, &go, out);
+  }
   return ug_status_make(UG_ERR_INVALID, in, "unknown input format (expected .onnx, .gguf or .ugir)");
 }
 

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "tools/common/tensor_io.h"
+#include "tools/generate.h"
 #include "ugrt/ugrt.h"
 
 #define MAX_ARGS 256
@@ -30,6 +31,13 @@ static const char usage[] =
     "  --device auto|cpu|cuda|cuda:N  (default auto)\n"
     "  --no-verify-weights        skip the weights hash check\n"
     "  --no-cuda-graphs           launch kernels one by one instead of replaying a CUDA graph\n"
+    "Language models compiled from GGUF:\n"
+    "  --prompt TEXT              generate text after TEXT (prefill, then decode one token at a time)\n"
+    "  -n N                       tokens to generate (default 64; stops at end-of-sequence)\n"
+    "  --temp T                   sampling temperature (default 0: greedy)\n"
+    "  --top-k K, --top-p P       sample among the K most likely tokens / the smallest set of\n"
+    "                             probability >= P (default: no limit)\n"
+    "  --seed S                   sampling seed (default 0)\n"
     "  --version, --help\n";
 
 static void die_usage(const char *fmt, ...) {
@@ -63,6 +71,7 @@ typedef struct {
   int num_shapes;
   long bench;
   bool print, no_verify, no_graphs;
+  ug_gen_options_t gen; /* gen.prompt set: generate text */
 } args_t;
 
 /* "--opt VALUE" or "--opt=VALUE"; returns the value or NULL if argv[*i] is not opt. */
@@ -92,6 +101,7 @@ static input_arg_t split_named(const char *v) {
 
 static void parse_args(int argc, char **argv, args_t *a) {
   memset(a, 0, sizeof *a);
+  ug_gen_options_init(&a->gen);
   a->device = "auto";
   a->bench = 0;
   for (int i = 1; i < argc; i++) {
@@ -119,6 +129,28 @@ static void parse_args(int argc, char **argv, args_t *a) {
       a->bench = strtol(v, &end, 10);
       if (*end || a->bench < 1 || a->bench > 1000000)
         die_usage("--bench wants a run count from 1 to 1000000, got \"%s\"", v);
+    } else if ((v = opt_value(argc, argv, &i, "--prompt"))) {
+      a->gen.prompt = v;
+    } else if ((v = opt_value(argc, argv, &i, "-n"))) {
+      char *end;
+      a->gen.n_predict = strtol(v, &end, 10);
+      if (*end || a->gen.n_predict < 1 || a->gen.n_predict > (1L << 24)) die_usage("-n wants a token count, got \"%s\"", v);
+    } else if ((v = opt_value(argc, argv, &i, "--temp"))) {
+      char *end;
+      a->gen.temp = strtod(v, &end);
+      if (*end || !(a->gen.temp >= 0 && a->gen.temp <= 100)) die_usage("--temp wants a value from 0 to 100, got \"%s\"", v);
+    } else if ((v = opt_value(argc, argv, &i, "--top-k"))) {
+      char *end;
+      a->gen.top_k = strtol(v, &end, 10);
+      if (*end || a->gen.top_k < 0) die_usage("--top-k wants a count, got \"%s\"", v);
+    } else if ((v = opt_value(argc, argv, &i, "--top-p"))) {
+      char *end;
+      a->gen.top_p = strtod(v, &end);
+      if (*end || !(a->gen.top_p > 0 && a->gen.top_p <= 1)) die_usage("--top-p wants a value in (0, 1], got \"%s\"", v);
+    } else if ((v = opt_value(argc, argv, &i, "--seed"))) {
+      char *end;
+      a->gen.seed = strtoull(v, &end, 10);
+      if (*end) die_usage("--seed wants an integer, got \"%s\"", v);
     } else if ((v = opt_value(argc, argv, &i, "--device"))) {
       a->device = v;
     } else if (strcmp(argv[i], "--print") == 0) {
@@ -213,7 +245,7 @@ static void print_values(const ugrt_tensor_view_t *v) {
   size_t elem = ugrt_dtype_size(v->dtype), n = elem ? v->size / elem : 0;
   const size_t limit = 1000;
   for (size_t i = 0; i < n && i < limit; i++) {
-    if (ug_dtype_is_float(v->dtype))
+    if (ug_tensor_dtype_is_float(v->dtype))
       printf("%s%.7g", i ? " " : "  ", ug_tensor_get_f64(v->dtype, v->data, i));
     else
       printf("%s%lld", i ? " " : "  ", (long long)ug_tensor_get_i64(v->dtype, v->data, i));
@@ -259,6 +291,10 @@ static int run(const args_t *a) {
   uint32_t num_tensors = 0;
   memset(tensors, 0, sizeof tensors);
   if (failed(ugrt_model_load(a->model_path, &mo, &model))) return 1;
+  if (a->gen.prompt) {
+    rc = ug_generate(model, &a->gen, stdout, stderr);
+    goto done;
+  }
   uint32_t entry = 0;
   if (a->entry && failed(ugrt_model_find_entry(model, a->entry, &entry))) goto done;
   uint32_t n_in = ugrt_model_input_count(model, entry);

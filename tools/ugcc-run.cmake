@@ -13,7 +13,9 @@ if(UG_HAVE_ONNX AND TARGET ug_onnx_proto)
   target_compile_definitions(ug_tensor_io PUBLIC UG_TENSOR_IO_ONNX=1)
 endif()
 
-add_executable(ugcc-run ${UG_TOOLS_DIR}/ugcc-run.c)
-target_link_libraries(ugcc-run PRIVATE ug_tensor_io ugrt)
+add_executable(ugcc-run ${UG_TOOLS_DIR}/ugcc-run.c ${UG_TOOLS_DIR}/generate.c)
+# generate.c: the GGUF reader and tokenizer read the metadata a GGUF model
+# carries (its vocabulary) for --prompt.
+target_link_libraries(ugcc-run PRIVATE ug_tensor_io ug_gguf ugrt)
 install(TARGETS ugcc-run RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 set_target_properties(ugcc-run PROPERTIES INSTALL_RPATH "$ORIGIN/../${CMAKE_INSTALL_LIBDIR}")

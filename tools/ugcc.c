@@ -1,5 +1,6 @@
 /* ugcc: compile a model (ONNX, GGUF, or text IR) into a model.so. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -22,7 +23,11 @@ static void usage(FILE *f) {
         "                           for parameter inputs such as shapes, axes or scales\n"
         "  --precision=fp32|tf32|fp16|bf16  how f32 contractions may use GPU tensor cores\n"
         "                           (default: tf32 allowed for f32 matmul/conv, model types kept)\n"
-        "  --weights=embed|external embed weights in model.so (default) or write OUTPUT.weights\n"
+        "  --weights=embed|external embed weights in model.so (default for ONNX) or refer to a\n"
+        "                           file: OUTPUT.weights, or a GGUF model's own file (its default)\n"
+        "  --ctx=N                  GGUF: KV cache capacity in tokens (default: the model's\n"
+        "                           context length, at most 4096 tokens and 2 GiB)\n"
+        "  --dtype=f32|f16|bf16     GGUF: activation and KV cache dtype (default f32)\n"
         "  -O0 .. -O3               optimization level (default -O2)\n"
         "  --passes=a,b             run these passes instead of the default pipeline\n"
         "  --dump-ir=DIR            write the IR after every pass (and generated code) into DIR\n"
@@ -102,6 +107,18 @@ int main(int argc, char **argv) {
       if (strcmp(v, "embed") == 0) o.weights = UG_WEIGHTS_EMBED;
       else if (strcmp(v, "external") == 0) o.weights = UG_WEIGHTS_EXTERNAL;
       else return usage_error("unknown --weights mode '%s' (embed, external)", v);
+    } else if (ug_cli_value(argc, argv, &i, "--ctx", &v, &missing)) {
+      if (missing) return usage_error("%s needs a value", a);
+      char *end;
+      long long n = strtoll(v, &end, 10);
+      if (*end || n < 1 || n > (1 << 24)) return usage_error("bad --ctx '%s' (1 .. 16777216 tokens)", v);
+      o.ctx = n;
+    } else if (ug_cli_value(argc, argv, &i, "--dtype", &v, &missing)) {
+      if (missing) return usage_error("%s needs a value", a);
+      if (strcmp(v, "f32") == 0) o.act_dtype = UG_DTYPE_F32;
+      else if (strcmp(v, "f16") == 0) o.act_dtype = UG_DTYPE_F16;
+      else if (strcmp(v, "bf16") == 0) o.act_dtype = UG_DTYPE_BF16;
+      else return usage_error("unknown --dtype '%s' (f32, f16, bf16)", v);
     } else if (ug_cli_value(argc, argv, &i, "--input-shape", &v, &missing)) {
       if (missing) return usage_error("%s needs a value", a);
       if (nshapes == UG_MAX_INPUT_SHAPES || !parse_shape(v, &shapes[nshapes]))

@@ -1,6 +1,6 @@
 /* CUDA kernels of the contract family (see kernel.h): matmul, conv and
- * conv_transpose, with the semantics of the CPU backend
- * (codegen/llvm/contract.c) and shapes of ir/infer.c.
+ * conv_transpose (and the dispatch of linear), with the semantics of the
+ * CPU backend (codegen/llvm/contract.c) and shapes of ir/infer.c.
  *
  * matmul (NumPy semantics: batch dims broadcast, a 1-d a is [1, K], a 1-d b
  * is [K, 1]) runs one block per output tile (a 1-d grid of at most
@@ -23,6 +23,8 @@
  *    tiles, 4x4 results per thread.  Integers accumulate in unsigned
  *    arithmetic of at least 32 bits and are truncated to the result type:
  *    the same wrap-around as the CPU's accumulation in the operand type.
+ * linear (x @ w^T with the weight in its storage layout, float or
+ * block-quantized) is linear.c's; this file only routes it there.
  * conv and conv_transpose are direct: one thread per output element (the
  * default grid-stride launch), accumulating in the compute type of x (f32
  * for f16 / bf16), starting from the bias like the CPU's conv_direct.  The
@@ -822,6 +824,13 @@ static ug_status_t emit_conv(ug_cuda_kctx_t *k, bool transpose) {
 ug_status_t ug_cuda_emit_contract(ug_cuda_kctx_t *k) {
   switch (k->n->op) {
   case UG_OP_MATMUL: return emit_matmul(k);
+  case UG_OP_LINEAR:
+    /* x, w, bias are the first params, the result follows the operands */
+    k->mm_arg[0] = 0;
+    k->mm_arg[1] = 1;
+    k->bias_arg = k->nops == 3 ? 2 : -1;
+    k->mm_arg[2] = (int)k->nops;
+    return ug_cuda_emit_linear(k);
   case UG_OP_CONV: return emit_conv(k, false);
   case UG_OP_CONV_TRANSPOSE: return emit_conv(k, true);
   default: return ug_cuda_unsupported(k);

@@ -468,8 +468,10 @@ static ug_status_t emit_fused(kctx_t *k) {
       continue;
     }
     const char *sty = ug_cuda_stype(ug_value_type(g, v)->dtype);
-    if (!sty)
-      return ug_node_error(g, k->n, UG_ERR_UNSUPPORTED, "not supported on cuda yet (dtype %s)",
+    const ug_node_t *head = &g->nodes.items[s->nodes[0]];
+    bool weight = head->op == UG_OP_LINEAR && v == ug_node_operand(g, head, 1);
+    if (!sty || (ug_dtype_is_quant(ug_value_type(g, v)->dtype) && !weight))
+      return ug_node_error(g, head, UG_ERR_UNSUPPORTED, "not supported on cuda yet (dtype %s in a fused kernel)",
                            ug_dtype_name(ug_value_type(g, v)->dtype));
     ug_node_id_t d = g->values.items[v].def;
     bool inside = false;
@@ -479,21 +481,26 @@ static ug_status_t emit_fused(kctx_t *k) {
   fprintf(k->f, "const int64_t *__restrict__ dims) {\n");
   const ug_node_t *head = &g->nodes.items[s->nodes[0]];
   ug_status_t st;
-  if (head->op == UG_OP_MATMUL) {
-    k->ops[0] = ug_node_operand(g, head, 0);
-    k->ops[1] = ug_node_operand(g, head, 1);
-    k->nops = 2;
+  if (head->op == UG_OP_MATMUL || head->op == UG_OP_LINEAR) {
+    k->n = head;
+    k->nops = 0;
+    for (uint32_t i = 0; i < head->num_operands && i < 3; i++) {
+      ug_value_id_t v = ug_node_operand(g, head, i);
+      if (v != UG_NONE) k->ops[k->nops++] = v;
+    }
     k->res[0] = ug_node_result(g, head, 0);
     k->nres = 1;
     k->mm_arg[0] = arg_of(s, k->ops[0]);
     k->mm_arg[1] = arg_of(s, k->ops[1]);
     k->mm_arg[2] = arg_of(s, k->res[0]);
+    ug_value_id_t bias = head->op == UG_OP_LINEAR && head->num_operands > 2 ? ug_node_operand(g, head, 2) : UG_NONE;
+    k->bias_arg = bias == UG_NONE ? -1 : arg_of(s, bias);
     k->epilogue = true;
-    if (k->mm_arg[0] < 0 || k->mm_arg[1] < 0)
-      return ug_node_error(g, head, UG_ERR_INTERNAL, "fused matmul operand without a buffer");
+    if (k->mm_arg[0] < 0 || k->mm_arg[1] < 0 || (bias != UG_NONE && k->bias_arg < 0))
+      return ug_node_error(g, head, UG_ERR_INTERNAL, "fused contraction operand without a buffer");
     k->ix = "int64_t";
     st = emit_epilogue(k);
-    if (!st) st = ug_cuda_emit_contract(k);
+    if (!st) st = head->op == UG_OP_LINEAR ? ug_cuda_emit_linear(k) : ug_cuda_emit_contract(k);
   } else {
     ug_kir_kernel_t *kk;
     st = ug_kir_lower_step(k->kir, k->plan, s, &kk);
@@ -501,6 +508,40 @@ static ug_status_t emit_fused(kctx_t *k) {
   }
   fprintf(k->f, "}\n");
   return st;
+}
+
+/* Block-quantized values reach only the ops that take them (ir/infer.c):
+ * linear's weight, cast's operand, gather's table and result, shape_of.
+ * Argument i of the step (operands, then results) is quantized: an error
+ * naming the node unless the CUDA kernels handle that use. */
+static ug_status_t check_quant(kctx_t *k, uint32_t i) {
+  ug_graph_t *g = k->g;
+  const ug_node_t *n = k->n;
+  const ug_type_t *t = ug_value_type(g, i < k->nops ? k->ops[i] : k->res[i - k->nops]);
+  bool res = i >= k->nops;
+  switch (n->op) {
+  case UG_OP_LINEAR:
+    if (!res && i == 1) return NULL;
+    break;
+  case UG_OP_CAST:
+    if (!res && i == 0) return NULL;
+    break;
+  case UG_OP_SHAPE_OF:
+    if (!res) return NULL;
+    break;
+  case UG_OP_GATHER: {
+    const ug_type_t *xt = ug_value_type(g, k->ops[0]);
+    int axis = ug_cuda_norm_axis(ug_node_attr_int(g, n, UG_ATTR_AXIS, 0), xt->rank);
+    if (xt->rank == 2 && axis == 0 && (i == 0 || res)) return NULL;
+    return ug_node_error(g, n, UG_ERR_UNSUPPORTED,
+                         "not supported on cuda yet (gather from block-quantized %s along axis %d: only whole rows "
+                         "of a rank-2 table, axis 0)",
+                         ug_dtype_name(xt->dtype), axis);
+  }
+  default: break;
+  }
+  return ug_node_error(g, n, UG_ERR_UNSUPPORTED, "not supported on cuda yet (block-quantized %s %s %u)",
+                       ug_dtype_name(t->dtype), res ? "result" : "operand", res ? i - k->nops : i);
 }
 
 /* The parameter list and body of the kernel of step s (without its name). */
@@ -529,6 +570,7 @@ static ug_status_t emit_step(kctx_t *k) {
     const ug_type_t *t = ug_value_type(g, i < k->nops ? k->ops[i] : k->res[i - k->nops]);
     if (!ug_cuda_stype(t->dtype))
       return ug_node_error(g, n, UG_ERR_UNSUPPORTED, "not supported on cuda yet (dtype %s)", ug_dtype_name(t->dtype));
+    if (ug_dtype_is_quant(t->dtype)) UG_RETURN_IF_ERROR(check_quant(k, i));
     small = small && ug_cuda_small_type(t);
   }
   k->ix = small ? "int" : "int64_t";
@@ -541,11 +583,16 @@ static ug_status_t emit_step(kctx_t *k) {
     /* a byte copy: the kernel takes byte pointers */
     fprintf(k->f, "(const unsigned char *__restrict__ a0, unsigned char *__restrict__ a1, const int64_t *__restrict__ dims) {\n");
   } else {
+    /* a scatter's result may be its data operand's buffer (an in-place
+     * update of a session state): those two pointers are not restrict */
+    bool inplace = n->op == UG_OP_SCATTER_ND || n->op == UG_OP_SCATTER_ELEMENTS;
     fputc('(', k->f);
     for (uint32_t i = 0; i < k->nops; i++)
-      fprintf(k->f, "const %s *__restrict__ a%u, ", ug_cuda_stype(ug_value_type(g, k->ops[i])->dtype), i);
+      fprintf(k->f, "const %s *%sa%u, ", ug_cuda_stype(ug_value_type(g, k->ops[i])->dtype),
+              inplace && i == 0 ? "" : "__restrict__ ", i);
     for (uint32_t i = 0; i < k->nres; i++)
-      fprintf(k->f, "%s *__restrict__ a%u, ", ug_cuda_stype(ug_value_type(g, k->res[i])->dtype), k->nops + i);
+      fprintf(k->f, "%s *%sa%u, ", ug_cuda_stype(ug_value_type(g, k->res[i])->dtype),
+              inplace && i == 0 ? "" : "__restrict__ ", k->nops + i);
     for (uint32_t i = 0; i < s->num_scratch; i++)
       fprintf(k->f, "unsigned char *__restrict__ a%u, ", k->nops + k->nres + i);
     fprintf(k->f, "const int64_t *__restrict__ dims) {\n");
@@ -553,6 +600,10 @@ static ug_status_t emit_step(kctx_t *k) {
   ug_status_t st;
   switch (ug_op_info(n->op)->category) {
   case UG_CAT_EW: {
+    if (n->op == UG_OP_CAST && ug_dtype_is_quant(ug_value_type(g, k->ops[0])->dtype)) {
+      st = ug_cuda_emit_dequant(k);
+      break;
+    }
     /* through the kernel IR where the lowering takes it; the direct
      * emitter for the rest (short broadcast rows) */
     ug_kir_kernel_t *kk;
@@ -612,6 +663,8 @@ ug_status_t ug_cuda_emit_module(ug_module_t *m, const ug_plan_t *plans, uint32_t
   if (!bodies || !blocks || !sf) st = ug_status_make(UG_ERR_NOMEM, NULL, "out of memory");
   if (!st) fputs(ug_cuda_prelude, sf);
   if (!st) fputs(ug_cuda_kir_prelude, sf);
+  for (int i = 0; !st && ug_cuda_quant_prelude[i]; i++) fputs(ug_cuda_quant_prelude[i], sf);
+  for (int i = 0; !st && ug_cuda_linear_prelude[i]; i++) fputs(ug_cuda_linear_prelude[i], sf);
   out->kir = ug_kir_module_create(m);
   if (!st) fputs("static __forceinline__ long long ug_max0(long long v) { return v < 0 ? 0 : v; }\n", sf);
   for (uint32_t p = 0; p < num_plans && !st; p++) {
@@ -622,7 +675,7 @@ ug_status_t ug_cuda_emit_module(ug_module_t *m, const ug_plan_t *plans, uint32_t
       char *body = NULL;
       size_t blen = 0;
       kctx_t k = {.m = m, .g = pl->g, .s = s, .plan = pl, .kir = out->kir, .precision = precision,
-                   .ix = "int64_t", .mm_arg = {0, 1, 2}};
+                   .ix = "int64_t", .mm_arg = {0, 1, 2}, .bias_arg = -1};
       k.n = s->kind == UG_STEP_NODE ? &pl->g->nodes.items[s->node] : NULL;
       k.f = open_memstream(&body, &blen);
       if (!k.f) {

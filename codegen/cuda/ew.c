@@ -109,7 +109,7 @@ const char *ug_cuda_stype(ug_dtype_t dt) {
   case UG_DTYPE_F16: return "__half";
   case UG_DTYPE_BF16: return "__nv_bfloat16";
   case UG_DTYPE_BOOL: return "unsigned char";
-  default: return ug_cuda_ctype(dt);
+  default: return ug_dtype_is_quant(dt) ? "unsigned char" : ug_cuda_ctype(dt);
   }
 }
 

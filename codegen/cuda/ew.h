@@ -19,8 +19,9 @@
 #include "ir/ir.h"
 
 /* The C type a value of dt is computed in ("float" for f16) / stored as
- * ("__half" for f16, "unsigned char" for bool); NULL when the CUDA backend
- * does not handle dt (fp8, block-quantized). */
+ * ("__half" for f16, "unsigned char" for bool and for the bytes of
+ * block-quantized types, which have no compute type); NULL when the CUDA
+ * backend does not handle dt (fp8, and block-quantized for ctype). */
 const char *ug_cuda_ctype(ug_dtype_t dt);
 const char *ug_cuda_stype(ug_dtype_t dt);
 

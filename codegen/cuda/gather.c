@@ -87,10 +87,17 @@ static void add_term(kctx_t *k, expr_t *e, const char *coord, const char *stride
 /* Writes `long long <v> = <index at off>;` wrapped once when negative and
  * clamped into [0, dim) as on the CPU (an out-of-range index is a model
  * error; it must not reach wild memory). */
+static int index_text(char *buf, size_t size, int indent, const char *v, const char *src, const char *dim) {
+  return snprintf(buf, size,
+                  "%*slong long %s = (long long)%s;\n"
+                  "%*s{ const long long d_ = %s; if (%s < 0) %s += d_; %s = ug_max0(%s < d_ - 1 ? %s : d_ - 1); }\n",
+                  indent, "", v, src, indent, "", dim, v, v, v, v, v);
+}
+
 static void emit_index(kctx_t *k, int indent, const char *v, const char *src, const char *dim) {
-  fprintf(k->f, "%*slong long %s = (long long)%s;\n", indent, "", v, src);
-  fprintf(k->f, "%*s{ const long long d_ = %s; if (%s < 0) %s += d_; %s = ug_max0(%s < d_ - 1 ? %s : d_ - 1); }\n",
-          indent, "", dim, v, v, v, v, v);
+  char buf[1024];
+  index_text(buf, sizeof buf, indent, v, src, dim);
+  fputs(buf, k->f);
 }
 
 static const char *res_name(kctx_t *k, uint32_t r, char *buf, size_t size) {
@@ -131,9 +138,40 @@ static ug_status_t emit_split(kctx_t *k) {
 
 /* ---- gathers ---- */
 
+/* gather of whole rows of a block-quantized rank-2 table along axis 0 (an
+ * embedding lookup; emit.c refuses the other quantized gathers): the result
+ * keeps the blocks, so rows are copied as bytes, in the widest unit (up to
+ * 16 bytes) that divides the row's bytes when both pointers allow it. */
+static ug_status_t emit_gather_rows(kctx_t *k) {
+  const ug_type_t *xt = ug_value_type(k->g, k->ops[0]), *it = ug_value_type(k->g, k->ops[1]);
+  int64_t rb;
+  if (xt->rank != 2 || !UG_DIM_IS_STATIC(xt->dims[1]) || !ug_dtype_bytes(xt->dtype, xt->dims[1], &rb))
+    return ug_node_error(k->g, k->n, UG_ERR_UNSUPPORTED, "not supported on cuda yet (quantized table %s)",
+                         ug_dtype_name(xt->dtype));
+  int u = 16;
+  while (rb % u) u /= 2;
+  static const char *const unit[] = {"", "unsigned char", "unsigned short", "", "unsigned", "", "", "", "uint2",
+                                     "", "", "", "", "", "", "", "uint4"};
+  char ni[PROD], d[64];
+  ug_cuda_prodstr(it, 0, it->rank, ni, sizeof ni);
+  fprintf(k->f, "  typedef %s U;\n", unit[u]);
+  fprintf(k->f, "  const int64_t rb = %lldLL, ni = %s;\n", (long long)rb, ni);
+  fprintf(k->f, "  const bool vec = ((unsigned long long)a0 | (unsigned long long)a2) %% %d == 0;\n", u);
+  fprintf(k->f, "  const int64_t per = vec ? rb / %d : rb, n = ni * per;\n", u);
+  fprintf(k->f, "  for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {\n");
+  fprintf(k->f, "    const int64_t r = i / per, c = i - r * per;\n");
+  emit_index(k, 4, "j", "a1[r]", ug_cuda_dimstr(xt->dims[0], d, sizeof d));
+  fprintf(k->f, "    if (vec) reinterpret_cast<U *>(a2)[i] = reinterpret_cast<const U *>(a0 + j * rb)[c];\n");
+  fprintf(k->f, "    else a2[i] = a0[j * rb + c];\n  }\n");
+  k->work = ug_dim_mul(k->m->dims, ug_type_numel(k->m->dims, it), rb / u);
+  k->per_thread = 1;
+  return NULL;
+}
+
 static ug_status_t emit_gather(kctx_t *k) {
   const ug_type_t *xt = ug_value_type(k->g, k->ops[0]), *it = ug_value_type(k->g, k->ops[1]);
   const ug_type_t *ot = ug_value_type(k->g, k->res[0]);
+  if (ug_dtype_is_quant(xt->dtype)) return emit_gather_rows(k);
   int axis = ug_cuda_norm_axis(ug_node_attr_int(k->g, k->n, UG_ATTR_AXIS, 0), xt->rank);
   if (axis < 0 || axis >= xt->rank) return ug_node_error(k->g, k->n, UG_ERR_INVALID, "bad gather axis");
   int ir = it->rank;
@@ -324,6 +362,8 @@ static ug_status_t emit_scatter_elements(kctx_t *k) {
   fprintf(k->f, "  const %s l0 = (%s)blockIdx.x * %d, cnt = nl - l0 < %d ? nl - l0 : %d;\n", ix, ix, SCATTER_BLOCK,
           SCATTER_BLOCK, SCATTER_BLOCK);
   fprintf(k->f, "  // copy this block's lines: element (e %% cnt) of every position along the axis\n");
+  fprintf(k->f, "  // (nothing to copy when the result is data's buffer: an in-place update)\n");
+  fprintf(k->f, "  if ((const void *)a0 != (const void *)a3)\n");
   fprintf(k->f, "  for (%s e = threadIdx.x; e < cnt * da; e += %d) {\n", ix, SCATTER_BLOCK);
   fprintf(k->f, "    const %s p = e / cnt, l = l0 + (e - p * cnt), o = l / inner;\n", ix);
   fprintf(k->f, "    const %s off = (o * da + p) * inner + (l - o * inner);\n    a3[off] = a0[off];\n  }\n", ix);
@@ -348,7 +388,16 @@ static ug_status_t emit_scatter_elements(kctx_t *k) {
 /* Thread t of block b owns column j = b*256 + t of the result seen as
  * [data dims before the index depth, slice]: every update writes one whole
  * slice, so element j of each reaches only that column, and the thread
- * applies them in index order. */
+ * applies them in index order.  Blocks stride over the column blocks.
+ *
+ * In place (the result is data's buffer, as the memory planner makes it for
+ * an update of a session state such as a KV cache; tested at run time):
+ * nothing is copied, only the updated slices are written.  Without a
+ * reduction, and with at most SCATTER_PAR updates, the updates also run in
+ * parallel: block u writes column block u % ncb of update u / ncb unless a
+ * later update has the same (wrapped, clamped) index, which its threads look
+ * for together -- the serial order's last write wins, as on the CPU. */
+#define SCATTER_PAR 4096
 static ug_status_t emit_scatter_nd(kctx_t *k) {
   ug_graph_t *g = k->g;
   const ug_type_t *xt = ug_value_type(g, k->ops[0]), *it = ug_value_type(g, k->ops[1]);
@@ -358,33 +407,65 @@ static ug_status_t emit_scatter_nd(kctx_t *k) {
     return ug_node_error(g, k->n, UG_ERR_UNSUPPORTED, "scatter_nd needs a static index depth");
   int kk = (int)it->dims[q - 1];
   if (kk < 1 || kk > r) return ug_node_error(g, k->n, UG_ERR_INVALID, "bad scatter_nd depth");
+  char tmp[64];
+  bool plain = reduce_expr(xt->dtype, red, tmp, sizeof tmp) == NULL; /* reduction none */
   const char *ix = k->ix;
   char xs[UG_MAX_RANK][PROD], slice[PROD], nm[PROD], np[PROD], d[64];
   strides_of(xt, xs);
   ug_cuda_prodstr(xt, kk, r, slice, sizeof slice);
   ug_cuda_prodstr(xt, 0, kk, nm, sizeof nm);
   ug_cuda_prodstr(it, 0, q - 1, np, sizeof np);
-  ug_dim_t cols = 1;
-  for (int a = kk; a < r; a++) cols = ug_dim_mul(k->m->dims, cols, xt->dims[a]);
-  fprintf(k->f, "  const %s slice = %s, nm = %s, np = %s;\n", ix, slice, nm, np);
-  fprintf(k->f, "  const %s j0 = (%s)blockIdx.x * %d, cnt = slice - j0 < %d ? slice - j0 : %d;\n", ix, ix,
-          SCATTER_BLOCK, SCATTER_BLOCK, SCATTER_BLOCK);
-  fprintf(k->f, "  // copy this block's columns\n");
+  ug_dims_t *D = k->m->dims;
+  ug_dim_t cols = 1, nupd = 1;
+  for (int a = kk; a < r; a++) cols = ug_dim_mul(D, cols, xt->dims[a]);
+  for (int a = 0; a < q - 1; a++) nupd = ug_dim_mul(D, nupd, it->dims[a]);
+  fprintf(k->f, "  const %s slice = %s, nm = %s, np = %s, ncb = (slice + %d) / %d;\n", ix, slice, nm, np,
+          SCATTER_BLOCK - 1, SCATTER_BLOCK);
+  fprintf(k->f, "  const bool inplace = (const void *)a0 == (const void *)a3;\n");
+  /* the destination offset of update p's slice, added to `dst` */
+  expr_t dstcode = {.n = 0};
+  for (int a = 0; a < kk; a++) {
+    char v[16], src[64], line[1024];
+    snprintf(v, sizeof v, "k%d", a);
+    snprintf(src, sizeof src, "a1[p * %d + %d]", kk, a);
+    index_text(line, sizeof line, 6, v, src, ug_cuda_dimstr(xt->dims[a], d, sizeof d));
+    ex_add(&dstcode, "%s      dst += (%s)k%d * (%s)(%s);\n", line, ix, a, ix, xs[a]);
+  }
+  if (dstcode.n >= sizeof dstcode.s) return too_long(k);
+  if (plain) {
+    fprintf(k->f, "  if (inplace && np <= %d) {\n", SCATTER_PAR);
+    fprintf(k->f, "    for (%s u = blockIdx.x; u < np * ncb; u += gridDim.x) {\n", ix);
+    fprintf(k->f, "      const %s p0 = u / ncb, j = (u - p0 * ncb) * %d + threadIdx.x;\n", ix, SCATTER_BLOCK);
+    fprintf(k->f, "      %s base;\n      {\n      const %s p = p0;\n      %s dst = 0;\n%s      base = dst;\n      }\n",
+            ix, ix, ix, dstcode.s);
+    fprintf(k->f, "      // a later update of the same slice overwrites this one\n");
+    fprintf(k->f, "      bool later = false;\n");
+    fprintf(k->f, "      for (%s p = p0 + 1 + threadIdx.x; p < np && !later; p += %d) {\n", ix, SCATTER_BLOCK);
+    fprintf(k->f, "      %s dst = 0;\n%s      later = dst == base;\n      }\n", ix, dstcode.s);
+    fprintf(k->f, "      later = __syncthreads_or(later);\n");
+    fprintf(k->f, "      if (!later && j < slice) a3[base + j] = a2[p0 * slice + j];\n");
+    fprintf(k->f, "    }\n    return;\n  }\n");
+  }
+  fprintf(k->f, "  for (%s jb = blockIdx.x; jb < ncb; jb += gridDim.x) {\n", ix);
+  fprintf(k->f, "  const %s j0 = jb * %d, cnt = slice - j0 < %d ? slice - j0 : %d;\n", ix, SCATTER_BLOCK,
+          SCATTER_BLOCK, SCATTER_BLOCK);
+  fprintf(k->f, "  // copy this block's columns (nothing to copy in place)\n");
+  fprintf(k->f, "  if (!inplace)\n");
   fprintf(k->f, "  for (%s e = threadIdx.x; e < cnt * nm; e += %d) {\n", ix, SCATTER_BLOCK);
   fprintf(k->f, "    const %s m = e / cnt, off = m * slice + j0 + (e - m * cnt);\n    a3[off] = a0[off];\n  }\n", ix);
   fprintf(k->f, "  __syncthreads();\n");
   fprintf(k->f, "  if ((%s)threadIdx.x < cnt && nm > 0) {\n    const %s j = j0 + threadIdx.x;\n", ix, ix);
-  fprintf(k->f, "    for (%s p = 0; p < np; p++) {\n      %s dst = j;\n", ix, ix);
-  for (int a = 0; a < kk; a++) {
-    char v[16], src[64];
-    snprintf(v, sizeof v, "k%d", a);
-    snprintf(src, sizeof src, "a1[p * %d + %d]", kk, a);
-    emit_index(k, 6, v, src, ug_cuda_dimstr(xt->dims[a], d, sizeof d));
-    fprintf(k->f, "      dst += (%s)k%d * (%s)(%s);\n", ix, a, ix, xs[a]);
-  }
+  fprintf(k->f, "    for (%s p = 0; p < np; p++) {\n      %s dst = j;\n%s", ix, ix, dstcode.s);
   emit_update(k, xt->dtype, red, "dst", "p * slice + j");
-  fprintf(k->f, "    }\n  }\n");
-  scatter_launch(k, cols);
+  fprintf(k->f, "    }\n  }\n  }\n");
+  /* column blocks; in place and without a reduction, (update, column block)
+   * pairs (a grid of at least the column blocks, so that the copy of an
+   * out-of-place scatter always runs) */
+  ug_dim_t ncb = ug_dim_ceildiv(D, cols, SCATTER_BLOCK);
+  ug_dim_t par = ug_dim_mul(D, ncb, ug_dim_min(D, nupd, SCATTER_PAR));
+  ug_dim_t blocks = plain ? ug_dim_max(D, ncb, par) : ncb;
+  scatter_launch(k, 0);
+  k->grid[0] = ug_dim_min(D, blocks, UG_CUDA_MAX_GRID);
   return NULL;
 }
 

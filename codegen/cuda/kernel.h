@@ -43,6 +43,7 @@ typedef struct {
    * only the epilogue reads the result), and whether the kernel defines the
    * lambda `ug_epi(flat output index, value)` that every store goes through */
   int mm_arg[3];
+  int bias_arg; /* linear: the param of the bias, -1 when there is none */
   bool epilogue;
   /* a family's own launch instead of the grid-stride default */
   bool custom_launch;
@@ -85,5 +86,16 @@ ug_status_t ug_cuda_emit_reduce(ug_cuda_kctx_t *k);   /* reduce.c */
 ug_status_t ug_cuda_emit_contract(ug_cuda_kctx_t *k); /* contract.c */
 ug_status_t ug_cuda_emit_pool(ug_cuda_kctx_t *k);     /* pool.c */
 ug_status_t ug_cuda_emit_gather(ug_cuda_kctx_t *k);   /* gather.c */
+ug_status_t ug_cuda_emit_linear(ug_cuda_kctx_t *k);   /* linear.c: x, w, bias, y at mm_arg / bias_arg */
+ug_status_t ug_cuda_emit_dequant(ug_cuda_kctx_t *k);  /* quant.c: cast from a block-quantized type */
+
+/* Block-quantized storage (quant.c): the device struct of a weight dtype
+ * (`ug_w_q4_0`, `ug_w_float<__half>`, ...; NULL for dtypes linear does not
+ * take), and the device code every translation unit carries: the weight
+ * structs, then the linear templates (linear.c), as NULL-terminated lists
+ * of pieces (C11 promises string literals of 4095 characters only). */
+const char *ug_cuda_weight_struct(ug_dtype_t dt);
+extern const char *const ug_cuda_quant_prelude[];
+extern const char *const ug_cuda_linear_prelude[];
 
 #endif

@@ -8,7 +8,8 @@
  * C is the result itself, laid out [M, P] per image.  Other dtypes (f16,
  * bf16, integers) use direct loops that accumulate in the compute type,
  * except f16/bf16 matmul, which widens each batch into f32 scratch and uses
- * the GEMM. */
+ * the GEMM.  linear (x @ w^T, float or block-quantized weights) is in
+ * linear.c. */
 #include <string.h>
 
 #include "codegen/llvm/gemm.h"
@@ -153,6 +154,7 @@ static ug_dim_t matmul_scratch(ug_graph_t *g, const ug_node_t *n) {
 
 ug_status_t ug_cg_contract_scratch(ug_graph_t *g, const ug_node_t *n, ug_dim_t *out_sizes, uint32_t *out_count) {
   *out_count = 0;
+  if (n->op == UG_OP_LINEAR) return ug_cg_linear_scratch(g, n, out_sizes, out_count);
   if (n->op == UG_OP_MATMUL && matmul_widens(g, n) && ug_value_type(g, ug_node_operand(g, n, 0))->rank >= 1 &&
       ug_value_type(g, ug_node_operand(g, n, 1))->rank >= 1) {
     out_sizes[0] = matmul_scratch(g, n);
@@ -355,6 +357,7 @@ static ug_status_t conv_direct(ug_cg_t *cg, ug_cg_kernel_t *k, const conv_attrs_
 
 ug_status_t ug_cg_lower_contract(ug_cg_t *cg, ug_cg_kernel_t *k) {
   if (k->n->op == UG_OP_MATMUL) return matmul(cg, k);
+  if (k->n->op == UG_OP_LINEAR) return ug_cg_lower_linear(cg, k);
   if (k->n->op != UG_OP_CONV && k->n->op != UG_OP_CONV_TRANSPOSE)
     return ug_node_error(k->g, k->n, UG_ERR_UNSUPPORTED, "no cpu lowering for this op");
   conv_attrs_t c;

@@ -7,6 +7,7 @@
  * streamed from the weights (no copy of the blob is ever in memory); with
  * UG_WEIGHTS_EXTERNAL they go to `<output>.weights`. */
 #include <elf.h>
+#include <errno.h>
 #include <llvm-c/Core.h>
 #include <stdlib.h>
 #include <string.h>
@@ -285,8 +286,13 @@ ug_status_t ug_codegen_emit(ug_module_t *m, const ug_compile_options_t *o) {
   if (!o->output_path) return ug_status_make(UG_ERR_INVALID, NULL, "no output path");
   if (m->graphs.len == 0) return ug_status_make(UG_ERR_INVALID, NULL, "the module has no graph");
 
+  /* A GGUF model refers to its own file unless asked to embed the weights. */
+  bool from_source = m->source.path && o->weights != UG_WEIGHTS_EMBED;
   ug_weight_layout_t wl;
-  UG_RETURN_IF_ERROR(ug_weight_layout_build(m, &wl));
+  UG_RETURN_IF_ERROR(from_source ? ug_weight_layout_build_source(m, &wl) : ug_weight_layout_build(m, &wl));
+  char *source_abs = NULL;
+  if (from_source && !(source_abs = realpath(m->source.path, NULL)))
+    return ug_status_make(UG_ERR_IO, m->source.path, "cannot resolve the path: %s", strerror(errno));
   uint32_t ng = (uint32_t)m->graphs.len;
   ug_plan_t *plans = calloc(ng, sizeof *plans);
   LLVMValueRef **fns = calloc(ng, sizeof *fns);
@@ -322,7 +328,9 @@ ug_status_t ug_codegen_emit(ug_module_t *m, const ug_compile_options_t *o) {
   ug_package_desc_t d = {.plans = plans, .num_plans = ng, .kernel_fns = tl.cpu ? fns : NULL,
                          .gpu = tl.cuda ? &gpu : NULL, .wl = &wl, .place = UG_WEIGHTS_IN_MODULE};
   char *side_name = NULL;
-  if (!st && o->weights == UG_WEIGHTS_EXTERNAL) {
+  if (from_source) {
+    d.weights_file = source_abs; /* the tail, if any, stays in the module */
+  } else if (!st && o->weights == UG_WEIGHTS_EXTERNAL) {
     d.place = UG_WEIGHTS_SIDE_FILE;
     side_name = malloc(strlen(o->output_path) + 16);
     sprintf(side_name, "%s.weights", o->output_path);
@@ -387,6 +395,7 @@ ug_status_t ug_codegen_emit(ug_module_t *m, const ug_compile_options_t *o) {
   free(obj_tmp);
   free(ll_tmp);
   free(side_name);
+  free(source_abs);
   if (obj) LLVMDisposeMemoryBuffer(obj);
   ug_cg_dispose(&cg);
   LLVMDisposeModule(mod);

@@ -65,9 +65,10 @@ LLVMValueRef ug_cg_kernel_begin(ug_cg_t *cg, const char *name, unsigned num_args
   LLVMSetLinkage(body, LLVMInternalLinkage);
   add_attr(cg, body, LLVMAttributeFunctionIndex, "nounwind", 0);
   for (unsigned i = 0; i <= num_args; i++) {
-    add_attr(cg, body, i + 1, "noalias", 0);
+    if (i >= 64 || !(cg->may_alias >> i & 1)) add_attr(cg, body, i + 1, "noalias", 0);
     add_attr(cg, body, i + 1, "captures", 0); /* captures(none) */
   }
+  cg->may_alias = 0;
   add_attr(cg, body, num_args + 1, "readonly", 0);
 
   LLVMBasicBlockRef wb = LLVMAppendBasicBlockInContext(cg->ctx, wrapper, "entry");

@@ -33,6 +33,10 @@ typedef struct ug_cg {
   LLVMTypeRef t_void, t_i1, t_i8, t_i16, t_i32, t_i64, t_f16, t_f32, t_f64, t_ptr;
   /* kernels built so far, by signature, so identical nodes share one (lower.c) */
   struct ug_cg_kcache *kcache;
+  /* args of the next ug_cg_kernel_begin that may point to the same memory
+   * (bit i: arg i, i < 64): they get no noalias; reset by the call.  An
+   * in-place scatter_nd's data and result. */
+  uint64_t may_alias;
 } ug_cg_t;
 
 /* A tensor operand of a kernel: base pointer, dtype and sizes as i64 values. */
@@ -63,8 +67,9 @@ void ug_cg_dispose(ug_cg_t *cg);
 
 /* Starts `void name(void *const *args, const int64_t *dims)` with internal
  * linkage.  The buffer pointers are passed on as noalias parameters of an
- * inner body function (inlined by LLVM), so *out_args get noalias semantics.
- * out_args must have room for num_args values. */
+ * inner body function (inlined by LLVM), so *out_args get noalias semantics
+ * (except those in cg->may_alias).  out_args must have room for num_args
+ * values. */
 LLVMValueRef ug_cg_kernel_begin(ug_cg_t *cg, const char *name, unsigned num_args,
                                 LLVMValueRef *out_args);
 void ug_cg_kernel_end(ug_cg_t *cg);

@@ -2,7 +2,10 @@
  * scatter_nd, and resize (an interpolating gather).  Indices may be i32 or
  * i64; negative ones wrap once as in ONNX.  Scatters copy the data first and
  * then apply the updates in index order, so repeated indices behave like the
- * ONNX reference (last write wins, or the reduction accumulates). */
+ * ONNX reference (last write wins, or the reduction accumulates).
+ * scatter_nd skips the copy when its result is its data's buffer (an
+ * in-place update of a session state such as a KV cache).  gather of a
+ * block-quantized table copies whole slices (rows) as bytes. */
 #include <math.h>
 #include <string.h>
 
@@ -20,10 +23,43 @@ static LLVMValueRef load_index(ug_cg_t *cg, const ug_cg_tensor_t *t, LLVMValueRe
   return ug_cg_imax(cg, ug_cg_i64(cg, 0), ug_cg_imin(cg, v, hi));
 }
 
+/* gather from a block-quantized table along an axis before the last: the
+ * slices after the axis are whole rows of whole blocks, copied as bytes
+ * (an embedding lookup keeps its quantized dtype). */
+static ug_status_t gather_quant(ug_cg_t *cg, ug_cg_kernel_t *k, int axis) {
+  const ug_cg_tensor_t *x = &k->in[0], *ind = &k->in[1], *o = &k->out[0];
+  ug_dtype_t dt = x->dtype;
+  int64_t be = ug_dtype_block_elems(dt), bb = ug_dtype_block_bytes(dt);
+  ug_dim_t last = x->sdims[x->rank - 1];
+  if (axis >= x->rank - 1)
+    return ug_node_error(k->g, k->n, UG_ERR_UNSUPPORTED,
+                         "gather from the block-quantized %s table along axis %d: only whole rows (an axis "
+                         "before the last) can be gathered on the cpu",
+                         ug_dtype_name(dt), axis);
+  if (!UG_DIM_IS_STATIC(last) || last % be != 0)
+    return ug_node_error(k->g, k->n, UG_ERR_SHAPE, "a %s table needs rows of a static whole number of blocks",
+                         ug_dtype_name(dt));
+  LLVMBuilderRef b = cg->b;
+  LLVMValueRef slice = ug_cg_imul(cg, ug_cg_dims_product(cg, x, axis + 1, x->rank - 1), ug_cg_i64(cg, last / be * bb));
+  LLVMValueRef outer = ug_cg_dims_product(cg, x, 0, axis);
+  ug_cg_loop_t lo, li;
+  LLVMValueRef oi = ug_cg_loop_begin(cg, &lo, ug_cg_i64(cg, 0), outer, NULL);
+  LLVMValueRef i = ug_cg_loop_begin(cg, &li, ug_cg_i64(cg, 0), ind->numel, NULL);
+  LLVMValueRef row = load_index(cg, ind, i, x->dims[axis]);
+  LLVMValueRef src = ug_cg_imul(cg, ug_cg_iadd(cg, ug_cg_imul(cg, oi, x->dims[axis]), row), slice);
+  LLVMValueRef dst = ug_cg_imul(cg, ug_cg_iadd(cg, ug_cg_imul(cg, oi, ind->numel), i), slice);
+  LLVMBuildMemCpy(b, ug_cg_elem_ptr(cg, o->ptr, UG_DTYPE_U8, dst), 1, ug_cg_elem_ptr(cg, x->ptr, UG_DTYPE_U8, src), 1,
+                  slice);
+  ug_cg_loop_end(cg, &li);
+  ug_cg_loop_end(cg, &lo);
+  return NULL;
+}
+
 static ug_status_t gather(ug_cg_t *cg, ug_cg_kernel_t *k) {
   const ug_cg_tensor_t *x = &k->in[0], *ind = &k->in[1], *o = &k->out[0];
   int axis = norm_axis(ug_node_attr_int(k->g, k->n, UG_ATTR_AXIS, 0), x->rank);
   if (axis < 0 || axis >= x->rank) return ug_node_error(k->g, k->n, UG_ERR_INVALID, "bad gather axis");
+  if (ug_dtype_is_quant(x->dtype)) return gather_quant(cg, k, axis);
   int ir = ind->rank;
   ug_cg_nest_t n;
   ug_cg_nest_begin(cg, &n, o->rank, o->dims);
@@ -115,7 +151,12 @@ static ug_status_t scatter_nd(ug_cg_t *cg, ug_cg_kernel_t *k) {
   if (!UG_DIM_IS_STATIC(ind->sdims[ind->rank - 1]))
     return ug_node_error(k->g, k->n, UG_ERR_UNSUPPORTED, "scatter_nd needs a static index depth");
   int q = ind->rank, kk = (int)ind->sdims[q - 1];
+  /* in place (the planner gave the result the data's buffer, lower.c keeps
+   * the two args without noalias): only the updated slices are written */
+  ug_cg_if_t f;
+  ug_cg_if_begin(cg, &f, LLVMBuildICmp(cg->b, LLVMIntNE, o->ptr, x->ptr, ""), false);
   copy_data(cg, x, o);
+  ug_cg_if_end(cg, &f);
   LLVMValueRef slice = ug_cg_dims_product(cg, x, kk, x->rank);
   ug_cg_nest_t n;
   ug_cg_nest_begin(cg, &n, q - 1, ind->dims);

@@ -23,20 +23,31 @@ void ug_cg_memcpy(ug_cg_t *cg, LLVMValueRef dst, LLVMValueRef src, LLVMValueRef 
   LLVMBuildMemCpy(cg->b, dst, 1, src, 1, n);
 }
 
-static bool types_ok(ug_graph_t *g, const ug_node_t *n, char *bad, size_t size) {
-  for (uint32_t i = 0; i < n->num_operands; i++) {
-    ug_value_id_t v = ug_node_operand(g, n, i);
-    if (v != UG_NONE && !ug_cg_dtype_supported(ug_value_type(g, v)->dtype)) {
-      snprintf(bad, size, "%s", ug_dtype_name(ug_value_type(g, v)->dtype));
-      return false;
-    }
+/* Where the per-node kernels take block-quantized data: linear's weight,
+ * gather's table and result (whole rows copied as bytes), the operand of
+ * cast (dequantization) and of shape_of. */
+static bool quant_allowed(const ug_node_t *n, bool result, uint32_t i) {
+  switch (n->op) {
+  case UG_OP_LINEAR: return !result && i == 1;
+  case UG_OP_GATHER: return i == 0;
+  case UG_OP_CAST: case UG_OP_SHAPE_OF: return !result && i == 0;
+  default: return false;
   }
-  for (uint32_t i = 0; i < n->num_results; i++) {
-    ug_value_id_t v = ug_node_result(g, n, i);
-    if (!ug_cg_dtype_supported(ug_value_type(g, v)->dtype)) {
-      snprintf(bad, size, "%s", ug_dtype_name(ug_value_type(g, v)->dtype));
-      return false;
-    }
+}
+
+/* Whether the cpu backend computes every dtype of node n; with quant, also
+ * block-quantized values where quant_allowed says so (the kernels check
+ * the rest).  *bad names the first dtype that is not. */
+static bool types_ok(ug_graph_t *g, const ug_node_t *n, bool quant, char *bad, size_t size) {
+  for (uint32_t i = 0; i < n->num_operands + n->num_results; i++) {
+    bool result = i >= n->num_operands;
+    uint32_t j = result ? i - n->num_operands : i;
+    ug_value_id_t v = result ? ug_node_result(g, n, j) : ug_node_operand(g, n, j);
+    if (v == UG_NONE) continue;
+    ug_dtype_t dt = ug_value_type(g, v)->dtype;
+    if (ug_cg_dtype_supported(dt) || (quant && ug_dtype_is_quant(dt) && quant_allowed(n, result, j))) continue;
+    snprintf(bad, size, "%s", ug_dtype_name(dt));
+    return false;
   }
   return true;
 }
@@ -44,7 +55,7 @@ static bool types_ok(ug_graph_t *g, const ug_node_t *n, char *bad, size_t size) 
 static ug_status_t lower_node(ug_cg_t *cg, ug_graph_t *g, const ug_plan_step_t *s, LLVMValueRef *args) {
   const ug_node_t *n = ug_node(g, s->node);
   char bad[32];
-  if (!types_ok(g, n, bad, sizeof bad))
+  if (!types_ok(g, n, true, bad, sizeof bad))
     return ug_node_error(g, n, UG_ERR_UNSUPPORTED, "dtype %s is not supported by the cpu backend", bad);
   ug_cg_kernel_t k = {.g = g, .n = n, .num_in = n->num_operands, .num_out = n->num_results,
                       .num_scratch = s->num_scratch};
@@ -65,7 +76,9 @@ static ug_status_t lower_node(ug_cg_t *cg, ug_graph_t *g, const ug_plan_step_t *
 
   ug_status_t st;
   switch (ug_op_info(n->op)->category) {
-  case UG_CAT_EW: st = ug_cg_lower_ew(cg, &k); break;
+  case UG_CAT_EW:
+    st = n->op == UG_OP_CAST && ug_dtype_is_quant(k.in[0].dtype) ? ug_cg_lower_dequant(cg, &k) : ug_cg_lower_ew(cg, &k);
+    break;
   case UG_CAT_RED:
     if (n->op == UG_OP_MAX_POOL || n->op == UG_OP_AVG_POOL || n->op == UG_OP_LRN)
       st = ug_cg_lower_pool(cg, &k);
@@ -193,7 +206,7 @@ static ug_status_t lower_to_kir(ug_kir_module_t *km, const ug_plan_t *p, const u
   *out = NULL;
   if (s->kind != UG_STEP_NODE) return NULL;
   char bad[32];
-  if (!types_ok(p->g, ug_node(p->g, s->node), bad, sizeof bad)) return NULL;
+  if (!types_ok(p->g, ug_node(p->g, s->node), false, bad, sizeof bad)) return NULL;
   ug_kir_kernel_t *kk = NULL;
   ug_status_t st = ug_kir_lower_step(km, p, s, &kk);
   if (st && ug_status_code(st) == UG_ERR_UNSUPPORTED && !kk) {
@@ -243,7 +256,7 @@ static ug_status_t lower_con_kernel(ug_cg_t *cg, const ug_plan_t *p, const ug_pl
   ug_graph_t *g = p->g;
   const ug_node_t *n = ug_node(g, s->nodes[0]);
   char bad[32];
-  if (!types_ok(g, n, bad, sizeof bad))
+  if (!types_ok(g, n, false, bad, sizeof bad))
     return ug_node_error(g, n, UG_ERR_UNSUPPORTED, "dtype %s is not supported by the cpu backend", bad);
   ug_cg_tensor_t in[2], out[1];
   ug_cg_kernel_t k = {.g = g, .n = n, .num_in = 2, .num_out = 1, .in = in, .out = out};
@@ -332,6 +345,14 @@ ug_status_t ug_cg_lower_plan(ug_cg_t *cg, const ug_plan_t *p, LLVMValueRef *out_
     }
     LLVMValueRef args[64];
     LLVMValueRef *argv = s->num_args <= 64 ? args : malloc(sizeof(LLVMValueRef) * s->num_args);
+    if (s->kind == UG_STEP_NODE && ug_node(p->g, s->node)->op == UG_OP_SCATTER_ND) {
+      /* the memory planner may give the result its data operand's buffer
+       * (a session state updated in place): args 0 and the result may alias */
+      const ug_node_t *n = ug_node(p->g, s->node);
+      uint32_t r = 0;
+      for (uint32_t i = 0; i < n->num_operands; i++) r += ug_node_operand(p->g, n, i) != UG_NONE;
+      cg->may_alias = 1u | (r < 64 ? 1ull << r : 0);
+    }
     out_fns[si] = ug_cg_kernel_begin(cg, s->kernel_name, s->num_args, argv);
     ug_status_t st = NULL;
     if (s->kind == UG_STEP_COPY) {

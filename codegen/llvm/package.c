@@ -73,8 +73,9 @@ static void make_types(pk_t *p, LLVMTargetMachineRef tm) {
   p->t_plan = mkstruct(p, "ugrt_abi_plan_t", pl, 6);
   LLVMTypeRef ta[] = {I32, I32, P, P, P, P, I64, I32, I32, P};
   p->t_target = mkstruct(p, "ugrt_abi_target_t", ta, 10);
-  LLVMTypeRef he[] = {I32, I32, I32, I32, P, I32, I32, I32, I32, P, P, P, P, I64, I64, P};
-  p->t_header = mkstruct(p, "ugrt_model_header_t", he, 16);
+  LLVMTypeRef he[] = {I32, I32, I32, I32, P, I32, I32, I32, I32, P, P, P, P, I64, I64, P,
+                      P, I64, I64, I64, I32, I32, P, P, I64};
+  p->t_header = mkstruct(p, "ugrt_model_header_t", he, 25);
 
   /* The LLVM layouts must match the C structs the runtime reads. */
   LLVMTargetDataRef td = LLVMCreateTargetDataLayout(tm);
@@ -95,6 +96,10 @@ static void make_types(pk_t *p, LLVMTargetMachineRef tm) {
   CHECK_OFF(ugrt_model_header_t, p->t_header, 9, dim_exprs);
   CHECK_OFF(ugrt_model_header_t, p->t_header, 13, weights_size);
   CHECK_OFF(ugrt_model_header_t, p->t_header, 15, weights_file);
+  CHECK_OFF(ugrt_model_header_t, p->t_header, 16, weights_tail);
+  CHECK_OFF(ugrt_model_header_t, p->t_header, 20, num_states);
+  CHECK_OFF(ugrt_model_header_t, p->t_header, 22, states);
+  CHECK_OFF(ugrt_model_header_t, p->t_header, 24, metadata_size);
   LLVMDisposeTargetData(td);
 }
 
@@ -114,8 +119,7 @@ static LLVMValueRef dim_table(pk_t *p, ug_module_t *m, uint32_t *out_n) {
   return r;
 }
 
-static LLVMValueRef tensor(pk_t *p, ug_graph_t *g, ug_value_id_t v, const char *name) {
-  const ug_type_t *t = ug_value_type(g, v);
+static LLVMValueRef tensor_of_type(pk_t *p, const ug_type_t *t, const char *name) {
   LLVMValueRef dims[UG_MAX_RANK];
   for (int i = 0; i < t->rank; i++) dims[i] = i64(p, t->dims[i]);
   LLVMValueRef f[] = {cstr(p, name), u32(p, (uint32_t)t->dtype), u32(p, (uint32_t)t->rank),
@@ -123,20 +127,24 @@ static LLVMValueRef tensor(pk_t *p, ug_graph_t *g, ug_value_id_t v, const char *
   return named(p->t_tensor, f, 4);
 }
 
-static LLVMValueRef entry(pk_t *p, ug_graph_t *g) {
-  size_t ni = g->inputs.len, no = g->outputs.len;
+/* The entry of a plan: the graph's inputs and outputs that are not state. */
+static LLVMValueRef entry(pk_t *p, const ug_plan_t *pl) {
+  ug_graph_t *g = pl->g;
+  size_t ni = pl->num_abi_inputs, no = pl->num_abi_outputs;
   LLVMValueRef *in = calloc(ni + 1, sizeof *in), *out = calloc(no + 1, sizeof *out);
   char buf[32];
-  for (size_t i = 0; i < ni; i++) {
+  for (size_t i = 0; i < g->inputs.len; i++) {
+    if (pl->input_abi[i] == UG_NONE) continue;
     const char *name = ug_value(g, g->inputs.items[i])->name;
     if (!name) snprintf(buf, sizeof buf, "input%zu", i), name = buf;
-    in[i] = tensor(p, g, g->inputs.items[i], name);
+    in[pl->input_abi[i]] = tensor_of_type(p, ug_value_type(g, g->inputs.items[i]), name);
   }
-  for (size_t i = 0; i < no; i++) {
+  for (size_t i = 0; i < g->outputs.len; i++) {
+    if (pl->output_abi[i] == UG_NONE) continue;
     const char *name = i < g->output_names.len ? g->output_names.items[i] : NULL;
     if (!name) name = ug_value(g, g->outputs.items[i])->name;
     if (!name) snprintf(buf, sizeof buf, "output%zu", i), name = buf;
-    out[i] = tensor(p, g, g->outputs.items[i], name);
+    out[pl->output_abi[i]] = tensor_of_type(p, ug_value_type(g, g->outputs.items[i]), name);
   }
   LLVMValueRef f[] = {cstr(p, g->name), u32(p, (uint32_t)ni), u32(p, (uint32_t)no),
                       array(p, p->t_tensor, in, ni, "inputs"), array(p, p->t_tensor, out, no, "outputs")};
@@ -174,10 +182,12 @@ static LLVMValueRef plan(pk_t *p, const ug_plan_t *pl, const uint32_t *kernel_of
     sv[i] = named(p->t_step, f, 7);
     free(args);
   }
-  size_t ni = pl->g->inputs.len, no = pl->g->outputs.len;
+  size_t ni = pl->num_abi_inputs, no = pl->num_abi_outputs;
   LLVMValueRef *iv = calloc(ni + 1, sizeof *iv), *ov = calloc(no + 1, sizeof *ov);
-  for (size_t i = 0; i < ni; i++) iv[i] = u32(p, pl->input_buffers[i]);
-  for (size_t i = 0; i < no; i++) ov[i] = u32(p, pl->output_buffers[i]);
+  for (size_t i = 0; i < pl->g->inputs.len; i++)
+    if (pl->input_abi[i] != UG_NONE) iv[pl->input_abi[i]] = u32(p, pl->input_buffers[i]);
+  for (size_t i = 0; i < pl->g->outputs.len; i++)
+    if (pl->output_abi[i] != UG_NONE) ov[pl->output_abi[i]] = u32(p, pl->output_buffers[i]);
   LLVMValueRef f[] = {u32(p, (uint32_t)nb), u32(p, (uint32_t)ns), array(p, p->t_buffer, bv, nb, "buffers"),
                       array(p, p->t_step, sv, ns, "steps"), array(p, cg->t_i32, iv, ni, "inbufs"),
                       array(p, cg->t_i32, ov, no, "outbufs")};
@@ -284,7 +294,7 @@ ug_status_t ug_llvm_package(ug_cg_t *cg, LLVMTargetMachineRef tm, const ug_packa
   ug_module_t *m = cg->m;
 
   LLVMValueRef *entries = calloc(d->num_plans + 1, sizeof *entries);
-  for (uint32_t i = 0; i < d->num_plans; i++) entries[i] = entry(&p, d->plans[i].g);
+  for (uint32_t i = 0; i < d->num_plans; i++) entries[i] = entry(&p, &d->plans[i]);
   size_t nt = (d->kernel_fns ? 1 : 0) + (d->gpu ? d->gpu->num_images : 0);
   LLVMValueRef *targets = calloc(nt + 1, sizeof *targets);
   size_t t = 0;
@@ -299,15 +309,38 @@ ug_status_t ug_llvm_package(ug_cg_t *cg, LLVMTargetMachineRef tm, const ug_packa
     free(targets);
     return ug_status_make(UG_ERR_NOMEM, NULL, "out of memory for the weight blob");
   }
+  ug_plan_state_t *states;
+  uint32_t nstates;
+  ug_status_t st = ug_plan_states(m, &states, &nstates);
+  if (st) {
+    free(entries);
+    free(targets);
+    return st;
+  }
+  LLVMValueRef *sv = calloc(nstates + 1, sizeof *sv);
+  for (uint32_t i = 0; i < nstates; i++) sv[i] = tensor_of_type(&p, &states[i].type, states[i].name);
+  LLVMValueRef state_arr = array(&p, p.t_tensor, sv, nstates, "states");
+  free(sv);
+  LLVMValueRef metadata = null_ptr(&p);
+  if (m->metadata && m->metadata_size) {
+    LLVMValueRef init = LLVMConstStringInContext2(cg->ctx, m->metadata, m->metadata_size, 1);
+    metadata = global(&p, LLVMTypeOf(init), init, "metadata");
+  }
+  bool src = d->wl->source;
   LLVMValueRef hf[] = {u32(&p, UGRT_MODEL_MAGIC), u32(&p, UGRT_ABI_VERSION),
                        u32(&p, (uint32_t)sizeof(ugrt_model_header_t)), u32(&p, 0),
                        cstr(&p, "ugcc " UGCC_VERSION_STRING), u32(&p, ndims), u32(&p, d->num_plans),
                        u32(&p, (uint32_t)nt), u32(&p, 0), dims,
                        array(&p, p.t_entry, entries, d->num_plans, "entries"),
-                       array(&p, p.t_target, targets, nt, "targets"), weights,
-                       LLVMConstInt(cg->t_i64, d->wl->size, 0), LLVMConstInt(cg->t_i64, d->wl->hash, 0),
-                       d->place == UG_WEIGHTS_SIDE_FILE ? cstr(&p, d->weights_file) : null_ptr(&p)};
-  LLVMValueRef header = global(&p, p.t_header, named(p.t_header, hf, 16), "header");
+                       array(&p, p.t_target, targets, nt, "targets"), src ? null_ptr(&p) : weights,
+                       LLVMConstInt(cg->t_i64, src ? m->source.size : d->wl->size, 0),
+                       LLVMConstInt(cg->t_i64, src ? d->wl->source_hash : d->wl->hash, 0),
+                       d->place == UG_WEIGHTS_SIDE_FILE || src ? cstr(&p, d->weights_file) : null_ptr(&p),
+                       src ? weights : null_ptr(&p), LLVMConstInt(cg->t_i64, src ? d->wl->tail_offset : 0, 0),
+                       LLVMConstInt(cg->t_i64, src ? d->wl->size : 0, 0),
+                       LLVMConstInt(cg->t_i64, src ? d->wl->hash : 0, 0), u32(&p, nstates), u32(&p, 0),
+                       state_arr, metadata, LLVMConstInt(cg->t_i64, m->metadata ? m->metadata_size : 0, 0)};
+  LLVMValueRef header = global(&p, p.t_header, named(p.t_header, hf, 25), "header");
   LLVMSetUnnamedAddress(header, LLVMNoUnnamedAddr);
   LLVMSetAlignment(header, 16);
   free(entries);

@@ -108,6 +108,16 @@ ug_status_t ug_gguf_open(const char *path, ug_gguf_t **out);
 ug_status_t ug_gguf_open_buffer(const void *data, size_t size, const char *origin, ug_gguf_t **out);
 /* Unmaps the file and frees everything (NULL is a no-op). */
 void ug_gguf_close(ug_gguf_t *f);
+/* The whole file image (mapping or buffer) and its size. */
+const void *ug_gguf_image(const ug_gguf_t *f, uint64_t *out_size);
+/* The byte just past the metadata: bytes [0, end) are the header and every
+ * key/value (with the tensor count patched to 0 they form a valid GGUF file
+ * holding the metadata alone). */
+uint64_t ug_gguf_metadata_end(const ug_gguf_t *f);
+/* Hands the mapping of a file opened by ug_gguf_open to the caller, who
+ * unmaps it (munmap(addr, size)) after ug_gguf_close; tensor data and strings
+ * stay valid until then.  False for a buffer (nothing to hand over). */
+bool ug_gguf_release_mapping(ug_gguf_t *f, void **out_addr, size_t *out_size);
 
 uint32_t ug_gguf_version(const ug_gguf_t *f);
 uint32_t ug_gguf_alignment(const ug_gguf_t *f);

@@ -144,6 +144,7 @@ struct ug_gguf {
   char *origin;
   uint32_t version, alignment;
   uint64_t data_offset;
+  uint64_t kv_end; /* first byte after the key/value section */
   kv_t *kvs;
   uint64_t n_kv, cap_kv;
   name_ref_t *kv_index; /* sorted by key */
@@ -505,6 +506,7 @@ static ug_status_t parse(ug_gguf_t *f) {
                           n_tensors, f->size);
   }
   UG_RETURN_IF_ERROR(parse_kvs(f, &c, n_kv));
+  f->kv_end = c.pos;
   UG_RETURN_IF_ERROR(parse_alignment(f, &c));
   uint64_t *name_offs = NULL;
   ug_status_t st = parse_tensor_infos(f, &c, n_tensors, &name_offs);
@@ -603,6 +605,21 @@ void ug_gguf_close(ug_gguf_t *f) {
 uint32_t ug_gguf_version(const ug_gguf_t *f) { return f->version; }
 uint32_t ug_gguf_alignment(const ug_gguf_t *f) { return f->alignment; }
 uint64_t ug_gguf_data_offset(const ug_gguf_t *f) { return f->data_offset; }
+
+uint64_t ug_gguf_metadata_end(const ug_gguf_t *f) { return f->kv_end; }
+
+const void *ug_gguf_image(const ug_gguf_t *f, uint64_t *out_size) {
+  *out_size = f->size;
+  return f->base;
+}
+
+bool ug_gguf_release_mapping(ug_gguf_t *f, void **out_addr, size_t *out_size) {
+  *out_addr = f->map;
+  *out_size = f->map_size;
+  if (!f->map) return false;
+  f->map = NULL;
+  return true;
+}
 const char *ug_gguf_origin(const ug_gguf_t *f) { return f->origin; }
 
 /* ---- metadata lookups ---- */

@@ -14,7 +14,9 @@
 #define UGCC_VERSION_STRING "0.1.0"
 
 typedef enum { UG_EMIT_SO = 0, UG_EMIT_IR, UG_EMIT_LLVM, UG_EMIT_OBJ, UG_EMIT_KIR } ug_emit_t;
-typedef enum { UG_WEIGHTS_EMBED = 0, UG_WEIGHTS_EXTERNAL } ug_weights_mode_t;
+/* --weights: AUTO embeds the weights of ONNX and text-IR models and refers
+ * to the source file of GGUF models (EXTERNAL semantics without a copy). */
+typedef enum { UG_WEIGHTS_AUTO = 0, UG_WEIGHTS_EMBED, UG_WEIGHTS_EXTERNAL } ug_weights_mode_t;
 /* --precision: how contractions (matmul, conv) with f32 operands may compute
  * on GPU tensor cores.  DEFAULT keeps the model's types and allows tf32 for
  * f32 contractions (as TensorRT does); FP32 forbids any rounding of f32
@@ -52,6 +54,10 @@ typedef struct {
   uint32_t num_input_shapes;
   const ug_bind_input_t *bind_inputs;
   uint32_t num_bind_inputs;
+  /* GGUF models: KV cache capacity in tokens (--ctx; 0: the model's context
+   * length, capped) and activation / cache dtype (--dtype; f32 default). */
+  int64_t ctx;
+  ug_dtype_t act_dtype;
 } ug_compile_options_t;
 
 void ug_compile_options_init(ug_compile_options_t *o);

@@ -201,3 +201,13 @@ uint64_t ugrt__fnv1a64(const void *data, uint64_t n) {
   }
   return h;
 }
+
+uint64_t ugrt__state_bytes(const ugrt_abi_tensor_t *t) {
+  uint64_t n = ugrt_dtype_size((ugrt_dtype_t)t->dtype);
+  for (uint32_t d = 0; d < t->rank; d++) {
+    if (t->dims[d] < 0) return UINT64_MAX;
+    if (t->dims[d] && n > UINT64_MAX / 4 / (uint64_t)t->dims[d]) return UINT64_MAX;
+    n *= (uint64_t)t->dims[d];
+  }
+  return n;
+}

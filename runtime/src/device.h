@@ -15,7 +15,8 @@
 typedef struct {
   int ordinal;
   const ugrt_model_header_t *h;
-  const void *weights;  /* host address of h->weights_size bytes (NULL when none) */
+  const void *weights;  /* host address of weights_span bytes (NULL when none) */
+  uint64_t weights_span; /* bytes: h->weights_size, or the end of the weight tail */
   bool graphs;          /* CUDA: capture the plan into graphs */
 } ugrt_device_config_t;
 

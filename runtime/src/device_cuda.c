@@ -214,8 +214,8 @@ static ugrt_status_t open_device(cuda_state_t *st, const ugrt_allocator_t *a,
   st->ctx = ctx;
   UGRT_RETURN_IF_ERROR(ugrt__cuda_enter(st, a));
   ugrt_status_t s = choose_and_load(st, a, cfg->h);
-  if (!s && cfg->h->weights_size > 0 && cfg->weights) {
-    size_t n = (size_t)cfg->h->weights_size;
+  if (!s && cfg->weights_span > 0 && cfg->weights) {
+    size_t n = (size_t)cfg->weights_span;
     s = CU(st, a, mem_alloc(&st->weights, n), "cuMemAlloc");
     if (s) st->weights = 0;
     if (!s) s = CU(st, a, memcpy_htod_async(st->weights, cfg->weights, n, NULL),

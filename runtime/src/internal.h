@@ -86,13 +86,24 @@ ugrt_status_t ugrt__validate_header(const ugrt_allocator_t *a, const ugrt_model_
 
 /* Index of dim-expression reference d (d < 0). */
 static inline uint64_t ugrt__dim_index(ugrt_dim_t d) { return (uint64_t)(-(d + 1)); }
-/* Evaluates the whole table in order; vals[i] for SYM entries must be preset
- * (bound[i] true).  Errors name the first failing expression. */
+/* Evaluates the table in order; vals[i] for bound SYM entries must be
+ * preset.  An expression over an unbound symbol is 0, an error only when
+ * need marks it (need NULL: every entry); division by zero and overflow are
+ * errors.  Errors name the first failing expression. */
 ugrt_status_t ugrt__eval_dims(const ugrt_allocator_t *a, const ugrt_model_header_t *h,
-                              const bool *bound, int64_t *vals);
+                              const bool *bound, const bool *need, int64_t *vals);
+/* Marks in need[num_dim_exprs] the expressions one entry's plan uses (its
+ * tensors, buffer sizes, grids) and everything they are computed from: a
+ * model with several entries binds only the symbols of the entry that runs. */
+void ugrt__plan_dims(const ugrt_model_header_t *h, const ugrt_abi_entry_t *en, const ugrt_abi_plan_t *p,
+                     bool *need);
 static inline int64_t ugrt__dim_value(ugrt_dim_t d, const int64_t *vals) {
   return d >= 0 ? d : vals[ugrt__dim_index(d)];
 }
+
+/* Bytes of a state tensor (static dims, plain dtype); UINT64_MAX on
+ * overflow, 0 for a block-quantized dtype. */
+uint64_t ugrt__state_bytes(const ugrt_abi_tensor_t *t);
 
 /* FNV-1a 64 over n bytes. */
 uint64_t ugrt__fnv1a64(const void *data, uint64_t n);

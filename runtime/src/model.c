@@ -78,7 +78,7 @@ static bool has_target(const ugrt_model_header_t *h, ugrt_target_kind_t k) {
 /* Opens `dev` for the model: it picks its target and places the weights. */
 static ugrt_status_t open_on(ugrt_model_t *m, const ugrt_device_ops_t *dev, int ordinal,
                              bool graphs) {
-  ugrt_device_config_t cfg = {ordinal, m->h, m->weights, graphs};
+  ugrt_device_config_t cfg = {ordinal, m->h, m->weights, m->weights_span, graphs};
   void *state, *weights;
   const ugrt_abi_target_t *t;
   UGRT_RETURN_IF_ERROR(dev->open(&m->alloc, &cfg, &state, &t, &weights));
@@ -118,6 +118,37 @@ static ugrt_status_t select_device(ugrt_model_t *m, const ugrt_model_options_t *
 
 /* ---- weights ---- */
 
+/* Maps the external weights file read-only; with a tail, the file and the
+ * tail form one range (offsets past the file read the tail), so the file is
+ * mapped privately into a reserved range, the tail copied behind it and the
+ * whole range made read-only. */
+static ugrt_status_t map_weights(ugrt_model_t *m, int fd, const char *path) {
+  const ugrt_model_header_t *h = m->h;
+  size_t span = (size_t)(h->weights_tail_size ? h->weights_tail_offset + h->weights_tail_size : h->weights_size);
+  void *p;
+  if (!h->weights_tail_size) {
+    p = mmap(NULL, span, PROT_READ, MAP_PRIVATE, fd, 0);
+  } else {
+    p = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p != MAP_FAILED && h->weights_size &&
+        mmap(p, (size_t)h->weights_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, fd, 0) == MAP_FAILED) {
+      munmap(p, span);
+      p = MAP_FAILED;
+    }
+    if (p != MAP_FAILED) {
+      memcpy((char *)p + h->weights_tail_offset, h->weights_tail, (size_t)h->weights_tail_size);
+      mprotect(p, span, PROT_READ);
+    }
+  }
+  if (p == MAP_FAILED)
+    return ugrt__status(&m->alloc, UGRT_IO, "cannot map weights file %s: %s", path, strerror(errno));
+  m->weights_map = p;
+  m->weights_map_size = span;
+  m->weights = p;
+  m->weights_span = span;
+  return NULL;
+}
+
 static ugrt_status_t load_weights(ugrt_model_t *m, const char *model_path, bool verify) {
   const ugrt_model_header_t *h = m->h;
   const ugrt_allocator_t *a = &m->alloc;
@@ -140,15 +171,8 @@ static ugrt_status_t load_weights(ugrt_model_t *m, const char *model_path, bool 
     } else if ((uint64_t)st.st_size != h->weights_size) {
       s = ugrt__status(a, UGRT_INVALID_MODEL, "weights file %s has %lld bytes, the model expects %llu",
                        path, (long long)st.st_size, (unsigned long long)h->weights_size);
-    } else if (h->weights_size > 0) {
-      void *p = mmap(NULL, (size_t)h->weights_size, PROT_READ, MAP_PRIVATE, fd, 0);
-      if (p == MAP_FAILED)
-        s = ugrt__status(a, UGRT_IO, "cannot map weights file %s: %s", path, strerror(errno));
-      else {
-        m->weights_map = p;
-        m->weights_map_size = (size_t)h->weights_size;
-        m->weights = p;
-      }
+    } else if (h->weights_size > 0 || h->weights_tail_size > 0) {
+      s = map_weights(m, fd, path);
     }
     if (fd >= 0) close(fd);
     if (s) {
@@ -158,11 +182,15 @@ static ugrt_status_t load_weights(ugrt_model_t *m, const char *model_path, bool 
     if (verify && ugrt__fnv1a64(m->weights, h->weights_size) != h->weights_hash) {
       s = ugrt__status(a, UGRT_INVALID_MODEL,
                        "weights file %s does not match the model (FNV-1a hash differs)", path);
+    } else if (verify && h->weights_tail_size &&
+               ugrt__fnv1a64(h->weights_tail, h->weights_tail_size) != h->weights_tail_hash) {
+      s = ugrt__status(a, UGRT_INVALID_MODEL, "the embedded weight tail is corrupted (FNV-1a hash differs)");
     }
     ugrt__free(a, path);
     return s;
   }
   m->weights = h->weights;
+  m->weights_span = h->weights_size;
   if (verify && h->weights_size && ugrt__fnv1a64(h->weights, h->weights_size) != h->weights_hash)
     return ugrt__status(a, UGRT_INVALID_MODEL,
                         "embedded weights are corrupted (FNV-1a hash differs)");
@@ -243,6 +271,9 @@ static ugrt_status_t build_tables(ugrt_model_t *m) {
     UGRT_RETURN_IF_ERROR(build_tensor_infos(m, en->inputs, en->num_inputs, &m->entries[e].inputs));
     UGRT_RETURN_IF_ERROR(
         build_tensor_infos(m, en->outputs, en->num_outputs, &m->entries[e].outputs));
+    m->entries[e].need_dims = ugrt__pool_alloc(&m->pool, (size_t)h->num_dim_exprs + 1);
+    if (!m->entries[e].need_dims) return ugrt__status_oom();
+    ugrt__plan_dims(h, en, &m->target->plans[e], m->entries[e].need_dims);
   }
   return NULL;
 }
@@ -446,4 +477,28 @@ void ugrt__format_shape(ugrt_dtype_t dtype, uint32_t rank, const int64_t *dims, 
   for (uint32_t d = 0; d < rank && k < n; d++)
     k += (size_t)snprintf(buf + k, n - k, "%s%lld", d ? "," : "", (long long)dims[d]);
   if (k < n) snprintf(buf + k, n - k, "]");
+}
+
+/* ---- state and metadata ---- */
+
+uint32_t ugrt_model_state_count(const ugrt_model_t *model) { return model ? model->h->num_states : 0; }
+
+ugrt_status_t ugrt_model_state_info(const ugrt_model_t *model, uint32_t index, ugrt_tensor_info_t *out_info) {
+  static const char *const no_names[UGRT_MAX_RANK];
+  if (!model || !out_info) return ugrt__status(NULL, UGRT_INVALID_ARGUMENT, "model or out_info is NULL");
+  memset(out_info, 0, sizeof *out_info);
+  if (index >= model->h->num_states)
+    return ugrt__status(&model->alloc, UGRT_OUT_OF_RANGE, "state %u of %u", index, model->h->num_states);
+  const ugrt_abi_tensor_t *t = &model->h->states[index];
+  out_info->name = t->name;
+  out_info->dtype = (ugrt_dtype_t)t->dtype;
+  out_info->rank = t->rank;
+  out_info->dims = t->dims;
+  out_info->dim_names = no_names;
+  return NULL;
+}
+
+const void *ugrt_model_metadata(const ugrt_model_t *model, size_t *out_size) {
+  if (out_size) *out_size = model && model->h->metadata ? (size_t)model->h->metadata_size : 0;
+  return model ? model->h->metadata : NULL;
 }

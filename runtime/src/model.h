@@ -6,6 +6,7 @@
 
 typedef struct {
   ugrt_tensor_info_t *inputs, *outputs;
+  bool *need_dims; /* the dim expressions the entry's plan uses (ugrt__plan_dims) */
 } ugrt_entry_info_t;
 
 struct ugrt_model {
@@ -18,7 +19,8 @@ struct ugrt_model {
   const ugrt_device_ops_t *dev;
   void *dev_state;
   char device_name[32];
-  const void *weights;      /* host address of weights_size bytes */
+  const void *weights;      /* host address of weights_span bytes */
+  uint64_t weights_span;    /* weights_size, or with a tail its end */
   void *dev_weights;        /* the weights' address on the device */
   void *weights_map;        /* mmap of an external weights file, or NULL */
   size_t weights_map_size;

@@ -40,6 +40,7 @@ struct ugrt_session {
   uint64_t *buf_size, *buf_off;
   uint32_t *order;
   void **args;
+  void **states;      /* device memory of each state of the header */
 };
 
 void ugrt_session_options_init(ugrt_session_options_t *options) {
@@ -73,6 +74,9 @@ void ugrt_session_release(ugrt_session_t *session) {
       ugrt__free(&a, es->outputs);
     }
   }
+  for (uint32_t i = 0; s->states && i < h->num_states; i++)
+    if (s->states[i]) dev_of(s)->mem_free(s->model->dev_state, &a, s->states[i]);
+  ugrt__free(&a, s->states);
   if (s->arena) dev_of(s)->mem_free(s->model->dev_state, &a, s->arena);
   if (s->dev_sess) dev_of(s)->session_close(s->model->dev_state, &a, s->dev_sess);
   ugrt__free(&a, s->entries);
@@ -126,12 +130,64 @@ ugrt_status_t ugrt_session_create(ugrt_model_t *model, const ugrt_session_option
     return ugrt__status_oom();
   }
   ugrt_status_t st = model->dev->session_open(model->dev_state, &a, model->target, &s->dev_sess);
+  if (!st && h->num_states && !(s->states = ugrt__calloc(&a, h->num_states, sizeof *s->states)))
+    st = ugrt__status_oom();
+  for (uint32_t i = 0; !st && i < h->num_states; i++)
+    st = model->dev->mem_alloc(model->dev_state, &a, (size_t)ugrt__state_bytes(&h->states[i]), &s->states[i]);
+  if (!st) st = ugrt_session_reset_states(s);
   if (st) {
     ugrt_session_release(s);
     return st;
   }
   *out_session = s;
   return NULL;
+}
+
+/* ---- state ---- */
+
+static ugrt_status_t state_check(ugrt_session_t *s, uint32_t index, size_t size) {
+  if (!s) return ugrt__status(NULL, UGRT_INVALID_ARGUMENT, "session is NULL");
+  const ugrt_model_header_t *h = s->model->h;
+  if (index >= h->num_states)
+    return ugrt__status(&s->alloc, UGRT_OUT_OF_RANGE, "state %u of %u", index, h->num_states);
+  uint64_t n = ugrt__state_bytes(&h->states[index]);
+  if (size != n)
+    return ugrt__status(&s->alloc, UGRT_INVALID_ARGUMENT, "state \"%s\" has %llu bytes, not %zu",
+                        h->states[index].name, (unsigned long long)n, size);
+  return NULL;
+}
+
+ugrt_status_t ugrt_session_reset_states(ugrt_session_t *s) {
+  if (!s) return ugrt__status(NULL, UGRT_INVALID_ARGUMENT, "session is NULL");
+  const ugrt_model_header_t *h = s->model->h;
+  enum { CHUNK = 1 << 20 };
+  void *zeros = NULL;
+  ugrt_status_t st = NULL;
+  for (uint32_t i = 0; !st && i < h->num_states; i++) {
+    uint64_t n = ugrt__state_bytes(&h->states[i]);
+    if (dev_of(s)->host_visible) {
+      memset(s->states[i], 0, (size_t)n);
+      continue;
+    }
+    if (!zeros && !(zeros = ugrt__calloc(&s->alloc, 1, CHUNK))) return ugrt__status_oom();
+    for (uint64_t o = 0; !st && o < n; o += CHUNK)
+      st = dev_of(s)->upload(s->model->dev_state, s->dev_sess, &s->alloc, (char *)s->states[i] + o, zeros,
+                             (size_t)(n - o < CHUNK ? n - o : CHUNK));
+  }
+  ugrt__free(&s->alloc, zeros);
+  return st;
+}
+
+ugrt_status_t ugrt_session_read_state(ugrt_session_t *s, uint32_t index, void *dst, size_t size) {
+  UGRT_RETURN_IF_ERROR(state_check(s, index, size));
+  if (!dst && size) return ugrt__status(&s->alloc, UGRT_INVALID_ARGUMENT, "dst is NULL");
+  return dev_of(s)->download(s->model->dev_state, s->dev_sess, &s->alloc, dst, s->states[index], size);
+}
+
+ugrt_status_t ugrt_session_write_state(ugrt_session_t *s, uint32_t index, const void *src, size_t size) {
+  UGRT_RETURN_IF_ERROR(state_check(s, index, size));
+  if (!src && size) return ugrt__status(&s->alloc, UGRT_INVALID_ARGUMENT, "src is NULL");
+  return dev_of(s)->upload(s->model->dev_state, s->dev_sess, &s->alloc, s->states[index], src, size);
 }
 
 /* Makes sure sl->data holds at least size bytes (contents not kept) of
@@ -312,7 +368,7 @@ static ugrt_status_t bind_dims(ugrt_session_t *s, uint32_t entry) {
       s->dims[j] = v;
     }
   }
-  UGRT_RETURN_IF_ERROR(ugrt__eval_dims(a, h, s->bound, s->dims));
+  UGRT_RETURN_IF_ERROR(ugrt__eval_dims(a, h, s->bound, s->model->entries[entry].need_dims, s->dims));
   for (uint32_t i = 0; i < en->num_inputs; i++) {
     const ugrt_abi_tensor_t *t = &en->inputs[i];
     for (uint32_t d = 0; d < t->rank; d++) {
@@ -463,6 +519,7 @@ ugrt_status_t ugrt_session_run(ugrt_session_t *session, uint32_t entry) {
       case UGRT_BUF_WEIGHT:
         s->buf_ptrs[b] = m->dev_weights ? (char *)m->dev_weights + buf->offset : NULL;
         break;
+      case UGRT_BUF_STATE: s->buf_ptrs[b] = s->states[buf->index]; break;
     }
   }
   ugrt_exec_t x = {m->target, entry, p, s->buf_ptrs, s->dims, h->num_dim_exprs, s->args};

@@ -182,10 +182,25 @@ static ugrt_status_t validate_plan(const ugrt_allocator_t *a, const ugrt_model_h
           return BAD("target \"%s\" entry \"%s\": buffer %u names output %u of %u", tn, ename, b,
                      buf->index, en->num_outputs);
         break;
+      case UGRT_BUF_STATE:
+        if (buf->index >= h->num_states)
+          return BAD("target \"%s\" entry \"%s\": buffer %u names state %u of %u", tn, ename, b,
+                     buf->index, h->num_states);
+        if (buf->size < 0 || (uint64_t)buf->size != ugrt__state_bytes(&h->states[buf->index]))
+          return BAD("target \"%s\" entry \"%s\": state buffer %u has another size than state \"%s\"",
+                     tn, ename, b, h->states[buf->index].name);
+        break;
       case UGRT_BUF_WEIGHT:
         if (buf->size < 0)
           return BAD("target \"%s\" entry \"%s\": weight buffer %u has a symbolic size", tn,
                      ename, b);
+        if (h->weights_tail_size && buf->offset >= h->weights_tail_offset) {
+          if ((uint64_t)buf->size > h->weights_tail_size - (buf->offset - h->weights_tail_offset) ||
+              buf->offset - h->weights_tail_offset > h->weights_tail_size)
+            return BAD("target \"%s\" entry \"%s\": weight buffer %u exceeds the embedded tail",
+                       tn, ename, b);
+          break;
+        }
         if (buf->offset > h->weights_size || (uint64_t)buf->size > h->weights_size - buf->offset)
           return BAD("target \"%s\" entry \"%s\": weight buffer %u [%llu, +%lld) exceeds the "
                      "%llu weight bytes",
@@ -307,6 +322,27 @@ ugrt_status_t ugrt__validate_header(const ugrt_allocator_t *a, const ugrt_model_
       return BAD("dim expression %u refers to a later or missing expression (not topological)",
                  i);
     }
+  }
+  if (h->num_states > MAX_COUNT || !valid_array(img, h->states, h->num_states, sizeof(ugrt_abi_tensor_t)))
+    return BAD("bad state table");
+  for (uint32_t i = 0; i < h->num_states; i++) {
+    const ugrt_abi_tensor_t *t = &h->states[i];
+    UGRT_RETURN_IF_ERROR(validate_tensor(a, h, img, t, "state", 0, i));
+    for (uint32_t d = 0; d < t->rank; d++)
+      if (t->dims[d] < 0) return BAD("state \"%s\" has a symbolic dim", t->name);
+    if (ugrt__state_bytes(t) == 0 && t->dtype >= UGRT_Q4_0)
+      return BAD("state \"%s\" has a block-quantized dtype", t->name);
+    if (ugrt__state_bytes(t) == UINT64_MAX) return BAD("state \"%s\" is too large", t->name);
+  }
+  if (h->metadata_size && !valid_array(img, h->metadata, h->metadata_size, 1))
+    return BAD("metadata lie outside the model");
+  if (h->weights_tail_size) {
+    if (!h->weights_file) return BAD("a weight tail without an external weights file");
+    if (!valid_array(img, h->weights_tail, h->weights_tail_size, 1))
+      return BAD("the weight tail lies outside the model");
+    if (h->weights_tail_offset % 64 || h->weights_tail_offset < h->weights_size ||
+        h->weights_tail_offset > UINT64_MAX / 2 || h->weights_tail_size > UINT64_MAX / 2)
+      return BAD("bad weight tail offset %llu", (unsigned long long)h->weights_tail_offset);
   }
   for (uint32_t e = 0; e < h->num_entries; e++) UGRT_RETURN_IF_ERROR(validate_entry(a, h, img, e));
   if (h->weights && h->weights_file) return BAD("weights are both embedded and external");

@@ -24,6 +24,18 @@ prepare)
   "$build/tools/ugcc" "$dst/onnx/gemm_epi.onnx" --target=cuda:sm_90a --passes=canonicalize,const-fold,cse,dce \
     -o "$dst/gemm_epi_nofuse.so" || echo "bench: gemm_epi_nofuse does not compile" >&2
   rm -rf "$dst/onnx"
+  # linear (GEMV) cases: text IR whose weights bench/make_linear_models.py
+  # makes, compiled with external weights that gpu_bench.py makes again on
+  # the GPU machine (they are too large to carry)
+  lin=$(mktemp -d)
+  python3 bench/make_linear_models.py "$lin"
+  for g in "$lin"/linear_*.ugir; do
+    n=$(basename "$g" .ugir)
+    "$build/tests/cuda/cuda_weights" "$g" "$dst/$n.so" --target=cuda:sm_90a --weights=external \
+      || echo "bench: $n does not compile" >&2
+    rm -f "$dst/$n.so.weights"
+  done
+  rm -rf "$lin"
   cp -L "$build/runtime/libugrt.so.0" "$dst/lib/"
   du -sh "$dst"
   ;;

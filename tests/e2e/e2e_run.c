@@ -8,6 +8,9 @@
  *   // E2E in  v0 v1 ...         the next entry input, row-major
  *   // E2E out v0 v1 ...         the next entry output, row-major
  *   // E2E tol REL               relative/absolute tolerance (default 1e-5)
+ *   // E2E alias O=I             output O is given input I's memory (after the
+ *                                inputs are written), as for a session state
+ *                                updated in place
  * Values are decimal numbers, nan, inf or -inf; expected values come from
  * hand computation or an independent reference, never from ugcc. */
 #include <dlfcn.h>
@@ -34,6 +37,8 @@ static char sym_names[16][64];
 static int64_t sym_vals[16];
 static size_t nsym;
 static double tol = 1e-5;
+static int alias_out[MAXT], alias_in[MAXT];
+static size_t nalias;
 
 static void parse_vals(const char *s, vals_t *v) {
   char *end;
@@ -75,6 +80,8 @@ static void read_spec(const char *path) {
       parse_vals(p + 3, &outs[nout++]);
     } else if (strncmp(p, "tol ", 4) == 0) {
       tol = strtod(p + 4, NULL);
+    } else if (strncmp(p, "alias ", 6) == 0 && nalias < MAXT) {
+      if (sscanf(p + 6, "%d=%d", &alias_out[nalias], &alias_in[nalias]) == 2) nalias++;
     }
   }
   fclose(f);
@@ -218,6 +225,19 @@ int main(int argc, char **argv) {
     if (n != ins[i].n) return fprintf(stderr, "input %s: %zu values given, %zu needed\n", te->name, ins[i].n, n), 1;
     for (size_t k = 0; k < n; k++) put(bufs[pl->input_buffers[i]], te->dtype, k, ins[i].v[k]);
   }
+  bool *borrowed = calloc(pl->num_buffers + 1, sizeof *borrowed);
+  for (size_t a = 0; a < nalias; a++) {
+    uint32_t ob, ib;
+    if (alias_out[a] < 0 || (uint32_t)alias_out[a] >= nout || alias_in[a] < 0 || (uint32_t)alias_in[a] >= nin)
+      return fprintf(stderr, "alias %d=%d out of range\n", alias_out[a], alias_in[a]), 1;
+    ob = pl->output_buffers[alias_out[a]];
+    ib = pl->input_buffers[alias_in[a]];
+    if (dimval(dv, pl->buffers[ob].size) != dimval(dv, pl->buffers[ib].size))
+      return fprintf(stderr, "alias %d=%d: the buffers differ in size\n", alias_out[a], alias_in[a]), 1;
+    free(bufs[ob]);
+    bufs[ob] = bufs[ib];
+    borrowed[ob] = true;
+  }
   for (uint32_t s = 0; s < pl->num_steps; s++) {
     const ugrt_abi_step_t *st = &pl->steps[s];
     void *args[256];
@@ -246,7 +266,8 @@ int main(int argc, char **argv) {
   }
   if (!bad) printf("ok\n");
   for (uint32_t i = 0; i < pl->num_buffers; i++)
-    if (pl->buffers[i].kind != UGRT_BUF_WEIGHT) free(bufs[i]);
+    if (pl->buffers[i].kind != UGRT_BUF_WEIGHT && !borrowed[i]) free(bufs[i]);
+  free(borrowed);
   free(bufs);
   free(dv);
   dlclose(h);

@@ -1,12 +1,14 @@
 /* libFuzzer target: the GGUF reader on arbitrary bytes, then every accessor
  * on whatever opens (every key through its typed getter and every array
  * element, every tensor's type and its first rows dequantized), so that
- * anything the validation lets through is also safe to use. */
+ * anything the validation lets through is also safe to use; then the
+ * language-model builder (llama.h) on the same bytes. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "frontend/gguf/gguf.h"
+#include "frontend/gguf/llama.h"
 #include "frontend/gguf/quant.h"
 
 static void drop(ug_status_t st) {
@@ -85,6 +87,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     drop(ug_quant_dequantize_row(ty.dtype, t->data, n, row));
   }
   ug_gguf_close(f);
+  /* the language-model builder on whatever the reader accepts */
+  ug_gguf_import_options_t io;
+  ug_gguf_import_options_init(&io);
+  io.ctx = 16;
+  ug_module_t *m = NULL;
+  drop(ug_gguf_import_buffer(copy, size, "fuzz.gguf", &io, &m));
+  if (m) ug_module_destroy(m);
   free(copy);
   return 0;
 }

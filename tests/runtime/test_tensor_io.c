@@ -172,16 +172,16 @@ START_TEST(test_npy_roundtrip) {
 END_TEST
 
 START_TEST(test_half) {
-  ck_assert_uint_eq(ug_f32_to_f16(1.0f), 0x3c00);
-  ck_assert_uint_eq(ug_f32_to_f16(-2.0f), 0xc000);
-  ck_assert_uint_eq(ug_f32_to_f16(65504.0f), 0x7bff);
-  ck_assert_uint_eq(ug_f32_to_f16(1e6f), 0x7c00);
-  ck_assert_uint_eq(ug_f32_to_f16(5.9604645e-8f), 0x0001);
-  ck_assert(isnan(ug_f16_to_f32(ug_f32_to_f16(NAN))));
-  ck_assert_float_eq(ug_f16_to_f32(0x3c00), 1.0f);
-  ck_assert_float_eq(ug_f16_to_f32(0x0001), 5.9604645e-8f);
-  ck_assert(isinf(ug_f16_to_f32(0xfc00)) && ug_f16_to_f32(0xfc00) < 0);
-  for (uint32_t h = 0; h < 0x7c00; h++) ck_assert_uint_eq(ug_f32_to_f16(ug_f16_to_f32((uint16_t)h)), h);
+  ck_assert_uint_eq(ug_tensor_f32_to_f16(1.0f), 0x3c00);
+  ck_assert_uint_eq(ug_tensor_f32_to_f16(-2.0f), 0xc000);
+  ck_assert_uint_eq(ug_tensor_f32_to_f16(65504.0f), 0x7bff);
+  ck_assert_uint_eq(ug_tensor_f32_to_f16(1e6f), 0x7c00);
+  ck_assert_uint_eq(ug_tensor_f32_to_f16(5.9604645e-8f), 0x0001);
+  ck_assert(isnan(ug_tensor_f16_to_f32(ug_tensor_f32_to_f16(NAN))));
+  ck_assert_float_eq(ug_tensor_f16_to_f32(0x3c00), 1.0f);
+  ck_assert_float_eq(ug_tensor_f16_to_f32(0x0001), 5.9604645e-8f);
+  ck_assert(isinf(ug_tensor_f16_to_f32(0xfc00)) && ug_tensor_f16_to_f32(0xfc00) < 0);
+  for (uint32_t h = 0; h < 0x7c00; h++) ck_assert_uint_eq(ug_tensor_f32_to_f16(ug_tensor_f16_to_f32((uint16_t)h)), h);
 }
 END_TEST
 

@@ -324,7 +324,7 @@ void ug_tensor_fill_random(ug_tensor_t *t, uint64_t seed) {
     switch (t->dtype) {
       case UGRT_F64: ((double *)t->data)[i] = u; break;
       case UGRT_F32: ((float *)t->data)[i] = (float)u; break;
-      case UGRT_F16: ((uint16_t *)t->data)[i] = ug_f32_to_f16((float)u); break;
+      case UGRT_F16: ((uint16_t *)t->data)[i] = ug_tensor_f32_to_f16((float)u); break;
       case UGRT_BF16: {
         float f = (float)u;
         uint32_t bits;
@@ -364,7 +364,7 @@ bool ug_parse_shape(const char *s, uint32_t *rank, int64_t *dims) {
 
 /* ---- element access and comparison ---- */
 
-float ug_f16_to_f32(uint16_t h) {
+float ug_tensor_f16_to_f32(uint16_t h) {
   uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
   if (exp == 0) {
     if (man == 0) {
@@ -387,7 +387,7 @@ float ug_f16_to_f32(uint16_t h) {
   return f;
 }
 
-uint16_t ug_f32_to_f16(float f) {
+uint16_t ug_tensor_f32_to_f16(float f) {
   uint32_t x;
   memcpy(&x, &f, 4);
   uint32_t sign = (x >> 16) & 0x8000;
@@ -408,7 +408,7 @@ uint16_t ug_f32_to_f16(float f) {
   return (uint16_t)h;
 }
 
-bool ug_dtype_is_float(ugrt_dtype_t d) {
+bool ug_tensor_dtype_is_float(ugrt_dtype_t d) {
   return d == UGRT_F64 || d == UGRT_F32 || d == UGRT_F16 || d == UGRT_BF16 ||
          d == UGRT_F8E4M3 || d == UGRT_F8E5M2;
 }
@@ -417,7 +417,7 @@ double ug_tensor_get_f64(ugrt_dtype_t dtype, const void *data, size_t i) {
   switch (dtype) {
     case UGRT_F64: return ((const double *)data)[i];
     case UGRT_F32: return ((const float *)data)[i];
-    case UGRT_F16: return ug_f16_to_f32(((const uint16_t *)data)[i]);
+    case UGRT_F16: return ug_tensor_f16_to_f32(((const uint16_t *)data)[i]);
     case UGRT_BF16: {
       uint32_t bits = (uint32_t)((const uint16_t *)data)[i] << 16;
       float f;
@@ -463,7 +463,7 @@ bool ug_tensor_compare(const ug_tensor_t *got, const ug_tensor_t *want, double r
   if (!same_shape) return fail(why, whylen, "got %s, expected %s", gs, ws);
   size_t elem = ugrt_dtype_size(got->dtype), n = elem ? want->size / elem : 0;
   if (got->size != want->size) return fail(why, whylen, "got %zu bytes, expected %zu", got->size, want->size);
-  bool is_float = ug_dtype_is_float(got->dtype) && got->dtype != UGRT_F8E4M3 &&
+  bool is_float = ug_tensor_dtype_is_float(got->dtype) && got->dtype != UGRT_F8E4M3 &&
                   got->dtype != UGRT_F8E5M2;
   size_t bad = 0, first = 0;
   double worst = 0;

@@ -59,7 +59,7 @@ bool ug_parse_shape(const char *s, uint32_t *rank, int64_t *dims);
 double ug_tensor_get_f64(ugrt_dtype_t dtype, const void *data, size_t i);
 /* Element i as an exact integer (integers and bools). */
 int64_t ug_tensor_get_i64(ugrt_dtype_t dtype, const void *data, size_t i);
-bool ug_dtype_is_float(ugrt_dtype_t dtype);
+bool ug_tensor_dtype_is_float(ugrt_dtype_t dtype);
 
 /* Compares got against want: same dtype and shape; floats within
  * |a-b| <= atol + rtol*|b| with NaN matching NaN (and infinities equal);
@@ -68,7 +68,7 @@ bool ug_tensor_compare(const ug_tensor_t *got, const ug_tensor_t *want, double r
                        char *why, size_t whylen);
 
 /* f16 / bf16 conversions. */
-float ug_f16_to_f32(uint16_t h);
-uint16_t ug_f32_to_f16(float f);
+float ug_tensor_f16_to_f32(uint16_t h);
+uint16_t ug_tensor_f32_to_f16(float f);
 
 #endif

@@ -68,11 +68,12 @@ typedef enum {
   UGRT_BUF_INPUT,     /* entry input number `index` */
   UGRT_BUF_OUTPUT,    /* entry output number `index` */
   UGRT_BUF_WEIGHT,    /* `offset` bytes into the weight blob */
+  UGRT_BUF_STATE,     /* session state number `index` (a KV cache), kept across runs */
 } ugrt_buf_kind_t;
 
 typedef struct {
   uint32_t kind;        /* ugrt_buf_kind_t */
-  uint32_t index;       /* INPUT / OUTPUT number */
+  uint32_t index;       /* INPUT / OUTPUT / STATE number */
   ugrt_dim_t size;      /* bytes, possibly symbolic */
   uint64_t offset;      /* WEIGHT: offset in the weight blob; ARENA: UINT64_MAX
                            (placed by the runtime) or a planned static offset */
@@ -148,6 +149,21 @@ typedef struct ugrt_model_header {
   uint64_t weights_size;
   uint64_t weights_hash;
   const char *weights_file;
+  /* Weights past the external file: WEIGHT buffers at offsets in
+   * [weights_tail_offset, weights_tail_offset + weights_tail_size) are in
+   * these embedded bytes (constants the compiler made, next to a GGUF file's
+   * tensors); weights_tail_offset >= weights_size, a multiple of 64. */
+  const void *weights_tail;
+  uint64_t weights_tail_offset, weights_tail_size, weights_tail_hash;
+  /* Session state: tensors every session keeps from run to run, zeroed when
+   * it is created (static dims), read and written in place by the plans
+   * through STATE buffers. */
+  uint32_t num_states, reserved2;
+  const ugrt_abi_tensor_t *states;
+  /* Metadata for tools, or NULL: a GGUF model's key/values as a GGUF file
+   * without tensors (its tokenizer, hyper-parameters). */
+  const void *metadata;
+  uint64_t metadata_size;
 } ugrt_model_header_t;
 
 typedef const ugrt_model_header_t *(*ugrt_model_query_fn)(uint32_t abi_version);

@@ -187,6 +187,17 @@ UGRT_API ugrt_status_t ugrt_model_find_input(const ugrt_model_t *model, uint32_t
 UGRT_API ugrt_status_t ugrt_model_find_output(const ugrt_model_t *model, uint32_t entry,
                                               const char *name, uint32_t *out_index);
 
+/* Session state: tensors a session keeps from run to run (a language
+ * model's KV cache), which every entry reads and updates in place.  Each
+ * session has its own, zeroed when it is created. */
+UGRT_API uint32_t ugrt_model_state_count(const ugrt_model_t *model);
+/* Describes state `index` (static dims); UGRT_OUT_OF_RANGE when there is none. */
+UGRT_API ugrt_status_t ugrt_model_state_info(const ugrt_model_t *model, uint32_t index,
+                                             ugrt_tensor_info_t *out_info);
+/* The metadata a model carries for tools (a GGUF model's key/values as a
+ * GGUF file without tensors, holding its tokenizer), or NULL and 0. */
+UGRT_API const void *ugrt_model_metadata(const ugrt_model_t *model, size_t *out_size);
+
 /* ---- sessions ---- */
 
 typedef struct ugrt_session ugrt_session_t;
@@ -234,6 +245,16 @@ UGRT_API ugrt_status_t ugrt_session_set_input_device(ugrt_session_t *session, ui
 /* Runs `entry`: binds symbols from the input shapes, evaluates every dim
  * expression, places intermediates, allocates outputs and runs each step. */
 UGRT_API ugrt_status_t ugrt_session_run(ugrt_session_t *session, uint32_t entry);
+
+/* Zeroes every state of the session (a fresh KV cache). */
+UGRT_API ugrt_status_t ugrt_session_reset_states(ugrt_session_t *session);
+/* Copies state `index` to host memory dst / from host memory src; size must
+ * be the state's exact byte size.  Saving a prompt's cache and writing it
+ * back later (or into another session of the same model) resumes from it. */
+UGRT_API ugrt_status_t ugrt_session_read_state(ugrt_session_t *session, uint32_t index, void *dst,
+                                               size_t size);
+UGRT_API ugrt_status_t ugrt_session_write_state(ugrt_session_t *session, uint32_t index,
+                                                const void *src, size_t size);
 
 /* An output of the last run. */
 typedef struct {
