@@ -49,7 +49,7 @@ typedef struct {
   ug_status_t st; /* the first error; later calls do nothing */
   ug_value_id_t cos, sin, positions;
   ug_value_id_t cache_idx; /* [KV, S, 2]: (head, position) of each new cache row */
-  ug_value_id_t visible;   /* [C, 1, S]: key j is visible to token s when j <= positions[s] */
+  ug_value_id_t visible;   /* [S, C]: key j is visible to token s when j <= positions[s] */
 } bld_t;
 
 static ug_status_t errf(bld_t *b, const char *fmt, ...) UG_PRINTF(2, 3);
@@ -284,15 +284,15 @@ static void attention_indices(bld_t *b, ug_dim_t S) {
     return;
   }
   for (int64_t j = 0; j < n; j++) iota[j] = (double)j;
-  ug_dim_t h3[3] = {KV, 1, 1}, p3[3] = {1, S, 1}, e3[3] = {KV, S, 1}, c3[3] = {C, 1, 1}, s3[3] = {1, 1, S};
+  ug_dim_t h3[3] = {KV, 1, 1}, p3[3] = {1, S, 1}, e3[3] = {KV, S, 1}, c2[2] = {1, C}, s2[2] = {S, 1};
   ug_value_id_t heads = constant(b, "attn", UG_DTYPE_I64, iota, 3, h3);
-  ug_value_id_t keys = constant(b, "attn", UG_DTYPE_I64, iota, 3, c3);
+  ug_value_id_t keys = constant(b, "attn", UG_DTYPE_I64, iota, 2, c2);
   free(iota);
   ug_type_t et = ug_type_make(UG_DTYPE_I64, 3, e3);
   ug_value_id_t hx = node(b, UG_OP_EXPAND, "attn", V(heads), NULL, 0, &et);
   ug_value_id_t px = node(b, UG_OP_EXPAND, "attn", V(reshape(b, "attn", b->positions, 3, p3)), NULL, 0, &et);
   b->cache_idx = concat2(b, "attn", hx, px, 2);
-  b->visible = op2(b, UG_OP_LESS_EQUAL, "attn_mask", keys, reshape(b, "attn", b->positions, 3, s3));
+  b->visible = op2(b, UG_OP_LESS_EQUAL, "attn_mask", keys, reshape(b, "attn", b->positions, 2, s2));
 }
 
 /* Rotates x [S, n, head_dim] by the position tables. */
@@ -355,11 +355,12 @@ static ug_value_id_t block(bld_t *b, int64_t l, ug_value_id_t x, ug_dim_t S, ug_
   ug_value_id_t qt = reshape(b, loc, transpose(b, loc, reshape(b, loc, q, 4, q4), p_q, 4), 3, q3);
   ug_value_id_t sc = op2(b, UG_OP_MUL, T("attn_scores"), op2(b, UG_OP_MATMUL, T("attn_scores"), *kc, qt),
                          scalar(b, loc, b->act, 1.0 / sqrt((double)hd)));
-  sc = reshape(b, loc, sc, 4, s4);
+  /* then [KV, G, S, C] (a small transpose of the scores) for a softmax
+   * along the last axis, the fast row kernel */
+  sc = transpose(b, loc, reshape(b, loc, sc, 4, s4), p_p, 4);
   ug_value_id_t masked = node(b, UG_OP_WHERE, T("attn_mask"), V(b->visible, sc, scalar(b, loc, b->act, -INFINITY)), NULL, 0, NULL);
-  ug_attr_t ax = ug_attr_int(UG_ATTR_AXIS, 1);
-  ug_value_id_t p = node(b, UG_OP_SOFTMAX, T("attn_softmax"), V(masked), &ax, 1, NULL);
-  p = reshape(b, loc, transpose(b, loc, p, p_p, 4), 3, p3);
+  ug_attr_t ax = ug_attr_int(UG_ATTR_AXIS, -1);
+  ug_value_id_t p = reshape(b, loc, node(b, UG_OP_SOFTMAX, T("attn_softmax"), V(masked), &ax, 1, NULL), 3, p3);
   ug_value_id_t o = op2(b, UG_OP_MATMUL, T("attn_out"), p, *vc); /* [KV, G*S, hd] */
   ug_dim_t o4[4] = {KV, G, S, hd}, od[2] = {S, H * hd};
   o = reshape(b, loc, transpose(b, loc, reshape(b, loc, o, 4, o4), p_o, 4), 2, od);

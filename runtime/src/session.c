@@ -24,6 +24,9 @@ typedef struct {
 typedef struct {
   slot_t *inputs, *outputs;
   bool ran;
+  /* The arena placement of the last run, reused while every buffer size
+   * stays the same (decode steps): sizes and offsets per buffer. */
+  uint64_t *placed_size, *placed_off, placed_total;
 } entry_state_t;
 
 struct ugrt_session {
@@ -39,6 +42,7 @@ struct ugrt_session {
   void **buf_ptrs;
   uint64_t *buf_size, *buf_off;
   uint32_t *order;
+  bool *placed;
   void **args;
   void **states;      /* device memory of each state of the header */
 };
@@ -72,6 +76,8 @@ void ugrt_session_release(ugrt_session_t *session) {
       }
       ugrt__free(&a, es->inputs);
       ugrt__free(&a, es->outputs);
+      ugrt__free(&a, es->placed_size);
+      ugrt__free(&a, es->placed_off);
     }
   }
   for (uint32_t i = 0; s->states && i < h->num_states; i++)
@@ -85,6 +91,7 @@ void ugrt_session_release(ugrt_session_t *session) {
   ugrt__free(&a, s->buf_ptrs);
   ugrt__free(&a, s->buf_size);
   ugrt__free(&a, s->buf_off);
+  ugrt__free(&a, s->placed);
   ugrt__free(&a, s->order);
   ugrt__free(&a, s->args);
   ugrt_model_release(s->model);
@@ -119,11 +126,17 @@ ugrt_status_t ugrt_session_create(ugrt_model_t *model, const ugrt_session_option
             (s->buf_size = ugrt__calloc(&a, max_bufs, sizeof *s->buf_size)) &&
             (s->buf_off = ugrt__calloc(&a, max_bufs, sizeof *s->buf_off)) &&
             (s->order = ugrt__calloc(&a, max_bufs, sizeof *s->order)) &&
+            (s->placed = ugrt__calloc(&a, max_bufs, sizeof *s->placed)) &&
             (s->args = ugrt__calloc(&a, max_args, sizeof *s->args));
   for (uint32_t e = 0; ok && e < h->num_entries; e++) {
+    uint32_t nb = model->target->plans[e].num_buffers;
     ok = (s->entries[e].inputs =
               ugrt__calloc(&a, h->entries[e].num_inputs, sizeof(slot_t))) &&
-         (s->entries[e].outputs = ugrt__calloc(&a, h->entries[e].num_outputs, sizeof(slot_t)));
+         (s->entries[e].outputs = ugrt__calloc(&a, h->entries[e].num_outputs, sizeof(slot_t))) &&
+         (s->entries[e].placed_size = ugrt__calloc(&a, nb + 1, sizeof(uint64_t))) &&
+         (s->entries[e].placed_off = ugrt__calloc(&a, nb + 1, sizeof(uint64_t)));
+    /* no placement yet: a size no buffer has */
+    for (uint32_t b = 0; ok && b < nb; b++) s->entries[e].placed_size[b] = UINT64_MAX;
   }
   if (!ok) {
     ugrt_session_release(s);
@@ -393,9 +406,20 @@ static bool lifetimes_overlap(const ugrt_abi_buffer_t *x, const ugrt_abi_buffer_
 /* Places the arena buffers: planned static offsets first, then first-fit by
  * decreasing size among the buffers whose lifetimes overlap.  Returns the
  * arena size needed. */
-static ugrt_status_t place_arena(ugrt_session_t *s, const ugrt_abi_plan_t *p, uint64_t *out_size) {
+static ugrt_status_t place_arena(ugrt_session_t *s, const ugrt_abi_plan_t *p, entry_state_t *es,
+                                 uint64_t *out_size) {
+  bool same = true;
+  for (uint32_t b = 0; b < p->num_buffers && same; b++) same = es->placed_size[b] == s->buf_size[b];
+  if (same) {
+    memcpy(s->buf_off, es->placed_off, p->num_buffers * sizeof *s->buf_off);
+    *out_size = es->placed_total;
+    return NULL;
+  }
   uint32_t n = 0;
   uint64_t total = 0;
+  /* s->placed[c]: buffer c has its offset (planned, or placed earlier in order) */
+  for (uint32_t b = 0; b < p->num_buffers; b++)
+    s->placed[b] = p->buffers[b].kind == UGRT_BUF_ARENA && p->buffers[b].offset != UINT64_MAX && p->buffers[b].size >= 0;
   for (uint32_t b = 0; b < p->num_buffers; b++) {
     if (p->buffers[b].kind != UGRT_BUF_ARENA) continue;
     const ugrt_abi_buffer_t *buf = &p->buffers[b];
@@ -423,9 +447,7 @@ static ugrt_status_t place_arena(ugrt_session_t *s, const ugrt_abi_plan_t *p, ui
       for (uint32_t c = 0; c < p->num_buffers; c++) {
         const ugrt_abi_buffer_t *o = &p->buffers[c];
         if (c == b || o->kind != UGRT_BUF_ARENA || !lifetimes_overlap(buf, o)) continue;
-        bool placed = (o->offset != UINT64_MAX && o->size >= 0);
-        for (uint32_t j = 0; !placed && j < i; j++) placed = s->order[j] == c;
-        if (!placed || s->buf_size[c] == 0 || s->buf_size[b] == 0) continue;
+        if (!s->placed[c] || s->buf_size[c] == 0 || s->buf_size[b] == 0) continue;
         uint64_t os = s->buf_off[c], oe = os + s->buf_size[c];
         if (off < oe && os < off + s->buf_size[b]) {
           off = (oe + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN;
@@ -434,8 +456,12 @@ static ugrt_status_t place_arena(ugrt_session_t *s, const ugrt_abi_plan_t *p, ui
       }
     }
     s->buf_off[b] = off;
+    s->placed[b] = true;
     if (off + s->buf_size[b] > total) total = off + s->buf_size[b];
   }
+  memcpy(es->placed_size, s->buf_size, p->num_buffers * sizeof *s->buf_size);
+  memcpy(es->placed_off, s->buf_off, p->num_buffers * sizeof *s->buf_off);
+  es->placed_total = total;
   *out_size = total;
   return NULL;
 }
@@ -462,7 +488,7 @@ ugrt_status_t ugrt_session_run(ugrt_session_t *session, uint32_t entry) {
     s->buf_size[b] = (uint64_t)v;
   }
   uint64_t arena_size;
-  UGRT_RETURN_IF_ERROR(place_arena(s, p, &arena_size));
+  UGRT_RETURN_IF_ERROR(place_arena(s, p, es, &arena_size));
   if (arena_size > SIZE_MAX / 2)
     return ugrt__status(a, UGRT_OUT_OF_RANGE, "entry \"%s\": arena of %llu bytes", en->name,
                         (unsigned long long)arena_size);
