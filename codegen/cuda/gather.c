@@ -21,6 +21,7 @@
  * indices therefore give the CPU's result exactly (last write wins, or the
  * reduction in the same order), with no atomics. */
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "codegen/cuda/kernel.h"
@@ -95,9 +96,12 @@ static int index_text(char *buf, size_t size, int indent, const char *v, const c
 }
 
 static void emit_index(kctx_t *k, int indent, const char *v, const char *src, const char *dim) {
-  char buf[1024];
-  index_text(buf, sizeof buf, indent, v, src, dim);
+  size_t n = (size_t)index_text(NULL, 0, indent, v, src, dim) + 1;
+  char *buf = malloc(n);
+  if (!buf) return;
+  index_text(buf, n, indent, v, src, dim);
   fputs(buf, k->f);
+  free(buf);
 }
 
 static const char *res_name(kctx_t *k, uint32_t r, char *buf, size_t size) {
