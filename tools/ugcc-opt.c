@@ -150,7 +150,10 @@ int main(int argc, char **argv) {
     st = ug_parse_file(input, &m);
   }
   if (!st) st = ug_verify_module(m);
-  if (st) return fail(st);
+  if (st) {
+    ug_module_destroy(m); /* parsed but not valid: free it too */
+    return fail(st);
+  }
   po.opt_level = opt_level < 0 ? 0 : opt_level;
   ug_pass_manager_t *pm;
   st = ug_pass_manager_create(&po, &pm);
