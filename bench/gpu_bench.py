@@ -31,6 +31,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import make_linear_models  # noqa: E402  (bench/make_linear_models.py: the linear cases' weights)
+import make_models  # noqa: E402  (bench/make_models.py: the conv cases' shapes)
 
 R, C, N = 32768, 4096, 4096
 EM, EK, EN = 8192, 1024, 4096
@@ -184,6 +185,7 @@ def main():
     ap.add_argument("libugrt")
     ap.add_argument("--iters", type=int, default=50)
     ap.add_argument("--json")
+    ap.add_argument("--only", help="comma-separated case-name prefixes (default: every case, and the linear section)")
     a = ap.parse_args()
     torch.manual_seed(0)
     dev = "cuda"
@@ -237,7 +239,24 @@ def main():
         ("layernorm_dec", lambda x, g, b: F.layer_norm(x, (C,), g, b, 1e-5), [x, g, b], (R, C), 2 * R * C * 2, 0),
         ("rmsnorm_dec", rms, [x, g], (R, C), 2 * R * C * 2, 0),
     ]
+    # convolutions (bench/make_models.py CONVS), fp16 NCHW at batch 8: cuDNN is eager's peer
+    for name, (ci, hw, co, k, st, p) in make_models.CONVS.items():
+        o = make_models.conv_out(hw, k, st, p)
+        cx = torch.randn(make_models.CONV_BATCH, ci, hw, hw, device=dev, dtype=h)
+        cw = torch.randn(co, ci, k, k, device=dev, dtype=h) / (ci * k * k) ** 0.5
+        cb = torch.randn(co, device=dev, dtype=h)
+        fl = 2 * make_models.CONV_BATCH * co * o * o * ci * k * k
+        nb = 2 * (cx.numel() + cw.numel() + make_models.CONV_BATCH * co * o * o)
+        cases.append((name, lambda x, w, b, st=st, p=p: F.conv2d(x, w, b, st, p), [cx, cw, cb],
+                      (make_models.CONV_BATCH, co, o, o), nb, fl))
+        if name == "conv_3x3_14":
+            cr = torch.randn(make_models.CONV_BATCH, co, o, o, device=dev, dtype=h)
+            cases.append(("conv_epi", lambda x, w, b, r: F.relu(F.conv2d(x, w, b, 1, 1)) + r, [cx, cw, cb, cr],
+                          (make_models.CONV_BATCH, co, o, o), nb + 2 * cr.numel(), fl))
+    only = a.only.split(",") if a.only else None
     for name, fn, ins, oshape, nbytes, flops in cases:
+        if only and not any(name.startswith(o) for o in only):
+            continue
         row = {"case": name}
         t_eager = timeit(lambda: fn(*ins), a.iters, sync)
         cfn = torch.compile(fn)
@@ -258,7 +277,8 @@ def main():
             err = (out.float() - ref.float()).abs().max().item()
             scale = ref.float().abs().max().item()
             row["max_abs_err"] = err
-            row["ok"] = err <= 2e-2 * max(1.0, scale) if not name.startswith("gemm") else err <= 2e-2 * scale
+            contraction = name.startswith("gemm") or name.startswith("conv")
+            row["ok"] = err <= 2e-2 * max(1.0, scale) if not contraction else err <= 2e-2 * scale
             t_ug = timeit(run, a.iters, lambda: None)
             row["ugcc_us"] = t_ug * 1e6
         except Exception as e:  # noqa: BLE001
@@ -283,7 +303,7 @@ def main():
             row["case"], row["ugcc_us"], row["eager_us"], row["compile_us"], row["eager_us"] / row["ugcc_us"],
             row["compile_us"] / row["ugcc_us"], ceil, "ok" if row["ok"] else "WRONG (%s)" % row.get("max_abs_err")))
     print("eager/ug and comp/ug > 1: ugcc is faster; ceiling%: share of copy bandwidth (GEMM: of cuBLAS's rate)")
-    lrows = linear_rows(a, u, copy_bw, dev, sync)
+    lrows = linear_rows(a, u, copy_bw, dev, sync) if not only else []
     print()
     print("linear, f32 x [M,K] @ w[N,K]^T: bytes = weight + x + y; cuBLAS f16 GEMV of the same shape for reference")
     print("%-26s %10s %9s %9s %12s %s" % ("case", "ugcc us", "GB/s", "copy bw%", "cuBLAS f16 us", "check"))

@@ -16,6 +16,21 @@ R, C = 32768, 4096
 N = 4096
 EM, EK, EN = 8192, 1024, 4096  # gemm_epi: tokens x hidden -> 4 x hidden (BERT-large's FFN shape)
 F16 = TensorProto.FLOAT16
+# conv cases: ResNet-50's layer shapes at batch 8, fp16 NCHW
+# name: (C in, H = W, M out, kernel, stride, pad)
+CONVS = {
+    "conv_7x7s2": (3, 224, 64, 7, 2, 3),
+    "conv_3x3_56": (64, 56, 64, 3, 1, 1),
+    "conv_1x1_56": (256, 56, 64, 1, 1, 0),
+    "conv_3x3s2_56": (128, 56, 128, 3, 2, 1),
+    "conv_3x3_14": (256, 14, 256, 3, 1, 1),
+    "conv_1x1_7": (2048, 7, 512, 1, 1, 0),
+}
+CONV_BATCH = 8
+
+
+def conv_out(h, k, s, p):
+    return (h + 2 * p - k) // s + 1
 
 
 def save(d, name, nodes, inputs, outputs, opset=23):
@@ -100,6 +115,18 @@ def main(d):
         mk("Cast", ["n"], ["nh"], to=F16),
         mk("Mul", ["g", "nh"], ["y"]),
     ], [t("x", R, C), t("g", C)], [t("y", R, C)])
+    # convolutions (x, w and the bias are inputs); conv_epi: conv + bias, relu and a residual add
+    for name, (ci, hw, co, k, s, p) in CONVS.items():
+        o = conv_out(hw, k, s, p)
+        save(d, name, [mk("Conv", ["x", "w", "b"], ["y"], strides=[s, s], pads=[p] * 4)],
+             [t("x", CONV_BATCH, ci, hw, hw), t("w", co, ci, k, k), t("b", co)], [t("y", CONV_BATCH, co, o, o)])
+    ci, hw, co, k, s, p = CONVS["conv_3x3_14"]
+    save(d, "conv_epi", [
+        mk("Conv", ["x", "w", "b"], ["h"], strides=[s, s], pads=[p] * 4),
+        mk("Relu", ["h"], ["z"]),
+        mk("Add", ["z", "r"], ["y"]),
+    ], [t("x", CONV_BATCH, ci, hw, hw), t("w", co, ci, k, k), t("b", co), t("r", CONV_BATCH, co, hw, hw)],
+        [t("y", CONV_BATCH, co, hw, hw)])
 
 
 if __name__ == "__main__":

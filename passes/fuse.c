@@ -17,11 +17,12 @@
  *   the last axis 1 (per row); elementwise nodes of either shape join.  The
  *   decomposed softmax, layer norm and RMS norm that exporters write become
  *   one kernel that reads each row once;
- * - matmul epilogue: a matmul (f16, bf16, f32; both operands of rank >= 2)
- *   followed by elementwise nodes of its result's shape — bias, activation,
- *   residual add, cast, scale — computed on the accumulators before they
- *   are stored.  Only single nodes join one (the matmul stays the kernel's
- *   first node): no reduction, no second matmul, no other kernel.
+ * - matmul / conv epilogue: a matmul (f16, bf16, f32; both operands of rank
+ *   >= 2) or a conv (the same dtypes; x and w distinct) followed by
+ *   elementwise nodes of its result's shape — bias, activation, residual
+ *   add, cast, scale — computed on the accumulators before they are stored.
+ *   Only single nodes join one (the contraction stays the kernel's first
+ *   node): no reduction, no second contraction, no other kernel.
  * Legality, checked for every candidate and reported when it fails:
  * - no cycle: a kernel never feeds a node or kernel outside that feeds it
  *   back (kernels count as units: all their inputs come before all their
@@ -135,6 +136,14 @@ static kind_t classify(ug_graph_t *g, const ug_node_t *n, const char **why) {
     ug_dtype_t dt = r->dtype;
     if (a->rank < 2 || b->rank < 2 || (dt != UG_DTYPE_F16 && dt != UG_DTYPE_BF16 && dt != UG_DTYPE_F32)) return K_NONE;
     if (ug_node_operand(g, n, 0) == ug_node_operand(g, n, 1)) return K_NONE;
+    return K_CON;
+  }
+  if (n->op == UG_OP_CONV) {
+    ug_dtype_t dt = ug_value_type(g, ug_node_result(g, n, 0))->dtype;
+    if (dt != UG_DTYPE_F16 && dt != UG_DTYPE_BF16 && dt != UG_DTYPE_F32) return K_NONE;
+    for (uint32_t i = 0; i < n->num_operands; i++)
+      for (uint32_t j = 0; j < i; j++)
+        if (ug_node_operand(g, n, i) == ug_node_operand(g, n, j)) return K_NONE;
     return K_CON;
   }
   if (cat != UG_CAT_EW && cat != UG_CAT_RED) return K_NONE;
@@ -312,6 +321,13 @@ static const char *row_problem(const ug_type_t *space, char *buf, size_t size) {
   return NULL;
 }
 
+/* The op name of the contraction heading one of kernels cand[0..nc). */
+static const char *con_name(fuse_t *f, const uint32_t *cand, uint32_t nc) {
+  for (uint32_t c = 0; c < nc; c++)
+    if (f->groups.items[cand[c]].con) return ug_op_info(f->g->nodes.items[f->groups.items[cand[c]].first].op)->name;
+  return "contraction";
+}
+
 /* Node ni joins kernels cand[0..nc) (same space), merging them, when that is
  * legal; otherwise *why says why and nothing changes. */
 static bool try_join(fuse_t *f, uint32_t ni, const uint32_t *cand, uint32_t nc, bool row, char *why, size_t wsize) {
@@ -334,7 +350,7 @@ static bool try_join(fuse_t *f, uint32_t ni, const uint32_t *cand, uint32_t nc, 
   bool con = false;
   for (uint32_t c = 0; c < nc; c++) con = con || f->groups.items[cand[c]].con;
   if (con && nc > 1) {
-    snprintf(why, wsize, "another kernel meets a matmul's epilogue here (they stay apart)");
+    snprintf(why, wsize, "another kernel meets a %s's epilogue here (they stay apart)", con_name(f, cand, nc));
     return false;
   }
   if (!row && !con && !ew_tiles_ok(f, epoch, lo, space)) {
@@ -360,7 +376,7 @@ static void visit(fuse_t *f, uint32_t ni) {
   const ug_node_t *n = &g->nodes.items[ni];
   kind_t k = f->kind[ni];
   if (k == K_CON) {
-    /* a matmul heads a kernel of its own; elementwise consumers may join */
+    /* a matmul or conv heads a kernel of its own; elementwise consumers may join */
     uint32_t r = new_group(f, ni, ug_value_type(g, ug_node_result(g, n, 0)), false);
     f->groups.items[r].con = true;
     return;
@@ -388,13 +404,13 @@ static void visit(fuse_t *f, uint32_t ni) {
     if (dup || nc == 8) continue;
     group_t *G = &f->groups.items[r];
     if (G->con && k == K_RED) {
-      reject(f, n, "a reduction does not join a matmul's epilogue");
+      reject(f, n, "a reduction does not join a %s's epilogue", ug_op_info(g->nodes.items[G->first].op)->name);
       continue;
     }
     bool con_taken = false;
     for (uint32_t c = 0; c < nc; c++) con_taken = con_taken || f->groups.items[cand[c]].con;
     if (G->con && con_taken) {
-      reject(f, n, "joins the first of two matmul kernels");
+      reject(f, n, "joins the first of two contraction kernels");
       continue;
     }
     bool fits = k == K_RED ? same_dims(sp, &G->space)
@@ -507,8 +523,10 @@ ug_status_t ug_pass_fuse(ug_pass_ctx_t *ctx, ug_graph_t *g) {
       if (f.rep) {
         char s1[96];
         shape_str(&G->space, g->module->dims, s1, sizeof s1);
-        fprintf(f.rep, "kernel %u: %s over %s, %u nodes:", id[r], G->con ? "matmul epilogue" : G->row ? "row" : "elementwise",
-                s1, G->size);
+        char kind[48];
+        snprintf(kind, sizeof kind, "%s epilogue", ug_op_info(g->nodes.items[G->first].op)->name);
+        fprintf(f.rep, "kernel %u: %s over %s, %u nodes:", id[r], G->con ? kind : G->row ? "row" : "elementwise", s1,
+                G->size);
         for (uint32_t m = i; m < f.nn; m++)
           if (f.grp[m] != UG_NONE && find(&f, f.grp[m]) == r) fprintf(f.rep, " %s", ug_op_info(g->nodes.items[m].op)->name);
         fputc('\n', f.rep);

@@ -1,5 +1,5 @@
-/* CUDA kernels of the contract family (see kernel.h): matmul, conv and
- * conv_transpose (and the dispatch of linear), with the semantics of the
+/* CUDA kernels of the contract family (see kernel.h): matmul (and the
+ * dispatch of linear, conv and conv_transpose), with the semantics of the
  * CPU backend (codegen/llvm/contract.c) and shapes of ir/infer.c.
  *
  * matmul (NumPy semantics: batch dims broadcast, a 1-d a is [1, K], a 1-d b
@@ -25,18 +25,14 @@
  *    the same wrap-around as the CPU's accumulation in the operand type.
  * linear (x @ w^T with the weight in its storage layout, float or
  * block-quantized) is linear.c's; this file only routes it there.
- * conv and conv_transpose are direct: one thread per output element (the
- * default grid-stride launch), accumulating in the compute type of x (f32
- * for f16 / bf16), starting from the bias like the CPU's conv_direct.  The
- * plan's scratch buffers (the CPU's im2col / widening space) are unused. */
+ * conv and conv_transpose are conv.c's (their f16 / bf16 implicit GEMM
+ * runs this file's tensor-core main loop, ug_cuda_mma16_loop). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "codegen/cuda/kernel.h"
 
 #define TEXT UG_CUDA_PROD
-
-static const char ind[] = "                                        "; /* indentation */
 
 /* The type the SIMT matmul accumulates in. */
 static const char *acc_type(ug_dtype_t dt) {
@@ -194,8 +190,12 @@ static ug_status_t mm_simt(ug_cuda_kctx_t *k, const mm_shape_t *s) {
 }
 
 /* The tensor-core kernel (sm_80 and newer): loaders, the main loop (over
- * UG_LOAD, one of the loaders) and the epilogue.  T is the element type,
- * UG_MMA the mma instruction for it. */
+ * UG_LOAD, one of the loaders, and UG_STASH) and the epilogue.  T is the
+ * element type, UG_MMA the mma instruction for it.  UG_LOAD(stage, kt) starts
+ * k tile kt's copies into stage; a loader that goes through registers (the
+ * implicit GEMM of conv) writes them to the stage in UG_STASH(stage), which
+ * the main loop calls after the math of the current tile.  The conv shares
+ * the main loop (mm_tc_body[1]) only. */
 static const char *const mm_tc_body[] = {
     "      extern __shared__ __align__(128) unsigned char ug_contract_smem[];\n"
     "      // per stage: A [128][32] at byte 8192 * stage, B [32][128] at 32768 + 8192 * stage;\n"
@@ -259,14 +259,18 @@ static const char *const mm_tc_body[] = {
     "      // at kt - 1, which every warp has left once past the barrier\n"
     "#pragma unroll\n"
     "      for (int s = 0; s < 3; s++) {\n"
-    "        if (s < KT) UG_LOAD(s, s);\n"
+    "        if (s < KT) {\n"
+    "          UG_LOAD(s, s);\n"
+    "          UG_STASH(s);\n"
+    "        }\n"
     "        asm volatile(\"cp.async.commit_group;\\n\" ::: \"memory\");\n"
     "      }\n"
     "#pragma unroll 1\n"
     "      for (int kt = 0; kt < KT; kt++) {\n"
     "        asm volatile(\"cp.async.wait_group 2;\\n\" ::: \"memory\");\n"
     "        __syncthreads();\n"
-    "        if (kt + 3 < KT) UG_LOAD((kt + 3) & 3, kt + 3);\n"
+    "        const bool more = kt + 3 < KT;\n"
+    "        if (more) UG_LOAD((kt + 3) & 3, kt + 3);\n"
     "        asm volatile(\"cp.async.commit_group;\\n\" ::: \"memory\");\n"
     "        const unsigned As = sbase + (unsigned)(kt & 3) * 8192u, Bs = As + 32768u;\n"
     "#pragma unroll\n"
@@ -297,6 +301,9 @@ static const char *const mm_tc_body[] = {
     "                  : \"+f\"(acc[mi][ni][0]), \"+f\"(acc[mi][ni][1]), \"+f\"(acc[mi][ni][2]), \"+f\"(acc[mi][ni][3])\n"
     "                  : \"r\"(af[mi][0]), \"r\"(af[mi][1]), \"r\"(af[mi][2]), \"r\"(af[mi][3]), \"r\"(bf[ni][0]), \"r\"(bf[ni][1]));\n"
     "        }\n"
+    "        // loaders that stage through registers write the next stage now, their\n"
+    "        // global loads having had the tile's math to arrive\n"
+    "        if (more) UG_STASH((kt + 3) & 3);\n"
     "      }\n"
     "      asm volatile(\"cp.async.wait_group 0;\\n\" ::: \"memory\");\n",
     "      // c0 c1 at (row g, columns 2t, 2t+1), c2 c3 at row g + 8\n"
@@ -337,11 +344,11 @@ static ug_status_t mm_tc(ug_cuda_kctx_t *k, const mm_shape_t *s, ug_dtype_t dt) 
   /* the main loop twice, with 16-byte copies or element loads, so that
    * neither path's registers add to the other's */
   fputs(mm_tc_body[0], k->f);
-  fputs("      if (vec) {\n#define UG_LOAD load_v\n", k->f);
+  fputs("#define UG_STASH(st) ((void)0)\n      if (vec) {\n#define UG_LOAD load_v\n", k->f);
   fputs(mm_tc_body[1], k->f);
   fputs("#undef UG_LOAD\n      } else {\n#define UG_LOAD load_s\n", k->f);
   fputs(mm_tc_body[1], k->f);
-  fputs("#undef UG_LOAD\n      }\n", k->f);
+  fputs("#undef UG_LOAD\n      }\n#undef UG_STASH\n", k->f);
   fputs(mm_tc_body[2], k->f);
   fprintf(k->f, "#undef UG_MMA\n#undef UG_CVT\n#undef UG_CVT2\n");
   /* older GPUs: scalar dot products over the tile */
@@ -715,111 +722,7 @@ static ug_status_t emit_matmul(ug_cuda_kctx_t *k) {
   return mm_simt(k, &s);
 }
 
-/* ---- conv, conv_transpose ---- */
-
-static ug_status_t emit_conv(ug_cuda_kctx_t *k, bool transpose) {
-  ug_graph_t *g = k->g;
-  const ug_node_t *n = k->n;
-  if (k->nops < 2 || k->nres != 1) return ug_cuda_unsupported(k);
-  const ug_type_t *x = ug_value_type(g, k->ops[0]), *w = ug_value_type(g, k->ops[1]);
-  const ug_type_t *o = ug_value_type(g, k->res[0]);
-  bool bias = k->nops == 3;
-  int sr = x->rank - 2;
-  if (sr < 1 || w->rank != x->rank || o->rank != x->rank)
-    return ug_node_error(g, n, UG_ERR_SHAPE, "conv needs x and w of equal rank >= 3");
-  uint32_t nst, npd, ndl;
-  const int64_t *stv = ug_cuda_attr_ints(g, n, UG_ATTR_STRIDES, &nst);
-  const int64_t *pdv = ug_cuda_attr_ints(g, n, UG_ATTR_PADS, &npd);
-  const int64_t *dlv = ug_cuda_attr_ints(g, n, UG_ATTR_DILATIONS, &ndl);
-  int64_t group = ug_node_attr_int(g, n, UG_ATTR_GROUP, 1);
-  if (group < 1) return ug_node_error(g, n, UG_ERR_INVALID, "group must be positive");
-  int64_t stride[UG_MAX_RANK], pb[UG_MAX_RANK], dil[UG_MAX_RANK], ks[UG_MAX_RANK];
-  for (int i = 0; i < sr; i++) {
-    stride[i] = nst == (uint32_t)sr ? stv[i] : 1;
-    dil[i] = ndl == (uint32_t)sr ? dlv[i] : 1;
-    pb[i] = npd == 2u * (uint32_t)sr ? pdv[i] : 0;
-    if (!UG_DIM_IS_STATIC(w->dims[2 + i]))
-      return ug_node_error(g, n, UG_ERR_UNSUPPORTED, "conv kernel size must be static");
-    ks[i] = w->dims[2 + i];
-    if (stride[i] < 1) return ug_node_error(g, n, UG_ERR_INVALID, "strides must be positive");
-  }
-  const char *ix = k->ix, *ct = ug_cuda_ctype(x->dtype);
-  char d[64], C[64], Mo[64], Cg[128], Mg[128], numel[TEXT], prodk[64];
-  ug_cuda_dimstr(x->dims[1], C, sizeof C);
-  ug_cuda_dimstr(o->dims[1], Mo, sizeof Mo);
-  /* channels per group: conv's w is [M, C/G, k...], conv_transpose's [C, M/G, k...] */
-  if (transpose) {
-    snprintf(Cg, sizeof Cg, "(%s / %lldLL)", C, (long long)group);
-    ug_cuda_dimstr(w->dims[1], Mg, sizeof Mg);
-  } else {
-    ug_cuda_dimstr(w->dims[1], Cg, sizeof Cg);
-    snprintf(Mg, sizeof Mg, "(%s / %lldLL)", Mo, (long long)group);
-  }
-  ug_cuda_prodstr(o, 0, o->rank, numel, sizeof numel);
-  ug_cuda_prodstr(w, 2, w->rank, prodk, sizeof prodk);
-  fprintf(k->f, "  const %s Cg = (%s)%s, Mg = (%s)%s, Mo = (%s)%s;\n", ix, ix, Cg, ix, Mg, ix, Mo);
-  ug_cuda_grid_loop(k, numel);
-  fprintf(k->f, "    %s t = i;\n", ix);
-  for (int i = sr - 1; i >= 0; i--)
-    fprintf(k->f, "    const %s o%d = t %% (%s)%s; t /= (%s)%s;\n", ix, i, ix,
-            ug_cuda_dimstr(o->dims[2 + i], d, sizeof d), ix, d);
-  fprintf(k->f, "    const %s m = t %% Mo, img = t / Mo, gi = m / Mg, ml = m - gi * Mg;\n", ix);
-  char bl[128], wl[128], xl[128], sc[128];
-  if (bias) {
-    const ug_type_t *bt = ug_value_type(g, k->ops[2]);
-    ug_cuda_load_expr(bt->dtype, "a2[m]", bl, sizeof bl);
-    fprintf(k->f, "    %s acc = (%s)%s;\n", ct, ct, bl);
-  } else {
-    fprintf(k->f, "    %s acc = 0;\n", ct);
-  }
-  fprintf(k->f, "    for (%s ci = 0; ci < Cg; ci++) {\n", ix);
-  fprintf(k->f, "      const %s xc = gi * Cg + ci;\n", ix);
-  char prodD[TEXT];
-  ug_cuda_prodstr(x, 2, x->rank, prodD, sizeof prodD);
-  fprintf(k->f, "      const %s *__restrict__ xp = a0 + (img * (%s)%s + xc) * (%s)(%s);\n",
-          ug_cuda_stype(x->dtype), ix, C, ix, prodD);
-  if (transpose)
-    fprintf(k->f, "      const %s *__restrict__ wp = a1 + (xc * Mg + ml) * (%s)(%s);\n", ug_cuda_stype(w->dtype), ix, prodk);
-  else
-    fprintf(k->f, "      const %s *__restrict__ wp = a1 + (m * Cg + ci) * (%s)(%s);\n", ug_cuda_stype(w->dtype), ix, prodk);
-  /* one loop per spatial axis; taps outside the input are skipped */
-  for (int i = 0; i < sr; i++) {
-    fprintf(k->f, "%.*sfor (int t%d = 0; t%d < %lld; t%d++) {\n", 6 + 2 * i, ind, i, i, (long long)ks[i], i);
-    ug_cuda_dimstr(x->dims[2 + i], d, sizeof d);
-    if (!transpose) {
-      fprintf(k->f, "%.*s  const %s p%d = o%d * %lld - %lld + (%s)t%d * %lld;\n", 6 + 2 * i, ind, ix, i, i,
-              (long long)stride[i], (long long)pb[i], ix, i, (long long)dil[i]);
-      fprintf(k->f, "%.*s  if (p%d < 0 || p%d >= (%s)%s) continue;\n", 6 + 2 * i, ind, i, i, ix, d);
-    } else {
-      /* o = p*s - pad + t*d  =>  p = (o + pad - t*d) / s when that divides */
-      fprintf(k->f, "%.*s  const %s q%d = o%d + %lld - (%s)t%d * %lld;\n", 6 + 2 * i, ind, ix, i, i, (long long)pb[i],
-              ix, i, (long long)dil[i]);
-      fprintf(k->f, "%.*s  if (q%d < 0 || q%d %% %lld != 0) continue;\n", 6 + 2 * i, ind, i, i, (long long)stride[i]);
-      fprintf(k->f, "%.*s  const %s p%d = q%d / %lld;\n", 6 + 2 * i, ind, ix, i, i, (long long)stride[i]);
-      fprintf(k->f, "%.*s  if (p%d >= (%s)%s) continue;\n", 6 + 2 * i, ind, i, ix, d);
-    }
-    if (i == 0) {
-      fprintf(k->f, "%.*s  const %s xo0 = p0;\n", 6 + 2 * i, ind, ix);
-      fprintf(k->f, "%.*s  const int wo0 = t0;\n", 6 + 2 * i, ind);
-    } else {
-      fprintf(k->f, "%.*s  const %s xo%d = xo%d * (%s)%s + p%d;\n", 6 + 2 * i, ind, ix, i, i - 1, ix, d, i);
-      fprintf(k->f, "%.*s  const int wo%d = wo%d * %lld + t%d;\n", 6 + 2 * i, ind, i, i - 1, (long long)ks[i], i);
-    }
-  }
-  char src[32];
-  snprintf(src, sizeof src, "xp[xo%d]", sr - 1);
-  ug_cuda_load_expr(x->dtype, src, xl, sizeof xl);
-  snprintf(src, sizeof src, "wp[wo%d]", sr - 1);
-  ug_cuda_load_expr(w->dtype, src, wl, sizeof wl);
-  fprintf(k->f, "%.*s  acc += %s * (%s)%s;\n", 6 + 2 * (sr - 1), ind, xl, ct, wl);
-  for (int i = sr - 1; i >= 0; i--) fprintf(k->f, "%.*s}\n", 6 + 2 * i, ind);
-  fprintf(k->f, "    }\n");
-  char v[64];
-  snprintf(v, sizeof v, "(%s)acc", ug_cuda_ctype(o->dtype));
-  ug_cuda_store_expr(o->dtype, v, sc, sizeof sc);
-  fprintf(k->f, "    a%u[i] = %s;\n  }\n", k->nops, sc);
-  return NULL;
-}
+void ug_cuda_mma16_loop(FILE *f) { fputs(mm_tc_body[1], f); }
 
 ug_status_t ug_cuda_emit_contract(ug_cuda_kctx_t *k) {
   switch (k->n->op) {
@@ -831,8 +734,17 @@ ug_status_t ug_cuda_emit_contract(ug_cuda_kctx_t *k) {
     k->bias_arg = k->nops == 3 ? 2 : -1;
     k->mm_arg[2] = (int)k->nops;
     return ug_cuda_emit_linear(k);
-  case UG_OP_CONV: return emit_conv(k, false);
-  case UG_OP_CONV_TRANSPOSE: return emit_conv(k, true);
+  case UG_OP_CONV:
+  case UG_OP_CONV_TRANSPOSE:
+    /* unfused: x, w, bias are the first params, the result follows them
+     * (a fused conv's params are emit.c's) */
+    if (!k->epilogue) {
+      k->mm_arg[0] = 0;
+      k->mm_arg[1] = 1;
+      k->bias_arg = k->nops == 3 ? 2 : -1;
+      k->mm_arg[2] = (int)k->nops;
+    }
+    return ug_cuda_emit_conv(k);
   default: return ug_cuda_unsupported(k);
   }
 }

@@ -454,7 +454,7 @@ static ug_status_t emit_epilogue(kctx_t *k) {
   return NULL;
 }
 
-/* A fused kernel (several nodes): a matmul with its epilogue, or else
+/* A fused kernel (several nodes): a matmul, linear or conv with its epilogue, or else
  * through the kernel IR.  The parameters are the step's args, operands
  * from outside first; scratch args (the CPU's) are unused here. */
 static ug_status_t emit_fused(kctx_t *k) {
@@ -481,7 +481,7 @@ static ug_status_t emit_fused(kctx_t *k) {
   fprintf(k->f, "const int64_t *__restrict__ dims) {\n");
   const ug_node_t *head = &g->nodes.items[s->nodes[0]];
   ug_status_t st;
-  if (head->op == UG_OP_MATMUL || head->op == UG_OP_LINEAR) {
+  if (head->op == UG_OP_MATMUL || head->op == UG_OP_LINEAR || head->op == UG_OP_CONV) {
     k->n = head;
     k->nops = 0;
     for (uint32_t i = 0; i < head->num_operands && i < 3; i++) {
@@ -493,7 +493,8 @@ static ug_status_t emit_fused(kctx_t *k) {
     k->mm_arg[0] = arg_of(s, k->ops[0]);
     k->mm_arg[1] = arg_of(s, k->ops[1]);
     k->mm_arg[2] = arg_of(s, k->res[0]);
-    ug_value_id_t bias = head->op == UG_OP_LINEAR && head->num_operands > 2 ? ug_node_operand(g, head, 2) : UG_NONE;
+    bool has_bias = head->op == UG_OP_LINEAR || head->op == UG_OP_CONV;
+    ug_value_id_t bias = has_bias && head->num_operands > 2 ? ug_node_operand(g, head, 2) : UG_NONE;
     k->bias_arg = bias == UG_NONE ? -1 : arg_of(s, bias);
     k->epilogue = true;
     if (k->mm_arg[0] < 0 || k->mm_arg[1] < 0 || (bias != UG_NONE && k->bias_arg < 0))

@@ -43,7 +43,7 @@ typedef struct {
    * only the epilogue reads the result), and whether the kernel defines the
    * lambda `ug_epi(flat output index, value)` that every store goes through */
   int mm_arg[3];
-  int bias_arg; /* linear: the param of the bias, -1 when there is none */
+  int bias_arg; /* linear, conv: the param of the bias, -1 when there is none */
   bool epilogue;
   /* a family's own launch instead of the grid-stride default */
   bool custom_launch;
@@ -87,6 +87,10 @@ ug_status_t ug_cuda_emit_contract(ug_cuda_kctx_t *k); /* contract.c */
 ug_status_t ug_cuda_emit_pool(ug_cuda_kctx_t *k);     /* pool.c */
 ug_status_t ug_cuda_emit_gather(ug_cuda_kctx_t *k);   /* gather.c */
 ug_status_t ug_cuda_emit_linear(ug_cuda_kctx_t *k);   /* linear.c: x, w, bias, y at mm_arg / bias_arg */
+ug_status_t ug_cuda_emit_conv(ug_cuda_kctx_t *k);     /* conv.c: x, w, bias, y at mm_arg / bias_arg */
+/* The main loop of the f16 / bf16 tensor-core GEMM (contract.c), for conv.c:
+ * see the comment of mm_tc_body for what it expects in scope. */
+void ug_cuda_mma16_loop(FILE *f);
 ug_status_t ug_cuda_emit_dequant(ug_cuda_kctx_t *k);  /* quant.c: cast from a block-quantized type */
 
 /* Block-quantized storage (quant.c): the device struct of a weight dtype

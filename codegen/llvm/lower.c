@@ -218,7 +218,7 @@ static ug_status_t lower_to_kir(ug_kir_module_t *km, const ug_plan_t *p, const u
   return NULL;
 }
 
-/* A fused kernel headed by a contraction (plan.h): the matmul writes its
+/* A fused kernel headed by a contraction (plan.h): the matmul or conv writes its
  * result to the arg holding it or to the last scratch buffer, then the
  * epilogue (kir_lower.h ug_kir_lower_epilogue) runs over that buffer. */
 typedef struct {
@@ -238,7 +238,7 @@ static ug_status_t plan_con_kernel(ug_kir_module_t *km, const ug_plan_t *p, cons
   for (uint32_t a = 0; a < s->num_args; a++)
     if (s->arg_values[a] == hr) c->head_arg = (int32_t)a;
   if (c->head_arg < 0) {
-    if (s->num_scratch == 0) return ug_node_error(g, head, UG_ERR_INTERNAL, "fused matmul without a result buffer");
+    if (s->num_scratch == 0) return ug_node_error(g, head, UG_ERR_INTERNAL, "fused contraction without a result buffer");
     c->head_arg = (int32_t)s->num_args - 1;
   }
   c->arg = ug_arena_alloc(p->g->module->arena, sizeof(int32_t) * (c->n + 1));
@@ -258,13 +258,16 @@ static ug_status_t lower_con_kernel(ug_cg_t *cg, const ug_plan_t *p, const ug_pl
   char bad[32];
   if (!types_ok(g, n, false, bad, sizeof bad))
     return ug_node_error(g, n, UG_ERR_UNSUPPORTED, "dtype %s is not supported by the cpu backend", bad);
-  ug_cg_tensor_t in[2], out[1];
-  ug_cg_kernel_t k = {.g = g, .n = n, .num_in = 2, .num_out = 1, .in = in, .out = out};
-  for (uint32_t i = 0; i < 2; i++) {
+  /* the operands: matmul's a and b, conv's x, w and optional bias */
+  ug_cg_tensor_t in[3] = {{0}}, out[1];
+  if (n->num_operands > 3) return ug_node_error(g, n, UG_ERR_INTERNAL, "fused contraction of more than 3 operands");
+  ug_cg_kernel_t k = {.g = g, .n = n, .num_in = n->num_operands, .num_out = 1, .in = in, .out = out};
+  for (uint32_t i = 0; i < n->num_operands; i++) {
     ug_value_id_t v = ug_node_operand(g, n, i);
+    if (v == UG_NONE) continue;
     uint32_t a = 0;
     while (a < s->num_args && s->arg_values[a] != v) a++;
-    if (a == s->num_args) return ug_node_error(g, n, UG_ERR_INTERNAL, "fused matmul operand without a buffer");
+    if (a == s->num_args) return ug_node_error(g, n, UG_ERR_INTERNAL, "fused contraction operand without a buffer");
     ug_cg_tensor_init(cg, &in[i], ug_value_type(g, v), args[a]);
   }
   ug_cg_tensor_init(cg, &out[0], ug_value_type(g, ug_node_result(g, n, 0)), args[c->head_arg]);

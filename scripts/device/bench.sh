@@ -2,7 +2,8 @@
 # The GPU benchmark (bench/gpu_bench.py) with models compiled here.
 #
 #   scripts/device/bench.sh prepare [BUILD_DIR]   here: ONNX models, ugcc --target=cuda:sm_90a
-#   scripts/device/bench.sh run                   on the GPU machine
+#   scripts/device/bench.sh run [ARGS]            on the GPU machine (ARGS go to gpu_bench.py,
+#                                                 e.g. --only conv_ for the conv cases alone)
 #
 # prepare writes .device/bench/ (ignored by git): the compiled models,
 # libugrt and the script.  With the device tool:
@@ -42,7 +43,8 @@ prepare)
 run)
   out=${OUT:-.device/bench-out}
   mkdir -p "$out"
-  python3 bench/gpu_bench.py .device/bench .device/bench/lib/libugrt.so.0 --json "$out/bench.json" 2>&1 | tee "$out/bench.txt"
+  python3 bench/gpu_bench.py .device/bench .device/bench/lib/libugrt.so.0 --json "$out/bench.json" "${@:2}" 2>&1 \
+    | tee "$out/bench.txt"
   ;;
 *)
   echo "usage: $0 prepare [BUILD_DIR] | run" >&2

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The end-to-end test graphs that carry their expected values (`// E2E in/out`
+# lines from NumPy), compiled here for the GPU and checked there through
+# libugrt's CUDA device, then once more under compute-sanitizer memcheck.
+#
+#   scripts/device/cuda-e2e.sh prepare [BUILD_DIR] [GLOB]   here: .device/e2e-cuda/
+#       (default GLOB: tests/e2e/conv_*.ugir)
+#   scripts/device/cuda-e2e.sh run                          on the GPU machine:
+#       run(command="scripts/device/cuda-e2e.sh run", carry=[".device/e2e-cuda"])
+# On the GPU the sm_90a / sm_80 cubins run (the CPU's emulation of the CUDA C,
+# ctest cuda.emu.*, takes the portable pre-sm_80 branches instead).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+case ${1:-} in
+prepare)
+  build=${2:-build}
+  glob=${3:-tests/e2e/conv_*.ugir}
+  dst=.device/e2e-cuda
+  rm -rf "$dst" && mkdir -p "$dst/lib" "$dst/cases"
+  for g in $glob; do
+    n=$(basename "$g" .ugir)
+    cp "$g" "$dst/cases/"
+    "$build/tools/ugcc" "$g" --target=cuda -o "$dst/cases/$n.so"
+  done
+  cp -L "$build/tests/cuda/e2e_cuda_run" "$dst/"
+  cp -L "$build/runtime/libugrt.so.0" "$dst/lib/"
+  du -sh "$dst"
+  ;;
+run)
+  d=.device/e2e-cuda
+  out=${OUT:-$d-out}
+  mkdir -p "$out"
+  export LD_LIBRARY_PATH=$PWD/$d/lib
+  pass=0 fail=0 mc_fail=0
+  for so in "$d"/cases/*.so; do
+    n=$(basename "$so" .so)
+    if "$d/e2e_cuda_run" "$so" "$d/cases/$n.ugir" >"$out/$n.txt" 2>&1; then
+      pass=$((pass + 1)); r=ok
+    else
+      fail=$((fail + 1)); r=FAILED
+    fi
+    if compute-sanitizer --tool memcheck --error-exitcode 9 "$d/e2e_cuda_run" "$so" "$d/cases/$n.ugir" \
+        >"$out/$n.memcheck.txt" 2>&1; then m=clean; else m=ERRORS; mc_fail=$((mc_fail + 1)); fi
+    printf '%-32s %-7s memcheck %s\n' "$n" "$r" "$m"
+  done
+  echo "$pass passed, $fail failed; memcheck: $mc_fail with errors"
+  ;;
+*)
+  echo "usage: $0 prepare [BUILD_DIR] [GLOB] | run" >&2
+  exit 2
+  ;;
+esac
