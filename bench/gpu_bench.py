@@ -247,12 +247,16 @@ def main():
         cb = torch.randn(co, device=dev, dtype=h)
         fl = 2 * make_models.CONV_BATCH * co * o * o * ci * k * k
         nb = 2 * (cx.numel() + cw.numel() + make_models.CONV_BATCH * co * o * o)
-        cases.append((name, lambda x, w, b, st=st, p=p: F.conv2d(x, w, b, st, p), [cx, cw, cb],
-                      (make_models.CONV_BATCH, co, o, o), nb, fl))
+        # <name>: ugcc's default for CUDA (channels last: x, w and y transposed around conv_nhwc);
+        # <name>_nchw: --layout=keep, the implicit GEMM over NCHW
+        for suffix in ("", "_nchw"):
+            cases.append((name + suffix, lambda x, w, b, st=st, p=p: F.conv2d(x, w, b, st, p), [cx, cw, cb],
+                          (make_models.CONV_BATCH, co, o, o), nb, fl))
         if name == "conv_3x3_14":
             cr = torch.randn(make_models.CONV_BATCH, co, o, o, device=dev, dtype=h)
-            cases.append(("conv_epi", lambda x, w, b, r: F.relu(F.conv2d(x, w, b, 1, 1)) + r, [cx, cw, cb, cr],
-                          (make_models.CONV_BATCH, co, o, o), nb + 2 * cr.numel(), fl))
+            for suffix in ("", "_nchw"):
+                cases.append(("conv_epi" + suffix, lambda x, w, b, r: F.relu(F.conv2d(x, w, b, 1, 1)) + r,
+                              [cx, cw, cb, cr], (make_models.CONV_BATCH, co, o, o), nb + 2 * cr.numel(), fl))
     only = a.only.split(",") if a.only else None
     for name, fn, ins, oshape, nbytes, flops in cases:
         if only and not any(name.startswith(o) for o in only):

@@ -26,6 +26,15 @@ typedef struct {
   ug_kir_value_id_t *bcast; /* per graph value: its tile broadcast to [T] */
   ug_kir_value_id_t mask;   /* row kernels with padding: iota < columns */
   ug_kir_value_id_t *param; /* per graph value read from outside: its parameter */
+  /* index maps (movement nodes folded into the kernel) */
+  const ug_type_t **vt;     /* per graph value: the type the kernel views it with (plain params: their view) */
+  bool *mapped;             /* per graph value read from outside: read through gathers */
+  bool *mov;                /* per graph value: the result of a movement node of the step */
+  ug_node_id_t *def;        /* per graph value of the step: its node, UG_NONE */
+  ug_kir_value_id_t *src;   /* per graph value: the outside value a view chain (reshape/expand) reads, UG_NONE */
+  struct { ug_dim_t d; ug_dtype_t dt; ug_kir_value_id_t v; } kc[32]; /* scalar tiles of immediates made so far */
+  int nkc;
+  ug_kir_value_id_t ccol[UG_MAX_RANK + 1]; /* column coordinates (ccol[rank]: the flat column) of the tile's elements, i64[T], UG_NONE until made */
 } lower_t;
 
 static ug_status_t not_lowered(ug_graph_t *g, const ug_node_t *n, const char *why) {
@@ -36,10 +45,26 @@ static bool is_reduction(ug_op_t op) {
   return op == UG_OP_REDUCE_SUM || op == UG_OP_REDUCE_MEAN || op == UG_OP_REDUCE_MAX || op == UG_OP_REDUCE_MIN;
 }
 
+/* Whether op is a movement op the lowering folds into index maps. */
+static bool is_movement(ug_op_t op) {
+  return op == UG_OP_TRANSPOSE || op == UG_OP_RESHAPE || op == UG_OP_SQUEEZE || op == UG_OP_UNSQUEEZE ||
+         op == UG_OP_EXPAND || op == UG_OP_SLICE || op == UG_OP_CONCAT || op == UG_OP_GATHER;
+}
+
+/* Movement ops that keep row-major element order (reshape-like) or only
+ * broadcast (expand): a chain of them from a buffer is a plain view of it. */
+static bool is_view_op(ug_op_t op) {
+  return op == UG_OP_RESHAPE || op == UG_OP_SQUEEZE || op == UG_OP_UNSQUEEZE || op == UG_OP_EXPAND;
+}
+
+static const ug_type_t *vtype_of(lower_t *L, ug_value_id_t v) {
+  return L->vt && L->vt[v] ? L->vt[v] : ug_value_type(L->g, v);
+}
+
 /* Value v's extents over the kernel's view: [row dims (1 where v broadcasts or
  * lacks the axis), column extent]; returns the column extent. */
 static ug_dim_t view_shape(lower_t *L, ug_value_id_t v, ug_dim_t *out) {
-  const ug_type_t *t = ug_value_type(L->g, v);
+  const ug_type_t *t = vtype_of(L, v);
   int R = L->S->rank, off = R - t->rank;
   for (int j = 0; j < L->c; j++) out[j] = j - off >= 0 ? t->dims[j - off] : 1;
   ug_dim_t tc = 1;
@@ -69,12 +94,19 @@ static ug_kir_value_id_t cast(lower_t *L, ug_kir_value_id_t x, ug_dtype_t to, in
 static bool is_full(lower_t *L, ug_kir_value_id_t t) { return ug_kir_value_type(L->k, t)->t.dims[0] == L->T; }
 
 static void view_index(lower_t *L, ug_value_id_t v, ug_kir_operand_t *idx);
+static ug_kir_value_id_t mapped_tile(lower_t *L, ug_value_id_t v);
 
 /* Value v's tile; an operand from outside is loaded at its first use (so
  * few tiles are live at once): a full tile, or one element where it is
- * broadcast along the columns, cast to the compute dtype. */
+ * broadcast along the columns, cast to the compute dtype.  A view chain
+ * (reshape, expand) of a plain operand is that operand's tile; other
+ * movement results and operands read through gathers are built by their
+ * index maps. */
 static ug_kir_value_id_t value_tile(lower_t *L, ug_value_id_t v) {
-  if (L->tile[v] != UG_NONE || L->param[v] == UG_NONE) return L->tile[v];
+  if (L->tile[v] != UG_NONE) return L->tile[v];
+  if (L->src[v] != UG_NONE && !L->mapped[L->src[v]]) return L->tile[v] = value_tile(L, L->src[v]);
+  if (L->mov[v] || (L->param[v] != UG_NONE && L->mapped[v])) return L->tile[v] = mapped_tile(L, v);
+  if (L->param[v] == UG_NONE) return UG_NONE;
   ug_dim_t shp[UG_MAX_RANK + 1];
   ug_dim_t tc = view_shape(L, v, shp);
   ug_kir_operand_t idx[UG_MAX_RANK + 1];
@@ -118,6 +150,347 @@ static void view_index(lower_t *L, ug_value_id_t v, ug_kir_operand_t *idx) {
     }
   }
   idx[L->c] = tc == 1 && L->T != 1 ? ug_kir_imm(0) : L->col0;
+}
+
+/* ---- index maps ----
+ * A movement node of the step is not computed: a value it makes is read
+ * where it is used, through the composed map from its coordinates to the
+ * coordinates of the buffer it comes from (transpose permutes them,
+ * reshape re-linearizes, expand and broadcasting pin size-1 axes to 0,
+ * slice scales and shifts, concat selects a piece, gather reads the index
+ * tensor first), as a `gather` of flat offsets with a mask.  A coordinate
+ * is uniform (an index: a row coordinate, a constant) or a tile of i64
+ * over the program's elements; math on two uniform ones stays index math. */
+
+typedef struct {
+  ug_kir_value_id_t t; /* a tile (i64[T] or a scalar i64[]), or UG_NONE: uniform */
+  ug_kir_operand_t u;  /* uniform: an index value or a dim */
+} crd_t;
+
+static crd_t cuni(ug_kir_operand_t u) { crd_t c = {.t = UG_NONE, .u = u}; return c; }
+static crd_t cimm(ug_dim_t d) { return cuni(ug_kir_imm(d)); }
+static crd_t ctile(ug_kir_value_id_t t) { crd_t c = {.t = t, .u = ug_kir_imm(0)}; return c; }
+
+static bool is_imm(crd_t a, ug_dim_t d) { return a.t == UG_NONE && a.u.value == UG_NONE && a.u.imm == d; }
+
+/* Whether tile t is a whole [T] tile (not a scalar). */
+static bool wide(lower_t *L, ug_kir_value_id_t t) { return t != UG_NONE && ug_kir_value_type(L->k, t)->t.rank > 0; }
+
+static ug_kir_type_t crd_type(lower_t *L, ug_dtype_t dt, bool w) {
+  ug_dim_t T = L->T;
+  return ug_kir_type_tile(dt, w ? 1 : 0, &T);
+}
+
+/* Coordinate a as a tile of dtype dt (a scalar when uniform). */
+static ug_kir_value_id_t as_tile(lower_t *L, crd_t a, ug_dtype_t dt) {
+  if (a.t != UG_NONE) {
+    const ug_kir_type_t *t = ug_kir_value_type(L->k, a.t);
+    if (t->t.dtype == dt) return a.t;
+    ug_kir_type_t ct = *t;
+    ct.t.dtype = dt;
+    ug_attr_t at = {.key = UG_ATTR_TO};
+    at.u.dtype = dt;
+    return ew(L, UG_OP_CAST, &a.t, 1, &ct, &at, 1, NULL);
+  }
+  bool imm = a.u.value == UG_NONE;
+  for (int i = 0; imm && i < L->nkc; i++)
+    if (L->kc[i].d == a.u.imm && L->kc[i].dt == dt) return L->kc[i].v;
+  ug_kir_type_t st = crd_type(L, dt, false);
+  ug_kir_op_id_t o = ug_kir_begin(L->k, L->k->body, UG_KIR_EW, NULL);
+  L->k->ops.items[o].ew = UG_OP_CAST;
+  ug_kir_push_operand(L->k, o, a.u);
+  ug_attr_t at = {.key = UG_ATTR_TO};
+  at.u.dtype = dt;
+  ug_kir_push_attr(L->k, o, ug_kir_attr_graph(at));
+  ug_kir_value_id_t r = ug_kir_push_result(L->k, o, &st, NULL);
+  if (imm && L->nkc < 32) {
+    L->kc[L->nkc].d = a.u.imm;
+    L->kc[L->nkc].dt = dt;
+    L->kc[L->nkc++].v = r;
+  }
+  return r;
+}
+
+static bool is_compare(ug_op_t op) {
+  return op == UG_OP_LESS || op == UG_OP_GREATER_EQUAL || op == UG_OP_EQUAL || op == UG_OP_LESS_EQUAL ||
+         op == UG_OP_GREATER;
+}
+
+/* a op b on coordinates (add sub mul div mod min max, or a comparison,
+ * which gives a bool tile: uniform comparisons a bool[] scalar). */
+static crd_t cop(lower_t *L, ug_op_t op, crd_t a, crd_t b) {
+  bool ua = a.t == UG_NONE, ub = b.t == UG_NONE;
+  if (!is_compare(op)) {
+    if ((op == UG_OP_ADD || op == UG_OP_SUB) && is_imm(b, 0)) return a;
+    if (op == UG_OP_ADD && is_imm(a, 0)) return b;
+    if ((op == UG_OP_MUL || op == UG_OP_DIV) && is_imm(b, 1)) return a;
+    if (op == UG_OP_MUL && is_imm(a, 1)) return b;
+    if (op == UG_OP_MUL && (is_imm(a, 0) || is_imm(b, 0))) return cimm(0);
+    if (ua && ub) {
+      if (a.u.value == UG_NONE && b.u.value == UG_NONE) {
+        switch (op) {
+        case UG_OP_ADD: return cimm(ug_dim_add(L->D, a.u.imm, b.u.imm));
+        case UG_OP_SUB:
+          if (UG_DIM_IS_STATIC(a.u.imm) && UG_DIM_IS_STATIC(b.u.imm) && a.u.imm >= b.u.imm) return cimm(a.u.imm - b.u.imm);
+          break;
+        case UG_OP_MUL: return cimm(ug_dim_mul(L->D, a.u.imm, b.u.imm));
+        default: break;
+        }
+      }
+      ug_kir_type_t ix = ug_kir_type_index();
+      ug_kir_operand_t xs[2] = {a.u, b.u};
+      return cuni(ug_kir_val(ug_kir_ew(L->k, L->k->body, op, xs, 2, &ix)));
+    }
+  } else if (ua && ub) {
+    ug_kir_type_t bt = crd_type(L, UG_DTYPE_BOOL, false);
+    ug_kir_operand_t xs[2] = {a.u, b.u};
+    return ctile(ug_kir_ew(L->k, L->k->body, op, xs, 2, &bt));
+  }
+  ug_kir_value_id_t xs[2] = {as_tile(L, a, UG_DTYPE_I64), as_tile(L, b, UG_DTYPE_I64)};
+  ug_kir_type_t rt = crd_type(L, is_compare(op) ? UG_DTYPE_BOOL : UG_DTYPE_I64, wide(L, xs[0]) || wide(L, xs[1]));
+  return ctile(ew(L, op, xs, 2, &rt, NULL, 0, NULL));
+}
+
+/* A mask and another (UG_NONE: everything). */
+static ug_kir_value_id_t mand(lower_t *L, ug_kir_value_id_t a, ug_kir_value_id_t b) {
+  if (a == UG_NONE) return b;
+  if (b == UG_NONE) return a;
+  ug_kir_value_id_t xs[2] = {a, b};
+  ug_kir_type_t rt = crd_type(L, UG_DTYPE_BOOL, wide(L, a) || wide(L, b));
+  return ew(L, UG_OP_AND, xs, 2, &rt, NULL, 0, NULL);
+}
+
+/* Tile t as a [T] tile (broadcast when it is a scalar). */
+static ug_kir_value_id_t widen(lower_t *L, ug_kir_value_id_t t) {
+  if (wide(L, t)) return t;
+  ug_kir_type_t wt = crd_type(L, ug_kir_value_type(L->k, t)->t.dtype, true);
+  return ug_kir_unary(L->k, L->k->body, UG_KIR_BROADCAST, t, &wt);
+}
+
+/* Row-major strides of shape t (dims). */
+static void strides_of(lower_t *L, const ug_type_t *t, ug_dim_t *out) {
+  ug_dim_t s = 1;
+  for (int k = t->rank - 1; k >= 0; k--) {
+    out[k] = s;
+    s = ug_dim_mul(L->D, s, t->dims[k]);
+  }
+}
+
+/* The space's coordinate along axis j for this program's elements: a row
+ * coordinate, or from the element's column col0 + iota (divided by the
+ * extent of the later column axes, modulo its own). */
+static crd_t space_coord(lower_t *L, int j) {
+  int R = L->S->rank;
+  if (j < L->c) return cuni(L->coord[j]);
+  if (L->ccol[j] != UG_NONE) return ctile(L->ccol[j]);
+  if (L->ccol[R] == UG_NONE) {
+    ug_kir_type_t it = crd_type(L, UG_DTYPE_I64, true);
+    ug_kir_op_id_t o = ug_kir_begin(L->k, L->k->body, UG_KIR_IOTA, NULL);
+    ug_kir_push_attr(L->k, o, ug_kir_attr_int(UG_KATTR_AXIS, 0));
+    L->ccol[R] = cop(L, UG_OP_ADD, ctile(ug_kir_push_result(L->k, o, &it, NULL)), cuni(L->col0)).t;
+  }
+  crd_t x = ctile(L->ccol[R]);
+  ug_dim_t st = 1;
+  for (int i = R - 1; i > j; i--) st = ug_dim_mul(L->D, st, L->S->dims[i]);
+  x = cop(L, UG_OP_DIV, x, cimm(st));
+  if (j > L->c) x = cop(L, UG_OP_MOD, x, cimm(L->S->dims[j]));
+  L->ccol[j] = x.t;
+  return x;
+}
+
+/* Coordinate x pinned into an axis of extent d that broadcasts to extent s:
+ * itself when d == s, 0 when d == 1, min(x, d-1) when d is symbolic. */
+static crd_t pin(lower_t *L, crd_t x, ug_dim_t d, ug_dim_t s) {
+  if (d == s) return x;
+  if (d == 1) return cimm(0);
+  return cop(L, UG_OP_MIN, x, cimm(ug_dim_sub(L->D, d, 1)));
+}
+
+static ug_kir_value_id_t tile_at(lower_t *L, ug_value_id_t v, const crd_t *crd, ug_kir_value_id_t mask);
+
+/* gather of outside value v (its parameter) at coordinates crd. */
+static ug_kir_value_id_t gather_param(lower_t *L, ug_value_id_t v, const crd_t *crd, ug_kir_value_id_t mask) {
+  const ug_type_t *t = ug_value_type(L->g, v);
+  int R = L->S->rank, rk = t->rank;
+  if (L->c == R - 1 && rk > 0 && crd[rk - 1].t != UG_NONE && crd[rk - 1].t == L->ccol[R] && !wide(L, mask)) {
+    /* affine and contiguous: the columns are v's last axis from a uniform
+     * origin (a transpose keeping the last axis, a row slice, an embedding
+     * row): a plain tile load, bounds-checked per axis, under a whole-tile mask */
+    bool uni = true;
+    for (int k = 0; k + 1 < rk; k++) uni = uni && !wide(L, crd[k].t);
+    if (uni) {
+      ug_kir_operand_t idx[UG_MAX_RANK];
+      for (int k = 0; k + 1 < rk; k++) {
+        ug_kir_type_t ix = ug_kir_type_index();
+        idx[k] = crd[k].t == UG_NONE ? crd[k].u : ug_kir_val(ug_kir_unary(L->k, L->k->body, UG_KIR_TO_INDEX, crd[k].t, &ix));
+      }
+      idx[rk - 1] = L->col0;
+      ug_kir_type_t lt = crd_type(L, t->dtype, true);
+      return ug_kir_load(L->k, L->k->body, L->param[v], idx, (uint32_t)rk, mask, &lt);
+    }
+  }
+  ug_dim_t st[UG_MAX_RANK];
+  strides_of(L, t, st);
+  crd_t off = cimm(0);
+  for (int k = 0; k < t->rank; k++)
+    if (t->dims[k] != 1) off = cop(L, UG_OP_ADD, off, cop(L, UG_OP_MUL, crd[k], cimm(st[k])));
+  ug_kir_value_id_t ot = as_tile(L, off, UG_DTYPE_I64);
+  bool w = wide(L, ot) || wide(L, mask);
+  if (w) ot = widen(L, ot);
+  if (w && mask != UG_NONE) mask = widen(L, mask);
+  ug_kir_type_t rt = crd_type(L, t->dtype, w);
+  return ug_kir_gather(L->k, L->k->body, L->param[v], ot, mask, 0.0, &rt);
+}
+
+/* The effective start of a slice along an axis of extent d (ONNX clamping). */
+static ug_dim_t slice_start(ug_dim_t d, int64_t start, int64_t step) {
+  if (!UG_DIM_IS_STATIC(d)) return start; /* symbolic: start >= 0, step >= 1 (shape inference) */
+  if (start < 0) start += d;
+  if (step > 0) return start < 0 ? 0 : start > d ? d : start;
+  return start < 0 ? 0 : start > d - 1 ? d - 1 : start;
+}
+
+/* Value v (of v's own shape) at coordinates crd, where mask holds: an
+ * outside value is gathered, a movement result maps its coordinates to its
+ * operand's.  The tile has v's dtype; it is [T] when a coordinate or the
+ * mask is, else a scalar. */
+static ug_kir_value_id_t tile_at(lower_t *L, ug_value_id_t v, const crd_t *crd, ug_kir_value_id_t mask) {
+  ug_graph_t *g = L->g;
+  if (!L->mov[v]) return gather_param(L, v, crd, mask);
+  const ug_node_t *n = &g->nodes.items[L->def[v]];
+  ug_value_id_t x = ug_node_operand(g, n, 0);
+  const ug_type_t *xt = ug_value_type(g, x), *rt = ug_value_type(g, v);
+  crd_t cx[UG_MAX_RANK];
+  for (int k = 0; k < xt->rank; k++) cx[k] = cimm(0);
+  switch (n->op) {
+  case UG_OP_TRANSPOSE: {
+    const ug_attr_t *pa = ug_node_attr(g, n, UG_ATTR_PERM);
+    for (int i = 0; i < rt->rank; i++) cx[pa && pa->u.ints.n ? pa->u.ints.v[i] : rt->rank - 1 - i] = crd[i];
+    return tile_at(L, x, cx, mask);
+  }
+  case UG_OP_EXPAND:
+    for (int k = 0; k < xt->rank; k++) {
+      int j = k + rt->rank - xt->rank;
+      cx[k] = pin(L, crd[j], xt->dims[k], rt->dims[j]);
+    }
+    return tile_at(L, x, cx, mask);
+  case UG_OP_RESHAPE:
+  case UG_OP_SQUEEZE:
+  case UG_OP_UNSQUEEZE: {
+    /* dropped or added size-1 axes pair the others; else re-linearize */
+    int a[UG_MAX_RANK], b[UG_MAX_RANK], na = 0, nb = 0;
+    for (int k = 0; k < xt->rank; k++)
+      if (xt->dims[k] != 1) a[na++] = k;
+    for (int k = 0; k < rt->rank; k++)
+      if (rt->dims[k] != 1) b[nb++] = k;
+    bool pairs = na == nb;
+    for (int i = 0; pairs && i < na; i++) pairs = xt->dims[a[i]] == rt->dims[b[i]];
+    if (pairs) {
+      for (int i = 0; i < na; i++) cx[a[i]] = crd[b[i]];
+      return tile_at(L, x, cx, mask);
+    }
+    ug_dim_t sr[UG_MAX_RANK], sx[UG_MAX_RANK];
+    strides_of(L, rt, sr);
+    strides_of(L, xt, sx);
+    crd_t lin = cimm(0);
+    for (int k = 0; k < rt->rank; k++)
+      if (rt->dims[k] != 1) lin = cop(L, UG_OP_ADD, lin, cop(L, UG_OP_MUL, crd[k], cimm(sr[k])));
+    bool first = true;
+    for (int k = 0; k < xt->rank; k++) {
+      if (xt->dims[k] == 1) continue;
+      cx[k] = cop(L, UG_OP_DIV, lin, cimm(sx[k]));
+      if (!first) cx[k] = cop(L, UG_OP_MOD, cx[k], cimm(xt->dims[k]));
+      first = false;
+    }
+    return tile_at(L, x, cx, mask);
+  }
+  case UG_OP_SLICE: {
+    for (int k = 0; k < xt->rank; k++) cx[k] = crd[k];
+    const ug_attr_t *ax = ug_node_attr(g, n, UG_ATTR_AXES), *sa = ug_node_attr(g, n, UG_ATTR_STARTS);
+    const ug_attr_t *pa = ug_node_attr(g, n, UG_ATTR_STEPS);
+    for (uint32_t i = 0; ax && sa && i < ax->u.ints.n; i++) {
+      int a = (int)(ax->u.ints.v[i] < 0 ? ax->u.ints.v[i] + xt->rank : ax->u.ints.v[i]);
+      int64_t step = pa && i < pa->u.ints.n ? pa->u.ints.v[i] : 1;
+      ug_dim_t st = slice_start(xt->dims[a], sa->u.ints.v[i], step);
+      /* immediates are dims, never negative: a backward slice subtracts */
+      crd_t d = cop(L, UG_OP_MUL, crd[a], cimm(step < 0 ? -step : step));
+      cx[a] = cop(L, step < 0 ? UG_OP_SUB : UG_OP_ADD, cimm(st), d);
+    }
+    return tile_at(L, x, cx, mask);
+  }
+  case UG_OP_CONCAT: {
+    int a = (int)ug_node_attr_int(g, n, UG_ATTR_AXIS, 0);
+    if (a < 0) a += rt->rank;
+    uint32_t np = n->num_operands;
+    ug_kir_value_id_t *piece = ug_arena_alloc(L->k->module->arena, sizeof(ug_kir_value_id_t) * np);
+    crd_t *hi = ug_arena_alloc(L->k->module->arena, sizeof(crd_t) * np);
+    ug_dim_t lo = 0;
+    for (uint32_t i = 0; i < np; i++) {
+      ug_value_id_t xi = ug_node_operand(g, n, i);
+      const ug_type_t *ti = ug_value_type(g, xi);
+      ug_dim_t h = ug_dim_add(L->D, lo, ti->dims[a]);
+      hi[i] = cimm(h);
+      ug_kir_value_id_t m = mask;
+      if (i > 0) m = mand(L, m, cop(L, UG_OP_GREATER_EQUAL, crd[a], cimm(lo)).t);
+      if (i + 1 < np) m = mand(L, m, cop(L, UG_OP_LESS, crd[a], hi[i]).t);
+      crd_t ci[UG_MAX_RANK];
+      for (int k = 0; k < ti->rank; k++) ci[k] = crd[k];
+      ci[a] = cop(L, UG_OP_SUB, crd[a], cimm(lo));
+      piece[i] = tile_at(L, xi, ci, m);
+      lo = h;
+    }
+    ug_kir_value_id_t r = piece[np - 1];
+    for (uint32_t i = np - 1; i-- > 0;) {
+      ug_kir_value_id_t w[3] = {cop(L, UG_OP_LESS, crd[a], hi[i]).t, piece[i], r};
+      bool wd = wide(L, w[0]) || wide(L, w[1]) || wide(L, w[2]);
+      ug_kir_type_t tt = crd_type(L, rt->dtype, wd);
+      r = ew(L, UG_OP_WHERE, w, 3, &tt, NULL, 0, n->loc);
+    }
+    return r;
+  }
+  case UG_OP_GATHER: {
+    ug_value_id_t iv = ug_node_operand(g, n, 1);
+    const ug_type_t *it = ug_value_type(g, iv);
+    int a = (int)ug_node_attr_int(g, n, UG_ATTR_AXIS, 0);
+    if (a < 0) a += xt->rank;
+    crd_t ci[UG_MAX_RANK];
+    for (int k = 0; k < it->rank; k++) ci[k] = crd[a + k];
+    crd_t ix = ctile(as_tile(L, ctile(tile_at(L, iv, ci, mask)), UG_DTYPE_I64));
+    /* negative indices count from the end; others out of range read 0 */
+    ug_dim_t D = xt->dims[a];
+    ug_kir_value_id_t w[3] = {cop(L, UG_OP_LESS, ix, cimm(0)).t, cop(L, UG_OP_ADD, ix, cimm(D)).t, ix.t};
+    ug_kir_type_t tt = crd_type(L, UG_DTYPE_I64, wide(L, ix.t));
+    ix = ctile(ew(L, UG_OP_WHERE, w, 3, &tt, NULL, 0, n->loc));
+    ug_kir_value_id_t m = mand(L, mask, mand(L, cop(L, UG_OP_GREATER_EQUAL, ix, cimm(0)).t, cop(L, UG_OP_LESS, ix, cimm(D)).t));
+    for (int k = 0; k < a; k++) cx[k] = crd[k];
+    cx[a] = ix;
+    for (int k = a + 1; k < xt->rank; k++) cx[k] = crd[k + it->rank - 1];
+    return tile_at(L, x, cx, m);
+  }
+  default: UG_UNREACHABLE();
+  }
+}
+
+/* Value v (a movement result or an outside value read through gathers) at
+ * this program's elements of the space, broadcast as v broadcasts into it:
+ * a [T] tile, or one element when v is the same along the columns; in the
+ * compute dtype. */
+static ug_kir_value_id_t mapped_tile(lower_t *L, ug_value_id_t v) {
+  const ug_type_t *t = ug_value_type(L->g, v);
+  int R = L->S->rank, off = R - t->rank;
+  crd_t crd[UG_MAX_RANK];
+  for (int k = 0; k < t->rank; k++) {
+    int j = k + off;
+    crd[k] = t->dims[k] == 1 ? cimm(0) : pin(L, space_coord(L, j), t->dims[k], L->S->dims[j]);
+  }
+  ug_kir_value_id_t r = tile_at(L, v, crd, UG_NONE);
+  ug_dim_t size = wide(L, r) ? L->T : 1;
+  if (!wide(L, r)) {
+    ug_kir_type_t ot = ug_kir_type_tile(t->dtype, 1, &size);
+    r = ug_kir_unary(L->k, L->k->body, UG_KIR_BROADCAST, r, &ot);
+  }
+  if (ug_dtype_compute(t->dtype) != t->dtype) r = cast(L, r, ug_dtype_compute(t->dtype), size);
+  return r;
 }
 
 static double identity_of(ug_op_t op) {
@@ -214,11 +587,89 @@ static void program_coords(lower_t *L, ug_dim_t tiles) {
   }
 }
 
+/* Whether every axis of t in [c, rank) of the space is the space's extent,
+ * or every one is 1 (a plain view; right-aligned). */
+static bool plain_columns(lower_t *L, const ug_type_t *t, int c) {
+  int R = L->S->rank, off = R - t->rank;
+  bool full = true, ones = true;
+  for (int j = c; j < R; j++) {
+    ug_dim_t d = j - off >= 0 ? t->dims[j - off] : 1;
+    full = full && d == L->S->dims[j];
+    ones = ones && d == 1;
+  }
+  return full || ones;
+}
+
+/* The largest c whose columns [c, rank) of the space hold at least
+ * UG_KIR_MIN_COLS elements (a symbolic extent counts as enough), else 0. */
+static int long_columns(lower_t *L) {
+  ug_dim_t cols = 1;
+  for (int c = L->S->rank - 1; c >= 0; c--) {
+    cols = ug_dim_mul(L->D, cols, L->S->dims[c]);
+    if (!UG_DIM_IS_STATIC(cols) || cols >= UG_KIR_MIN_COLS) return c;
+  }
+  return 0;
+}
+
+/* Decides how each operand from outside is read (kir_lower.h, "index
+ * maps"): plain, as a view (its own type, or the type a reshape chain gives
+ * it, expands being broadcasts), when every use reads it so; through
+ * gathers otherwise (a non-view movement node reads it, or two uses view it
+ * differently).  Fills L->mov, def, src, vt and mapped. */
+static void plan_reads(lower_t *L, ug_arena_t *arena, uint32_t nin) {
+  ug_graph_t *g = L->g;
+  const ug_plan_step_t *s = L->s;
+  /* per view-chain value: the type its chain views the outside value with */
+  const ug_type_t **cvt = ug_arena_alloc(arena, sizeof(const ug_type_t *) * (g->values.len + 1));
+  for (uint32_t i = 0; i < s->num_nodes; i++) {
+    const ug_node_t *n = &g->nodes.items[s->nodes[i]];
+    ug_value_id_t r = ug_node_result(g, n, 0);
+    L->def[r] = s->nodes[i];
+    if (!is_movement(n->op)) continue;
+    L->mov[r] = true;
+    ug_value_id_t x = ug_node_operand(g, n, 0);
+    if (!is_view_op(n->op)) continue;
+    ug_value_id_t base = L->param[x] != UG_NONE ? x : L->src[x];
+    if (base == UG_NONE) continue;
+    L->src[r] = base;
+    /* the view's type: the chain's last reshape (an expand only broadcasts) */
+    cvt[r] = n->op == UG_OP_EXPAND ? (L->param[x] != UG_NONE ? ug_value_type(g, x) : cvt[x]) : ug_value_type(g, r);
+  }
+  /* each outside value: the one view its plain reads share, or mapped */
+  const ug_type_t **want = ug_arena_alloc(arena, sizeof(const ug_type_t *) * (g->values.len + 1));
+  for (size_t v = 0; v <= g->values.len; v++) want[v] = NULL;
+  for (uint32_t i = 0; i < s->num_nodes + (s->num_args - nin); i++) {
+    /* node operands, then (as plain reads) the stored results */
+    const ug_node_t *n = i < s->num_nodes ? &g->nodes.items[s->nodes[i]] : NULL;
+    uint32_t no = n ? n->num_operands : 1;
+    for (uint32_t j = 0; j < no; j++) {
+      ug_value_id_t v = n ? ug_node_operand(g, n, j) : s->arg_values[nin + (i - s->num_nodes)];
+      ug_value_id_t base = L->param[v] != UG_NONE ? v : L->src[v];
+      if (base == UG_NONE || L->mapped[base]) continue;
+      bool chain = n && is_view_op(n->op) && L->src[ug_node_result(g, n, 0)] == base;
+      if (chain) continue; /* a link of a view chain: its end decides */
+      if (n && is_movement(n->op)) {
+        L->mapped[base] = true;
+        continue;
+      }
+      const ug_type_t *t = base == v ? ug_value_type(g, v) : cvt[v];
+      bool same = want[base] && want[base]->rank == t->rank;
+      for (int k = 0; same && k < t->rank; k++) same = want[base]->dims[k] == t->dims[k];
+      if (want[base] && !same) L->mapped[base] = true;
+      want[base] = t;
+    }
+  }
+  for (uint32_t a = 0; a < nin; a++) {
+    ug_value_id_t v = s->arg_values[a];
+    if (!L->mapped[v] && want[v]) L->vt[v] = want[v];
+  }
+}
+
 /* The step's nodes over rows x columns (kir_lower.h). */
 static ug_status_t lower_nodes(ug_kir_module_t *km, const ug_plan_t *p, const ug_plan_step_t *s, bool short_rows,
                                ug_kir_kernel_t **out) {
   ug_graph_t *g = p->g;
-  const ug_node_t *first = &g->nodes.items[s->node];
+  const ug_node_t *first = NULL;
   lower_t L = {.g = g, .D = km->dims, .s = s, .mask = UG_NONE};
   bool row = false;
   uint32_t nin = 0; /* args read from outside: the leading ones */
@@ -226,14 +677,21 @@ static ug_status_t lower_nodes(ug_kir_module_t *km, const ug_plan_t *p, const ug
   for (uint32_t i = 0; i < s->num_nodes; i++) {
     const ug_node_t *n = &g->nodes.items[s->nodes[i]];
     ug_category_t cat = ug_op_info(n->op)->category;
+    if (is_movement(n->op) && s->num_nodes > 1) {
+      if (n->num_results != 1) return not_lowered(g, n, "arity");
+      for (uint32_t j = 0; j < n->num_operands; j++)
+        if (ug_node_operand(g, n, j) == UG_NONE) return not_lowered(g, n, "absent optional operand");
+      continue;
+    }
+    if (!first) first = n;
     if (is_reduction(n->op) && s->num_nodes > 1) row = true;
     else if (cat != UG_CAT_EW) return not_lowered(g, n, "op class");
     if (n->num_results != 1 || n->num_operands > 3) return not_lowered(g, n, "arity");
     for (uint32_t j = 0; j < n->num_operands; j++)
       if (ug_node_operand(g, n, j) == UG_NONE) return not_lowered(g, n, "absent optional operand");
   }
+  if (!first) return not_lowered(g, &g->nodes.items[s->node], "movement nodes alone");
   if (s->num_scratch) return not_lowered(g, first, "scratch buffers");
-  const ug_type_t *ext[64];
   for (uint32_t a = 0; a < s->num_args; a++) {
     ug_value_id_t v = s->arg_values[a];
     ug_node_id_t d = g->values.items[v].def;
@@ -241,12 +699,14 @@ static ug_status_t lower_nodes(ug_kir_module_t *km, const ug_plan_t *p, const ug
     for (uint32_t i = 0; i < s->num_nodes && d != UG_NONE; i++) inside = inside || s->nodes[i] == d;
     if (inside) break;
     if (nin == 64) return not_lowered(g, first, "more than 64 operands");
-    ext[nin++] = ug_value_type(g, v);
+    nin++;
   }
-  /* the space: the widest result, or what the reductions read */
+  /* the space: the widest result, or what the reductions read (movement
+   * results are read where they are used, not computed) */
   L.S = ug_value_type(g, ug_node_result(g, first, 0));
   for (uint32_t i = 0; i < s->num_nodes; i++) {
     const ug_node_t *n = &g->nodes.items[s->nodes[i]];
+    if (is_movement(n->op) && s->num_nodes > 1) continue;
     if (is_reduction(n->op)) {
       L.S = ug_value_type(g, ug_node_operand(g, n, 0));
       break;
@@ -254,12 +714,50 @@ static ug_status_t lower_nodes(ug_kir_module_t *km, const ug_plan_t *p, const ug
     const ug_type_t *t = ug_value_type(g, ug_node_result(g, n, 0));
     if (t->rank > 0 && t->dims[t->rank - 1] != 1) L.S = t;
   }
-  if (row) L.c = L.S->rank - 1;
-  else if (!ug_kir_ew_columns(L.D, L.S, ext, nin, &L.c) && !short_rows)
-    return not_lowered(g, first, "broadcast with short rows");
+  size_t nv = g->values.len + 1;
+  L.param = ug_arena_alloc(km->arena, sizeof(ug_kir_value_id_t) * nv);
+  L.src = ug_arena_alloc(km->arena, sizeof(ug_kir_value_id_t) * nv);
+  L.def = ug_arena_alloc(km->arena, sizeof(ug_node_id_t) * nv);
+  L.vt = ug_arena_alloc(km->arena, sizeof(const ug_type_t *) * nv);
+  L.mapped = ug_arena_alloc(km->arena, nv);
+  L.mov = ug_arena_alloc(km->arena, nv);
+  for (size_t v = 0; v < nv; v++) {
+    L.param[v] = L.src[v] = L.def[v] = UG_NONE;
+    L.vt[v] = NULL;
+    L.mapped[v] = L.mov[v] = false;
+  }
+  for (int j = 0; j <= UG_MAX_RANK; j++) L.ccol[j] = UG_NONE;
+  /* params are made below; mark the outside values for plan_reads */
+  for (uint32_t a = 0; a < nin; a++) L.param[s->arg_values[a]] = 0;
+  plan_reads(&L, km->arena, nin);
+  const ug_type_t *ext[64];
+  uint32_t next = 0;
+  bool any_mapped = false;
+  for (uint32_t a = 0; a < nin; a++) {
+    ug_value_id_t v = s->arg_values[a];
+    if (L.mapped[v]) any_mapped = true;
+    else ext[next++] = vtype_of(&L, v);
+  }
+  for (uint32_t i = 0; i < s->num_nodes; i++) any_mapped = any_mapped || L.mov[ug_node_result(g, &g->nodes.items[s->nodes[i]], 0)];
+  if (row) {
+    L.c = L.S->rank - 1;
+  } else {
+    bool ok = ug_kir_ew_columns(L.D, L.S, ext, next, &L.c);
+    if (!ok && !short_rows && s->num_nodes == 1) return not_lowered(g, first, "broadcast with short rows");
+    /* a fused kernel takes short broadcast rows through gathers: rows of at
+     * least UG_KIR_MIN_COLS columns, the operands that broadcast within
+     * them read by index maps */
+    if (!ok && !short_rows) L.c = long_columns(&L);
+    else if (ok && any_mapped && long_columns(&L) > L.c) L.c = long_columns(&L);
+    for (uint32_t a = 0; a < nin; a++) {
+      ug_value_id_t v = s->arg_values[a];
+      if (!L.mapped[v] && !short_rows && s->num_nodes > 1 && !plain_columns(&L, vtype_of(&L, v), L.c)) L.mapped[v] = true;
+    }
+  }
   /* vectors of 16 bytes of the widest dtype that memory holds whole rows of */
   int any = 1;
   for (uint32_t a = 0; a < s->num_args; a++) {
+    if (L.mapped[s->arg_values[a]]) continue;
     ug_dim_t shp[UG_MAX_RANK + 1];
     int b = ug_dtype_bits(ug_value_type(g, s->arg_values[a])->dtype) / 8;
     if (b > any) any = b;
@@ -288,7 +786,7 @@ static ug_status_t lower_nodes(ug_kir_module_t *km, const ug_plan_t *p, const ug
     int full = 0;
     for (uint32_t a = 0; a < nin; a++) {
       ug_dim_t shp[UG_MAX_RANK + 1];
-      full += view_shape(&L, s->arg_values[a], shp) != 1;
+      full += L.mapped[s->arg_values[a]] || view_shape(&L, s->arg_values[a], shp) != 1;
     }
     L.T = (int64_t)32 * warps * V * (full >= 3 ? UG_KIR_EW_ROUNDS / 2 : UG_KIR_EW_ROUNDS);
     ug_dim_t cols = 1;
@@ -302,9 +800,18 @@ static ug_status_t lower_nodes(ug_kir_module_t *km, const ug_plan_t *p, const ug
   k->warps = (uint32_t)warps;
   ug_kir_value_id_t *params = ug_arena_alloc(km->arena, sizeof(ug_kir_value_id_t) * (s->num_args + 1));
   for (uint32_t a = 0; a < s->num_args; a++) {
-    ug_dim_t shp[UG_MAX_RANK + 1];
-    view_shape(&L, s->arg_values[a], shp);
-    ug_kir_type_t gt = ug_kir_type_global(ug_value_type(g, s->arg_values[a])->dtype, L.c + 1, shp);
+    ug_value_id_t v = s->arg_values[a];
+    ug_kir_type_t gt;
+    if (a < nin && L.mapped[v]) {
+      /* read by flat offsets: the value's own shape */
+      const ug_type_t *t = ug_value_type(g, v);
+      ug_dim_t one = 1;
+      gt = ug_kir_type_global(t->dtype, t->rank ? t->rank : 1, t->rank ? t->dims : &one);
+    } else {
+      ug_dim_t shp[UG_MAX_RANK + 1];
+      view_shape(&L, v, shp);
+      gt = ug_kir_type_global(ug_value_type(g, v)->dtype, L.c + 1, shp);
+    }
     params[a] = ug_kir_add_param(k, ug_arena_printf(km->arena, "a%u", a), &gt);
   }
   ug_dim_t rows = 1;
@@ -313,33 +820,34 @@ static ug_status_t lower_nodes(ug_kir_module_t *km, const ug_plan_t *p, const ug
   ug_kir_set_grid(k, 1, &grid);
   program_coords(&L, tiles);
 
-  size_t nv = g->values.len + 1;
   L.tile = ug_arena_alloc(km->arena, sizeof(ug_kir_value_id_t) * nv);
   L.bcast = ug_arena_alloc(km->arena, sizeof(ug_kir_value_id_t) * nv);
   for (size_t v = 0; v < nv; v++) L.tile[v] = L.bcast[v] = UG_NONE;
-  L.param = ug_arena_alloc(km->arena, sizeof(ug_kir_value_id_t) * nv);
-  for (size_t v = 0; v < nv; v++) L.param[v] = UG_NONE;
   for (uint32_t a = 0; a < nin; a++) {
     ug_value_id_t v = s->arg_values[a];
+    L.param[v] = params[a];
+    if (L.mapped[v]) continue;
     ug_dim_t shp[UG_MAX_RANK + 1];
     ug_dim_t tc = view_shape(&L, v, shp);
     if (tc != 1 && tc != view_shape(&L, ug_node_result(g, first, 0), shp) && !row)
       return not_lowered(g, first, "column extent neither the result's nor 1");
-    L.param[v] = params[a];
   }
   /* Operands from outside are loaded up front when their tiles fit in
    * UG_KIR_PRELOAD_REGS registers a thread, so every load's latency
    * overlaps the first; otherwise (and a row kernel's operands shared by
-   * all rows) each at its first use. */
+   * all rows) each at its first use.  Operands read through index maps
+   * wait for their use. */
   int64_t regs = 0;
   for (uint32_t a = 0; a < nin; a++) {
     ug_dim_t shp[UG_MAX_RANK + 1];
+    if (L.mapped[s->arg_values[a]]) continue;
     regs += view_shape(&L, s->arg_values[a], shp) == 1 ? 1 : L.T / (32 * warps);
   }
   for (uint32_t a = 0; a < nin && regs <= UG_KIR_PRELOAD_REGS; a++) {
     /* in a row kernel, operands the same for every row (a norm's weight
      * and bias) are cache hits, so they wait for their use */
     ug_dim_t shp[UG_MAX_RANK + 1];
+    if (L.mapped[s->arg_values[a]]) continue;
     view_shape(&L, s->arg_values[a], shp);
     bool per_row = false;
     for (int j = 0; j < L.c; j++) per_row = per_row || shp[j] != 1;
@@ -347,6 +855,7 @@ static ug_status_t lower_nodes(ug_kir_module_t *km, const ug_plan_t *p, const ug
   }
   for (uint32_t i = 0; i < s->num_nodes; i++) {
     const ug_node_t *n = &g->nodes.items[s->nodes[i]];
+    if (L.mov[ug_node_result(g, n, 0)]) continue; /* read where it is used */
     if (is_reduction(n->op)) {
       UG_RETURN_IF_ERROR(lower_reduction(&L, n));
       continue;
@@ -382,13 +891,14 @@ static ug_status_t lower_nodes(ug_kir_module_t *km, const ug_plan_t *p, const ug
     L.tile[rv] = ew(&L, n->op, xs, n->num_operands, &tt, ug_node_attrs(g, n), n->num_attrs, n->loc);
     if (round) L.tile[rv] = cast(&L, L.tile[rv], ug_dtype_compute(rt->dtype), size);
   }
-  /* stored results */
+  /* stored results (a movement result used outside is computed here too) */
   for (uint32_t a = nin; a < s->num_args; a++) {
     ug_value_id_t v = s->arg_values[a];
-    if (L.tile[v] == UG_NONE) return not_lowered(g, first, "a result without a tile");
+    if (value_tile(&L, v) == UG_NONE) return not_lowered(g, first, "a result without a tile");
     ug_kir_operand_t idx[UG_MAX_RANK + 1];
     view_index(&L, v, idx);
-    ug_kir_value_id_t t = L.tile[v];
+    ug_dim_t shp[UG_MAX_RANK + 1];
+    ug_kir_value_id_t t = view_shape(&L, v, shp) != 1 ? full_tile(&L, v) : L.tile[v];
     ug_dtype_t dt = ug_value_type(g, v)->dtype;
     if (ug_kir_value_type(k, t)->t.dtype != dt) t = cast(&L, t, dt, ug_kir_value_type(k, t)->t.dims[0]);
     ug_kir_store(k, k->body, params[a], idx, (uint32_t)L.c + 1, t, UG_NONE);

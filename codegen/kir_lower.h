@@ -17,8 +17,16 @@
  * operand is loaded at (coordinate, or 0 along its size-1 axes — min(c,
  * d-1), which is right for a symbolic d either way) as a [TILE] tile along
  * its last axis, or as a [1] tile broadcast when it is broadcast along the
- * columns.  Broadcasting with short columns (fewer than UG_KIR_MIN_COLS
- * elements per row) is not lowered: a program would do almost nothing. */
+ * columns.  A single node broadcasting with short columns (fewer than
+ * UG_KIR_MIN_COLS elements per row) is not lowered: a program would do
+ * almost nothing.  A fused kernel takes longer rows and reads the operands
+ * that broadcast within them through `gather`.
+ *
+ * Movement nodes of a fused kernel (transpose, reshape, squeeze, unsqueeze,
+ * expand, slice, concat, gather) are index maps: their results are read
+ * where used, plain when the source is only viewed (reshape, expand) or the
+ * columns are its contiguous last axis, else by `gather` of flat offsets
+ * computed from the element coordinates (docs/kernel-ir.md, "Lowering"). */
 #ifndef UG_CODEGEN_KIR_LOWER_H
 #define UG_CODEGEN_KIR_LOWER_H
 

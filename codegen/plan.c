@@ -372,6 +372,219 @@ static ug_status_t add_kernel_step(ug_module_t *m, ug_graph_t *g, ug_plan_t *p, 
   return NULL;
 }
 
+/* ---- in-place reuse (plan.h) ---- */
+
+static bool is_row_reduction(ug_op_t op) {
+  return op == UG_OP_REDUCE_SUM || op == UG_OP_REDUCE_MEAN || op == UG_OP_REDUCE_MAX || op == UG_OP_REDUCE_MIN;
+}
+
+/* Whether step s computes every element of its results from the elements
+ * of its operands at the same index, in one program that reads them before
+ * it writes (plan.h): a single elementwise node, or a fused kernel of
+ * elementwise nodes and (row kernels) last-axis reductions, lowered through
+ * the kernel IR.  A kernel headed by a contraction is not: its operands
+ * are read by many programs. */
+static bool inplace_step(const ug_graph_t *g, const ug_plan_step_t *s, const char **why) {
+  *why = NULL;
+  if (s->kind != UG_STEP_NODE) return false;
+  if (s->num_nodes > 1 && ug_op_info(g->nodes.items[s->node].op)->category == UG_CAT_CON) {
+    *why = "a contraction's kernel (many programs read each operand element)";
+    return false;
+  }
+  if (s->num_scratch) return false;
+  for (uint32_t i = 0; i < s->num_nodes; i++) {
+    const ug_node_t *n = &g->nodes.items[s->nodes[i]];
+    if (ug_op_info(n->op)->category != UG_CAT_EW && !(s->num_nodes > 1 && is_row_reduction(n->op))) return false;
+  }
+  return true;
+}
+
+static const char *kind_name(uint32_t kind) {
+  switch (kind) {
+  case UGRT_BUF_ARENA: return "arena";
+  case UGRT_BUF_INPUT: return "a graph input";
+  case UGRT_BUF_OUTPUT: return "a graph output";
+  case UGRT_BUF_WEIGHT: return "a weight";
+  case UGRT_BUF_STATE: return "a session state";
+  default: return "?";
+  }
+}
+
+static bool same_dims(const ug_type_t *a, const ug_type_t *b) {
+  if (a->rank != b->rank) return false;
+  for (int i = 0; i < a->rank; i++)
+    if (a->dims[i] != b->dims[i]) return false;
+  return true;
+}
+
+/* Whole bytes per element, 0 for block-quantized and sub-byte dtypes. */
+static int elem_bytes(ug_dtype_t dt) {
+  int bits = ug_dtype_bits(dt);
+  return ug_dtype_is_quant(dt) || bits <= 0 || bits % 8 ? 0 : bits / 8;
+}
+
+static const char *value_str(ug_module_t *m, const ug_graph_t *g, ug_value_id_t v) {
+  const char *name = g->values.items[v].name;
+  return name ? ug_arena_printf(m->arena, "%%%s", name) : ug_arena_printf(m->arena, "value %u", v);
+}
+
+/* Why operand arg `o` of step si cannot lend its buffer to result arg `r`,
+ * or NULL when it can. */
+static const char *refuse(ug_module_t *m, const ug_plan_t *p, uint32_t si, uint32_t o, uint32_t r,
+                          const bool *taken) {
+  const ug_graph_t *g = p->g;
+  const ug_plan_step_t *s = &p->steps.items[si];
+  uint32_t b = s->args[o];
+  const ug_plan_buffer_t *pb = &p->buffers.items[b];
+  const ug_type_t *ot = ug_value_type(g, s->arg_values[o]), *rt = ug_value_type(g, s->arg_values[r]);
+  if (pb->kind != UGRT_BUF_ARENA) return kind_name(pb->kind);
+  if (taken[b]) return "taken by another result";
+  int eb = elem_bytes(ot->dtype), rb = elem_bytes(rt->dtype);
+  if (!eb || eb != rb) return ug_arena_printf(m->arena, "%s elements, the result's %s", ug_dtype_name(ot->dtype), ug_dtype_name(rt->dtype));
+  if (!same_dims(ot, rt)) {
+    char a[160], c[160];
+    ug_type_format(m->dims, ot, a, sizeof a);
+    ug_type_format(m->dims, rt, c, sizeof c);
+    return ug_arena_printf(m->arena, "broadcast or another shape (%s for %s)", a, c);
+  }
+  if (pb->last_step > si) return ug_arena_printf(m->arena, "read later (until step %u)", pb->last_step);
+  for (uint32_t a = 0; a < s->num_args; a++)
+    if (a != o && s->args[a] == b && (s->arg_values[a] == UG_NONE || !same_dims(ug_value_type(g, s->arg_values[a]), rt)))
+      return ug_arena_printf(m->arena, "its buffer is also arg %u, read at another shape", a);
+  return NULL;
+}
+
+/* The buffer b now lives in: fwd[] chains merged result buffers to the
+ * operand buffer they took (with path halving). */
+static uint32_t forwarded(uint32_t *fwd, uint32_t b) {
+  while (fwd[b] != b) {
+    fwd[b] = fwd[fwd[b]];
+    b = fwd[b];
+  }
+  return b;
+}
+
+/* Forwards every buffer reference through fwd, drops the merged buffers
+ * and renumbers the rest. */
+static void drop_buffers(ug_module_t *m, ug_plan_t *p, uint32_t *fwd) {
+  size_t n = p->buffers.len;
+  uint32_t *map = ug_arena_alloc(m->arena, sizeof(uint32_t) * (n + 1));
+  uint32_t k = 0;
+  for (size_t b = 0; b < n; b++) {
+    map[b] = fwd[b] != b ? UG_NONE : k;
+    if (fwd[b] == b) p->buffers.items[k++] = p->buffers.items[b];
+  }
+  for (size_t b = 0; b < n; b++) map[b] = map[forwarded(fwd, (uint32_t)b)];
+  p->buffers.len = k;
+  for (size_t v = 0; v < p->g->values.len; v++)
+    if (p->value_buffer[v] != UG_NONE) p->value_buffer[v] = map[p->value_buffer[v]];
+  for (size_t i = 0; i < p->g->inputs.len; i++) p->input_buffers[i] = map[p->input_buffers[i]];
+  for (size_t i = 0; i < p->g->outputs.len; i++) p->output_buffers[i] = map[p->output_buffers[i]];
+  for (size_t si = 0; si < p->steps.len; si++) {
+    ug_plan_step_t *s = &p->steps.items[si];
+    for (uint32_t a = 0; a < s->num_args; a++) s->args[a] = map[s->args[a]];
+  }
+}
+
+/* In-place reuse: each result of an elementwise step takes the buffer of
+ * the first operand that dies at this step with exactly its shape and
+ * element size (plan.h).  The decisions go to each step's note. */
+static void plan_inplace(ug_module_t *m, ug_plan_t *p) {
+  ug_graph_t *g = p->g;
+  size_t nb = p->buffers.len;
+  uint32_t *fwd = ug_arena_alloc(m->arena, sizeof(uint32_t) * (nb + 1));
+  for (size_t b = 0; b < nb; b++) fwd[b] = (uint32_t)b;
+  ug_plan_buffer_t *before = ug_arena_alloc(m->arena, sizeof(ug_plan_buffer_t) * (nb + 1));
+  if (nb) memcpy(before, p->buffers.items, sizeof(ug_plan_buffer_t) * nb);
+  bool *taken = ug_arena_alloc(m->arena, nb + 1);
+  bool any = false;
+  for (uint32_t si = 0; si < p->steps.len; si++) {
+    ug_plan_step_t *s = &p->steps.items[si];
+    /* this step's args where earlier merges moved them */
+    for (uint32_t a = 0; a < s->num_args; a++) s->args[a] = forwarded(fwd, s->args[a]);
+    const char *why;
+    if (!inplace_step(g, s, &why)) {
+      if (why) s->inplace_note = ug_arena_printf(m->arena, "not in place: %s", why);
+      continue;
+    }
+    /* operands from outside come first, then the results (plan.h) */
+    uint32_t nin = 0;
+    while (nin < s->num_args) {
+      ug_node_id_t d = g->values.items[s->arg_values[nin]].def;
+      bool inside = false;
+      for (uint32_t i = 0; i < s->num_nodes && d != UG_NONE; i++) inside = inside || s->nodes[i] == d;
+      if (inside) break;
+      nin++;
+    }
+    char *note = NULL;
+    size_t len = 0;
+    FILE *f = nin ? open_memstream(&note, &len) : NULL;
+    if (!f) continue;
+    for (uint32_t r = nin; r < s->num_args; r++) {
+      uint32_t rb = s->args[r];
+      const ug_plan_buffer_t *rbuf = &p->buffers.items[rb];
+      const ug_type_t *rt = ug_value_type(g, s->arg_values[r]);
+      const char *rs = value_str(m, g, s->arg_values[r]);
+      if (rbuf->kind != UGRT_BUF_ARENA) {
+        fprintf(f, "%snot in place: arg %u (%s): the result is %s", len ? "; " : "", r, rs, kind_name(rbuf->kind));
+        fflush(f);
+        continue;
+      }
+      if (rt->rank == 0 || rt->dims[rt->rank - 1] == 1) {
+        /* the kernel IR loads such a view as one element every thread
+         * reads, and one thread stores it: no order between the two */
+        fprintf(f, "%snot in place: arg %u (%s): rows of one element", len ? "; " : "", r, rs);
+        fflush(f);
+        continue;
+      }
+      uint32_t o = 0;
+      const char *reasons[64];
+      for (; o < nin && o < 64; o++)
+        if (!(reasons[o] = refuse(m, p, si, o, r, taken))) break;
+      if (o < nin && o < 64) {
+        uint32_t ob = s->args[o];
+        fprintf(f, "%sin place: arg %u (%s) in the buffer of arg %u (%s)", len ? "; " : "", r, rs, o,
+                value_str(m, g, s->arg_values[o]));
+        fflush(f);
+        /* the result lives in the operand's buffer from here on */
+        fwd[rb] = ob;
+        for (uint32_t a = 0; a < s->num_args; a++)
+          if (s->args[a] == rb) s->args[a] = ob;
+        if (p->buffers.items[ob].last_step < rbuf->last_step) p->buffers.items[ob].last_step = rbuf->last_step;
+        taken[ob] = true;
+        s->num_inplace++;
+        any = true;
+        continue;
+      }
+      fprintf(f, "%snot in place: arg %u (%s):", len ? "; " : "", r, rs);
+      for (uint32_t i = 0; i < nin && i < 64; i++)
+        fprintf(f, "%s arg %u (%s) %s", i ? "," : "", i, value_str(m, g, s->arg_values[i]), reasons[i]);
+      fflush(f);
+    }
+    fclose(f);
+    for (uint32_t a = 0; a < s->num_args; a++) taken[s->args[a]] = false; /* per step */
+    if (len) s->inplace_note = ug_arena_strdup(m->arena, note);
+    free(note);
+    p->num_inplace_steps += s->num_inplace > 0;
+  }
+  if (!any) return;
+  p->noinplace_buffers = before;
+  p->num_noinplace_buffers = (uint32_t)nb;
+  drop_buffers(m, p, fwd);
+}
+
+bool ug_plan_arg_shared(const ug_plan_step_t *s, uint32_t a) {
+  for (uint32_t b = 0; b < s->num_args; b++)
+    if (b != a && s->args[b] == s->args[a]) return true;
+  return false;
+}
+
+uint32_t ug_plan_arg_alias(const ug_plan_step_t *s, uint32_t a) {
+  for (uint32_t b = 0; b < a && b < s->num_args; b++)
+    if (s->args[b] == s->args[a]) return b;
+  return UG_NONE;
+}
+
 ug_status_t ug_plan_build(ug_module_t *m, ug_graph_t *g, uint32_t graph_index,
                           const ug_weight_layout_t *wl, ug_scratch_fn scratch, ug_plan_t *out) {
   memset(out, 0, sizeof *out);
@@ -557,11 +770,11 @@ ug_status_t ug_plan_build(ug_module_t *m, ug_graph_t *g, uint32_t graph_index,
   }
   /* Buffers converted to outputs keep their step range harmlessly; the
    * runtime ignores it for non-arena buffers. */
+  plan_inplace(m, out);
   return NULL;
 }
 
-bool ug_plan_arena_stats(const ug_plan_t *p, uint64_t *out_naive, uint64_t *out_peak) {
-  size_t n = p->buffers.len;
+static bool arena_stats(const ug_plan_buffer_t *bufs, size_t n, uint64_t *out_naive, uint64_t *out_peak) {
   uint32_t *order = malloc(sizeof(uint32_t) * (n + 1));
   uint64_t *off = malloc(sizeof(uint64_t) * (n + 1));
   if (!order || !off) {
@@ -572,24 +785,24 @@ bool ug_plan_arena_stats(const ug_plan_t *p, uint64_t *out_naive, uint64_t *out_
   uint64_t naive = 0, peak = 0;
   bool ok = true;
   for (uint32_t b = 0; b < n && ok; b++) {
-    const ug_plan_buffer_t *pb = &p->buffers.items[b];
+    const ug_plan_buffer_t *pb = &bufs[b];
     if (pb->kind != UGRT_BUF_ARENA) continue;
     if (!UG_DIM_IS_STATIC(pb->size)) ok = false;
     naive += (uint64_t)pb->size;
     uint32_t i = k++;
-    while (i > 0 && p->buffers.items[order[i - 1]].size < pb->size) {
+    while (i > 0 && bufs[order[i - 1]].size < pb->size) {
       order[i] = order[i - 1];
       i--;
     }
     order[i] = b;
   }
   for (uint32_t i = 0; i < k && ok; i++) {
-    const ug_plan_buffer_t *x = &p->buffers.items[order[i]];
+    const ug_plan_buffer_t *x = &bufs[order[i]];
     uint64_t o = 0;
     for (bool moved = true; moved;) {
       moved = false;
       for (uint32_t j = 0; j < i; j++) {
-        const ug_plan_buffer_t *y = &p->buffers.items[order[j]];
+        const ug_plan_buffer_t *y = &bufs[order[j]];
         if (x->first_step > y->last_step || y->first_step > x->last_step || !x->size || !y->size) continue;
         if (o < off[j] + (uint64_t)y->size && off[j] < o + (uint64_t)x->size) {
           o = (off[j] + (uint64_t)y->size + 63) / 64 * 64;
@@ -605,4 +818,45 @@ bool ug_plan_arena_stats(const ug_plan_t *p, uint64_t *out_naive, uint64_t *out_
   *out_naive = naive;
   *out_peak = peak;
   return ok;
+}
+
+bool ug_plan_arena_stats(const ug_plan_t *p, uint64_t *out_naive, uint64_t *out_peak) {
+  return arena_stats(p->buffers.items, p->buffers.len, out_naive, out_peak);
+}
+
+void ug_plan_print(ug_module_t *m, const ug_plan_t *p, FILE *f) {
+  fprintf(f, "plan @%s: %zu buffers, %zu steps\n", p->g->name, p->buffers.len, p->steps.len);
+  uint64_t naive, peak;
+  if (ug_plan_arena_stats(p, &naive, &peak))
+    fprintf(f, "  arena: peak %llu bytes (sum of its buffers %llu)\n", (unsigned long long)peak,
+            (unsigned long long)naive);
+  else
+    fprintf(f, "  arena: symbolic sizes, placed by libugrt per shape at run time\n");
+  fprintf(f, "  in place: %u of %zu steps", p->num_inplace_steps, p->steps.len);
+  bool stat = p->noinplace_buffers ? arena_stats(p->noinplace_buffers, p->num_noinplace_buffers, &naive, &peak)
+                                   : ug_plan_arena_stats(p, &naive, &peak);
+  if (stat)
+    fprintf(f, "; without: peak %llu bytes (sum of its buffers %llu)", (unsigned long long)peak,
+            (unsigned long long)naive);
+  fputc('\n', f);
+  for (size_t b = 0; b < p->buffers.len; b++) {
+    const ug_plan_buffer_t *pb = &p->buffers.items[b];
+    static const char *kinds[] = {"arena", "input", "output", "weight", "state"};
+    char size[128];
+    ug_dim_format(m->dims, pb->size, size, sizeof size);
+    fprintf(f, "  buffer %zu: %s", b, pb->kind <= UGRT_BUF_STATE ? kinds[pb->kind] : "?");
+    if (pb->kind == UGRT_BUF_INPUT || pb->kind == UGRT_BUF_OUTPUT || pb->kind == UGRT_BUF_STATE)
+      fprintf(f, " #%u", pb->index);
+    if (pb->kind == UGRT_BUF_WEIGHT) fprintf(f, " +%llu", (unsigned long long)pb->offset);
+    fprintf(f, " %s bytes", size);
+    if (pb->kind == UGRT_BUF_ARENA) fprintf(f, " steps %u..%u", pb->first_step, pb->last_step);
+    fputc('\n', f);
+  }
+  for (size_t s = 0; s < p->steps.len; s++) {
+    const ug_plan_step_t *ps = &p->steps.items[s];
+    fprintf(f, "  step %zu: %s(", s, ps->kernel_name);
+    for (uint32_t a = 0; a < ps->num_args; a++) fprintf(f, "%s%u", a ? ", " : "", ps->args[a]);
+    fprintf(f, ")\n");
+    if (ps->inplace_note) fprintf(f, "    %s\n", ps->inplace_note);
+  }
 }

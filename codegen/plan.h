@@ -16,12 +16,40 @@
  * unless an arg holds it, a buffer for the head's result.  Steps run in a topological order of these units (the schedule's
  * order where it allows).  Graph outputs that are inputs,
  * constants, aliases, or repeat another output are filled by copy steps at
- * the end.  All data lives in the module's arena. */
+ * the end.  All data lives in the module's arena.
+ *
+ * In-place reuse.  Last, a result of an elementwise step (one elementwise
+ * node, or a fused kernel of elementwise nodes and last-axis reductions --
+ * not one headed by a contraction) takes the buffer of one of the step's
+ * operands when (a) both have the same dims (symbolic dims as the same
+ * expression) and elements of the same whole number of bytes, so the bytes
+ * match; (b) every arg of the step holding that buffer has those dims, so
+ * the step reads it element for element at the result's index (no
+ * broadcast, no view at another shape through a reshape alias); (c) the
+ * operand's buffer is an arena buffer (not a graph input, output, weight or
+ * state) whose last step is this one, so nothing reads it later, through
+ * any alias; (d) the result is an arena buffer whose last dim is not a
+ * static 1 (the kernel IR loads a one-element column as a value every
+ * thread reads and stores it from one thread, with no order between them);
+ * each operand buffer goes to at most one result.  The two values then
+ * share one plan buffer whose step range spans both, so the ABI is
+ * unchanged; the step passes the same buffer as two args (see
+ * ug_plan_arg_alias).
+ *
+ * What makes this correct in the code generators: the step is lowered
+ * through the kernel IR (or, for single nodes it does not take, a per-
+ * element loop), where each program reads its operand elements before it
+ * writes its results, the stores being the kernel body's last ops, and a
+ * result element is written by the thread that read the operand element
+ * at the same index (equal tile layouts).  The two pointers must not be
+ * declared restrict / noalias against each other: ug_plan_arg_alias says
+ * which args share a buffer. */
 #ifndef UG_CODEGEN_PLAN_H
 #define UG_CODEGEN_PLAN_H
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "ir/ir.h"
 
@@ -38,6 +66,8 @@ typedef struct {
   uint32_t num_scratch;  /* trailing args */
   ug_dim_t copy_bytes;   /* COPY: args are {src, dst} */
   const char *kernel_name;
+  uint32_t num_inplace;  /* results that took an operand's buffer */
+  const char *inplace_note; /* the in-place decisions, for the plan dump; may be NULL */
 } ug_plan_step_t;
 
 typedef struct {
@@ -60,6 +90,11 @@ typedef struct {
   UG_VEC(ug_plan_step_t) steps;
   uint32_t *value_buffer; /* per value id; UG_NONE when absent */
   uint32_t *input_buffers, *output_buffers;
+  uint32_t num_inplace_steps; /* steps with a result in an operand's buffer */
+  /* The buffers before in-place reuse (for the dump's "without" peak);
+   * NULL when no step runs in place. */
+  ug_plan_buffer_t *noinplace_buffers;
+  uint32_t num_noinplace_buffers;
 } ug_plan_t;
 
 /* The launch of one step on a GPU target: the kernel's index in the
@@ -124,5 +159,19 @@ ug_status_t ug_plan_build(ug_module_t *m, ug_graph_t *g, uint32_t graph_index,
  * buffers already placed whose step ranges overlap its own).  False when
  * a size is symbolic (libugrt places those per shape at run time). */
 bool ug_plan_arena_stats(const ug_plan_t *p, uint64_t *out_naive, uint64_t *out_peak);
+
+/* The first arg of step s before arg a that holds the same buffer, or
+ * UG_NONE.  Args that share a buffer (an in-place result and its operand,
+ * a session state's scatter_nd, an operand passed twice) must not be
+ * restrict / noalias pointers in the step's kernel; an emitter that caches
+ * kernels by signature must keep the pattern of shared args in the key. */
+uint32_t ug_plan_arg_alias(const ug_plan_step_t *s, uint32_t a);
+/* Whether another arg of step s holds arg a's buffer. */
+bool ug_plan_arg_shared(const ug_plan_step_t *s, uint32_t a);
+
+/* Writes the plan as text (--dump-ir's codegen-plan.txt): the arena's
+ * peak with and without in-place reuse, the buffers, and the steps with
+ * their args and in-place decisions. */
+void ug_plan_print(ug_module_t *m, const ug_plan_t *p, FILE *f);
 
 #endif

@@ -672,6 +672,33 @@ static ug_status_t infer_conv(ictx_t *c) {
   return NULL;
 }
 
+/* conv_nhwc(x, w, b?): x is [N, spatial..., C], w [k..., C/group, M]; out is
+ * [N, spatial_out..., M]. */
+static ug_status_t infer_conv_nhwc(ictx_t *c) {
+  window_t w;
+  int64_t group;
+  UG_RETURN_IF_ERROR(conv_common(c, &w, &group));
+  const ug_type_t *x = opnd(c, 0), *wt = opnd(c, 1), *b = opnd(c, 2);
+  int r0 = x->rank - 1; /* channels */
+  ug_dim_t cin = dmul(c, wt->dims[r0 - 1], group), m = wt->dims[r0];
+  if (cin == DIM_BAD || ug_dim_provably_ne(c->dims, cin, x->dims[r0]))
+    return ERR(c, "input channels of %s differ from weight %s times group %lld", tstr(c, x).s,
+               tstr(c, wt).s, (long long)group);
+  if (UG_DIM_IS_STATIC(m) && m % group != 0)
+    return ERR(c, "output channels of weight %s are not divisible by group %lld", tstr(c, wt).s,
+               (long long)group);
+  if (b && ug_dim_provably_ne(c->dims, b->dims[0], m))
+    return ERR(c, "bias %s does not match output channels of weight %s", tstr(c, b).s,
+               tstr(c, wt).s);
+  ug_type_t r = *x;
+  r.dims[r0] = m;
+  for (int i = 0; i < w.n; i++)
+    UG_RETURN_IF_ERROR(window_dim(c, x, x->dims[1 + i], wt->dims[i], w.strides[i], w.pads[i],
+                                  w.pads[w.n + i], w.dilations[i], false, &r.dims[1 + i]));
+  c->out[0] = r;
+  return NULL;
+}
+
 /* conv_transpose(x, w, b?): w is [C, M/group, k...]; each spatial dim is
  * stride*(in-1) + output_padding + dil*(k-1) + 1 - pad_begin - pad_end. */
 static ug_status_t infer_conv_transpose(ictx_t *c) {
@@ -1251,6 +1278,7 @@ static ug_status_t infer_op(ictx_t *c) {
   case UG_OP_MATMUL: return infer_matmul(c);
   case UG_OP_LINEAR: return infer_linear(c);
   case UG_OP_CONV: return infer_conv(c);
+  case UG_OP_CONV_NHWC: return infer_conv_nhwc(c);
   case UG_OP_CONV_TRANSPOSE: return infer_conv_transpose(c);
   case UG_OP_SQUEEZE: return infer_squeeze(c);
   case UG_OP_UNSQUEEZE: return infer_unsqueeze(c);

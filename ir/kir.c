@@ -396,6 +396,16 @@ ug_kir_value_id_t ug_kir_load(ug_kir_kernel_t *k, ug_kir_region_id_t r, ug_kir_v
   return ug_kir_push_result(k, o, t, NULL);
 }
 
+ug_kir_value_id_t ug_kir_gather(ug_kir_kernel_t *k, ug_kir_region_id_t r, ug_kir_value_id_t buf,
+                                ug_kir_value_id_t offsets, ug_kir_value_id_t mask, double other, const ug_kir_type_t *t) {
+  ug_kir_op_id_t o = ug_kir_begin(k, r, UG_KIR_GATHER, NULL);
+  ug_kir_push_operand(k, o, ug_kir_val(buf));
+  ug_kir_push_operand(k, o, ug_kir_val(offsets));
+  if (mask != UG_NONE) ug_kir_push_operand(k, o, ug_kir_val(mask));
+  if (other != 0.0) ug_kir_push_attr(k, o, ug_kir_attr_float(UG_KATTR_OTHER, other));
+  return ug_kir_push_result(k, o, t, NULL);
+}
+
 void ug_kir_store(ug_kir_kernel_t *k, ug_kir_region_id_t r, ug_kir_value_id_t buf, const ug_kir_operand_t *idx,
                   uint32_t nidx, ug_kir_value_id_t tile, ug_kir_value_id_t mask) {
   ug_kir_op_id_t o = ug_kir_begin(k, r, UG_KIR_STORE, NULL);

@@ -228,8 +228,9 @@ ug_ew_t ug_kir_ew_desc(const ug_kir_kernel_t *k, const ug_kir_op_data_t *o, ug_a
  * every operand has the result's extent, or the last axis alone when some
  * operand broadcasts along it; *out_c gets c.  False when the view does not
  * tile well: more than one row and fewer than UG_KIR_MIN_COLS static columns
- * with an operand broadcast along rows (a program would do almost nothing,
- * and without a gather the kernel IR cannot take several rows at once). */
+ * with an operand broadcast along rows (a program would do almost nothing
+ * with plain tile loads; a fused kernel then takes longer rows and reads
+ * the operands that broadcast within them by `gather`, codegen/kir_lower.c). */
 #define UG_KIR_MIN_COLS 256
 bool ug_kir_ew_columns(ug_dims_t *D, const ug_type_t *rt, const ug_type_t *const *ops, uint32_t n, int *out_c);
 
@@ -267,6 +268,11 @@ ug_kir_value_id_t ug_kir_splat(ug_kir_kernel_t *k, ug_kir_region_id_t r, double 
 ug_kir_value_id_t ug_kir_load(ug_kir_kernel_t *k, ug_kir_region_id_t r, ug_kir_value_id_t buf,
                               const ug_kir_operand_t *idx, uint32_t nidx, ug_kir_value_id_t mask,
                               const ug_kir_type_t *t);
+/* gather: element i of the tile is buf's element at flat offset offsets[i]
+ * (`other` where mask, when not UG_NONE, is false or the offset is outside
+ * buf; other 0.0 is left implicit). */
+ug_kir_value_id_t ug_kir_gather(ug_kir_kernel_t *k, ug_kir_region_id_t r, ug_kir_value_id_t buf,
+                                ug_kir_value_id_t offsets, ug_kir_value_id_t mask, double other, const ug_kir_type_t *t);
 void ug_kir_store(ug_kir_kernel_t *k, ug_kir_region_id_t r, ug_kir_value_id_t buf, const ug_kir_operand_t *idx,
                   uint32_t nidx, ug_kir_value_id_t tile, ug_kir_value_id_t mask);
 ug_kir_value_id_t ug_kir_reduce(ug_kir_kernel_t *k, ug_kir_region_id_t r, ug_op_t combine, int axis,

@@ -166,8 +166,8 @@ static ug_status_t check_moved(ug_kverifier_t *v, ug_kir_op_id_t id, const ug_ki
 static ug_status_t check_mask(ug_kverifier_t *v, ug_kir_op_id_t id, uint32_t i, const ug_kir_type_t *tile) {
   UG_RETURN_IF_ERROR(want_value(v, id, i, UG_KT_TILE, "a bool mask tile"));
   const ug_kir_type_t *m = vtype(v, opnd(v, ug_kir_op(v->k, id), i)->value);
-  if (m->t.dtype != UG_DTYPE_BOOL || !same_shape(&m->t, &tile->t))
-    return shape_mismatch(v, id, "the mask must be bool of the tile's shape", m, tile);
+  if (m->t.dtype != UG_DTYPE_BOOL || (m->t.rank != 0 && !same_shape(&m->t, &tile->t)))
+    return shape_mismatch(v, id, "the mask must be bool of the tile's shape (or a bool[] for the whole tile)", m, tile);
   return NULL;
 }
 
@@ -432,6 +432,15 @@ static ug_status_t check_op(ug_kverifier_t *v, ug_kir_op_id_t id) {
       if (rt->kind != UG_KT_INDEX) return ERR("the result is an index");
       return NULL;
     }
+    case UG_KIR_TO_INDEX: {
+      UG_RETURN_IF_ERROR(want_value(v, id, 0, UG_KT_TILE, "a one-element integer tile"));
+      const ug_kir_type_t *x = vtype(v, opnd(v, o, 0)->value);
+      int64_t n = 0;
+      if (!ug_dtype_is_int(x->t.dtype) || !ug_type_static_numel(&x->t, &n) || n != 1)
+        return ERR("operand 0 must be a one-element integer tile, not %s", fmt_type(v, x, b, sizeof(b)));
+      if (rt->kind != UG_KT_INDEX) return ERR("the result is an index");
+      return NULL;
+    }
     case UG_KIR_ALLOC:
       if (o->parent != k->body) return ERR("alloc belongs at the kernel's top level");
       if (rt->kind == UG_KT_MBAR) return rt->stages ? NULL : ERR("no stages");
@@ -456,6 +465,25 @@ static ug_status_t check_op(ug_kverifier_t *v, ug_kir_op_id_t id) {
       }
       UG_RETURN_IF_ERROR(check_moved(v, id, mem, rt));
       if (o->num_operands > mask) UG_RETURN_IF_ERROR(check_mask(v, id, mask, rt));
+      return NULL;
+    }
+    case UG_KIR_GATHER: {
+      UG_RETURN_IF_ERROR(want_value(v, id, 0, UG_KT_GLOBAL, "a global buffer (the offsets are flat)"));
+      UG_RETURN_IF_ERROR(want_value(v, id, 1, UG_KT_TILE, "a tile of offsets"));
+      UG_RETURN_IF_ERROR(want_tile(v, id, rt, "the result"));
+      const ug_kir_type_t *mem = vtype(v, opnd(v, o, 0)->value);
+      if (mem->t.dtype != rt->t.dtype) return shape_mismatch(v, id, "element types differ", rt, mem);
+      for (uint32_t i = 1; i < o->num_operands; i++) {
+        if (i == 2) UG_RETURN_IF_ERROR(want_value(v, id, 2, UG_KT_TILE, "a bool mask tile"));
+        const ug_kir_type_t *t = vtype(v, opnd(v, o, i)->value);
+        if (i == 1 && !ug_dtype_is_int(t->t.dtype)) return ERR("the offsets must be integers, not %s", ug_dtype_name(t->t.dtype));
+        if (i == 2 && t->t.dtype != UG_DTYPE_BOOL) return ERR("the mask must be bool");
+        int64_t n = 0;
+        bool scalar_ok = t->t.rank == 0 && ug_type_static_numel(&rt->t, &n) && n == 1;
+        if (!scalar_ok && !same_shape(&t->t, &rt->t))
+          return shape_mismatch(v, id, i == 1 ? "the offsets must have the tile's shape (a scalar for one element)"
+                                              : "the mask must have the tile's shape (a scalar for one element)", t, rt);
+      }
       return NULL;
     }
     case UG_KIR_ASYNC_COPY: {

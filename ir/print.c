@@ -197,9 +197,11 @@ static void print_const(ug_printer_t *p, const ug_node_t *n) {
     fputs(" @", f);
     print_name(f, w->name);
   }
-  if (w->data && numel <= UG_INLINE_MAX && ug_text_inline_dtype(w->type.dtype)) {
-    bool splat = numel >= 1;
-    for (int64_t i = 1; i < numel && splat; i++) splat = same_text(w->type.dtype, w->data, 0, i);
+  /* inline: up to UG_INLINE_MAX elements, or a splat of any size (the
+   * scan stops at the first element that differs) */
+  bool inl = w->data && ug_text_inline_dtype(w->type.dtype), splat = inl && numel >= 1;
+  for (int64_t i = 1; i < numel && splat; i++) splat = same_text(w->type.dtype, w->data, 0, i);
+  if (inl && (numel <= UG_INLINE_MAX || splat)) {
     fputs(" dense<", f);
     if (splat) {
       print_element(f, w->type.dtype, w->data, 0);

@@ -22,7 +22,16 @@
  *   elementwise nodes of its result's shape — bias, activation, residual
  *   add, cast, scale — computed on the accumulators before they are stored.
  *   Only single nodes join one (the contraction stays the kernel's first
- *   node): no reduction, no second contraction, no other kernel.
+ *   node): no reduction, no second contraction, no other kernel;
+ * - index maps: transpose, reshape, squeeze, unsqueeze, expand, slice,
+ *   concat and gather whose operands come from outside, or from movement
+ *   nodes grouped with them, join the elementwise or row kernel of their
+ *   first consumer; the lowering reads their source through the composed
+ *   index map, never materializing the result.  A movement node whose
+ *   result is also used outside stays only when that result has the
+ *   kernel's shape and it is not reshape-like (the kernel stores it too);
+ *   otherwise it leaves, with the movement nodes feeding it (no index math
+ *   is duplicated: every node is in at most one kernel).
  * Legality, checked for every candidate and reported when it fails:
  * - no cycle: a kernel never feeds a node or kernel outside that feeds it
  *   back (kernels count as units: all their inputs come before all their
@@ -31,10 +40,8 @@
  *   reads a full value;
  * - budget: a row kernel's row is static and at most UG_FUSE_MAX_ROW
  *   elements (each program keeps its row in registers);
- * - tiling: an elementwise kernel (not an epilogue, which the GPU computes
- *   in the matmul's store) over more than one row whose operands
- *   broadcast along rows shorter than UG_KIR_MIN_COLS elements is not formed
- *   (the kernel IR has no gather; see ir/kir.h ug_kir_ew_columns);
+ * - index maps read memory: a movement node never reads a value computed
+ *   inside its kernel, and no epilogue takes one;
  * - ops: elementwise ops with at most 3 operands, all present, of dtypes the
  *   code generators compute (no fp8, no block-quantized types).
  * The report (ug_pass_report: --dump-ir, ugcc-opt --print-reports) lists each
@@ -49,12 +56,13 @@
 
 #define UG_FUSE_MAX_ROW 16384
 
-typedef enum { K_NONE, K_EW, K_RED, K_CON } kind_t;
+typedef enum { K_NONE, K_EW, K_RED, K_CON, K_MOV } kind_t;
 
 typedef struct {
   ug_type_t space;  /* shape of full values (dtype unused) */
   bool row;         /* has reductions */
   bool con;         /* headed by a matmul: the rest is its epilogue */
+  bool mov;         /* movement nodes only: no space yet (they join a consumer's kernel) */
   uint32_t parent;  /* union-find */
   uint32_t head, tail, size; /* member list through next[] (roots only) */
   uint32_t first;   /* lowest member index */
@@ -126,6 +134,34 @@ static void reject(fuse_t *f, const ug_node_t *n, const char *fmt, ...) {
   fputc('\n', f->rep);
 }
 
+/* The movement ops that fold into index maps. */
+static bool is_movement(ug_op_t op) {
+  return op == UG_OP_TRANSPOSE || op == UG_OP_RESHAPE || op == UG_OP_SQUEEZE || op == UG_OP_UNSQUEEZE ||
+         op == UG_OP_EXPAND || op == UG_OP_SLICE || op == UG_OP_CONCAT || op == UG_OP_GATHER;
+}
+
+/* Reshape-like ops: outside a kernel their result is their operand's buffer (plan.c). */
+static bool is_alias(ug_op_t op) { return op == UG_OP_RESHAPE || op == UG_OP_SQUEEZE || op == UG_OP_UNSQUEEZE; }
+
+/* A movement node folds into index maps when its operands are present and of
+ * dtypes the code generators compute (shape inference has checked the rest:
+ * gather indices are i32/i64, symbolic slices run forward from the start). */
+static kind_t classify_movement(ug_graph_t *g, const ug_node_t *n, const char **why) {
+  if (n->num_results != 1) return K_NONE;
+  for (uint32_t i = 0; i < n->num_operands; i++) {
+    ug_value_id_t v = ug_node_operand(g, n, i);
+    if (v == UG_NONE) {
+      *why = "absent optional operand";
+      return K_NONE;
+    }
+    if (!dtype_ok(ug_value_type(g, v)->dtype)) {
+      *why = "dtype";
+      return K_NONE;
+    }
+  }
+  return K_MOV;
+}
+
 /* Classifies node n; on K_NONE for an elementwise or reduction node, *why says why. */
 static kind_t classify(ug_graph_t *g, const ug_node_t *n, const char **why) {
   *why = NULL;
@@ -138,7 +174,7 @@ static kind_t classify(ug_graph_t *g, const ug_node_t *n, const char **why) {
     if (ug_node_operand(g, n, 0) == ug_node_operand(g, n, 1)) return K_NONE;
     return K_CON;
   }
-  if (n->op == UG_OP_CONV) {
+  if (n->op == UG_OP_CONV || n->op == UG_OP_CONV_NHWC) {
     ug_dtype_t dt = ug_value_type(g, ug_node_result(g, n, 0))->dtype;
     if (dt != UG_DTYPE_F16 && dt != UG_DTYPE_BF16 && dt != UG_DTYPE_F32) return K_NONE;
     for (uint32_t i = 0; i < n->num_operands; i++)
@@ -146,6 +182,7 @@ static kind_t classify(ug_graph_t *g, const ug_node_t *n, const char **why) {
         if (ug_node_operand(g, n, i) == ug_node_operand(g, n, j)) return K_NONE;
     return K_CON;
   }
+  if (is_movement(n->op)) return classify_movement(g, n, why);
   if (cat != UG_CAT_EW && cat != UG_CAT_RED) return K_NONE;
   if (n->num_results != 1) return K_NONE;
   for (uint32_t i = 0; i < n->num_operands; i++) {
@@ -268,26 +305,6 @@ static bool has_cycle(fuse_t *f, uint32_t epoch, uint32_t lo, uint32_t *via) {
   return false;
 }
 
-/* The rows x columns check of an elementwise kernel over space: the operands
- * of the nodes marked with epoch that come from outside them. */
-static bool ew_tiles_ok(fuse_t *f, uint32_t epoch, uint32_t lo, const ug_type_t *space) {
-  ug_graph_t *g = f->g;
-  const ug_type_t *ops[64];
-  uint32_t no = 0;
-  for (uint32_t mi = lo; mi < f->nn; mi++) {
-    if (!marked(f, mi, epoch)) continue;
-    const ug_node_t *n = &g->nodes.items[mi];
-    for (uint32_t i = 0; i < n->num_operands; i++) {
-      ug_value_id_t v = ug_node_operand(g, n, i);
-      if (marked(f, g->values.items[v].def, epoch)) continue;
-      if (no == 64) return false;
-      ops[no++] = ug_value_type(g, v);
-    }
-  }
-  int c;
-  return ug_kir_ew_columns(g->module->dims, space, ops, no, &c);
-}
-
 static uint32_t new_group(fuse_t *f, uint32_t node, const ug_type_t *space, bool row) {
   group_t G = {.space = *space, .row = row, .head = node, .tail = node, .size = 1, .first = node};
   G.parent = (uint32_t)f->groups.len;
@@ -306,6 +323,7 @@ static void unite(fuse_t *f, uint32_t a, uint32_t b) {
   if (B->first < A->first) A->first = B->first;
   A->row = A->row || B->row;
   A->con = A->con || B->con;
+  A->mov = A->mov && B->mov;
   B->parent = a;
 }
 
@@ -330,9 +348,9 @@ static const char *con_name(fuse_t *f, const uint32_t *cand, uint32_t nc) {
 
 /* Node ni joins kernels cand[0..nc) (same space), merging them, when that is
  * legal; otherwise *why says why and nothing changes. */
-static bool try_join(fuse_t *f, uint32_t ni, const uint32_t *cand, uint32_t nc, bool row, char *why, size_t wsize) {
+static bool try_join(fuse_t *f, uint32_t ni, const uint32_t *cand, uint32_t nc, bool row, const ug_type_t *space,
+                     char *why, size_t wsize) {
   ug_graph_t *g = f->g;
-  const ug_type_t *space = &f->groups.items[cand[0]].space;
   if (row) {
     const char *bad = row_problem(space, why, wsize);
     if (bad) {
@@ -353,15 +371,35 @@ static bool try_join(fuse_t *f, uint32_t ni, const uint32_t *cand, uint32_t nc, 
     snprintf(why, wsize, "another kernel meets a %s's epilogue here (they stay apart)", con_name(f, cand, nc));
     return false;
   }
-  if (!row && !con && !ew_tiles_ok(f, epoch, lo, space)) {
-    snprintf(why, wsize, "operands broadcast along rows shorter than %d elements (no gather in the kernel IR)",
-             UG_KIR_MIN_COLS);
-    return false;
+  /* an index map reads memory: a movement node's operands come from
+   * outside the kernel or from movement nodes folded with it */
+  for (uint32_t mi = lo; mi < f->nn; mi++) {
+    if (!marked(f, mi, epoch) || f->kind[mi] != K_MOV) continue;
+    const ug_node_t *m = &g->nodes.items[mi];
+    char d[256];
+    if (con) {
+      snprintf(why, wsize, "%s would fold into a %s's epilogue (epilogues take elementwise nodes only)",
+               ug_node_describe(g, m, d, sizeof d), con_name(f, cand, nc));
+      return false;
+    }
+    for (uint32_t i = 0; i < m->num_operands; i++) {
+      uint32_t p = g->values.items[ug_node_operand(g, m, i)].def;
+      if (marked(f, p, epoch) && f->kind[p] != K_MOV) {
+        char d2[256];
+        snprintf(why, wsize, "%s would read %s's result inside the kernel (an index map reads memory, not registers)",
+                 ug_node_describe(g, m, d, sizeof d), ug_node_describe(g, &g->nodes.items[p], d2, sizeof d2));
+        return false;
+      }
+    }
   }
   uint32_t root = cand[0];
   for (uint32_t c = 1; c < nc; c++) unite(f, root, cand[c]);
   group_t *G = &f->groups.items[root];
   G->row = G->row || row;
+  if (f->kind[ni] != K_MOV) {
+    G->mov = false;
+    G->space = *space;
+  }
   f->next[G->tail] = ni;
   f->next[ni] = UG_NONE;
   G->tail = ni;
@@ -382,8 +420,28 @@ static void visit(fuse_t *f, uint32_t ni) {
     return;
   }
   const ug_type_t *rt = ug_value_type(g, ug_node_result(g, n, 0));
+  char why[400], s1[96], s2[96];
+  if (k == K_MOV) {
+    /* a movement node joins the movement nodes that make its operands (a
+     * chain of index maps); a consumer's kernel takes them in later */
+    uint32_t cand[8], nc = 0;
+    for (uint32_t i = 0; i < n->num_operands; i++) {
+      uint32_t p = g->values.items[ug_node_operand(g, n, i)].def;
+      if (p == UG_NONE || f->grp[p] == UG_NONE) continue;
+      uint32_t r = find(f, f->grp[p]);
+      bool dup = false;
+      for (uint32_t c = 0; c < nc; c++) dup = dup || cand[c] == r;
+      if (!dup && nc < 8 && f->groups.items[r].mov) cand[nc++] = r;
+    }
+    if (nc > 0) {
+      if (try_join(f, ni, cand, nc, false, rt, why, sizeof why)) return;
+      reject(f, n, "%s", why);
+    }
+    uint32_t r = new_group(f, ni, rt, false);
+    f->groups.items[r].mov = true;
+    return;
+  }
   const ug_type_t *sp = node_space(f, n);
-  char why[320], s1[96], s2[96];
   if (k == K_RED) {
     const char *bad = row_problem(sp, why, sizeof why);
     if (bad) {
@@ -391,9 +449,11 @@ static void visit(fuse_t *f, uint32_t ni) {
       return;
     }
   }
-  /* candidates: the kernels of the operands' producers whose shapes admit n */
+  /* candidates: the kernels of the operands' producers whose shapes admit
+   * n, and the movement nodes that make its operands (index maps) */
   uint32_t cand[8], nc = 0;
-  bool row = k == K_RED;
+  const ug_type_t *space = NULL; /* the first kernel's (not movement alone) */
+  bool row = k == K_RED, con_taken = false, mov_taken = false;
   for (uint32_t i = 0; i < n->num_operands; i++) {
     ug_value_id_t v = ug_node_operand(g, n, i);
     uint32_t p = g->values.items[v].def;
@@ -403,12 +463,15 @@ static void visit(fuse_t *f, uint32_t ni) {
     for (uint32_t c = 0; c < nc; c++) dup = dup || cand[c] == r;
     if (dup || nc == 8) continue;
     group_t *G = &f->groups.items[r];
+    if (G->mov) {
+      cand[nc++] = r;
+      mov_taken = true;
+      continue;
+    }
     if (G->con && k == K_RED) {
       reject(f, n, "a reduction does not join a %s's epilogue", ug_op_info(g->nodes.items[G->first].op)->name);
       continue;
     }
-    bool con_taken = false;
-    for (uint32_t c = 0; c < nc; c++) con_taken = con_taken || f->groups.items[cand[c]].con;
     if (G->con && con_taken) {
       reject(f, n, "joins the first of two contraction kernels");
       continue;
@@ -422,26 +485,110 @@ static void visit(fuse_t *f, uint32_t ni) {
              k == K_RED ? "reads" : "makes", s2);
       continue;
     }
-    if (nc > 0 && !same_dims(&G->space, &f->groups.items[cand[0]].space)) {
+    if (space && !same_dims(&G->space, space)) {
       shape_str(&G->space, D, s1, sizeof s1);
       reject(f, n, "kernel over %s: another kernel of a different shape joins here", s1);
       continue;
     }
     cand[nc++] = r;
+    if (!space) space = &G->space;
+    con_taken = con_taken || G->con;
     row = row || G->row;
   }
+  if (con_taken && mov_taken) {
+    /* the GPU computes an epilogue in the contraction's store: no index maps there */
+    uint32_t kept = 0;
+    for (uint32_t c = 0; c < nc; c++) {
+      group_t *G = &f->groups.items[cand[c]];
+      if (!G->mov) {
+        cand[kept++] = cand[c];
+        continue;
+      }
+      char d[256];
+      reject(f, &g->nodes.items[G->first], "its consumer %s joins a %s's epilogue (epilogues take elementwise nodes only)",
+             ug_node_describe(g, n, d, sizeof d), con_name(f, cand, nc));
+    }
+    nc = kept;
+  }
+  if (!space) space = sp;
   if (nc > 0) {
-    if (try_join(f, ni, cand, nc, row, why, sizeof why)) return;
+    if (try_join(f, ni, cand, nc, row, space, why, sizeof why)) return;
     bool joined = false;
     for (uint32_t c = 0; c < nc && nc > 1 && !joined; c++) {
-      char w2[320];
-      joined = try_join(f, ni, &cand[c], 1, row || f->groups.items[cand[c]].row, w2, sizeof w2);
+      char w2[400];
+      const group_t *G = &f->groups.items[cand[c]];
+      joined = try_join(f, ni, &cand[c], 1, k == K_RED || G->row, G->mov ? sp : &G->space, w2, sizeof w2);
     }
     if (joined) return;
     reject(f, n, "%s", why);
   }
   /* n starts a kernel of its own */
   new_group(f, ni, sp, k == K_RED);
+}
+
+/* A movement node of kernel r leaves it, with the movement nodes of r that
+ * feed it (so nothing outside reads the kernel and feeds it back); each is
+ * reported. */
+static void evict(fuse_t *f, uint32_t mi, uint32_t r, const char *why, const ug_node_t *by) {
+  ug_graph_t *g = f->g;
+  const ug_node_t *m = &g->nodes.items[mi];
+  f->grp[mi] = UG_NONE;
+  f->groups.items[r].size--;
+  if (by) {
+    char d[256];
+    reject(f, m, "feeds %s, which stays out of the kernel", ug_node_describe(g, by, d, sizeof d));
+  } else {
+    reject(f, m, "%s", why);
+  }
+  for (uint32_t i = 0; i < m->num_operands; i++) {
+    uint32_t p = g->values.items[ug_node_operand(g, m, i)].def;
+    if (p != UG_NONE && f->grp[p] != UG_NONE && f->kind[p] == K_MOV && find(f, f->grp[p]) == r) evict(f, p, r, NULL, m);
+  }
+}
+
+/* After grouping: a movement node whose result is also used outside its
+ * kernel (or returned) stays in only when its result has the kernel's
+ * shape and is not a reshape (the kernel then stores it: one pass makes
+ * both); otherwise it leaves (the copy runs on its own, or a reshape stays
+ * a free alias).  Kernels left with movement nodes alone are dissolved. */
+static void settle_movement(fuse_t *f) {
+  ug_graph_t *g = f->g;
+  ug_uses_t uses;
+  ug_uses_compute(g, &uses);
+  for (uint32_t mi = 0; mi < f->nn; mi++) {
+    if (f->grp[mi] == UG_NONE || f->kind[mi] != K_MOV) continue;
+    uint32_t r = find(f, f->grp[mi]);
+    const group_t *G = &f->groups.items[r];
+    if (G->mov) continue;
+    const ug_node_t *m = &g->nodes.items[mi];
+    ug_value_id_t v = ug_node_result(g, m, 0);
+    bool out = uses.output_uses[v] > 0;
+    for (uint32_t u = uses.offsets[v]; u < uses.offsets[v + 1] && !out; u++)
+      out = f->grp[uses.users[u]] == UG_NONE || find(f, f->grp[uses.users[u]]) != r;
+    if (!out) continue;
+    const ug_type_t *t = ug_value_type(g, v);
+    if (!is_alias(m->op) && same_dims(t, &G->space)) continue;
+    char why[400], s1[96], s2[96];
+    if (is_alias(m->op)) {
+      snprintf(why, sizeof why, "its result is also used outside the kernel (a %s stays a free alias of its operand)",
+               ug_op_info(m->op)->name);
+    } else {
+      shape_str(t, g->module->dims, s1, sizeof s1);
+      shape_str(&G->space, g->module->dims, s2, sizeof s2);
+      snprintf(why, sizeof why, "its result %s is also used outside the kernel over %s and is not of its shape (it stays a copy)",
+               s1, s2);
+    }
+    evict(f, mi, r, why, NULL);
+  }
+  ug_uses_free(&uses);
+  /* kernels of movement nodes alone (the consumer left or never came) */
+  uint32_t *work = calloc(f->groups.len + 1, sizeof *work);
+  if (!work) return;
+  for (uint32_t mi = 0; mi < f->nn; mi++)
+    if (f->grp[mi] != UG_NONE && f->kind[mi] != K_MOV) work[find(f, f->grp[mi])] = 1;
+  for (uint32_t mi = 0; mi < f->nn; mi++)
+    if (f->grp[mi] != UG_NONE && !work[find(f, f->grp[mi])]) f->grp[mi] = UG_NONE;
+  free(work);
 }
 
 /* Replaces node n's attributes by attrs[0..na) (appended to the pool). */
@@ -508,6 +655,7 @@ ug_status_t ug_pass_fuse(ug_pass_ctx_t *ctx, ug_graph_t *g) {
       }
     }
   }
+  settle_movement(&f);
   /* number the kernels of two or more nodes in schedule order and tag them */
   uint32_t *id = malloc(sizeof(uint32_t) * (f.groups.len + 1));
   uint32_t nk = 0;

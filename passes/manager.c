@@ -55,6 +55,8 @@ bool ug_pass_from_name(const char *name, size_t len, ug_pass_id_t *out) {
   return false;
 }
 
+const ug_pass_options_t *ug_pass_manager_options(const ug_pass_manager_t *pm) { return &pm->o; }
+
 void ug_pass_options_init(ug_pass_options_t *o) {
   memset(o, 0, sizeof(*o));
   o->opt_level = 2;

@@ -46,6 +46,7 @@ typedef struct {
   bool verify_each;        /* verify the module after every pass */
   bool print_reports;      /* --print-reports: each pass's report (ug_pass_report) to print_to */
   int opt_level;           /* 0..3 */
+  bool gpu_layout;         /* the model runs on GPUs only: the default pipeline adds their layout pass */
 } ug_pass_options_t;
 
 void ug_pass_options_init(ug_pass_options_t *o);
@@ -66,6 +67,7 @@ void ug_pass_manager_destroy(ug_pass_manager_t *pm);
 void ug_pass_manager_add(ug_pass_manager_t *pm, ug_pass_id_t id);
 /* Parses "a,b,c" into passes; unknown names are an error. */
 ug_status_t ug_pass_manager_add_list(ug_pass_manager_t *pm, const char *list);
+const ug_pass_options_t *ug_pass_manager_options(const ug_pass_manager_t *pm);
 /* The default pipeline for an optimization level (passes/pipeline.c). */
 void ug_pass_manager_add_default(ug_pass_manager_t *pm, int opt_level);
 /* Runs every pass over every graph of m, in order; writes the dumps. */

@@ -209,6 +209,10 @@ static double seconds_since(const struct timespec *t0) {
   return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
+bool ug_compile_gpu_only(const char *targets) {
+  return strncmp(targets, "cuda", 4) == 0 && !strstr(targets, "cpu") && !strstr(targets, "amdgpu");
+}
+
 ug_status_t ug_compile(const ug_compile_options_t *o) {
   ug_module_t *m;
   struct timespec t0;
@@ -221,6 +225,8 @@ ug_status_t ug_compile(const ug_compile_options_t *o) {
   ug_pass_manager_t *pm;
   ug_pass_options_t po = o->pass_options;
   po.opt_level = o->opt_level;
+  /* CUDA alone: the GPU's layouts (a model that may run on the CPU keeps them as they are) */
+  po.gpu_layout = !o->keep_layout && ug_compile_gpu_only(o->targets);
   if (o->verbose) po.time_passes = true;
   ug_status_t st = ug_pass_manager_create(&po, &pm);
   if (st) {

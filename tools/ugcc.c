@@ -23,6 +23,8 @@ static void usage(FILE *f) {
         "                           for parameter inputs such as shapes, axes or scales\n"
         "  --precision=fp32|tf32|fp16|bf16  how f32 contractions may use GPU tensor cores\n"
         "                           (default: tf32 allowed for f32 matmul/conv, model types kept)\n"
+        "  --layout=auto|keep       auto (default): for --target=cuda alone, f16/bf16 convs run\n"
+        "                           channels last (NHWC); keep: the model's layout everywhere\n"
         "  --weights=embed|external embed weights in model.so (default for ONNX) or refer to a\n"
         "                           file: OUTPUT.weights, or a GGUF model's own file (its default)\n"
         "  --ctx=N                  GGUF: KV cache capacity in tokens (default: the model's\n"
@@ -95,6 +97,11 @@ int main(int argc, char **argv) {
       else if (strcmp(v, "obj") == 0) o.emit = UG_EMIT_OBJ;
       else if (strcmp(v, "kir") == 0) o.emit = UG_EMIT_KIR;
       else return usage_error("unknown --emit kind '%s' (so, ir, llvm, obj, kir)", v);
+    } else if (ug_cli_value(argc, argv, &i, "--layout", &v, &missing)) {
+      if (missing) return usage_error("%s needs a value", a);
+      if (strcmp(v, "auto") == 0) o.keep_layout = false;
+      else if (strcmp(v, "keep") == 0) o.keep_layout = true;
+      else return usage_error("unknown --layout '%s' (auto, keep)", v);
     } else if (ug_cli_value(argc, argv, &i, "--precision", &v, &missing)) {
       if (missing) return usage_error("%s needs a value", a);
       if (strcmp(v, "fp32") == 0) o.precision = UG_PRECISION_FP32;

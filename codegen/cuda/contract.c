@@ -194,8 +194,9 @@ static ug_status_t mm_simt(ug_cuda_kctx_t *k, const mm_shape_t *s) {
  * element type, UG_MMA the mma instruction for it.  UG_LOAD(stage, kt) starts
  * k tile kt's copies into stage; a loader that goes through registers (the
  * implicit GEMM of conv) writes them to the stage in UG_STASH(stage), which
- * the main loop calls after the math of the current tile.  The conv shares
- * the main loop (mm_tc_body[1]) only. */
+ * the main loop calls after the math of the current tile.  The store adds
+ * UG_CBIAS(column) to each accumulator (0 for the matmul).  conv.c shares
+ * the main loop (mm_tc_body[1]) and, for conv_nhwc, the store. */
 static const char *const mm_tc_body[] = {
     "      extern __shared__ __align__(128) unsigned char ug_contract_smem[];\n"
     "      // per stage: A [128][32] at byte 8192 * stage, B [32][128] at 32768 + 8192 * stage;\n"
@@ -317,7 +318,7 @@ static const char *const mm_tc_body[] = {
     "            const int64_t r = m0 + wm * 64 + mi * 16 + (lane >> 2) + 8 * h;\n"
     "            const int64_t c = n0 + wn * 32 + ni * 8 + (lane & 3) * 2;\n"
     "            if (r >= M) continue;\n"
-    "            const float x = acc[mi][ni][2 * h], y = acc[mi][ni][2 * h + 1];\n"
+    "            const float x = acc[mi][ni][2 * h] + UG_CBIAS(c), y = acc[mi][ni][2 * h + 1] + UG_CBIAS(c + 1);\n"
     "            T *p = C + r * N + c;\n"
     "            if (UG_PAIRS && pair && c + 1 < N) {\n"
     "              *reinterpret_cast<T2 *>(p) = UG_CVT2(x, y);\n"
@@ -349,8 +350,9 @@ static ug_status_t mm_tc(ug_cuda_kctx_t *k, const mm_shape_t *s, ug_dtype_t dt) 
   fputs("#undef UG_LOAD\n      } else {\n#define UG_LOAD load_s\n", k->f);
   fputs(mm_tc_body[1], k->f);
   fputs("#undef UG_LOAD\n      }\n#undef UG_STASH\n", k->f);
+  fputs("#define UG_CBIAS(c) 0.0f\n", k->f);
   fputs(mm_tc_body[2], k->f);
-  fprintf(k->f, "#undef UG_MMA\n#undef UG_CVT\n#undef UG_CVT2\n");
+  fprintf(k->f, "#undef UG_CBIAS\n#undef UG_MMA\n#undef UG_CVT\n#undef UG_CVT2\n");
   /* older GPUs: scalar dot products over the tile */
   char la[64], lb[64];
   ug_cuda_load_expr(dt, "A[r * K + q]", la, sizeof la);
@@ -723,6 +725,7 @@ static ug_status_t emit_matmul(ug_cuda_kctx_t *k) {
 }
 
 void ug_cuda_mma16_loop(FILE *f) { fputs(mm_tc_body[1], f); }
+void ug_cuda_mma16_store(FILE *f) { fputs(mm_tc_body[2], f); }
 
 ug_status_t ug_cuda_emit_contract(ug_cuda_kctx_t *k) {
   switch (k->n->op) {
@@ -735,6 +738,7 @@ ug_status_t ug_cuda_emit_contract(ug_cuda_kctx_t *k) {
     k->mm_arg[2] = (int)k->nops;
     return ug_cuda_emit_linear(k);
   case UG_OP_CONV:
+  case UG_OP_CONV_NHWC:
   case UG_OP_CONV_TRANSPOSE:
     /* unfused: x, w, bias are the first params, the result follows them
      * (a fused conv's params are emit.c's) */

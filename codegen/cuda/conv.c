@@ -37,6 +37,7 @@ typedef struct {
   int sr; /* spatial dims */
   int64_t stride[UG_MAX_RANK], pad[2 * UG_MAX_RANK], dil[UG_MAX_RANK], ks[UG_MAX_RANK], group; /* pads: begins, ends */
   int xa, wa, ba, oa; /* params of x, w, the bias (-1: none), the result (-1: only the epilogue reads it) */
+  bool nhwc;          /* conv_nhwc: x [N, spatial..., C], w [k..., C/G, M] */
 } conv_t;
 
 static ug_status_t conv_parse(ug_cuda_kctx_t *k, conv_t *c) {
@@ -47,6 +48,7 @@ static ug_status_t conv_parse(ug_cuda_kctx_t *k, conv_t *c) {
   c->w = ug_value_type(g, k->ops[1]);
   c->o = ug_value_type(g, k->res[0]);
   c->sr = c->x->rank - 2;
+  c->nhwc = n->op == UG_OP_CONV_NHWC;
   if (c->sr < 1 || c->w->rank != c->x->rank || c->o->rank != c->x->rank)
     return ug_node_error(g, n, UG_ERR_SHAPE, "conv needs x and w of equal rank >= 3");
   uint32_t nst, npd, ndl;
@@ -60,9 +62,9 @@ static ug_status_t conv_parse(ug_cuda_kctx_t *k, conv_t *c) {
     c->dil[i] = ndl == (uint32_t)c->sr ? dlv[i] : 1;
     c->pad[i] = npd == 2u * (uint32_t)c->sr ? pdv[i] : 0;
     c->pad[c->sr + i] = npd == 2u * (uint32_t)c->sr ? pdv[c->sr + i] : 0;
-    if (!UG_DIM_IS_STATIC(c->w->dims[2 + i]))
-      return ug_node_error(g, n, UG_ERR_UNSUPPORTED, "conv kernel size must be static");
-    c->ks[i] = c->w->dims[2 + i];
+    ug_dim_t kd = c->w->dims[c->nhwc ? i : 2 + i];
+    if (!UG_DIM_IS_STATIC(kd)) return ug_node_error(g, n, UG_ERR_UNSUPPORTED, "conv kernel size must be static");
+    c->ks[i] = kd;
     if (c->stride[i] < 1) return ug_node_error(g, n, UG_ERR_INVALID, "strides must be positive");
   }
   /* params: as contract.c routes them (unfused) or as emit.c found them in the step */
@@ -433,11 +435,270 @@ static ug_status_t conv_tc(ug_cuda_kctx_t *k, const conv_t *c) {
   return NULL;
 }
 
+/* ---- conv_nhwc ---- */
+
+/* conv_nhwc directly: one thread per output element [img, spatial..., m]. */
+static ug_status_t nhwc_direct(ug_cuda_kctx_t *k, const conv_t *c) {
+  const ug_type_t *x = c->x, *w = c->w, *o = c->o;
+  int sr = c->sr, r = x->rank;
+  const char *ix = k->ix, *ct = ug_cuda_ctype(x->dtype);
+  char d[64], C[64], Mo[64], numel[TEXT];
+  ug_cuda_dimstr(x->dims[r - 1], C, sizeof C);
+  ug_cuda_dimstr(o->dims[r - 1], Mo, sizeof Mo);
+  ug_cuda_prodstr(o, 0, o->rank, numel, sizeof numel);
+  fprintf(k->f, "  const %s C = (%s)%s, Mo = (%s)%s, Cg = C / %lld, Mg = Mo / %lld;\n", ix, ix, C, ix, Mo,
+          (long long)c->group, (long long)c->group);
+  k->work = ug_type_numel(k->m->dims, o);
+  k->per_thread = 1;
+  ug_cuda_grid_loop(k, numel);
+  fprintf(k->f, "    %s t = i;\n    const %s m = t %% Mo; t /= Mo;\n", ix, ix);
+  for (int i = sr - 1; i >= 0; i--)
+    fprintf(k->f, "    const %s o%d = t %% (%s)%s; t /= (%s)%s;\n", ix, i, ix,
+            ug_cuda_dimstr(o->dims[1 + i], d, sizeof d), ix, d);
+  fprintf(k->f, "    const %s img = t, gi = m / Mg;\n", ix);
+  char bl[128];
+  if (c->ba >= 0) {
+    char bs[48];
+    snprintf(bs, sizeof bs, "a%d[m]", c->ba);
+    ug_cuda_load_expr(ug_value_type(k->g, k->ops[2])->dtype, bs, bl, sizeof bl);
+    fprintf(k->f, "    %s acc = (%s)%s;\n", ct, ct, bl);
+  } else {
+    fprintf(k->f, "    %s acc = 0;\n", ct);
+  }
+  /* taps outermost, then the group's channels (contiguous in x): xo is the
+   * input pixel (image and spatial coordinates), wo the tap */
+  for (int i = 0; i < sr; i++) {
+    int in = 4 + 2 * i;
+    ug_cuda_dimstr(x->dims[1 + i], d, sizeof d);
+    fprintf(k->f, "%.*sfor (int t%d = 0; t%d < %lld; t%d++) {\n", in, ind, i, i, (long long)c->ks[i], i);
+    fprintf(k->f, "%.*s  const %s p%d = o%d * %lld - %lld + (%s)t%d * %lld;\n", in, ind, ix, i, i,
+            (long long)c->stride[i], (long long)c->pad[i], ix, i, (long long)c->dil[i]);
+    fprintf(k->f, "%.*s  if (p%d < 0 || p%d >= (%s)%s) continue;\n", in, ind, i, i, ix, d);
+    if (i == 0)
+      fprintf(k->f, "%.*s  const %s xo0 = img * (%s)%s + p0, wo0 = t0;\n", in, ind, ix, ix, d);
+    else
+      fprintf(k->f, "%.*s  const %s xo%d = xo%d * (%s)%s + p%d, wo%d = wo%d * %lld + t%d;\n", in, ind, ix, i, i - 1, ix, d,
+              i, i, i - 1, (long long)c->ks[i], i);
+  }
+  int in = 4 + 2 * sr;
+  char xl[128], wl[128], src[96];
+  snprintf(src, sizeof src, "a%d[xo%d * C + gi * Cg + ci]", c->xa, sr - 1);
+  ug_cuda_load_expr(x->dtype, src, xl, sizeof xl);
+  snprintf(src, sizeof src, "a%d[(wo%d * Cg + ci) * Mo + m]", c->wa, sr - 1);
+  ug_cuda_load_expr(w->dtype, src, wl, sizeof wl);
+  fprintf(k->f, "%.*sfor (%s ci = 0; ci < Cg; ci++) acc += %s * (%s)%s;\n", in, ind, ix, xl, ct, wl);
+  for (int i = sr - 1; i >= 0; i--) fprintf(k->f, "%.*s}\n", 4 + 2 * i, ind);
+  conv_put(k, c, "i", "acc", 4);
+  fprintf(k->f, "  }\n");
+  return NULL;
+}
+
+/* Whether nhwc_tc takes the conv_nhwc: f16 / bf16, 2 spatial dims or 1, one group. */
+static bool nhwc_tc_fits(const conv_t *c) {
+  ug_dtype_t dt = c->o->dtype;
+  if (dt != UG_DTYPE_F16 && dt != UG_DTYPE_BF16) return false;
+  return c->x->dtype == dt && c->w->dtype == dt && c->sr <= 2 && c->group == 1;
+}
+
+/* The loaders of nhwc_tc: A rows are output pixels, their k chunk 8
+ * channels of one tap when C is a multiple of 8 (16-byte copies); B is w
+ * as [K, M] (row-major, 16-byte copies when M is a multiple of 8). */
+static const char *const nhwc_tc_loaders[] = {
+    "      extern __shared__ __align__(128) unsigned char ug_contract_smem[];\n"
+    "      const unsigned sbase = (unsigned)__cvta_generic_to_shared(ug_contract_smem);\n"
+    "      const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, wm = warp >> 2, wn = warp & 3;\n"
+    "      const int KT = (int)((K + 31) / 32);\n"
+    "      const int ar = tid >> 2, ac = tid & 3, br = tid >> 4, bc = tid & 15;\n"
+    "      const unsigned da = sbase + (unsigned)(ar * 32 + ((ac ^ ((ar >> 1) & 3)) << 3)) * 2u;\n"
+    "      const unsigned db = sbase + 32768u + (unsigned)(br * 128 + ((bc ^ (br & 7)) << 3)) * 2u;\n"
+    "      const bool avec = C % 8 == 0 && (unsigned long long)A % 16 == 0;\n"
+    "      const bool bvec = N % 8 == 0 && (unsigned long long)B % 16 == 0;\n"
+    "      const unsigned short *Au = reinterpret_cast<const unsigned short *>(A);\n"
+    "      const unsigned short *Bu = reinterpret_cast<const unsigned short *>(B);\n"
+    "      float acc[4][4][4];\n"
+    "#pragma unroll\n"
+    "      for (int i = 0; i < 4; i++)\n"
+    "#pragma unroll\n"
+    "        for (int j = 0; j < 4; j++)\n"
+    "#pragma unroll\n"
+    "          for (int e = 0; e < 4; e++) acc[i][j][e] = 0.0f;\n"
+    "      auto cp = [](unsigned d, const T *p, bool ok) {\n"
+    "        asm volatile(\"cp.async.cg.shared.global [%0], [%1], 16, %2;\\n\" :: \"r\"(d), \"l\"(p), \"r\"(ok ? 16 : 0) : \"memory\");\n"
+    "      };\n"
+    "      auto st4 = [](unsigned d, const unsigned (&v)[4]) {\n"
+    "        asm volatile(\"st.shared.v4.u32 [%0], {%1, %2, %3, %4};\\n\" :: \"r\"(d), \"r\"(v[0]), \"r\"(v[1]), \"r\"(v[2]), \"r\"(v[3]) : \"memory\");\n"
+    "      };\n"
+    "      // A rows m0 + ar + 64 h: output pixel q of image q / P; ab its image's offset in x,\n"
+    "      // ah / aw the input row and column of its tap (0, 0) (far off past M)\n"
+    "      int64_t ab[2];\n"
+    "      int ah[2], aw[2];\n"
+    "#pragma unroll\n"
+    "      for (int h = 0; h < 2; h++) {\n"
+    "        const int64_t q = m0 + ar + 64 * h;\n"
+    "        if (q < M) {\n"
+    "          const int64_t img = q / P, pp = q - img * P, oh = pp / OW, ow = pp - oh * OW;\n"
+    "          ab[h] = img * H * W * C;\n"
+    "          ah[h] = (int)(oh * SH - PH);\n"
+    "          aw[h] = (int)(ow * SW - PW);\n"
+    "        } else {\n"
+    "          ab[h] = 0;\n"
+    "          ah[h] = aw[h] = -(1 << 29);\n"
+    "        }\n"
+    "      }\n"
+    "      // element kk of A row h, zero in the padding and past K\n"
+    "      auto a_elem = [&](int h, int64_t kk) -> unsigned {\n"
+    "        const int tap = (int)(kk / C), r = tap / KW, s = tap - r * KW;\n"
+    "        const int ih = ah[h] + r * DH, iw = aw[h] + s * DW;\n"
+    "        if (kk >= K || (unsigned)ih >= (unsigned)H || (unsigned)iw >= (unsigned)W) return 0u;\n"
+    "        return Au[ab[h] + ((int64_t)ih * W + iw) * C + (kk - (int64_t)tap * C)];\n"
+    "      };\n",
+    "      auto load = [&](int st, int kt) {\n"
+    "        const int64_t k0 = (int64_t)kt * 32, ka = k0 + ac * 8;\n"
+    "        const unsigned so = (unsigned)st * 8192u;\n"
+    "        if (avec) {\n"
+    "          // 8 channels of one tap\n"
+    "          const int tap = (int)(ka / C), r = tap / KW, s = tap - r * KW;\n"
+    "          const int64_t ch = ka - (int64_t)tap * C;\n"
+    "#pragma unroll\n"
+    "          for (int h = 0; h < 2; h++) {\n"
+    "            const int ih = ah[h] + r * DH, iw = aw[h] + s * DW;\n"
+    "            const bool ok = ka < K && (unsigned)ih < (unsigned)H && (unsigned)iw < (unsigned)W;\n"
+    "            cp(da + so + 4096u * h, ok ? A + ab[h] + ((int64_t)ih * W + iw) * C + ch : A, ok);\n"
+    "          }\n"
+    "        } else {\n"
+    "#pragma unroll 1\n"
+    "          for (int h = 0; h < 2; h++) {\n"
+    "            unsigned wa[4];\n"
+    "#pragma unroll\n"
+    "            for (int e = 0; e < 4; e++) wa[e] = a_elem(h, ka + 2 * e) | a_elem(h, ka + 2 * e + 1) << 16;\n"
+    "            st4(da + so + 4096u * h, wa);\n"
+    "          }\n"
+    "        }\n"
+    "        const int64_t gn = n0 + bc * 8;\n"
+    "#pragma unroll\n"
+    "        for (int h = 0; h < 2; h++) {\n"
+    "          const int64_t kb = k0 + br + 16 * h;\n"
+    "          if (bvec) {\n"
+    "            const bool ok = kb < K && gn < N;\n"
+    "            cp(db + so + 4096u * h, ok ? B + kb * N + gn : B, ok);\n"
+    "            continue;\n"
+    "          }\n"
+    "          const int64_t rb = kb < K ? N - gn : 0;\n"
+    "          const unsigned short *pb = Bu + (rb > 0 ? kb * N + gn : 0);\n"
+    "          unsigned wb[4];\n"
+    "#pragma unroll\n"
+    "          for (int e = 0; e < 4; e++)\n"
+    "            wb[e] = (2 * e < rb ? (unsigned)pb[2 * e] : 0u) | (2 * e + 1 < rb ? (unsigned)pb[2 * e + 1] : 0u) << 16;\n"
+    "          st4(db + so + 4096u * h, wb);\n"
+    "        }\n"
+    "      };\n",
+    NULL};
+
+/* conv_nhwc (f16 / bf16, one group) as a GEMM on the tensor cores: rows are
+ * the output pixels (images x spatial), columns the output channels, K = taps
+ * x channels; x's rows are gathered by 16-byte cp.async (8 channels of one
+ * tap), w [k..., C, M] is already the [K, M] operand, and the [pixels, M]
+ * result is the NHWC output.  The f16 matmul's main loop and store. */
+static ug_status_t nhwc_tc(ug_cuda_kctx_t *k, const conv_t *c) {
+  bool bf = c->o->dtype == UG_DTYPE_BF16, two = c->sr == 2;
+  const ug_type_t *x = c->x, *o = c->o;
+  int r = x->rank, a = c->sr - 1;
+  int64_t KH = two ? c->ks[0] : 1, KW = c->ks[a];
+  char C[64], H[64] = "1LL", W[64], OH[64] = "1LL", OW[64], NI[64], Mo[64];
+  ug_cuda_dimstr(x->dims[r - 1], C, sizeof C);
+  ug_cuda_dimstr(o->dims[r - 1], Mo, sizeof Mo);
+  ug_cuda_dimstr(o->dims[0], NI, sizeof NI);
+  if (two) {
+    ug_cuda_dimstr(x->dims[1], H, sizeof H);
+    ug_cuda_dimstr(o->dims[1], OH, sizeof OH);
+  }
+  ug_cuda_dimstr(x->dims[r - 2], W, sizeof W);
+  ug_cuda_dimstr(o->dims[r - 2], OW, sizeof OW);
+  fprintf(k->f, "  typedef %s T;\n  typedef %s T2;\n", ug_cuda_stype(o->dtype), bf ? "__nv_bfloat162" : "__half2");
+  fprintf(k->f, "  const int64_t C = %s, H = %s, W = %s, OH = %s, OW = %s, P = OH * OW;\n", C, H, W, OH, OW);
+  fprintf(k->f, "  const int64_t M = %s * P, N = %s, K = %lldLL * C;\n", NI, Mo, (long long)(KH * KW));
+  fprintf(k->f, "  const int64_t tm = (M + 127) / 128, tn = (N + 127) / 128, per = tm * tn;\n");
+  fprintf(k->f, "#define KH %lld\n#define KW %lld\n#define SH %lld\n#define SW %lld\n#define PH %lld\n#define PW %lld\n"
+                "#define DH %lld\n#define DW %lld\n",
+          (long long)KH, (long long)KW, (long long)(two ? c->stride[0] : 1), (long long)c->stride[a],
+          (long long)(two ? c->pad[0] : 0), (long long)c->pad[a], (long long)(two ? c->dil[0] : 1),
+          (long long)c->dil[a]);
+  char bl[128] = "0.0f";
+  if (c->ba >= 0) {
+    char src[48];
+    snprintf(src, sizeof src, "a%d[c]", c->ba);
+    ug_cuda_load_expr(ug_value_type(k->g, k->ops[2])->dtype, src, bl, sizeof bl);
+  }
+  fprintf(k->f, "#define UG_CBIAS(c) ((c) < N ? (float)%s : 0.0f)\n", bl);
+  const char *ot = ug_cuda_stype(o->dtype);
+  if (k->epilogue) fprintf(k->f, "#define UG_PUT(i, v) ug_epi(i, (float)(v))\n#define UG_PAIRS 0\n");
+  else {
+    char sc[128];
+    ug_cuda_store_expr(o->dtype, "(v)", sc, sizeof sc);
+    fprintf(k->f, "#define UG_PUT(i, v) (C_[i] = %s)\n#define UG_PAIRS 1\n", sc);
+  }
+  fprintf(k->f, "  for (int64_t tile = blockIdx.x; tile < per; tile += gridDim.x) {\n");
+  fprintf(k->f, "    const int64_t gid = tile / (8 * tn), in = tile - gid * 8 * tn;\n");
+  fprintf(k->f, "    const int64_t gs = tm - gid * 8 < 8 ? tm - gid * 8 : 8, mt = gid * 8 + in %% gs, nt = in / gs;\n");
+  fprintf(k->f, "    const T *__restrict__ A = a%d;\n    const T *__restrict__ B = a%d;\n", c->xa, c->wa);
+  if (c->oa >= 0) fprintf(k->f, "    %s *__restrict__ C_ = a%d;\n", ot, c->oa);
+  else fprintf(k->f, "    %s *__restrict__ C_ = nullptr;\n", ot);
+  fprintf(k->f, "    {\n      const int64_t m0 = mt * 128, n0 = nt * 128;\n");
+  fprintf(k->f, "#if __CUDA_ARCH__ >= 800\n");
+  fprintf(k->f, "#define UG_MMA \"mma.sync.aligned.m16n8k16.row.col.f32.%s.%s.f32\"\n#define UG_CVT2 %s\n",
+          bf ? "bf16" : "f16", bf ? "bf16" : "f16", bf ? "__floats2bfloat162_rn" : "__floats2half2_rn");
+  for (int i = 0; nhwc_tc_loaders[i]; i++) fputs(nhwc_tc_loaders[i], k->f);
+  fputs("#define UG_LOAD load\n#define UG_STASH(st) ((void)0)\n", k->f);
+  ug_cuda_mma16_loop(k->f);
+  fputs("#undef UG_LOAD\n#undef UG_STASH\n#define C C_\n", k->f);
+  ug_cuda_mma16_store(k->f);
+  fputs("#undef C\n#undef UG_MMA\n#undef UG_CVT2\n", k->f);
+  char xl[160], wl[160];
+  ug_cuda_load_expr(x->dtype, "A[xo + ((int64_t)ih * W + iw) * C + ci]", xl, sizeof xl);
+  ug_cuda_load_expr(x->dtype, "B[(((int64_t)kr * KW + kc) * C + ci) * N + c]", wl, sizeof wl);
+  fprintf(k->f,
+          "#else\n"
+          "      for (int e = threadIdx.x; e < 128 * 128; e += blockDim.x) {\n"
+          "        const int64_t q = m0 + (e >> 7), c = n0 + (e & 127);\n"
+          "        if (q >= M || c >= N) continue;\n"
+          "        const int64_t img = q / P, pp = q - img * P, oh = pp / OW, ow = pp - oh * OW, xo = img * H * W * C;\n"
+          "        float acc = 0.0f;\n"
+          "        for (int kr = 0; kr < KH; kr++) {\n"
+          "          const int64_t ih = oh * SH - PH + kr * DH;\n"
+          "          if (ih < 0 || ih >= H) continue;\n"
+          "          for (int kc = 0; kc < KW; kc++) {\n"
+          "            const int64_t iw = ow * SW - PW + kc * DW;\n"
+          "            if (iw < 0 || iw >= W) continue;\n"
+          "            for (int64_t ci = 0; ci < C; ci++) acc += %s * %s;\n"
+          "          }\n"
+          "        }\n"
+          "        UG_PUT(q * N + c, acc + UG_CBIAS(c));\n"
+          "      }\n"
+          "#endif\n",
+          xl, wl);
+  fputs("    }\n  }\n", k->f);
+  fputs("#undef UG_PUT\n#undef UG_PAIRS\n#undef UG_CBIAS\n#undef KH\n#undef KW\n#undef SH\n#undef SW\n#undef PH\n"
+        "#undef PW\n#undef DH\n#undef DW\n",
+        k->f);
+  ug_dims_t *d = k->m->dims;
+  ug_dim_t pix = o->dims[0];
+  for (int i = 1; i + 1 < o->rank; i++) pix = ug_dim_mul(d, pix, o->dims[i]);
+  ug_dim_t tiles = ug_dim_mul(d, ug_dim_ceildiv(d, pix, 128), ug_dim_ceildiv(d, o->dims[r - 1], 128));
+  k->custom_launch = true;
+  k->grid[0] = ug_dim_min(d, tiles, UG_CUDA_MAX_GRID);
+  k->grid[1] = 1;
+  k->grid[2] = 1;
+  k->block = 256;
+  k->shared_bytes = 2u * 4u * 128u * 32u * 2u;
+  return NULL;
+}
+
 ug_status_t ug_cuda_emit_conv(ug_cuda_kctx_t *k) {
   bool transpose = k->n->op == UG_OP_CONV_TRANSPOSE;
   if (k->nops < 2 || k->nres != 1) return ug_cuda_unsupported(k);
   conv_t c;
   UG_RETURN_IF_ERROR(conv_parse(k, &c));
+  if (c.nhwc) return nhwc_tc_fits(&c) ? nhwc_tc(k, &c) : nhwc_direct(k, &c);
   if (!transpose && conv_tc_fits(&c)) return conv_tc(k, &c);
   return conv_direct(k, &c, transpose);
 }

@@ -476,12 +476,13 @@ static ug_status_t emit_fused(kctx_t *k) {
     ug_node_id_t d = g->values.items[v].def;
     bool inside = false;
     for (uint32_t i = 0; i < s->num_nodes && d != UG_NONE; i++) inside = inside || s->nodes[i] == d;
-    fprintf(k->f, "%s%s *__restrict__ a%u, ", inside ? "" : "const ", sty, a);
+    /* args sharing a buffer (an in-place step, codegen/plan.h) are not restrict */
+    fprintf(k->f, "%s%s *%sa%u, ", inside ? "" : "const ", sty, ug_plan_arg_shared(s, a) ? "" : "__restrict__ ", a);
   }
   fprintf(k->f, "const int64_t *__restrict__ dims) {\n");
   const ug_node_t *head = &g->nodes.items[s->nodes[0]];
   ug_status_t st;
-  if (head->op == UG_OP_MATMUL || head->op == UG_OP_LINEAR || head->op == UG_OP_CONV) {
+  if (head->op == UG_OP_MATMUL || head->op == UG_OP_LINEAR || head->op == UG_OP_CONV || head->op == UG_OP_CONV_NHWC) {
     k->n = head;
     k->nops = 0;
     for (uint32_t i = 0; i < head->num_operands && i < 3; i++) {
@@ -493,7 +494,7 @@ static ug_status_t emit_fused(kctx_t *k) {
     k->mm_arg[0] = arg_of(s, k->ops[0]);
     k->mm_arg[1] = arg_of(s, k->ops[1]);
     k->mm_arg[2] = arg_of(s, k->res[0]);
-    bool has_bias = head->op == UG_OP_LINEAR || head->op == UG_OP_CONV;
+    bool has_bias = head->op == UG_OP_LINEAR || head->op == UG_OP_CONV || head->op == UG_OP_CONV_NHWC;
     ug_value_id_t bias = has_bias && head->num_operands > 2 ? ug_node_operand(g, head, 2) : UG_NONE;
     k->bias_arg = bias == UG_NONE ? -1 : arg_of(s, bias);
     k->epilogue = true;
@@ -585,15 +586,16 @@ static ug_status_t emit_step(kctx_t *k) {
     fprintf(k->f, "(const unsigned char *__restrict__ a0, unsigned char *__restrict__ a1, const int64_t *__restrict__ dims) {\n");
   } else {
     /* a scatter's result may be its data operand's buffer (an in-place
-     * update of a session state): those two pointers are not restrict */
+     * update of a session state), an elementwise result its operand's (an
+     * in-place step, codegen/plan.h): pointers that share are not restrict */
     bool inplace = n->op == UG_OP_SCATTER_ND || n->op == UG_OP_SCATTER_ELEMENTS;
     fputc('(', k->f);
     for (uint32_t i = 0; i < k->nops; i++)
       fprintf(k->f, "const %s *%sa%u, ", ug_cuda_stype(ug_value_type(g, k->ops[i])->dtype),
-              inplace && i == 0 ? "" : "__restrict__ ", i);
+              (inplace && i == 0) || ug_plan_arg_shared(s, i) ? "" : "__restrict__ ", i);
     for (uint32_t i = 0; i < k->nres; i++)
       fprintf(k->f, "%s *%sa%u, ", ug_cuda_stype(ug_value_type(g, k->res[i])->dtype),
-              inplace && i == 0 ? "" : "__restrict__ ", k->nops + i);
+              (inplace && i == 0) || ug_plan_arg_shared(s, k->nops + i) ? "" : "__restrict__ ", k->nops + i);
     for (uint32_t i = 0; i < s->num_scratch; i++)
       fprintf(k->f, "unsigned char *__restrict__ a%u, ", k->nops + k->nres + i);
     fprintf(k->f, "const int64_t *__restrict__ dims) {\n");

@@ -91,6 +91,8 @@ ug_status_t ug_cuda_emit_conv(ug_cuda_kctx_t *k);     /* conv.c: x, w, bias, y a
 /* The main loop of the f16 / bf16 tensor-core GEMM (contract.c), for conv.c:
  * see the comment of mm_tc_body for what it expects in scope. */
 void ug_cuda_mma16_loop(FILE *f);
+/* Its store of the 128x128 tile at (m0, n0) of the row-major [M, N] C. */
+void ug_cuda_mma16_store(FILE *f);
 ug_status_t ug_cuda_emit_dequant(ug_cuda_kctx_t *k);  /* quant.c: cast from a block-quantized type */
 
 /* Block-quantized storage (quant.c): the device struct of a weight dtype

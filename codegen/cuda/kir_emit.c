@@ -1,14 +1,17 @@
 /* Kernel IR -> CUDA C (docs/kernel-ir.md, "What the emitters do with it").
  *
  * Handled now: the ops the lowering of kir_lower.c produces — program_id,
- * index arithmetic, loads and stores of one-dimensional tiles along a
- * global buffer's last axis (bounds-checked, `other` outside), broadcasts of
+ * index arithmetic and comparisons, loads and stores of one-dimensional
+ * tiles along a global buffer's last axis (bounds-checked, `other` outside,
+ * under a whole-tile bool[] mask), gathers by flat offsets (each slot
+ * checked against the buffer's element count), to_index, broadcasts of
  * one-element tiles, splat, iota, elementwise math on tiles, and block-wide
  * reductions of a one-dimensional tile (per thread, warp shuffles, then
  * shared memory across warps).
  *
  * Layout: the kernel's chunk is W elements, 16 bytes of the widest dtype
- * of its global buffers.  A tile of S elements, S a multiple of threads * W, is U = S /
+ * of the global buffers it loads or stores as tiles (buffers only gathered
+ * from do not count).  A tile of S elements, S a multiple of threads * W, is U = S /
  * (threads * W) rounds of chunks: in round j thread t holds elements
  * (j * threads + t) * W .. + W-1, so each round is one coalesced 16-byte
  * access per thread for the widest dtype (narrower dtypes move W elements
@@ -87,9 +90,14 @@ static ug_status_t emit_index_ew(kemit_t *e, const ug_kir_op_data_t *o) {
   case UG_OP_MOD: fmt = "ug_kmod(%s, %s)"; break;
   case UG_OP_MIN: fmt = "min((long long)(%s), (long long)(%s))"; break;
   case UG_OP_MAX: fmt = "max((long long)(%s), (long long)(%s))"; break;
+  case UG_OP_EQUAL: fmt = "(%s) == (%s)"; break;
+  case UG_OP_LESS: fmt = "(%s) < (%s)"; break;
+  case UG_OP_LESS_EQUAL: fmt = "(%s) <= (%s)"; break;
+  case UG_OP_GREATER: fmt = "(%s) > (%s)"; break;
+  case UG_OP_GREATER_EQUAL: fmt = "(%s) >= (%s)"; break;
   default: return kerr(e, o, "index op");
   }
-  fprintf(e->f, "  const int64_t v%u = ", r);
+  fprintf(e->f, "  const %s v%u = ", is_index(e, r) ? "int64_t" : "bool", r);
   fprintf(e->f, fmt, a, b);
   fprintf(e->f, ";\n");
   return NULL;
@@ -155,8 +163,19 @@ static void other_expr(const ug_kir_attr_t *a, const char *ct, char *buf, size_t
   else snprintf(buf, size, "(%s)(%.17g)", ct, v);
 }
 
+/* A mask of the whole tile (a bool[] scalar) joins the access's row
+ * condition; element masks are not emitted yet. */
+static ug_status_t whole_mask(kemit_t *e, const ug_kir_op_data_t *o, uint32_t i) {
+  if (o->num_operands <= i) return NULL;
+  ug_kir_value_id_t m = ug_kir_operand(e->kk, o, i)->value;
+  if (ug_kir_value_type(e->kk, m)->t.rank != 0) return kerr(e, o, "element mask");
+  fprintf(e->f, "    inb = inb && v%u;\n", m);
+  return NULL;
+}
+
 static ug_status_t emit_load(kemit_t *e, const ug_kir_op_data_t *o) {
-  if (o->num_operands != 1) return kerr(e, o, "masked load");
+  if (o->num_operands > 1 && ug_kir_value_type(e->kk, ug_kir_operand(e->kk, o, 1)->value)->t.rank != 0)
+    return kerr(e, o, "masked load");
   ug_kir_value_id_t r = ug_kir_result(e->kk, o, 0);
   const ug_kir_type_t *rt = ug_kir_value_type(e->kk, r);
   if (rt->t.rank > 1) return kerr(e, o, "tile rank");
@@ -169,6 +188,7 @@ static ug_status_t emit_load(kemit_t *e, const ug_kir_op_data_t *o) {
   if (S == 1) {
     fprintf(e->f, "  %s v%u;\n  {\n", ct, r);
     UG_RETURN_IF_ERROR(access(e, o, &buf));
+    UG_RETURN_IF_ERROR(whole_mask(e, o, 1));
     snprintf(src, sizeof src, "a%u[base]", buf);
     ug_cuda_load_expr(dt, src, ld, sizeof ld);
     fprintf(e->f, "    v%u = inb && lo <= 0 && 0 < lim ? %s : %s;\n  }\n", r, ld, other);
@@ -176,6 +196,7 @@ static ug_status_t emit_load(kemit_t *e, const ug_kir_op_data_t *o) {
   }
   fprintf(e->f, "  %s v%u[%lld];\n  {\n", ct, r, (long long)P);
   UG_RETURN_IF_ERROR(access(e, o, &buf));
+  UG_RETURN_IF_ERROR(whole_mask(e, o, 1));
   int64_t U = rounds(e, S), W = e->W, vb = W * (ug_dtype_bits(dt) / 8);
   bool vok = vb == 2 || vb == 4 || vb == 8 || vb == 16;
   if (U > 0 && vok && last_axis_inside(e, o, S)) {
@@ -224,7 +245,8 @@ static ug_status_t emit_load(kemit_t *e, const ug_kir_op_data_t *o) {
 }
 
 static ug_status_t emit_store(kemit_t *e, const ug_kir_op_data_t *o) {
-  if (o->num_operands != 2) return kerr(e, o, "masked store");
+  if (o->num_operands > 2 && ug_kir_value_type(e->kk, ug_kir_operand(e->kk, o, 2)->value)->t.rank != 0)
+    return kerr(e, o, "masked store");
   ug_kir_value_id_t v = ug_kir_operand(e->kk, o, 1)->value;
   const ug_kir_type_t *vt = ug_kir_value_type(e->kk, v);
   if (vt->kind != UG_KT_TILE || vt->t.rank > 1) return kerr(e, o, "tile rank");
@@ -235,6 +257,7 @@ static ug_status_t emit_store(kemit_t *e, const ug_kir_op_data_t *o) {
   uint32_t buf;
   fprintf(e->f, "  {\n");
   UG_RETURN_IF_ERROR(access(e, o, &buf));
+  UG_RETURN_IF_ERROR(whole_mask(e, o, 2));
   if (S == 1) {
     snprintf(src, sizeof src, "v%u", v);
     ug_cuda_store_expr(dt, src, st, sizeof st);
@@ -282,10 +305,65 @@ static ug_status_t emit_store(kemit_t *e, const ug_kir_op_data_t *o) {
   return NULL;
 }
 
+/* gather %buf, %offsets, %mask?: per register slot, the element at the
+ * slot's offset, `other` where the mask is false or the offset is outside
+ * the buffer (one unsigned compare against its element count).  Offsets
+ * and mask have the tile's layout (same size), or are one scalar. */
+static ug_status_t emit_gather(kemit_t *e, const ug_kir_op_data_t *o) {
+  ug_kir_value_id_t r = ug_kir_result(e->kk, o, 0);
+  const ug_kir_type_t *rt = ug_kir_value_type(e->kk, r);
+  if (rt->t.rank > 1) return kerr(e, o, "tile rank");
+  ug_kir_value_id_t buf = ug_kir_operand(e->kk, o, 0)->value, off = ug_kir_operand(e->kk, o, 1)->value;
+  ug_kir_value_id_t mask = o->num_operands > 2 ? ug_kir_operand(e->kk, o, 2)->value : UG_NONE;
+  const ug_kir_type_t *bt = ug_kir_value_type(e->kk, buf);
+  if (bt->kind != UG_KT_GLOBAL) return kerr(e, o, "not a global buffer");
+  ug_dtype_t dt = rt->t.dtype;
+  const char *ct = ug_cuda_ctype(dt);
+  int64_t S = tile_size(rt), P = per_thread(e, S);
+  char other[96], ld[256], src[96], n[UG_CUDA_PROD];
+  other_expr(ug_kir_op_attr(e->kk, o, UG_KATTR_OTHER), ct, other, sizeof other);
+  ug_cuda_prodstr(&bt->t, 0, bt->t.rank, n, sizeof n);
+  uint32_t a = e->kk->values.items[buf].index;
+  bool os = tile_size(ug_kir_value_type(e->kk, off)) == 1;
+  bool ms = mask == UG_NONE || tile_size(ug_kir_value_type(e->kk, mask)) == 1;
+  char mexpr[64];
+  if (mask == UG_NONE) snprintf(mexpr, sizeof mexpr, "true");
+  else snprintf(mexpr, sizeof mexpr, "v%u%s", mask, ms ? "" : "[q]");
+  snprintf(src, sizeof src, "a%u[o]", a);
+  ug_cuda_load_expr(dt, src, ld, sizeof ld);
+  if (S == 1) {
+    fprintf(e->f, "  %s v%u;\n  {\n    const int64_t o = (int64_t)v%u;\n", ct, r, off);
+    fprintf(e->f, "    v%u = (%s) && (uint64_t)o < (uint64_t)(%s) ? %s : %s;\n  }\n", r, mexpr, n, ld, other);
+    return NULL;
+  }
+  fprintf(e->f, "  %s v%u[%lld];\n  {\n    const uint64_t n = (uint64_t)(%s);\n", ct, r, (long long)P, n);
+  fprintf(e->f, "#pragma unroll\n    for (int q = 0; q < %lld; q++) {\n", (long long)P);
+  fprintf(e->f, "      const int64_t o = (int64_t)v%u%s;\n", off, os ? "" : "[q]");
+  fprintf(e->f, "      v%u[q] = (%s) && (uint64_t)o < n ? %s : %s;\n    }\n  }\n", r, mexpr, ld, other);
+  return NULL;
+}
+
+/* cast %i {to=T} : T[]: an index (or dim) as a scalar tile. */
+static ug_status_t emit_index_cast(kemit_t *e, const ug_kir_op_data_t *o) {
+  ug_kir_value_id_t r = ug_kir_result(e->kk, o, 0);
+  const ug_kir_type_t *rt = ug_kir_value_type(e->kk, r);
+  if (o->ew != UG_OP_CAST || o->num_operands != 1 || tile_size(rt) != 1) return kerr(e, o, "index operand");
+  char a[128], x[160], rd[256];
+  index_expr(e, ug_kir_operand(e->kk, o, 0), a, sizeof a);
+  snprintf(x, sizeof x, "(%s)(%s)", ug_cuda_ctype(rt->t.dtype), a);
+  ug_cuda_round_expr(rt->t.dtype, x, rd, sizeof rd);
+  fprintf(e->f, "  const %s v%u = %s;\n", ug_cuda_ctype(rt->t.dtype), r, rd);
+  return NULL;
+}
+
 static ug_status_t emit_broadcast(kemit_t *e, const ug_kir_op_data_t *o) {
   ug_kir_value_id_t r = ug_kir_result(e->kk, o, 0), x = ug_kir_operand(e->kk, o, 0)->value;
   const ug_kir_type_t *rt = ug_kir_value_type(e->kk, r);
   if (rt->t.rank > 1 || tile_size(ug_kir_value_type(e->kk, x)) != 1) return kerr(e, o, "tile shape");
+  if (tile_size(rt) == 1) { /* a scalar given a shape of ones: still one value every thread holds */
+    fprintf(e->f, "  const %s v%u = v%u;\n", ug_cuda_ctype(rt->t.dtype), r, x);
+    return NULL;
+  }
   int64_t P = per_thread(e, tile_size(rt));
   fprintf(e->f, "  %s v%u[%lld];\n#pragma unroll\n  for (int c = 0; c < %lld; c++) v%u[c] = v%u;\n",
           ug_cuda_ctype(rt->t.dtype), r, (long long)P, (long long)P, r, x);
@@ -427,7 +505,13 @@ ug_status_t ug_cuda_emit_kir(ug_cuda_kctx_t *k, ug_kir_kernel_t *kk) {
     const ug_kir_type_t *t = ug_kir_value_type(kk, kk->params.items[i]);
     int b = ug_dtype_bits(t->t.dtype) / 8;
     bool whole = t->t.rank > 0 && t->t.dims[t->t.rank - 1] != 1; /* not a broadcast scalar */
-    if (whole && b > 0 && 16 / b < e.W) e.W = 16 / b;
+    /* buffers only gathered from (by computed offsets) do not set the chunk */
+    bool plain = false;
+    for (size_t j = 0; j < kk->ops.len && !plain; j++) {
+      const ug_kir_op_data_t *o = ug_kir_op(kk, (ug_kir_op_id_t)j);
+      plain = (o->op == UG_KIR_LOAD || o->op == UG_KIR_STORE) && ug_kir_operand(kk, o, 0)->value == kk->params.items[i];
+    }
+    if (plain && whole && b > 0 && 16 / b < e.W) e.W = 16 / b;
   }
   if (kk->grid_rank != 1) return ug_node_error(k->g, k->n, UG_ERR_UNSUPPORTED, "kernel-IR grid rank on cuda");
   const ug_kir_region_t *body = ug_kir_region(kk, kk->body);
@@ -440,10 +524,24 @@ ug_status_t ug_cuda_emit_kir(ug_cuda_kctx_t *k, ug_kir_kernel_t *kk) {
       fprintf(e.f, "  const int64_t v%u = (int64_t)blockIdx.%c;\n", ug_kir_result(kk, o, 0), "xyz"[a ? a->i : 0]);
       break;
     }
-    case UG_KIR_EW:
-      st = is_index(&e, ug_kir_result(kk, o, 0)) ? emit_index_ew(&e, o) : emit_tile_ew(&e, o);
+    case UG_KIR_EW: {
+      bool idx_in = false;
+      for (uint32_t j = 0; j < o->num_operands; j++) {
+        const ug_kir_operand_t *a = ug_kir_operand(kk, o, j);
+        idx_in = idx_in || a->value == UG_NONE || is_index(&e, a->value);
+      }
+      ug_kir_value_id_t rv = ug_kir_result(kk, o, 0);
+      if (is_index(&e, rv)) st = emit_index_ew(&e, o);
+      else if (idx_in && ug_kir_value_type(kk, rv)->t.dtype != UG_DTYPE_BOOL) st = emit_index_cast(&e, o);
+      else if (idx_in) st = emit_index_ew(&e, o);
+      else st = emit_tile_ew(&e, o);
       break;
+    }
     case UG_KIR_LOAD: st = emit_load(&e, o); break;
+    case UG_KIR_GATHER: st = emit_gather(&e, o); break;
+    case UG_KIR_TO_INDEX:
+      fprintf(e.f, "  const int64_t v%u = (int64_t)v%u;\n", ug_kir_result(kk, o, 0), ug_kir_operand(kk, o, 0)->value);
+      break;
     case UG_KIR_STORE: st = emit_store(&e, o); break;
     case UG_KIR_BROADCAST: st = emit_broadcast(&e, o); break;
     case UG_KIR_SPLAT: st = emit_splat(&e, o); break;

@@ -96,12 +96,14 @@ typedef struct {
   int64_t stride[UG_MAX_RANK], pb[UG_MAX_RANK], pe[UG_MAX_RANK], dil[UG_MAX_RANK], ks[UG_MAX_RANK];
   int64_t group;
   int64_t prodk;
+  bool nhwc; /* conv_nhwc: x [N, spatial..., C], w [k..., C/G, M] */
 } conv_attrs_t;
 
 static ug_status_t conv_attrs(ug_graph_t *g, const ug_node_t *n, const ug_type_t *x, const ug_type_t *w,
                               conv_attrs_t *c) {
   memset(c, 0, sizeof *c);
   c->sr = x->rank - 2;
+  c->nhwc = n->op == UG_OP_CONV_NHWC;
   if (c->sr < 1 || w->rank != x->rank) return ug_node_error(g, n, UG_ERR_SHAPE, "conv needs x and w of equal rank >= 3");
   uint32_t nst, npd, ndl;
   const int64_t *st = ug_cg_attr_ints(g, n, UG_ATTR_STRIDES, &nst);
@@ -115,8 +117,9 @@ static ug_status_t conv_attrs(ug_graph_t *g, const ug_node_t *n, const ug_type_t
     c->dil[i] = ndl == (uint32_t)c->sr ? dl[i] : 1;
     c->pb[i] = npd == 2u * (uint32_t)c->sr ? pd[i] : 0;
     c->pe[i] = npd == 2u * (uint32_t)c->sr ? pd[c->sr + i] : 0;
-    if (!UG_DIM_IS_STATIC(w->dims[2 + i])) return ug_node_error(g, n, UG_ERR_UNSUPPORTED, "conv kernel size must be static");
-    c->ks[i] = w->dims[2 + i];
+    ug_dim_t kd = w->dims[c->nhwc ? i : 2 + i];
+    if (!UG_DIM_IS_STATIC(kd)) return ug_node_error(g, n, UG_ERR_UNSUPPORTED, "conv kernel size must be static");
+    c->ks[i] = kd;
     c->prodk *= c->ks[i];
   }
   return NULL;
@@ -294,7 +297,8 @@ static ug_status_t conv_gemm(ug_cg_t *cg, ug_cg_kernel_t *k, const conv_attrs_t 
   return NULL;
 }
 
-/* Direct convolution for dtypes without the GEMM, and conv_transpose. */
+/* Direct convolution for dtypes without the GEMM, conv_transpose and
+ * conv_nhwc (channels last: the same sums over other strides). */
 static ug_status_t conv_direct(ug_cg_t *cg, ug_cg_kernel_t *k, const conv_attrs_t *c, bool transpose) {
   const ug_cg_tensor_t *x = &k->in[0], *w = &k->in[1], *o = &k->out[0];
   const ug_cg_tensor_t *bias = k->num_in > 2 && k->in[2].ptr ? &k->in[2] : NULL;
@@ -303,10 +307,11 @@ static ug_status_t conv_direct(ug_cg_t *cg, ug_cg_kernel_t *k, const conv_attrs_
   LLVMBuilderRef b = cg->b;
   int sr = c->sr;
   LLVMValueRef G = ug_cg_i64(cg, c->group);
-  LLVMValueRef Cg = LLVMBuildSDiv(b, x->dims[1], G, ""), Mg = LLVMBuildSDiv(b, o->dims[1], G, "");
+  int ca = c->nhwc ? x->rank - 1 : 1, s0 = c->nhwc ? 1 : 2; /* the channel axis, the first spatial axis */
+  LLVMValueRef Cg = LLVMBuildSDiv(b, x->dims[ca], G, ""), Mg = LLVMBuildSDiv(b, o->dims[ca], G, "");
   ug_cg_nest_t n;
   ug_cg_nest_begin(cg, &n, o->rank, o->dims);
-  LLVMValueRef m = n.idx[1];
+  LLVMValueRef m = n.idx[ca];
   LLVMValueRef gi = LLVMBuildSDiv(b, m, Mg, "");
   LLVMValueRef ml = LLVMBuildSub(b, m, ug_cg_imul(cg, gi, Mg), "");
   LLVMValueRef acc = ug_cg_alloca(cg, ct, "acc");
@@ -319,14 +324,15 @@ static ug_status_t conv_direct(ug_cg_t *cg, ug_cg_kernel_t *k, const conv_attrs_
   LLVMValueRef t[UG_MAX_RANK];
   for (int i = 0; i < sr; i++) t[i] = ug_cg_loop_begin(cg, &lt[i], ug_cg_i64(cg, 0), ug_cg_i64(cg, c->ks[i]), NULL);
   LLVMValueRef ok = LLVMConstInt(cg->t_i1, 1, 0);
-  LLVMValueRef xoff = ug_cg_iadd(cg, ug_cg_imul(cg, n.idx[0], x->strides[0]), ug_cg_imul(cg, xc, x->strides[1]));
-  /* w: [M, C/G, k...] for conv, [C, M/G, k...] for conv_transpose */
+  LLVMValueRef xoff = ug_cg_iadd(cg, ug_cg_imul(cg, n.idx[0], x->strides[0]), ug_cg_imul(cg, xc, x->strides[ca]));
+  /* w: [M, C/G, k...] for conv, [C, M/G, k...] for conv_transpose, [k..., C/G, M] for conv_nhwc */
   LLVMValueRef woff = transpose ? ug_cg_iadd(cg, ug_cg_imul(cg, xc, w->strides[0]), ug_cg_imul(cg, ml, w->strides[1]))
+                      : c->nhwc ? ug_cg_iadd(cg, ug_cg_imul(cg, ci, w->strides[sr]), ug_cg_imul(cg, m, w->strides[sr + 1]))
                                 : ug_cg_iadd(cg, ug_cg_imul(cg, m, w->strides[0]), ug_cg_imul(cg, ci, w->strides[1]));
   for (int i = 0; i < sr; i++) {
     LLVMValueRef p;
     if (!transpose) {
-      p = in_pos(cg, c, i, n.idx[2 + i], t[i]);
+      p = in_pos(cg, c, i, n.idx[s0 + i], t[i]);
     } else {
       /* o = i*s - pb + t*d  =>  i = (o + pb - t*d) / s when divisible */
       LLVMValueRef num = LLVMBuildSub(b, LLVMBuildAdd(b, n.idx[2 + i], ug_cg_i64(cg, c->pb[i]), ""),
@@ -337,9 +343,9 @@ static ug_status_t conv_direct(ug_cg_t *cg, ug_cg_kernel_t *k, const conv_attrs_
       ok = LLVMBuildAnd(b, ok, LLVMBuildICmp(b, LLVMIntEQ, LLVMBuildSRem(b, nn, s, ""), ug_cg_i64(cg, 0), ""), "");
       p = LLVMBuildSDiv(b, nn, s, "");
     }
-    ok = LLVMBuildAnd(b, ok, in_range(cg, p, x->dims[2 + i]), "");
-    xoff = ug_cg_iadd(cg, xoff, ug_cg_imul(cg, clamp0(cg, p, x->dims[2 + i]), x->strides[2 + i]));
-    woff = ug_cg_iadd(cg, woff, ug_cg_imul(cg, t[i], w->strides[2 + i]));
+    ok = LLVMBuildAnd(b, ok, in_range(cg, p, x->dims[s0 + i]), "");
+    xoff = ug_cg_iadd(cg, xoff, ug_cg_imul(cg, clamp0(cg, p, x->dims[s0 + i]), x->strides[s0 + i]));
+    woff = ug_cg_iadd(cg, woff, ug_cg_imul(cg, t[i], w->strides[c->nhwc ? i : 2 + i]));
   }
   ug_cg_if_t f;
   ug_cg_if_begin(cg, &f, ok, false);
@@ -358,13 +364,14 @@ static ug_status_t conv_direct(ug_cg_t *cg, ug_cg_kernel_t *k, const conv_attrs_
 ug_status_t ug_cg_lower_contract(ug_cg_t *cg, ug_cg_kernel_t *k) {
   if (k->n->op == UG_OP_MATMUL) return matmul(cg, k);
   if (k->n->op == UG_OP_LINEAR) return ug_cg_lower_linear(cg, k);
-  if (k->n->op != UG_OP_CONV && k->n->op != UG_OP_CONV_TRANSPOSE)
+  if (k->n->op != UG_OP_CONV && k->n->op != UG_OP_CONV_TRANSPOSE && k->n->op != UG_OP_CONV_NHWC)
     return ug_node_error(k->g, k->n, UG_ERR_UNSUPPORTED, "no cpu lowering for this op");
   conv_attrs_t c;
   const ug_type_t *xt = ug_value_type(k->g, ug_node_operand(k->g, k->n, 0));
   const ug_type_t *wt = ug_value_type(k->g, ug_node_operand(k->g, k->n, 1));
   UG_RETURN_IF_ERROR(conv_attrs(k->g, k->n, xt, wt, &c));
   if (k->n->op == UG_OP_CONV_TRANSPOSE) return conv_direct(cg, k, &c, true);
+  if (k->n->op == UG_OP_CONV_NHWC) return conv_direct(cg, k, &c, false);
   if (conv_uses_gemm(k->g, k->n)) return conv_gemm(cg, k, &c);
   return conv_direct(cg, k, &c, false);
 }

@@ -120,38 +120,11 @@ static void dump_text(const char *dir, const char *name, const char *text) {
 }
 
 static void dump_plans(ug_module_t *m, const ug_plan_t *plans, uint32_t ng, const char *dir) {
-  static const char *kinds[] = {"arena", "input", "output", "weight"};
   char *text = NULL;
   size_t len = 0;
   FILE *f = open_memstream(&text, &len);
   if (!f) return;
-  for (uint32_t i = 0; i < ng; i++) {
-    const ug_plan_t *p = &plans[i];
-    fprintf(f, "plan @%s: %zu buffers, %zu steps\n", p->g->name, p->buffers.len, p->steps.len);
-    uint64_t naive, peak;
-    if (ug_plan_arena_stats(p, &naive, &peak))
-      fprintf(f, "  arena: peak %llu bytes (sum of its buffers %llu)\n", (unsigned long long)peak,
-              (unsigned long long)naive);
-    else
-      fprintf(f, "  arena: symbolic sizes, placed by libugrt per shape at run time\n");
-    for (size_t b = 0; b < p->buffers.len; b++) {
-      const ug_plan_buffer_t *pb = &p->buffers.items[b];
-      char size[128];
-      ug_dim_format(m->dims, pb->size, size, sizeof size);
-      fprintf(f, "  buffer %zu: %s", b, kinds[pb->kind & 3]);
-      if (pb->kind == 1 || pb->kind == 2) fprintf(f, " #%u", pb->index);
-      if (pb->kind == 3) fprintf(f, " +%llu", (unsigned long long)pb->offset);
-      fprintf(f, " %s bytes", size);
-      if (pb->kind == 0) fprintf(f, " steps %u..%u", pb->first_step, pb->last_step);
-      fputc('\n', f);
-    }
-    for (size_t s = 0; s < p->steps.len; s++) {
-      const ug_plan_step_t *ps = &p->steps.items[s];
-      fprintf(f, "  step %zu: %s(", s, ps->kernel_name);
-      for (uint32_t a = 0; a < ps->num_args; a++) fprintf(f, "%s%u", a ? ", " : "", ps->args[a]);
-      fprintf(f, ")\n");
-    }
-  }
+  for (uint32_t i = 0; i < ng; i++) ug_plan_print(m, &plans[i], f);
   fclose(f);
   dump_text(dir, "codegen-plan.txt", text);
   free(text);

@@ -14,7 +14,8 @@
  *   elements, tiles carried by for/if, reshapes of stored tiles).
  * A group is a maximal run of tile ops of one region over one loop shape
  * (the tile shape without its size-1 dims): loads, stores, ew, broadcasts,
- * iota, reshapes that keep the loop shape, and reductions.  It becomes ONE
+ * iota, reshapes that keep the loop shape, gathers (each element's offset
+ * checked against the buffer), and reductions.  It becomes ONE
  * loop nest whose body computes one element of each op; reductions
  * accumulate in it and their results exist after it.  Non-group ops met
  * while a group is open that do not depend on it (index math, uniform
@@ -222,7 +223,7 @@ static void plan_group_op(kemit_t *e, ug_kir_region_id_t r, ug_kir_op_id_t id, c
       if (e->vals[v].kind != K_ELEM) join = false;
       if (o->op == UG_KIR_BROADCAST && !same_squeeze(&vtype(e, v)->t, t)) join = false;
     }
-    if (join && o->op == UG_KIR_LOAD && (g->stores & param_bit(e, o))) join = false;
+    if (join && (o->op == UG_KIR_LOAD || o->op == UG_KIR_GATHER) && (g->stores & param_bit(e, o))) join = false;
     if (join && o->op == UG_KIR_STORE && ((g->stores | g->loads) & param_bit(e, o))) join = false;
   }
   if (!join) {
@@ -237,7 +238,7 @@ static void plan_group_op(kemit_t *e, ug_kir_region_id_t r, ug_kir_op_id_t id, c
   group_t *g = &e->groups[e->open];
   e->gops[e->ngops++] = id;
   g->count++;
-  if (o->op == UG_KIR_LOAD) g->loads |= param_bit(e, o);
+  if (o->op == UG_KIR_LOAD || o->op == UG_KIR_GATHER) g->loads |= param_bit(e, o);
   if (o->op == UG_KIR_STORE) g->stores |= param_bit(e, o);
   e->op_group[id] = e->open;
   for (uint32_t i = 0; i < o->num_results; i++) e->vals[ug_kir_result(e->k, o, i)].group = e->open;
@@ -281,6 +282,7 @@ static ug_status_t plan_op(kemit_t *e, ug_kir_region_id_t r, ug_kir_op_id_t id) 
   }
   switch (o->op) {
   case UG_KIR_PROGRAM_ID:
+  case UG_KIR_TO_INDEX:
     rv->kind = K_INDEX;
     plan_single(e, r, id, false, false, false);
     return NULL;
@@ -346,6 +348,16 @@ static ug_status_t plan_op(kemit_t *e, ug_kir_region_id_t r, ug_kir_op_id_t id) 
     }
     return NULL;
   }
+  case UG_KIR_GATHER:
+    if (vtype(e, opnd_value(e, o, 0))->kind != UG_KT_GLOBAL) return kerr(e, o, "gathers from global memory only");
+    if (numel(&rt->t) == 1) {
+      rv->kind = K_UNIFORM;
+      plan_single(e, r, id, true, false, false);
+    } else {
+      rv->kind = K_ELEM;
+      plan_group_op(e, r, id, &rt->t);
+    }
+    return NULL;
   case UG_KIR_REDUCE: {
     const ug_type_t *xt = &vtype(e, opnd_value(e, o, 0))->t;
     if (numel(xt) == 1) {
@@ -626,6 +638,24 @@ static void emit_access(kemit_t *e, const ug_kir_op_data_t *o, bool in_loop) {
   else ug_cg_store(cg, a.base, a.dt, off, v);
 }
 
+/* gather: the element at the current element's flat offset (or of the
+ * uniform offset), `other` unless the mask holds and the offset is inside
+ * the buffer. */
+static void emit_gather(kemit_t *e, const ug_kir_op_data_t *o, bool in_loop) {
+  ug_cg_t *cg = e->cg;
+  ug_kir_value_id_t r = ug_kir_result(e->k, o, 0), bv = opnd_value(e, o, 0), ov = opnd_value(e, o, 1);
+  const kval_t *gv = &e->vals[bv];
+  const kglobal_t *g = &e->globals[gv->param];
+  kaccess_t a = {.base = gv->buf, .dt = vtype(e, bv)->t.dtype, .g = g};
+  LLVMValueRef n = vtype(e, bv)->t.rank ? ug_cg_imul(cg, g->dims[0], g->strides[0]) : ug_cg_i64(cg, 1);
+  LLVMValueRef off = ug_cg_convert(cg, read_elem(e, ov), vtype(e, ov)->t.dtype, UG_DTYPE_I64);
+  LLVMValueRef ok = in_range(e, off, n);
+  if (o->num_operands > 2) ok = LLVMBuildAnd(cg->b, ok, read_elem(e, opnd_value(e, o, 2)), "");
+  LLVMValueRef x = guarded_load(e, ok, &a, off, other_of(e, o, a.dt));
+  if (in_loop) set_elem(e, r, x);
+  else e->vals[r].v = x;
+}
+
 /* ---- elementwise ---- */
 
 /* floor division and modulo of i64, 0 for a zero divisor (as dims). */
@@ -744,6 +774,7 @@ static ug_status_t emit_group_body(kemit_t *e, const group_t *g) {
     switch (o->op) {
     case UG_KIR_LOAD:
     case UG_KIR_STORE: emit_access(e, o, true); break;
+    case UG_KIR_GATHER: emit_gather(e, o, true); break;
     case UG_KIR_EW: {
       LLVMValueRef x;
       UG_RETURN_IF_ERROR(emit_tile_ew(e, o, &x));
@@ -1050,6 +1081,11 @@ static ug_status_t emit_single(kemit_t *e, ug_kir_op_id_t id) {
   kval_t *rv = r != UG_NONE ? &e->vals[r] : NULL;
   switch (o->op) {
   case UG_KIR_PROGRAM_ID: rv->v = e->pid[ug_kir_op_attr(e->k, o, UG_KATTR_AXIS)->i]; return NULL;
+  case UG_KIR_TO_INDEX: {
+    ug_kir_value_id_t x = opnd_value(e, o, 0);
+    rv->v = ug_cg_convert(cg, e->vals[x].v, vtype(e, x)->t.dtype, UG_DTYPE_I64);
+    return NULL;
+  }
   case UG_KIR_EW: {
     bool index = false;
     for (uint32_t i = 0; i < o->num_operands; i++) {
@@ -1075,6 +1111,7 @@ static ug_status_t emit_single(kemit_t *e, ug_kir_op_id_t id) {
   }
   case UG_KIR_LOAD:
   case UG_KIR_STORE: emit_access(e, o, false); return NULL;
+  case UG_KIR_GATHER: emit_gather(e, o, false); return NULL;
   case UG_KIR_FOR: return emit_for(e, o);
   case UG_KIR_IF: return emit_if(e, o);
   case UG_KIR_YIELD: e->yield = id; return NULL;

@@ -339,6 +339,18 @@ ug_status_t ug_cg_lower_plan(ug_cg_t *cg, const ug_plan_t *p, LLVMValueRef *out_
       return ug_node_error(p->g, ug_node(p->g, s->node), UG_ERR_INTERNAL,
                            "a fused kernel the kernel-IR lowering does not take (dtype?)");
     char *key = fused_con ? con_key(p, s, &con) : kk ? kir_key(kk, s) : step_key(p->g, s);
+    /* args sharing a buffer (an in-place step, codegen/plan.h) are one
+     * pointer in the body: the kernel is only for steps that share alike */
+    uint64_t shared_args = 0;
+    for (uint32_t a = 0; a < s->num_args && a < 64; a++)
+      if (ug_plan_arg_alias(s, a) != UG_NONE) shared_args |= 1ull << a;
+    if (key && shared_args) {
+      size_t kl = strlen(key);
+      char *k2 = realloc(key, kl + 40);
+      if (k2) snprintf(k2 + kl, 40, "|shared %llx", (unsigned long long)shared_args);
+      else free(key); /* no key: the kernel is not shared */
+      key = k2;
+    }
     uint64_t h = key ? key_hash(key) : 0;
     LLVMValueRef shared = key ? kcache_find(cg, h, key) : NULL;
     if (shared) {
@@ -357,6 +369,10 @@ ug_status_t ug_cg_lower_plan(ug_cg_t *cg, const ug_plan_t *p, LLVMValueRef *out_
       cg->may_alias = 1u | (r < 64 ? 1ull << r : 0);
     }
     out_fns[si] = ug_cg_kernel_begin(cg, s->kernel_name, s->num_args, argv);
+    /* every access to a shared buffer goes through its first arg, so the
+     * noalias parameters stay true and the loops still vectorize */
+    for (uint32_t a = 0; a < s->num_args; a++)
+      if (ug_plan_arg_alias(s, a) != UG_NONE) argv[a] = argv[ug_plan_arg_alias(s, a)];
     ug_status_t st = NULL;
     if (s->kind == UG_STEP_COPY) {
       ug_cg_memcpy(cg, argv[1], argv[0], ug_cg_dim(cg, s->copy_bytes));

@@ -45,6 +45,7 @@ typedef struct {
   ug_emit_t emit;
   ug_weights_mode_t weights;
   ug_precision_t precision;  /* --precision */
+  bool keep_layout;          /* --layout=keep: no channels-last convs even for CUDA alone */
   int opt_level;             /* -O0..3, default 2 */
   int verbose;
   bool list_unsupported;     /* report every unsupported node, not only the first */

@@ -21,6 +21,11 @@ prepare)
     n=$(basename "$m" .onnx)
     "$build/tools/ugcc" "$m" --target=cuda:sm_90a -o "$dst/$n.so" || echo "bench: $n does not compile" >&2
   done
+  # the conv models in their own layout too (the default above runs f16 convs channels last)
+  for m in "$dst"/onnx/conv_*.onnx; do
+    n=$(basename "$m" .onnx)
+    "$build/tools/ugcc" "$m" --target=cuda:sm_90a --layout=keep -o "$dst/${n}_nchw.so" || echo "bench: ${n}_nchw does not compile" >&2
+  done
   # the same GEMM epilogue model without the fuse pass: the before/after pair
   "$build/tools/ugcc" "$dst/onnx/gemm_epi.onnx" --target=cuda:sm_90a --passes=canonicalize,const-fold,cse,dce \
     -o "$dst/gemm_epi_nofuse.so" || echo "bench: gemm_epi_nofuse does not compile" >&2

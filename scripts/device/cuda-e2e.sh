@@ -4,7 +4,8 @@
 # libugrt's CUDA device, then once more under compute-sanitizer memcheck.
 #
 #   scripts/device/cuda-e2e.sh prepare [BUILD_DIR] [GLOB]   here: .device/e2e-cuda/
-#       (default GLOB: tests/e2e/conv_*.ugir)
+#       (default GLOB: the conv, movement-fusion and in-place cases of tests/e2e, and
+#       tests/e2e/weights/conv_*.ugir, whose weights are `// E2E weight` bytes)
 #   scripts/device/cuda-e2e.sh run                          on the GPU machine:
 #       run(command="scripts/device/cuda-e2e.sh run", carry=[".device/e2e-cuda"])
 # On the GPU the sm_90a / sm_80 cubins run (the CPU's emulation of the CUDA C,
@@ -14,13 +15,17 @@ cd "$(dirname "$0")/../.."
 case ${1:-} in
 prepare)
   build=${2:-build}
-  glob=${3:-tests/e2e/conv_*.ugir}
+  glob=${3:-tests/e2e/conv_*.ugir tests/e2e/fuse_mov_*.ugir tests/e2e/inplace.ugir tests/e2e/weights/conv_*.ugir}
   dst=.device/e2e-cuda
   rm -rf "$dst" && mkdir -p "$dst/lib" "$dst/cases"
   for g in $glob; do
     n=$(basename "$g" .ugir)
     cp "$g" "$dst/cases/"
-    "$build/tools/ugcc" "$g" --target=cuda -o "$dst/cases/$n.so"
+    if grep -q '^// E2E weight ' "$g"; then
+      "$build/tests/cuda/cuda_weights" "$g" "$dst/cases/$n.so" --target=cuda
+    else
+      "$build/tools/ugcc" "$g" --target=cuda -o "$dst/cases/$n.so"
+    fi
   done
   cp -L "$build/tests/cuda/e2e_cuda_run" "$dst/"
   cp -L "$build/runtime/libugrt.so.0" "$dst/lib/"

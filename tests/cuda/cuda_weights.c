@@ -24,6 +24,7 @@
 
 #include "codegen/codegen.h"
 #include "passes/pass.h"
+#include "tools/compile.h"
 
 #define MAX_WEIGHTS 256
 
@@ -161,6 +162,7 @@ int main(int argc, char **argv) {
   ug_pass_options_init(&po);
   po.opt_level = 2;
   po.dump_dir = dump;
+  po.gpu_layout = ug_compile_gpu_only(targets); /* as ugcc chooses */
   ug_pass_manager_t *pm = NULL;
   if (!rc) st = ug_pass_manager_create(&po, &pm);
   if (!rc && !st) {

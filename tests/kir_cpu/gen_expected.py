@@ -132,7 +132,19 @@ def ragged():
     return {"n": n}, {"x": x}, {"y": t + t}, 0
 
 
-CASES = [softmax_rows, softmax_online, causal_mask, rms_norm, masked, reduce_axes, f16_chain, ew_rows, big_scratch, ragged]
+def gather():
+    x = rng.uniform(-1, 1, (4, 6)).astype(np.float32)
+    ids = np.array([2, 0, 7], np.int64)
+    tab = rng.uniform(-1, 1, (5, 8)).astype(np.float32)
+    y = x.T.copy().ravel()
+    off = np.array([(e % 4) * 6 + e // 4 for e in range(24)])
+    y[off >= 20] = -1
+    z = np.array([tab[i] if 1 <= i < 5 else np.full(8, 0.5, np.float32) for i in ids], np.float32)
+    return {}, {"x": x, "ids": ids, "tab": tab}, {"y": y.reshape(6, 4), "z": z + z}, 0
+
+
+CASES = [softmax_rows, softmax_online, causal_mask, rms_norm, masked, reduce_axes, f16_chain, ew_rows, big_scratch, ragged,
+         gather]
 
 
 def fmt(a):

@@ -319,6 +319,27 @@ START_TEST(verify_use_before_def) {
 }
 END_TEST
 
+/* gather and to_index: loads through computed offsets, and back to an index */
+START_TEST(verify_gather) {
+  expect_verify_error(HDR "  %o = iota {axis=0} : i64[64]\n  %t = gather %A[0, 0], %o : f16[64]\n}\n", "t.kir:3:8",
+                      "operand 0 must be a global buffer");
+  expect_verify_error(HDR "  %o = splat {value=0.0} : f32[64]\n  %t = gather %A, %o : f16[64]\n}\n", "t.kir:3:8",
+                      "the offsets must be integers, not f32");
+  expect_verify_error(HDR "  %o = iota {axis=0} : i64[32]\n  %t = gather %A, %o : f16[64]\n}\n", "t.kir:3:8",
+                      "the offsets must have the tile's shape");
+  expect_verify_error(HDR "  %o = iota {axis=0} : i64[64]\n  %t = gather %A, %o : f32[64]\n}\n", "t.kir:3:8",
+                      "element types differ");
+  expect_verify_error(HDR "  %o = iota {axis=0} : i64[64]\n  %m = cast %o {to=f32} : f32[64]\n"
+                      "  %t = gather %A, %o, %m : f16[64]\n}\n", "t.kir:4:8", "the mask must be bool");
+  expect_verify_error(HDR "  %o = iota {axis=0} : i64[64]\n  %j = to_index %o : index\n}\n", "t.kir:3:8",
+                      "operand 0 must be a one-element integer tile");
+  expect_round_trip(HDR "  %o = iota {axis=0} : i64[64]\n  %m = less %o, %o : bool[64]\n"
+                    "  %t = gather %A, %o, %m {other=-1.0} : f16[64]\n  %z = cast 3 {to=i32} : i32[]\n"
+                    "  %u = gather %A, %z : f16[1]\n  %j = to_index %z : index\n  %ok = less %j, M : bool[]\n"
+                    "  %v = load %A[%j, 0], %ok : f16[64]\n}\n");
+}
+END_TEST
+
 START_TEST(verify_memory_spaces) {
   expect_verify_error(HDR "  %b = alloc : mbarrier<2>\n  %t = load %b[0] : f16[64,64]\n}\n", "t.kir:3:8",
                       "accesses an mbarrier, expected global memory");
@@ -674,6 +695,7 @@ static Suite *kir_suite(void) {
   TCase *tv = tcase_create("verify");
   tcase_add_test(tv, verify_use_before_def);
   tcase_add_test(tv, verify_memory_spaces);
+  tcase_add_test(tv, verify_gather);
   tcase_add_test(tv, verify_stage_out_of_range);
   tcase_add_test(tv, verify_tile_shapes);
   tcase_add_test(tv, verify_roles);
