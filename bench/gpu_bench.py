@@ -239,6 +239,15 @@ def main():
         ("layernorm_dec", lambda x, g, b: F.layer_norm(x, (C,), g, b, 1e-5), [x, g, b], (R, C), 2 * R * C * 2, 0),
         ("rmsnorm_dec", rms, [x, g], (R, C), 2 * R * C * 2, 0),
     ]
+    # short rows (bench/make_models.py): 128 and 768 elements, the same bytes as above
+    xs = x.view(make_models.SR, 128)
+    xl = x.view(-1)[:make_models.LR * 768].view(make_models.LR, 768)
+    gl, bl = torch.randn(768, device=dev, dtype=h), torch.randn(768, device=dev, dtype=h)
+    cases.append(("softmax_r128", lambda x: torch.softmax(x, -1), [xs], (make_models.SR, 128), 2 * xs.numel() * 2, 0))
+    cases.append(("softmax_dec_r128", lambda x: torch.softmax(x, -1), [xs], (make_models.SR, 128), 2 * xs.numel() * 2,
+                  0))
+    cases.append(("layernorm_r768", lambda x, g, b: F.layer_norm(x, (768,), g, b, 1e-5), [xl, gl, bl],
+                  (make_models.LR, 768), 2 * xl.numel() * 2, 0))
     # convolutions (bench/make_models.py CONVS), fp16 NCHW at batch 8: cuDNN is eager's peer
     for name, (ci, hw, co, k, st, p) in make_models.CONVS.items():
         o = make_models.conv_out(hw, k, st, p)

@@ -16,6 +16,9 @@ R, C = 32768, 4096
 N = 4096
 EM, EK, EN = 8192, 1024, 4096  # gemm_epi: tokens x hidden -> 4 x hidden (BERT-large's FFN shape)
 F16 = TensorProto.FLOAT16
+# short-row cases: as many bytes as the 32768 x 4096 rows
+SR = R * C // 128
+LR = R * C // 768
 # conv cases: ResNet-50's layer shapes at batch 8, fp16 NCHW
 # name: (C in, H = W, M out, kernel, stride, pad)
 CONVS = {
@@ -115,6 +118,18 @@ def main(d):
         mk("Cast", ["n"], ["nh"], to=F16),
         mk("Mul", ["g", "nh"], ["y"]),
     ], [t("x", R, C), t("g", C)], [t("y", R, C)])
+    # short rows: softmax over 128 (attention scores at 128 tokens), layer norm over 768 (BERT-base)
+    save(d, "softmax_r128", [mk("Softmax", ["x"], ["y"], axis=-1)], [t("x", SR, 128)], [t("y", SR, 128)])
+    save(d, "layernorm_r768", [mk("LayerNormalization", ["x", "g", "b"], ["y"], axis=-1, epsilon=1e-5)],
+         [t("x", LR, 768), t("g", 768), t("b", 768)], [t("y", LR, 768)])
+    save(d, "softmax_dec_r128", [
+        axes("ax"),
+        mk("ReduceMax", ["x", "ax"], ["m"], keepdims=1),
+        mk("Sub", ["x", "m"], ["d"]),
+        mk("Exp", ["d"], ["e"]),
+        mk("ReduceSum", ["e", "ax"], ["s"], keepdims=1),
+        mk("Div", ["e", "s"], ["y"]),
+    ], [t("x", SR, 128)], [t("y", SR, 128)])
     # convolutions (x, w and the bias are inputs); conv_epi: conv + bias, relu and a residual add
     for name, (ci, hw, co, k, s, p) in CONVS.items():
         o = conv_out(hw, k, s, p)

@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 
 /* ---- the shape of a step's kernel ----
@@ -611,6 +612,15 @@ static int long_columns(lower_t *L) {
   return 0;
 }
 
+/* Whether expand node n broadcasts (a result dim that its operand, right-aligned, does not have). */
+static bool expand_broadcasts(ug_graph_t *g, const ug_node_t *n) {
+  const ug_type_t *x = ug_value_type(g, ug_node_operand(g, n, 0)), *r = ug_value_type(g, ug_node_result(g, n, 0));
+  int off = r->rank - x->rank;
+  for (int j = 0; j < r->rank; j++)
+    if (r->dims[j] != (j - off >= 0 ? x->dims[j - off] : 1)) return true;
+  return false;
+}
+
 /* Decides how each operand from outside is read (kir_lower.h, "index
  * maps"): plain, as a view (its own type, or the type a reshape chain gives
  * it, expands being broadcasts), when every use reads it so; through
@@ -621,6 +631,9 @@ static void plan_reads(lower_t *L, ug_arena_t *arena, uint32_t nin) {
   const ug_plan_step_t *s = L->s;
   /* per view-chain value: the type its chain views the outside value with */
   const ug_type_t **cvt = ug_arena_alloc(arena, sizeof(const ug_type_t *) * (g->values.len + 1));
+  /* per view-chain value: whether an expand in its chain broadcast */
+  bool *bc = ug_arena_alloc(arena, sizeof(bool) * (g->values.len + 1));
+  memset(bc, 0, sizeof(bool) * (g->values.len + 1));
   for (uint32_t i = 0; i < s->num_nodes; i++) {
     const ug_node_t *n = &g->nodes.items[s->nodes[i]];
     ug_value_id_t r = ug_node_result(g, n, 0);
@@ -632,6 +645,10 @@ static void plan_reads(lower_t *L, ug_arena_t *arena, uint32_t nin) {
     ug_value_id_t base = L->param[x] != UG_NONE ? x : L->src[x];
     if (base == UG_NONE) continue;
     L->src[r] = base;
+    /* a reshape of a broadcast value is no view of the buffer: its elements
+     * repeat in an order no row-major view gives, so the buffer is gathered */
+    bc[r] = n->op == UG_OP_EXPAND ? bc[x] || expand_broadcasts(g, n) : bc[x];
+    if (n->op != UG_OP_EXPAND && bc[x]) L->mapped[base] = true;
     /* the view's type: the chain's last reshape (an expand only broadcasts) */
     cvt[r] = n->op == UG_OP_EXPAND ? (L->param[x] != UG_NONE ? ug_value_type(g, x) : cvt[x]) : ug_value_type(g, r);
   }
@@ -779,6 +796,9 @@ static ug_status_t lower_nodes(ug_kir_module_t *km, const ug_plan_t *p, const ug
     if (warps > 16) warps = 16;
     int64_t q = (int64_t)32 * warps * V;
     L.T = (cols + q - 1) / q * q;
+    /* a short row of whole warp widths (128 columns of f16): the row itself,
+     * every lane busy with narrower vectors, rather than a padded tile */
+    if (warps == 1 && cols < q && cols % 32 == 0) L.T = cols;
     tiles = 1;
   } else {
     /* three or more whole operands: half the rounds, so they can all be

@@ -201,7 +201,10 @@ static void conv_tc_launch(ug_cuda_kctx_t *k, const conv_t *c, int64_t Mg) {
 }
 
 /* The loaders of conv_tc: w rows (A) and the gathered X columns (B). */
-static const char *const conv_tc_loaders[] = {
+/* What both tensor-core convs set up: shared memory, thread roles, the
+ * accumulators, 16-byte cp.async (zero-filling when !ok) and 16-byte
+ * shared stores. */
+static const char tc_setup[] =
     "      extern __shared__ __align__(128) unsigned char ug_contract_smem[];\n"
     "      // stages as in the f16 matmul: A [128][32] at 8192 * stage, B [32][128] at 32768 + 8192 * stage\n"
     "      const unsigned sbase = (unsigned)__cvta_generic_to_shared(ug_contract_smem);\n"
@@ -210,11 +213,6 @@ static const char *const conv_tc_loaders[] = {
     "      const int ar = tid >> 2, ac = tid & 3, br = tid >> 4, bc = tid & 15;\n"
     "      const unsigned da = sbase + (unsigned)(ar * 32 + ((ac ^ ((ar >> 1) & 3)) << 3)) * 2u;\n"
     "      const unsigned db = sbase + 32768u + (unsigned)(br * 128 + ((bc ^ (br & 7)) << 3)) * 2u;\n"
-    "      const bool ra0 = m0 + ar < Mg, ra1 = m0 + ar + 64 < Mg;\n"
-    "      const bool avec = K % 8 == 0 && (unsigned long long)A % 16 == 0;\n"
-    "      const T *ga = A + (m0 + ar) * K + ac * 8;\n"
-    "      const unsigned short *Au = reinterpret_cast<const unsigned short *>(A);\n"
-    "      const unsigned short *Xu = reinterpret_cast<const unsigned short *>(X);\n"
     "      float acc[4][4][4];\n"
     "#pragma unroll\n"
     "      for (int i = 0; i < 4; i++)\n"
@@ -227,7 +225,14 @@ static const char *const conv_tc_loaders[] = {
     "      };\n"
     "      auto st4 = [](unsigned d, const unsigned (&v)[4]) {\n"
     "        asm volatile(\"st.shared.v4.u32 [%0], {%1, %2, %3, %4};\\n\" :: \"r\"(d), \"r\"(v[0]), \"r\"(v[1]), \"r\"(v[2]), \"r\"(v[3]) : \"memory\");\n"
-    "      };\n"
+    "      };\n";
+
+static const char *const conv_tc_loaders[] = {
+    "      const bool ra0 = m0 + ar < Mg, ra1 = m0 + ar + 64 < Mg;\n"
+    "      const bool avec = K % 8 == 0 && (unsigned long long)A % 16 == 0;\n"
+    "      const T *ga = A + (m0 + ar) * K + ac * 8;\n"
+    "      const unsigned short *Au = reinterpret_cast<const unsigned short *>(A);\n"
+    "      const unsigned short *Xu = reinterpret_cast<const unsigned short *>(X);\n"
     "      // A: k chunk ac of w rows m0 + ar and m0 + ar + 64, zeros past Mg and K\n"
     "      auto load_a = [&](int st, int kt) {\n"
     "        const int64_t k0 = (int64_t)kt * 32;\n"
@@ -398,6 +403,7 @@ static ug_status_t conv_tc(ug_cuda_kctx_t *k, const conv_t *c) {
   fprintf(k->f, "#if __CUDA_ARCH__ >= 800\n");
   fprintf(k->f, "#define UG_MMA \"mma.sync.aligned.m16n8k16.row.col.f32.%s.%s.f32\"\n", bf ? "bf16" : "f16",
           bf ? "bf16" : "f16");
+  fputs(tc_setup, k->f);
   for (int i = 0; conv_tc_loaders[i]; i++) fputs(conv_tc_loaders[i], k->f);
   fputs("#define UG_LOAD load\n#define UG_STASH stash\n", k->f);
   ug_cuda_mma16_loop(k->f);
@@ -504,30 +510,10 @@ static bool nhwc_tc_fits(const conv_t *c) {
  * channels of one tap when C is a multiple of 8 (16-byte copies); B is w
  * as [K, M] (row-major, 16-byte copies when M is a multiple of 8). */
 static const char *const nhwc_tc_loaders[] = {
-    "      extern __shared__ __align__(128) unsigned char ug_contract_smem[];\n"
-    "      const unsigned sbase = (unsigned)__cvta_generic_to_shared(ug_contract_smem);\n"
-    "      const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, wm = warp >> 2, wn = warp & 3;\n"
-    "      const int KT = (int)((K + 31) / 32);\n"
-    "      const int ar = tid >> 2, ac = tid & 3, br = tid >> 4, bc = tid & 15;\n"
-    "      const unsigned da = sbase + (unsigned)(ar * 32 + ((ac ^ ((ar >> 1) & 3)) << 3)) * 2u;\n"
-    "      const unsigned db = sbase + 32768u + (unsigned)(br * 128 + ((bc ^ (br & 7)) << 3)) * 2u;\n"
     "      const bool avec = C % 8 == 0 && (unsigned long long)A % 16 == 0;\n"
     "      const bool bvec = N % 8 == 0 && (unsigned long long)B % 16 == 0;\n"
     "      const unsigned short *Au = reinterpret_cast<const unsigned short *>(A);\n"
     "      const unsigned short *Bu = reinterpret_cast<const unsigned short *>(B);\n"
-    "      float acc[4][4][4];\n"
-    "#pragma unroll\n"
-    "      for (int i = 0; i < 4; i++)\n"
-    "#pragma unroll\n"
-    "        for (int j = 0; j < 4; j++)\n"
-    "#pragma unroll\n"
-    "          for (int e = 0; e < 4; e++) acc[i][j][e] = 0.0f;\n"
-    "      auto cp = [](unsigned d, const T *p, bool ok) {\n"
-    "        asm volatile(\"cp.async.cg.shared.global [%0], [%1], 16, %2;\\n\" :: \"r\"(d), \"l\"(p), \"r\"(ok ? 16 : 0) : \"memory\");\n"
-    "      };\n"
-    "      auto st4 = [](unsigned d, const unsigned (&v)[4]) {\n"
-    "        asm volatile(\"st.shared.v4.u32 [%0], {%1, %2, %3, %4};\\n\" :: \"r\"(d), \"r\"(v[0]), \"r\"(v[1]), \"r\"(v[2]), \"r\"(v[3]) : \"memory\");\n"
-    "      };\n"
     "      // A rows m0 + ar + 64 h: output pixel q of image q / P; ab its image's offset in x,\n"
     "      // ah / aw the input row and column of its tap (0, 0) (far off past M)\n"
     "      int64_t ab[2];\n"
@@ -647,6 +633,7 @@ static ug_status_t nhwc_tc(ug_cuda_kctx_t *k, const conv_t *c) {
   fprintf(k->f, "#if __CUDA_ARCH__ >= 800\n");
   fprintf(k->f, "#define UG_MMA \"mma.sync.aligned.m16n8k16.row.col.f32.%s.%s.f32\"\n#define UG_CVT2 %s\n",
           bf ? "bf16" : "f16", bf ? "bf16" : "f16", bf ? "__floats2bfloat162_rn" : "__floats2half2_rn");
+  fputs(tc_setup, k->f);
   for (int i = 0; nhwc_tc_loaders[i]; i++) fputs(nhwc_tc_loaders[i], k->f);
   fputs("#define UG_LOAD load\n#define UG_STASH(st) ((void)0)\n", k->f);
   ug_cuda_mma16_loop(k->f);

@@ -31,9 +31,16 @@ typedef struct {
   ug_cuda_kctx_t *k;
   ug_kir_kernel_t *kk;
   FILE *f;
-  uint32_t threads;
+  uint32_t threads; /* per program */
+  uint32_t pack;    /* programs per block (one warp each), 1 for programs of several warps */
   int64_t W; /* chunk: elements in 16 bytes of the widest tile dtype */
 } kemit_t;
+
+/* Programs of one warp run UG_KIR_PACK to a block, a warp each: a block of
+ * 32 threads per program would leave most of an SM's thread slots empty
+ * (it holds at most 32 blocks), which short rows (a softmax over 128
+ * columns: a million programs) feel most. */
+#define UG_KIR_PACK 8
 
 const char ug_cuda_kir_prelude[] =
     "// kernel-IR index arithmetic: div and mod floor, as dims do\n"
@@ -204,7 +211,7 @@ static ug_status_t emit_load(kemit_t *e, const ug_kir_op_data_t *o) {
      * whole tile (chunk offsets are multiples of the vector) */
     fprintf(e->f, "    const bool vec = inb && ((unsigned long long)(a%u + base)) %% %lld == 0;\n", buf, (long long)vb);
     fprintf(e->f, "#pragma unroll\n    for (int j = 0; j < %lld; j++) {\n", (long long)U);
-    fprintf(e->f, "      const int64_t e0 = ((int64_t)j * %u + threadIdx.x) * %lld;\n", e->threads, (long long)W);
+    fprintf(e->f, "      const int64_t e0 = ((int64_t)j * %u + ug_tid) * %lld;\n", e->threads, (long long)W);
     ug_cuda_load_expr(dt, "w.e[c]", ld, sizeof ld);
     fprintf(e->f, "      if (vec) {\n        const ug_vec<%s, %lld> w = *reinterpret_cast<const ug_vec<%s, %lld> *>(a%u + base + e0);\n",
             sty, (long long)W, sty, (long long)W, buf);
@@ -218,7 +225,7 @@ static ug_status_t emit_load(kemit_t *e, const ug_kir_op_data_t *o) {
   }
   if (U > 0) {
     fprintf(e->f, "#pragma unroll\n    for (int j = 0; j < %lld; j++) {\n", (long long)U);
-    fprintf(e->f, "      const int64_t e0 = ((int64_t)j * %u + threadIdx.x) * %lld;\n", e->threads, (long long)W);
+    fprintf(e->f, "      const int64_t e0 = ((int64_t)j * %u + ug_tid) * %lld;\n", e->threads, (long long)W);
     if (vok) {
       snprintf(src, sizeof src, "w.e[c]");
       ug_cuda_load_expr(dt, src, ld, sizeof ld);
@@ -235,7 +242,7 @@ static ug_status_t emit_load(kemit_t *e, const ug_kir_op_data_t *o) {
     fprintf(e->f, "        v%u[j * %lld + c] = inb && e0 + c >= lo && e0 + c < lim ? %s : %s;\n    }\n  }\n", r, (long long)W, ld, other);
     return NULL;
   }
-  fprintf(e->f, "    const int64_t e0 = (int64_t)threadIdx.x * %lld;\n", (long long)P);
+  fprintf(e->f, "    const int64_t e0 = (int64_t)ug_tid * %lld;\n", (long long)P);
   snprintf(src, sizeof src, "a%u[base + e0 + c]", buf);
   ug_cuda_load_expr(dt, src, ld, sizeof ld);
   fprintf(e->f, "#pragma unroll\n    for (int c = 0; c < %lld; c++)\n", (long long)P);
@@ -261,7 +268,7 @@ static ug_status_t emit_store(kemit_t *e, const ug_kir_op_data_t *o) {
   if (S == 1) {
     snprintf(src, sizeof src, "v%u", v);
     ug_cuda_store_expr(dt, src, st, sizeof st);
-    fprintf(e->f, "    if (threadIdx.x == 0 && inb && lo <= 0 && 0 < lim) a%u[base] = %s;\n  }\n", buf, st);
+    fprintf(e->f, "    if (ug_tid == 0 && inb && lo <= 0 && 0 < lim) a%u[base] = %s;\n  }\n", buf, st);
     return NULL;
   }
   int64_t U = rounds(e, S), W = e->W, vb = W * (ug_dtype_bits(dt) / 8);
@@ -269,7 +276,7 @@ static ug_status_t emit_store(kemit_t *e, const ug_kir_op_data_t *o) {
   if (U > 0 && vok && last_axis_inside(e, o, S)) {
     fprintf(e->f, "    const bool vec = ((unsigned long long)(a%u + base)) %% %lld == 0;\n", buf, (long long)vb);
     fprintf(e->f, "    if (inb)\n#pragma unroll\n    for (int j = 0; j < %lld; j++) {\n", (long long)U);
-    fprintf(e->f, "      const int64_t e0 = ((int64_t)j * %u + threadIdx.x) * %lld;\n", e->threads, (long long)W);
+    fprintf(e->f, "      const int64_t e0 = ((int64_t)j * %u + ug_tid) * %lld;\n", e->threads, (long long)W);
     snprintf(src, sizeof src, "v%u[j * %lld + c]", v, (long long)W);
     ug_cuda_store_expr(dt, src, st, sizeof st);
     fprintf(e->f, "      if (vec) {\n        ug_vec<%s, %lld> w;\n#pragma unroll\n        for (int c = 0; c < %lld; c++) w.e[c] = %s;\n", sty,
@@ -280,7 +287,7 @@ static ug_status_t emit_store(kemit_t *e, const ug_kir_op_data_t *o) {
   }
   if (U > 0) {
     fprintf(e->f, "#pragma unroll\n    for (int j = 0; j < %lld; j++) {\n", (long long)U);
-    fprintf(e->f, "      const int64_t e0 = ((int64_t)j * %u + threadIdx.x) * %lld;\n", e->threads, (long long)W);
+    fprintf(e->f, "      const int64_t e0 = ((int64_t)j * %u + ug_tid) * %lld;\n", e->threads, (long long)W);
     if (vok) {
       snprintf(src, sizeof src, "v%u[j * %lld + c]", v, (long long)W);
       ug_cuda_store_expr(dt, src, st, sizeof st);
@@ -296,7 +303,7 @@ static ug_status_t emit_store(kemit_t *e, const ug_kir_op_data_t *o) {
     fprintf(e->f, "        if (inb && e0 + c >= lo && e0 + c < lim) a%u[base + e0 + c] = %s;\n    }\n  }\n", buf, st);
     return NULL;
   }
-  fprintf(e->f, "    const int64_t e0 = (int64_t)threadIdx.x * %lld;\n", (long long)P);
+  fprintf(e->f, "    const int64_t e0 = (int64_t)ug_tid * %lld;\n", (long long)P);
   snprintf(src, sizeof src, "v%u[c]", v);
   ug_cuda_store_expr(dt, src, st, sizeof st);
   fprintf(e->f, "#pragma unroll\n    for (int c = 0; c < %lld; c++)\n", (long long)P);
@@ -408,9 +415,9 @@ static void slot_elem(kemit_t *e, int64_t S, const char *q, char *buf, size_t si
   int64_t P = per_thread(e, S);
   if (S == 1) snprintf(buf, size, "0");
   else if (rounds(e, S) > 0)
-    snprintf(buf, size, "(((int64_t)(%s) / %lld * %u + threadIdx.x) * %lld + (%s) %% %lld)", q, (long long)e->W,
+    snprintf(buf, size, "(((int64_t)(%s) / %lld * %u + ug_tid) * %lld + (%s) %% %lld)", q, (long long)e->W,
              e->threads, (long long)e->W, q, (long long)e->W);
-  else snprintf(buf, size, "((int64_t)threadIdx.x * %lld + (%s))", (long long)P, q);
+  else snprintf(buf, size, "((int64_t)ug_tid * %lld + (%s))", (long long)P, q);
 }
 
 /* A tile filled per slot with `expr` (which may use q and elem). */
@@ -514,6 +521,26 @@ ug_status_t ug_cuda_emit_kir(ug_cuda_kctx_t *k, ug_kir_kernel_t *kk) {
     if (plain && whole && b > 0 && 16 / b < e.W) e.W = 16 / b;
   }
   if (kk->grid_rank != 1) return ug_node_error(k->g, k->n, UG_ERR_UNSUPPORTED, "kernel-IR grid rank on cuda");
+  /* narrower chunks for tiles that are not a whole number of 16-byte rounds
+   * of the block (a short row's tile of 128 f16: 8-byte chunks) */
+  for (size_t i = 0; i < kk->values.len; i++) {
+    const ug_kir_type_t *t = &kk->values.items[i].type;
+    if (t->kind != UG_KT_TILE || t->t.rank != 1 || !UG_DIM_IS_STATIC(t->t.dims[0]) || t->t.dims[0] <= 1) continue;
+    int64_t S = t->t.dims[0];
+    while (e.W > 1 && S % ((int64_t)e.threads * e.W) != 0 && S % e.threads == 0) e.W /= 2;
+  }
+  /* ug_tid: the thread within its program; ug_prog: the program of a packed
+   * warp, whose warps past the grid leave at once (a warp's shuffles see
+   * all of its lanes, and one-warp programs have no block barrier) */
+  e.pack = e.threads == 32 ? UG_KIR_PACK : 1;
+  if (e.pack > 1) {
+    char gd[64];
+    fprintf(e.f, "  const unsigned ug_tid = threadIdx.x & 31u;\n  (void)ug_tid;\n");
+    fprintf(e.f, "  const int64_t ug_prog = (int64_t)blockIdx.x * %u + (threadIdx.x >> 5);\n", e.pack);
+    fprintf(e.f, "  if (ug_prog >= %s) return;\n", ug_cuda_dimstr(kk->grid[0], gd, sizeof gd));
+  } else {
+    fprintf(e.f, "  const unsigned ug_tid = threadIdx.x;\n  (void)ug_tid;\n");
+  }
   const ug_kir_region_t *body = ug_kir_region(kk, kk->body);
   for (size_t i = 0; i < body->ops.len; i++) {
     const ug_kir_op_data_t *o = ug_kir_op(kk, body->ops.items[i]);
@@ -521,7 +548,8 @@ ug_status_t ug_cuda_emit_kir(ug_cuda_kctx_t *k, ug_kir_kernel_t *kk) {
     switch (o->op) {
     case UG_KIR_PROGRAM_ID: {
       const ug_kir_attr_t *a = ug_kir_op_attr(kk, o, UG_KATTR_AXIS);
-      fprintf(e.f, "  const int64_t v%u = (int64_t)blockIdx.%c;\n", ug_kir_result(kk, o, 0), "xyz"[a ? a->i : 0]);
+      if (e.pack > 1) fprintf(e.f, "  const int64_t v%u = ug_prog;\n", ug_kir_result(kk, o, 0));
+      else fprintf(e.f, "  const int64_t v%u = (int64_t)blockIdx.%c;\n", ug_kir_result(kk, o, 0), "xyz"[a ? a->i : 0]);
       break;
     }
     case UG_KIR_EW: {
@@ -552,9 +580,9 @@ ug_status_t ug_cuda_emit_kir(ug_cuda_kctx_t *k, ug_kir_kernel_t *kk) {
     if (st) return st;
   }
   k->custom_launch = true;
-  k->grid[0] = kk->grid[0];
+  k->grid[0] = e.pack > 1 ? ug_dim_ceildiv(k->m->dims, kk->grid[0], e.pack) : kk->grid[0];
   k->grid[1] = k->grid[2] = 1;
-  k->block = e.threads;
+  k->block = e.threads * e.pack;
   k->shared_bytes = 0;
   return NULL;
 }
