@@ -41,6 +41,12 @@ typedef struct {
  * (it holds at most 32 blocks), which short rows (a softmax over 128
  * columns: a million programs) feel most. */
 #define UG_KIR_PACK 8
+/* ... and each such warp runs UG_KIR_ILP programs, the copies of the body
+ * unrolled in one loop so that the loads of one overlap the reductions of
+ * another (a warp per row waits on its row otherwise). */
+#ifndef UG_KIR_ILP
+#define UG_KIR_ILP 2
+#endif
 
 const char ug_cuda_kir_prelude[] =
     "// kernel-IR index arithmetic: div and mod floor, as dims do\n"
@@ -536,8 +542,16 @@ ug_status_t ug_cuda_emit_kir(ug_cuda_kctx_t *k, ug_kir_kernel_t *kk) {
   if (e.pack > 1) {
     char gd[64];
     fprintf(e.f, "  const unsigned ug_tid = threadIdx.x & 31u;\n  (void)ug_tid;\n");
-    fprintf(e.f, "  const int64_t ug_prog = (int64_t)blockIdx.x * %u + (threadIdx.x >> 5);\n", e.pack);
-    fprintf(e.f, "  if (ug_prog >= %s) return;\n", ug_cuda_dimstr(kk->grid[0], gd, sizeof gd));
+    ug_cuda_dimstr(kk->grid[0], gd, sizeof gd);
+    fprintf(e.f, "  const int64_t ug_prog0 = ((int64_t)blockIdx.x * %u + (threadIdx.x >> 5)) * %d;\n", e.pack, UG_KIR_ILP);
+    fprintf(e.f, "  const int64_t ug_grid = %s;\n  if (ug_prog0 >= ug_grid) return;\n", gd);
+    /* a copy past the grid's end does nothing (it must not redo a program:
+     * an in-place step's program reads what it overwrote); a static grid
+     * of whole groups needs no test, and then the copies' loads may move
+     * ahead of the other copies' reductions */
+    bool whole = UG_DIM_IS_STATIC(kk->grid[0]) && kk->grid[0] % UG_KIR_ILP == 0;
+    fprintf(e.f, "#pragma unroll\n  for (int ug_r = 0; ug_r < %d; ug_r++) {\n", UG_KIR_ILP);
+    fprintf(e.f, "  const int64_t ug_prog = ug_prog0 + ug_r;\n  if (%s) {\n", whole ? "true" : "ug_prog < ug_grid");
   } else {
     fprintf(e.f, "  const unsigned ug_tid = threadIdx.x;\n  (void)ug_tid;\n");
   }
@@ -579,8 +593,9 @@ ug_status_t ug_cuda_emit_kir(ug_cuda_kctx_t *k, ug_kir_kernel_t *kk) {
     }
     if (st) return st;
   }
+  if (e.pack > 1) fprintf(e.f, "  }\n  }\n");
   k->custom_launch = true;
-  k->grid[0] = e.pack > 1 ? ug_dim_ceildiv(k->m->dims, kk->grid[0], e.pack) : kk->grid[0];
+  k->grid[0] = e.pack > 1 ? ug_dim_ceildiv(k->m->dims, kk->grid[0], (int64_t)e.pack * UG_KIR_ILP) : kk->grid[0];
   k->grid[1] = k->grid[2] = 1;
   k->block = e.threads * e.pack;
   k->shared_bytes = 0;
