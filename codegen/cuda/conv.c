@@ -87,6 +87,18 @@ static void conv_put(ug_cuda_kctx_t *k, const conv_t *c, const char *i, const ch
   fprintf(k->f, "%.*sa%d[%s] = %s;\n", indent, ind, c->oa, i, sc);
 }
 
+/* The direct convs' accumulator of type ct for output channel m: the bias, or 0. */
+static void acc_init(ug_cuda_kctx_t *k, const conv_t *c, const char *ct) {
+  if (c->ba < 0) {
+    fprintf(k->f, "    %s acc = 0;\n", ct);
+    return;
+  }
+  char src[48], bl[128];
+  snprintf(src, sizeof src, "a%d[m]", c->ba);
+  ug_cuda_load_expr(ug_value_type(k->g, k->ops[2])->dtype, src, bl, sizeof bl);
+  fprintf(k->f, "    %s acc = (%s)%s;\n", ct, ct, bl);
+}
+
 static ug_status_t conv_direct(ug_cuda_kctx_t *k, const conv_t *c, bool transpose) {
   const ug_type_t *x = c->x, *w = c->w, *o = c->o;
   int sr = c->sr;
@@ -114,14 +126,8 @@ static ug_status_t conv_direct(ug_cuda_kctx_t *k, const conv_t *c, bool transpos
     fprintf(k->f, "    const %s o%d = t %% (%s)%s; t /= (%s)%s;\n", ix, i, ix,
             ug_cuda_dimstr(o->dims[2 + i], d, sizeof d), ix, d);
   fprintf(k->f, "    const %s m = t %% Mo, img = t / Mo, gi = m / Mg, ml = m - gi * Mg;\n", ix);
-  char bl[128], wl[128], xl[128], src[32];
-  if (c->ba >= 0) {
-    snprintf(src, sizeof src, "a%d[m]", c->ba);
-    ug_cuda_load_expr(ug_value_type(k->g, k->ops[2])->dtype, src, bl, sizeof bl);
-    fprintf(k->f, "    %s acc = (%s)%s;\n", ct, ct, bl);
-  } else {
-    fprintf(k->f, "    %s acc = 0;\n", ct);
-  }
+  char wl[128], xl[128], src[32];
+  acc_init(k, c, ct);
   fprintf(k->f, "    for (%s ci = 0; ci < Cg; ci++) {\n", ix);
   fprintf(k->f, "      const %s xc = gi * Cg + ci;\n", ix);
   char prodD[TEXT];
@@ -462,15 +468,7 @@ static ug_status_t nhwc_direct(ug_cuda_kctx_t *k, const conv_t *c) {
     fprintf(k->f, "    const %s o%d = t %% (%s)%s; t /= (%s)%s;\n", ix, i, ix,
             ug_cuda_dimstr(o->dims[1 + i], d, sizeof d), ix, d);
   fprintf(k->f, "    const %s img = t, gi = m / Mg;\n", ix);
-  char bl[128];
-  if (c->ba >= 0) {
-    char bs[48];
-    snprintf(bs, sizeof bs, "a%d[m]", c->ba);
-    ug_cuda_load_expr(ug_value_type(k->g, k->ops[2])->dtype, bs, bl, sizeof bl);
-    fprintf(k->f, "    %s acc = (%s)%s;\n", ct, ct, bl);
-  } else {
-    fprintf(k->f, "    %s acc = 0;\n", ct);
-  }
+  acc_init(k, c, ct);
   /* taps outermost, then the group's channels (contiguous in x): xo is the
    * input pixel (image and spatial coordinates), wo the tap */
   for (int i = 0; i < sr; i++) {

@@ -120,14 +120,14 @@ def fnv1a64(b):
     return h
 
 
-def nhwc_case(name, doc, dt, xs, ws, strides, pads, tol):
-    """conv_nhwc written directly: x [N, H, W, C], w [kh, kw, C, M], bias, relu + residual."""
+def nhwc_case(name, doc, dt, xs, ws, strides, pads, tol, group=1):
+    """conv_nhwc written directly: x [N, H, W, C], w [kh, kw, C/group, M], bias, relu + residual."""
     x = vals(xs)
     w = vals(ws)
     b = vals([ws[-1]])
     xc = np.moveaxis(x, -1, 1)
-    wc = np.transpose(w, (3, 2, 0, 1))  # [M, C, kh, kw]
-    h = rnd(np.moveaxis(conv(xc, wc, b, strides, pads, [1, 1], 1), 1, -1), dt)
+    wc = np.transpose(w, (3, 2, 0, 1))  # [M, C/group, kh, kw]
+    h = rnd(np.moveaxis(conv(xc, wc, b, strides, pads, [1, 1], group), 1, -1), dt)
     r = vals(h.shape)
     y = rnd(np.maximum(h, 0) + r, dt)
     lines = [f"// {l}" for l in doc.split("\n")]
@@ -138,7 +138,7 @@ def nhwc_case(name, doc, dt, xs, ws, strides, pads, tol):
     lines.append(f"// E2E tol {tol}")
     lines.append(f"graph @main(%x: {shape(dt, x.shape)}, %w: {shape(dt, w.shape)}, %b: {shape(dt, b.shape)}, "
                  f"%r: {shape(dt, r.shape)}) -> (y: {shape(dt, y.shape)}) {{")
-    lines.append(f"  %h = conv_nhwc %x, %w, %b {attrs(strides, pads, [1, 1], 1)} : {shape(dt, h.shape)}")
+    lines.append(f"  %h = conv_nhwc %x, %w, %b {attrs(strides, pads, [1, 1], group)} : {shape(dt, h.shape)}")
     lines.append(f"  %z = relu %h : {shape(dt, h.shape)}")
     lines.append(f"  %y = add %z, %r : {shape(dt, h.shape)}")
     lines.append("  return %y")
@@ -220,3 +220,7 @@ block_case("block_f16",
            "A residual block, f16, constant weights: relu(conv1x1(relu(conv3x3(x) + b1)) + conv1x1(x)).\n"
            "Compiled for CUDA alone its convs run channels last (the layout pass).",
            1e-3)
+nhwc_case("nhwc_f32_group",
+          "conv_nhwc in f32 with 2 groups (4 channels in, 6 out each), 3x3, pads 1: not the\n"
+          "tensor-core kernel's case, so the direct loop on CUDA; bias, relu + residual fused.",
+          "f32", [2, 5, 4, 8], [3, 3, 4, 12], [1, 1], [1, 1, 1, 1], 1e-5, group=2)
