@@ -261,6 +261,13 @@ def main():
         for suffix in ("", "_nchw"):
             cases.append((name + suffix, lambda x, w, b, st=st, p=p: F.conv2d(x, w, b, st, p), [cx, cw, cb],
                           (make_models.CONV_BATCH, co, o, o), nb, fl))
+        if name in make_models.CONVS_F32:
+            # fp32: <name>_f32 ugcc's default (3xTF32: f32 accuracy), <name>_f32tf --precision=tf32;
+            # eager's cuDNN takes TF32 for fp32 convs by default (torch.backends.cudnn.allow_tf32)
+            fx, fw, fb = cx.float(), cw.float(), cb.float()
+            for suffix in ("_f32", "_f32tf"):
+                cases.append((name + suffix, lambda x, w, b, st=st, p=p: F.conv2d(x, w, b, st, p), [fx, fw, fb],
+                              (make_models.CONV_BATCH, co, o, o), 2 * nb, fl))
         if name == "conv_3x3_14":
             cr = torch.randn(make_models.CONV_BATCH, co, o, o, device=dev, dtype=h)
             for suffix in ("", "_nchw"):
@@ -283,7 +290,7 @@ def main():
         row.update(eager_us=t_eager * 1e6, compile_us=t_comp * 1e6)
         so = os.path.join(a.models, name + ".so")
         try:
-            out = torch.empty(oshape, device=dev, dtype=h)
+            out = torch.empty(oshape, device=dev, dtype=ref.dtype)
             run = u.session(so, ins, [out])
             run()
             sync()

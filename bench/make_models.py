@@ -30,6 +30,8 @@ CONVS = {
     "conv_1x1_7": (2048, 7, 512, 1, 1, 0),
 }
 CONV_BATCH = 8
+# the layers also run in fp32 (<name>_f32): tensor cores through tf32
+CONVS_F32 = ("conv_3x3_56", "conv_1x1_56", "conv_3x3_14", "conv_1x1_7")
 
 
 def conv_out(h, k, s, p):
@@ -43,8 +45,8 @@ def save(d, name, nodes, inputs, outputs, opset=23):
     onnx.save(m, os.path.join(d, name + ".onnx"))
 
 
-def t(name, *shape):
-    return helper.make_tensor_value_info(name, F16, list(shape))
+def t(name, *shape, dtype=F16):
+    return helper.make_tensor_value_info(name, dtype, list(shape))
 
 
 def const(name, value, dtype=TensorProto.FLOAT):
@@ -135,6 +137,13 @@ def main(d):
         o = conv_out(hw, k, s, p)
         save(d, name, [mk("Conv", ["x", "w", "b"], ["y"], strides=[s, s], pads=[p] * 4)],
              [t("x", CONV_BATCH, ci, hw, hw), t("w", co, ci, k, k), t("b", co)], [t("y", CONV_BATCH, co, o, o)])
+    for name in CONVS_F32:
+        ci, hw, co, k, s, p = CONVS[name]
+        o = conv_out(hw, k, s, p)
+        f = TensorProto.FLOAT
+        save(d, name + "_f32", [mk("Conv", ["x", "w", "b"], ["y"], strides=[s, s], pads=[p] * 4)],
+             [t("x", CONV_BATCH, ci, hw, hw, dtype=f), t("w", co, ci, k, k, dtype=f), t("b", co, dtype=f)],
+             [t("y", CONV_BATCH, co, o, o, dtype=f)])
     ci, hw, co, k, s, p = CONVS["conv_3x3_14"]
     save(d, "conv_epi", [
         mk("Conv", ["x", "w", "b"], ["h"], strides=[s, s], pads=[p] * 4),

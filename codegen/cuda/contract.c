@@ -404,6 +404,9 @@ static mm_math_t mm_math(ug_precision_t p) {
 #define MM_F32_STAGE 20736u
 #define MM_F32_STAGES 3u
 
+/* The f32 tile pipeline's set-up (mm_f32_body[0]), matmul loaders
+ * (mm_f32_body[1]), main loop (mm_f32_body[2] + the math + [3]); conv.c
+ * reuses all but the loaders (ug_cuda_mma32_setup / _loop). */
 static const char *const mm_f32_body[] = {
     "      // per stage (20736 bytes): A [128][24] floats, then B [16][132] floats at 12288;\n"
     "      // the padding makes the fragment reads below conflict-free: A 8-byte reads\n"
@@ -415,9 +418,6 @@ static const char *const mm_f32_body[] = {
     "      const int ar = tid >> 2, ac = tid & 3, br = tid >> 5, bc = tid & 31;\n"
     "      const unsigned da = sbase + (unsigned)(ar * 24 + ac * 4) * 4u;\n"
     "      const unsigned db = sbase + 12288u + (unsigned)(br * 132 + bc * 4) * 4u;\n"
-    "      const bool ra0 = m0 + ar < M, ra1 = m0 + ar + 64 < M, cb = n0 + bc * 4 < N;\n"
-    "      const float *ga = A + (m0 + ar) * K + ac * 4;\n"
-    "      const float *gb = B + (int64_t)br * N + n0 + bc * 4;\n"
     "      // fragment reads: A row g of the warp's rows at k 2t, B k row 2t at the warp's column g\n"
     "      const int ax = (wm * 64 + (lane >> 2)) * 24 + 2 * (lane & 3);\n"
     "      const int bx = 2 * (lane & 3) * 132 + wn * 32 + (lane >> 2);\n"
@@ -432,6 +432,12 @@ static const char *const mm_f32_body[] = {
     "      auto cp = [](unsigned d, const float *p, bool ok) {\n"
     "        asm volatile(\"cp.async.cg.shared.global [%0], [%1], 16, %2;\\n\" :: \"r\"(d), \"l\"(p), \"r\"(ok ? 16 : 0) : \"memory\");\n"
     "      };\n"
+    "      auto st4f = [](unsigned d, const float (&v)[4]) {\n"
+    "        asm volatile(\"st.shared.v4.f32 [%0], {%1, %2, %3, %4};\\n\" :: \"r\"(d), \"f\"(v[0]), \"f\"(v[1]), \"f\"(v[2]), \"f\"(v[3]) : \"memory\");\n"
+    "      };\n",
+    "      const bool ra0 = m0 + ar < M, ra1 = m0 + ar + 64 < M, cb = n0 + bc * 4 < N;\n"
+    "      const float *ga = A + (m0 + ar) * K + ac * 4;\n"
+    "      const float *gb = B + (int64_t)br * N + n0 + bc * 4;\n"
     "      // k tile kt into stage st, zeros outside the matrices: 16-byte copies\n"
     "      auto load_v = [&](int st, int kt) {\n"
     "        const int64_t k0 = (int64_t)kt * 16;\n"
@@ -457,17 +463,18 @@ static const char *const mm_f32_body[] = {
     "            wa[e] = e < ra ? pa[e] : 0.0f;\n"
     "            wb[e] = e < rb ? pb[e] : 0.0f;\n"
     "          }\n"
-    "          asm volatile(\"st.shared.v4.f32 [%0], {%1, %2, %3, %4};\\n\" :: \"r\"(da + so + 6144u * h),\n"
-    "                       \"f\"(wa[0]), \"f\"(wa[1]), \"f\"(wa[2]), \"f\"(wa[3]) : \"memory\");\n"
-    "          asm volatile(\"st.shared.v4.f32 [%0], {%1, %2, %3, %4};\\n\" :: \"r\"(db + so + 4224u * h),\n"
-    "                       \"f\"(wb[0]), \"f\"(wb[1]), \"f\"(wb[2]), \"f\"(wb[3]) : \"memory\");\n"
+    "          st4f(da + so + 6144u * h, wa);\n"
+    "          st4f(db + so + 4224u * h, wb);\n"
     "        }\n"
     "      };\n",
     "      // 2 tiles in flight; the stage refilled at step kt is the one computed\n"
     "      // at kt - 1, which every warp has left once past the barrier\n"
     "#pragma unroll\n"
     "      for (int s = 0; s < 2; s++) {\n"
-    "        if (s < KT) UG_LOAD(s, s);\n"
+    "        if (s < KT) {\n"
+    "          UG_LOAD(s, s);\n"
+    "          UG_STASH(s);\n"
+    "        }\n"
     "        asm volatile(\"cp.async.commit_group;\\n\" ::: \"memory\");\n"
     "      }\n"
     "      int rs = 0, ws = 2;  // the stages read and refilled at step kt: kt % 3 and (kt + 2) % 3\n"
@@ -475,12 +482,16 @@ static const char *const mm_f32_body[] = {
     "      for (int kt = 0; kt < KT; kt++) {\n"
     "        asm volatile(\"cp.async.wait_group 1;\\n\" ::: \"memory\");\n"
     "        __syncthreads();\n"
-    "        if (kt + 2 < KT) UG_LOAD(ws, kt + 2);\n"
+    "        const bool more = kt + 2 < KT;\n"
+    "        const int wst = ws;\n"
+    "        if (more) UG_LOAD(wst, kt + 2);\n"
     "        asm volatile(\"cp.async.commit_group;\\n\" ::: \"memory\");\n"
     "        const float *As = reinterpret_cast<const float *>(ug_contract_smem + rs * 20736) + ax;\n"
     "        const float *Bs = reinterpret_cast<const float *>(ug_contract_smem + rs * 20736 + 12288) + bx;\n"
     "        rs = rs == 2 ? 0 : rs + 1;\n"
     "        ws = ws == 2 ? 0 : ws + 1;\n",
+    "        // loaders that stage through registers write the refilled stage now\n"
+    "        if (more) UG_STASH(wst);\n"
     "      }\n"
     "      asm volatile(\"cp.async.wait_group 0;\\n\" ::: \"memory\");\n"};
 
@@ -634,67 +645,77 @@ static const char mm_f32_simt[] =
     "          if (r < M && c < N) UG_PUT(r * N + c, acc[i][j]);\n"
     "        }\n";
 
-static ug_status_t mm_f32_tc(ug_cuda_kctx_t *k, const mm_shape_t *s, mm_math_t math) {
-  bool tf = math == MM_3XTF32 || math == MM_TF32;
-  mm_open(k, s, 128);
-  fputs("      extern __shared__ __align__(128) unsigned char ug_contract_smem[];\n#if __CUDA_ARCH__ >= 800\n", k->f);
-  fputs(mm_f32_body[0], k->f);
-  if (tf) {
+/* The f32 pipeline's set-up and the math's helpers: tf32 rounding, the
+ * 3xTF32 split, pack (f16 / bf16 rounding), the mma of the math. */
+static void mm_f32_setup(FILE *f, mm_math_t math) {
+  fputs(mm_f32_body[0], f);
+  if (math == MM_3XTF32 || math == MM_TF32) {
     fputs("      auto tf32 = [](float x) {\n"
           "        unsigned r;\n"
           "        asm(\"cvt.rna.tf32.f32 %0, %1;\\n\" : \"=r\"(r) : \"f\"(x));\n"
           "        return r;\n"
           "      };\n",
-          k->f);
+          f);
     if (math == MM_3XTF32)
       fputs("      auto split = [&](float x, unsigned &big, unsigned &small) {\n"
             "        big = tf32(x);\n"
             "        small = tf32(x - __uint_as_float(big));\n"
-            "      };\n"
-            "      // an exact f32 dot product, for the results that came out NaN\n"
-            "      auto exact = [&](int64_t r, int64_t c) {\n"
-            "        float v = 0.0f;\n"
-            "#pragma unroll 1\n"
-            "        for (int64_t q = 0; q < K; q++) v += A[r * K + q] * B[q * N + c];\n"
-            "        return v;\n"
             "      };\n",
-            k->f);
+            f);
     fputs("      auto mma = [](float (&d)[4], const unsigned (&a)[4], const unsigned (&b)[2]) {\n"
           "        asm(\"mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\\n\"\n"
           "            : \"+f\"(d[0]), \"+f\"(d[1]), \"+f\"(d[2]), \"+f\"(d[3])\n"
           "            : \"r\"(a[0]), \"r\"(a[1]), \"r\"(a[2]), \"r\"(a[3]), \"r\"(b[0]), \"r\"(b[1]));\n"
           "      };\n",
-          k->f);
-  } else {
-    bool bf = math == MM_BF16;
-    fprintf(k->f,
-            "      // two floats rounded to %s, the first in the low half\n"
-            "      auto pack = [](float lo, float hi) {\n"
-            "        %s v = %s(lo, hi);\n"
-            "        return *reinterpret_cast<unsigned *>(&v);\n"
-            "      };\n"
-            "      auto mma = [](float (&d)[4], const unsigned (&a)[4], const unsigned (&b)[2]) {\n"
-            "        asm(\"mma.sync.aligned.m16n8k16.row.col.f32.%s.%s.f32 {%%0, %%1, %%2, %%3}, {%%4, %%5, %%6, %%7}, {%%8, %%9}, {%%0, %%1, %%2, %%3};\\n\"\n"
-            "            : \"+f\"(d[0]), \"+f\"(d[1]), \"+f\"(d[2]), \"+f\"(d[3])\n"
-            "            : \"r\"(a[0]), \"r\"(a[1]), \"r\"(a[2]), \"r\"(a[3]), \"r\"(b[0]), \"r\"(b[1]));\n"
-            "      };\n",
-            bf ? "bf16" : "f16", bf ? "__nv_bfloat162" : "__half2", bf ? "__floats2bfloat162_rn" : "__floats2half2_rn",
-            bf ? "bf16" : "f16", bf ? "bf16" : "f16");
+          f);
+    return;
   }
-  const char *mathtext = math == MM_3XTF32 ? mm_f32_math_3xtf32 : math == MM_TF32 ? mm_f32_math_tf32 : mm_f32_math_16;
+  bool bf = math == MM_BF16;
+  fprintf(f,
+          "      // two floats rounded to %s, the first in the low half\n"
+          "      auto pack = [](float lo, float hi) {\n"
+          "        %s v = %s(lo, hi);\n"
+          "        return *reinterpret_cast<unsigned *>(&v);\n"
+          "      };\n"
+          "      auto mma = [](float (&d)[4], const unsigned (&a)[4], const unsigned (&b)[2]) {\n"
+          "        asm(\"mma.sync.aligned.m16n8k16.row.col.f32.%s.%s.f32 {%%0, %%1, %%2, %%3}, {%%4, %%5, %%6, %%7}, {%%8, %%9}, {%%0, %%1, %%2, %%3};\\n\"\n"
+          "            : \"+f\"(d[0]), \"+f\"(d[1]), \"+f\"(d[2]), \"+f\"(d[3])\n"
+          "            : \"r\"(a[0]), \"r\"(a[1]), \"r\"(a[2]), \"r\"(a[3]), \"r\"(b[0]), \"r\"(b[1]));\n"
+          "      };\n",
+          bf ? "bf16" : "f16", bf ? "__nv_bfloat162" : "__half2", bf ? "__floats2bfloat162_rn" : "__floats2half2_rn",
+          bf ? "bf16" : "f16", bf ? "bf16" : "f16");
+}
+
+/* The f32 main loop over UG_LOAD(stage, k tile) / UG_STASH(stage). */
+static void mm_f32_loop(FILE *f, mm_math_t math) {
+  fputs(mm_f32_body[2], f);
+  fputs(math == MM_3XTF32 ? mm_f32_math_3xtf32 : math == MM_TF32 ? mm_f32_math_tf32 : mm_f32_math_16, f);
+  fputs(mm_f32_body[3], f);
+}
+
+static ug_status_t mm_f32_tc(ug_cuda_kctx_t *k, const mm_shape_t *s, mm_math_t math) {
+  mm_open(k, s, 128);
+  fputs("      extern __shared__ __align__(128) unsigned char ug_contract_smem[];\n#if __CUDA_ARCH__ >= 800\n", k->f);
+  mm_f32_setup(k->f, math);
+  fputs(mm_f32_body[1], k->f);
+  if (math == MM_3XTF32)
+    fputs("      // an exact f32 dot product, for the results that came out NaN\n"
+          "      auto exact = [&](int64_t r, int64_t c) {\n"
+          "        float v = 0.0f;\n"
+          "#pragma unroll 1\n"
+          "        for (int64_t q = 0; q < K; q++) v += A[r * K + q] * B[q * N + c];\n"
+          "        return v;\n"
+          "      };\n",
+          k->f);
   /* the main loop twice, with 16-byte copies or element loads (see mm_tc) */
   fputs("      const bool vec = K % 4 == 0 && N % 4 == 0 && "
         "((unsigned long long)A % 16 | (unsigned long long)B % 16) == 0;\n",
         k->f);
-  fputs("      if (vec) {\n#define UG_LOAD load_v\n", k->f);
-  fputs(mm_f32_body[1], k->f);
-  fputs(mathtext, k->f);
-  fputs(mm_f32_body[2], k->f);
+  fputs("#define UG_STASH(st) ((void)(st))\n      if (vec) {\n#define UG_LOAD load_v\n", k->f);
+  mm_f32_loop(k->f, math);
   fputs("#undef UG_LOAD\n      } else {\n#define UG_LOAD load_s\n", k->f);
-  fputs(mm_f32_body[1], k->f);
-  fputs(mathtext, k->f);
-  fputs(mm_f32_body[2], k->f);
-  fputs("#undef UG_LOAD\n      }\n", k->f);
+  mm_f32_loop(k->f, math);
+  fputs("#undef UG_LOAD\n      }\n#undef UG_STASH\n", k->f);
   /* the epilogue, with the NaN fix-up of 3xTF32 */
   fputs(mm_f32_epilogue[0], k->f);
   if (math == MM_3XTF32)
@@ -725,6 +746,9 @@ static ug_status_t emit_matmul(ug_cuda_kctx_t *k) {
 }
 
 void ug_cuda_mma16_loop(FILE *f) { fputs(mm_tc_body[1], f); }
+void ug_cuda_mma32_setup(FILE *f, ug_precision_t p) { mm_f32_setup(f, mm_math(p)); }
+void ug_cuda_mma32_loop(FILE *f, ug_precision_t p) { mm_f32_loop(f, mm_math(p)); }
+bool ug_cuda_mma32_split(ug_precision_t p) { return mm_math(p) == MM_3XTF32; }
 void ug_cuda_mma16_store(FILE *f) { fputs(mm_tc_body[2], f); }
 
 ug_status_t ug_cuda_emit_contract(ug_cuda_kctx_t *k) {

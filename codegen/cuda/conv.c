@@ -182,7 +182,7 @@ static ug_status_t conv_direct(ug_cuda_kctx_t *k, const conv_t *c, bool transpos
 /* Whether conv_tc takes the conv. */
 static bool conv_tc_fits(const conv_t *c) {
   ug_dtype_t dt = c->o->dtype;
-  if (dt != UG_DTYPE_F16 && dt != UG_DTYPE_BF16) return false;
+  if (dt != UG_DTYPE_F16 && dt != UG_DTYPE_BF16 && dt != UG_DTYPE_F32) return false;
   if (c->x->dtype != dt || c->w->dtype != dt || c->sr > 2) return false;
   if (!UG_DIM_IS_STATIC(c->w->dims[0]) || !UG_DIM_IS_STATIC(c->w->dims[1])) return false;
   if (c->w->dims[0] % c->group != 0) return false;
@@ -193,7 +193,7 @@ static bool conv_tc_fits(const conv_t *c) {
 }
 
 /* The launch: one block of 8 warps per 128x128 tile of one group's GEMM. */
-static void conv_tc_launch(ug_cuda_kctx_t *k, const conv_t *c, int64_t Mg) {
+static void conv_tc_launch(ug_cuda_kctx_t *k, const conv_t *c, int64_t Mg, unsigned shared_bytes) {
   ug_dims_t *d = k->m->dims;
   ug_dim_t N = c->o->dims[0];
   for (int i = 2; i < c->o->rank; i++) N = ug_dim_mul(d, N, c->o->dims[i]);
@@ -203,7 +203,7 @@ static void conv_tc_launch(ug_cuda_kctx_t *k, const conv_t *c, int64_t Mg) {
   k->grid[1] = 1;
   k->grid[2] = 1;
   k->block = 256;
-  k->shared_bytes = 2u * 4u * 128u * 32u * 2u;
+  k->shared_bytes = shared_bytes;
 }
 
 /* The loaders of conv_tc: w rows (A) and the gathered X columns (B). */
@@ -321,6 +321,82 @@ static const char *const conv_tc_loaders[] = {
     "      };\n",
     NULL};
 
+/* The loaders of conv_tc in f32 (the f32 GEMM's tiles, contract.c
+ * mm_f32_body: k tiles of 16, A [128][24] and B [16][132] floats a stage):
+ * as the f16 ones, with 4 columns of 4-byte elements per thread. */
+static const char conv_tc32_loaders[] =
+    "      const bool ra0 = m0 + ar < Mg, ra1 = m0 + ar + 64 < Mg;\n"
+    "      const bool avec = K % 4 == 0 && (unsigned long long)A % 16 == 0;\n"
+    "      const T *ga = A + (m0 + ar) * K + ac * 4;\n"
+    "      // A: k chunk ac of w rows m0 + ar and m0 + ar + 64, zeros past Mg and K\n"
+    "      auto load_a = [&](int st, int kt) {\n"
+    "        const int64_t k0 = (int64_t)kt * 16;\n"
+    "        const unsigned so = (unsigned)st * 20736u;\n"
+    "        if (avec) {\n"
+    "          const bool ka = k0 + ac * 4 < K;\n"
+    "          cp(da + so, ra0 && ka ? ga + k0 : A, ra0 && ka);\n"
+    "          cp(da + so + 6144u, ra1 && ka ? ga + 64 * K + k0 : A, ra1 && ka);\n"
+    "          return;\n"
+    "        }\n"
+    "#pragma unroll\n"
+    "        for (int h = 0; h < 2; h++) {\n"
+    "          const int64_t gm = m0 + ar + 64 * h, gk = k0 + ac * 4;\n"
+    "          const int64_t ra = gm < Mg ? K - gk : 0;\n"
+    "          const T *pa = A + (ra > 0 ? gm * K + gk : 0);\n"
+    "          float wa[4];\n"
+    "#pragma unroll\n"
+    "          for (int e = 0; e < 4; e++) wa[e] = e < ra ? pa[e] : 0.0f;\n"
+    "          st4f(da + so + 6144u * h, wa);\n"
+    "        }\n"
+    "      };\n"
+    "      // B: this thread's columns n0 + bc * 4 + e (see the f16 loader)\n"
+    "      XI xo[4];\n"
+    "      int ih0[4], iw0[4];\n"
+    "#pragma unroll\n"
+    "      for (int e = 0; e < 4; e++) {\n"
+    "        const int64_t q = n0 + bc * 4 + e;\n"
+    "        if (q < N) {\n"
+    "          const int64_t img = q / P, pp = q - img * P, oh = pp / OW, ow = pp - oh * OW;\n"
+    "          ih0[e] = (int)(oh * SH - PH);\n"
+    "          iw0[e] = (int)(ow * SW - PW);\n"
+    "          xo[e] = (XI)(img * C * HW + ih0[e] * W + iw0[e]);\n"
+    "        } else {\n"
+    "          ih0[e] = iw0[e] = -(1 << 29);\n"
+    "          xo[e] = 0;\n"
+    "        }\n"
+    "      }\n"
+    "      const int64_t qb = n0 + bc * 4, ib = qb / P;\n"
+    "      const T *xb = X + ib * C * HW + (qb - ib * P);\n"
+    "      const bool bvec = PW1 && (unsigned long long)X % 16 == 0 && qb < N;\n"
+    "      float rb[2][4];\n"
+    "      auto load = [&](int st, int kt) {\n"
+    "        load_a(st, kt);\n"
+    "        const unsigned so = (unsigned)st * 20736u;\n"
+    "#pragma unroll\n"
+    "        for (int h = 0; h < 2; h++) {\n"
+    "          const int64_t kk = (int64_t)kt * 16 + br + 8 * h;\n"
+    "          const bool kin = kk < K;\n"
+    "          if (bvec) {\n"
+    "            cp(db + so + 4224u * h, kin ? xb + kk * HW : X, kin);\n"
+    "            continue;\n"
+    "          }\n"
+    "          const int ci = (int)(kk / (KH * KW)), rs = (int)(kk - (int64_t)ci * (KH * KW));\n"
+    "          const int r = rs / KW, s = rs - r * KW, dh = r * DH, dw = s * DW;\n"
+    "          const XI off = (XI)ci * (XI)HW + (XI)(dh * W + dw);\n"
+    "#pragma unroll\n"
+    "          for (int e = 0; e < 4; e++) {\n"
+    "            const bool ok = kin && (unsigned)(ih0[e] + dh) < (unsigned)H && (unsigned)(iw0[e] + dw) < (unsigned)W;\n"
+    "            rb[h][e] = ok ? X[xo[e] + off] : 0.0f;\n"
+    "          }\n"
+    "        }\n"
+    "      };\n"
+    "      auto stash = [&](int st) {\n"
+    "        if (bvec) return;\n"
+    "        const unsigned so = (unsigned)st * 20736u;\n"
+    "        st4f(db + so, rb[0]);\n"
+    "        st4f(db + so + 4224u, rb[1]);\n"
+    "      };\n";
+
 /* The stores of conv_tc: accumulator (row r, column q) is result element
  * (img * Mo + g * Mg + r) * P + q % P with img = q / P. */
 static const char conv_tc_store[] =
@@ -344,12 +420,13 @@ static const char conv_tc_store[] =
     "          for (int ni = 0; ni < 4; ni++)\n"
     "#pragma unroll\n"
     "            for (int u = 0; u < 2; u++)\n"
-    "              if (ob[ni][u] >= 0) UG_PUT(ob[ni][u] + ro, acc[mi][ni][2 * h + u] + bv);\n"
+    "              if (ob[ni][u] >= 0)\n"
+    "                UG_PUT(ob[ni][u] + ro, UG_FIX(acc[mi][ni][2 * h + u], r, n0 + wn * 32 + ni * 8 + (lane & 3) * 2 + u) + bv);\n"
     "        }\n"
     "      __syncthreads();  // every warp is done with shared memory before the next tile\n";
 
 static ug_status_t conv_tc(ug_cuda_kctx_t *k, const conv_t *c) {
-  bool bf = c->o->dtype == UG_DTYPE_BF16;
+  bool bf = c->o->dtype == UG_DTYPE_BF16, f32 = c->o->dtype == UG_DTYPE_F32;
   bool two = c->sr == 2;
   const ug_type_t *x = c->x, *o = c->o;
   int64_t Mg = c->w->dims[0] / c->group, Cg = c->w->dims[1];
@@ -407,14 +484,47 @@ static ug_status_t conv_tc(ug_cuda_kctx_t *k, const conv_t *c) {
   fprintf(k->f, "    const T *__restrict__ X = a%d + gi * Cg * HW;\n", c->xa);
   fprintf(k->f, "    {\n      const int64_t m0 = mt * 128, n0 = nt * 128;\n");
   fprintf(k->f, "#if __CUDA_ARCH__ >= 800\n");
-  fprintf(k->f, "#define UG_MMA \"mma.sync.aligned.m16n8k16.row.col.f32.%s.%s.f32\"\n", bf ? "bf16" : "f16",
-          bf ? "bf16" : "f16");
-  fputs(tc_setup, k->f);
-  for (int i = 0; conv_tc_loaders[i]; i++) fputs(conv_tc_loaders[i], k->f);
-  fputs("#define UG_LOAD load\n#define UG_STASH stash\n", k->f);
-  ug_cuda_mma16_loop(k->f);
-  fputs("#undef UG_LOAD\n#undef UG_STASH\n#undef UG_MMA\n", k->f);
+  if (f32) {
+    /* the f32 GEMM's pipeline, in the arithmetic --precision asks for;
+     * 3xTF32's NaN results (inf operands) are recomputed exactly */
+    fputs("      extern __shared__ __align__(128) unsigned char ug_contract_smem[];\n", k->f);
+    ug_cuda_mma32_setup(k->f, k->precision);
+    fputs(conv_tc32_loaders, k->f);
+    fputs("#define UG_LOAD load\n#define UG_STASH stash\n", k->f);
+    ug_cuda_mma32_loop(k->f, k->precision);
+    fputs("#undef UG_LOAD\n#undef UG_STASH\n", k->f);
+    if (ug_cuda_mma32_split(k->precision))
+      fputs("      // the conv sum of (row r, column q) in f32, for the results that came out NaN\n"
+            "      auto exact = [&](int64_t r, int64_t q) {\n"
+            "        const int64_t img = q / P, pp = q - img * P, oh = pp / OW, ow = pp - oh * OW;\n"
+            "        float v = 0.0f;\n"
+            "#pragma unroll 1\n"
+            "        for (int64_t ci = 0; ci < Cg; ci++)\n"
+            "          for (int kr = 0; kr < KH; kr++) {\n"
+            "            const int64_t ih = oh * SH - PH + kr * DH;\n"
+            "            if (ih < 0 || ih >= H) continue;\n"
+            "            for (int kc = 0; kc < KW; kc++) {\n"
+            "              const int64_t iw = ow * SW - PW + kc * DW;\n"
+            "              if (iw >= 0 && iw < W) v += X[img * C * HW + (ci * H + ih) * W + iw] * A[r * K + (ci * KH + kr) * KW + kc];\n"
+            "            }\n"
+            "          }\n"
+            "        return v;\n"
+            "      };\n"
+            "#define UG_FIX(v, r, q) ((v) == (v) ? (v) : exact(r, q))\n",
+            k->f);
+    else
+      fputs("#define UG_FIX(v, r, q) (v)\n", k->f);
+  } else {
+    fprintf(k->f, "#define UG_MMA \"mma.sync.aligned.m16n8k16.row.col.f32.%s.%s.f32\"\n", bf ? "bf16" : "f16",
+            bf ? "bf16" : "f16");
+    fputs(tc_setup, k->f);
+    for (int i = 0; conv_tc_loaders[i]; i++) fputs(conv_tc_loaders[i], k->f);
+    fputs("#define UG_LOAD load\n#define UG_STASH stash\n", k->f);
+    ug_cuda_mma16_loop(k->f);
+    fputs("#undef UG_LOAD\n#undef UG_STASH\n#undef UG_MMA\n#define UG_FIX(v, r, q) (v)\n", k->f);
+  }
   fputs(conv_tc_store, k->f);
+  fputs("#undef UG_FIX\n", k->f);
   /* older GPUs: a direct sum per tile element */
   char xl[160], wl[160];
   ug_cuda_load_expr(x->dtype, "X[xo + ((int64_t)ci * H + ih) * W + iw]", xl, sizeof xl);
@@ -443,7 +553,8 @@ static ug_status_t conv_tc(ug_cuda_kctx_t *k, const conv_t *c) {
   fputs("#undef UG_PUT\n#undef UG_BIAS\n#undef KH\n#undef KW\n#undef SH\n#undef SW\n#undef PH\n#undef PW\n#undef DH\n"
         "#undef DW\n#undef PW1\n",
         k->f);
-  conv_tc_launch(k, c, Mg);
+  /* shared memory: the f32 GEMM's 3 stages of 20736 bytes, the f16 one's 4 of 16384 */
+  conv_tc_launch(k, c, Mg, f32 ? 3u * 20736u : 2u * 4u * 128u * 32u * 2u);
   return NULL;
 }
 

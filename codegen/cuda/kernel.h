@@ -93,6 +93,15 @@ ug_status_t ug_cuda_emit_conv(ug_cuda_kctx_t *k);     /* conv.c: x, w, bias, y a
 void ug_cuda_mma16_loop(FILE *f);
 /* Its store of the 128x128 tile at (m0, n0) of the row-major [M, N] C. */
 void ug_cuda_mma16_store(FILE *f);
+/* The f32 tensor-core GEMM of contract.c (128x128x16 tiles, 3 stages, the
+ * arithmetic of --precision p), for conv.c: the set-up (shared-memory
+ * roles, accumulators, `cp`, `st4f`, the math's helpers), then the main
+ * loop over the caller's UG_LOAD(stage, k tile) and UG_STASH(stage) (see
+ * mm_f32_body); _split tells whether p's arithmetic is 3xTF32, whose NaN
+ * results the caller recomputes exactly. */
+void ug_cuda_mma32_setup(FILE *f, ug_precision_t p);
+void ug_cuda_mma32_loop(FILE *f, ug_precision_t p);
+bool ug_cuda_mma32_split(ug_precision_t p);
 ug_status_t ug_cuda_emit_dequant(ug_cuda_kctx_t *k);  /* quant.c: cast from a block-quantized type */
 
 /* Block-quantized storage (quant.c): the device struct of a weight dtype

@@ -24,7 +24,13 @@ prepare)
   # the conv models in their own layout too (the default above runs f16 convs channels last)
   for m in "$dst"/onnx/conv_*.onnx; do
     n=$(basename "$m" .onnx)
+    case $n in *_f32) continue ;; esac
     "$build/tools/ugcc" "$m" --target=cuda:sm_90a --layout=keep -o "$dst/${n}_nchw.so" || echo "bench: ${n}_nchw does not compile" >&2
+  done
+  # fp32 convs with plain tf32 products (the default above is 3xTF32)
+  for m in "$dst"/onnx/conv_*_f32.onnx; do
+    n=$(basename "$m" .onnx)
+    "$build/tools/ugcc" "$m" --target=cuda:sm_90a --precision=tf32 -o "$dst/${n}tf.so" || echo "bench: ${n}tf does not compile" >&2
   done
   # the same GEMM epilogue model without the fuse pass: the before/after pair
   "$build/tools/ugcc" "$dst/onnx/gemm_epi.onnx" --target=cuda:sm_90a --passes=canonicalize,const-fold,cse,dce \

@@ -26,6 +26,10 @@ prepare)
     else
       "$build/tools/ugcc" "$g" --target=cuda -o "$dst/cases/$n.so"
     fi
+    # f32 contractions on tensor cores: every --precision (the inputs are exact in each)
+    case $n in *f32_tc*)
+      for p in tf32 fp16 bf16; do "$build/tools/ugcc" "$g" --target=cuda --precision=$p -o "$dst/cases/$n.$p.so"; done ;;
+    esac
   done
   cp -L "$build/tests/cuda/e2e_cuda_run" "$dst/"
   cp -L "$build/runtime/libugrt.so.0" "$dst/lib/"
@@ -39,12 +43,13 @@ run)
   pass=0 fail=0 mc_fail=0
   for so in "$d"/cases/*.so; do
     n=$(basename "$so" .so)
-    if "$d/e2e_cuda_run" "$so" "$d/cases/$n.ugir" >"$out/$n.txt" 2>&1; then
+    g=$d/cases/${n%%.*}.ugir  # <case>.<precision>.so checks against <case>.ugir
+    if "$d/e2e_cuda_run" "$so" "$g" >"$out/$n.txt" 2>&1; then
       pass=$((pass + 1)); r=ok
     else
       fail=$((fail + 1)); r=FAILED
     fi
-    if compute-sanitizer --tool memcheck --error-exitcode 9 "$d/e2e_cuda_run" "$so" "$d/cases/$n.ugir" \
+    if compute-sanitizer --tool memcheck --error-exitcode 9 "$d/e2e_cuda_run" "$so" "$g" \
         >"$out/$n.memcheck.txt" 2>&1; then m=clean; else m=ERRORS; mc_fail=$((mc_fail + 1)); fi
     printf '%-32s %-7s memcheck %s\n' "$n" "$r" "$m"
   done

@@ -224,3 +224,16 @@ nhwc_case("nhwc_f32_group",
           "conv_nhwc in f32 with 2 groups (4 channels in, 6 out each), 3x3, pads 1: not the\n"
           "tensor-core kernel's case, so the direct loop on CUDA; bias, relu + residual fused.",
           "f32", [2, 5, 4, 8], [3, 3, 4, 12], [1, 1], [1, 1, 1, 1], 1e-5, group=2)
+case("f32_tc_3x3",
+     "f32 3x3 conv, pads 1, 24 output channels and 72 reduction terms, bias, relu + residual:\n"
+     "on CUDA (sm_80 and newer) the tensor-core implicit GEMM in f32 (3xTF32 by default;\n"
+     "the inputs are exact in tf32, so every --precision but fp16/bf16 gives NumPy's sums).",
+     "f32", [2, 8, 7, 9], [24, 8, 3, 3], True, [1, 1], [1, 1, 1, 1], [1, 1], 1, "relu_res", 1e-5)
+case("f32_tc_1x1_group",
+     "f32 1x1 conv over 4x4 planes (the 16-byte copy path of the f32 implicit GEMM),\n"
+     "2 groups of 8 input and 16 output channels, bias, unfused.",
+     "f32", [2, 16, 4, 4], [32, 8, 1, 1], True, [1, 1], [0, 0, 0, 0], [1, 1], 2, None, 1e-5)
+case("f32_tc_k27",
+     "f32 3x3 conv with stride 2 over 3 input channels: 27 reduction terms (not a multiple\n"
+     "of 4: the weights' element loads) and 20 output channels, no bias, unfused.",
+     "f32", [1, 3, 9, 11], [20, 3, 3, 3], False, [2, 2], [1, 1, 1, 1], [1, 1], 1, None, 1e-5)
