@@ -22,7 +22,7 @@ static void usage(FILE *f) {
         "  --bind-input NAME=FILE.pb freeze an ONNX graph input to the tensor in FILE.pb (repeatable);\n"
         "                           for parameter inputs such as shapes, axes or scales\n"
         "  --precision=fp32|tf32|fp16|bf16  how f32 contractions may use GPU tensor cores\n"
-        "                           (default: tf32 allowed for f32 matmul/conv, model types kept)\n"
+        "                           (default: 3xTF32, about f32 accuracy, for f32 matmul/conv)\n"
         "  --layout=auto|keep       auto (default): for --target=cuda alone, f16/bf16 convs run\n"
         "                           channels last (NHWC); keep: the model's layout everywhere\n"
         "  --weights=embed|external embed weights in model.so (default for ONNX) or refer to a\n"
