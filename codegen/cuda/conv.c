@@ -206,6 +206,33 @@ static void conv_tc_launch(ug_cuda_kctx_t *k, const conv_t *c, int64_t Mg, unsig
   k->shared_bytes = shared_bytes;
 }
 
+/* The columns of the B operand a thread of conv_tc loads: UG_CW (8 f16,
+ * 4 f32) consecutive output pixels. */
+static const char conv_tc_cols[] =
+    "      // B: this thread's columns n0 + bc * UG_CW + e are output pixel q % P of image q / P;\n"
+    "      // xo[e] is the offset in X of its tap (0, 0) in channel 0 (outside the input\n"
+    "      // when padded), ih0 / iw0 that tap's input row and column (far off past N)\n"
+    "      XI xo[UG_CW];\n"
+    "      int ih0[UG_CW], iw0[UG_CW];\n"
+    "#pragma unroll\n"
+    "      for (int e = 0; e < UG_CW; e++) {\n"
+    "        const int64_t q = n0 + bc * UG_CW + e;\n"
+    "        if (q < N) {\n"
+    "          const int64_t img = q / P, pp = q - img * P, oh = pp / OW, ow = pp - oh * OW;\n"
+    "          ih0[e] = (int)(oh * SH - PH);\n"
+    "          iw0[e] = (int)(ow * SW - PW);\n"
+    "          xo[e] = (XI)(img * C * HW + ih0[e] * W + iw0[e]);\n"
+    "        } else {\n"
+    "          ih0[e] = iw0[e] = -(1 << 29);\n"
+    "          xo[e] = 0;\n"
+    "        }\n"
+    "      }\n"
+    "      // 16-byte copies of X (a 1x1, stride-1, unpadded conv over planes of 8k pixels):\n"
+    "      // the UG_CW columns are consecutive pixels of one image\n"
+    "      const int64_t qb = n0 + bc * UG_CW, ib = qb / P;\n"
+    "      const T *xb = X + ib * C * HW + (qb - ib * P);\n"
+    "      const bool bvec = PW1 && (unsigned long long)X % 16 == 0 && qb < N;\n";
+
 /* The loaders of conv_tc: w rows (A) and the gathered X columns (B). */
 /* What both tensor-core convs set up: shared memory, thread roles, the
  * accumulators, 16-byte cp.async (zero-filling when !ok) and 16-byte
@@ -261,29 +288,6 @@ static const char *const conv_tc_loaders[] = {
     "          st4(da + so + 4096u * h, wa);\n"
     "        }\n"
     "      };\n",
-    "      // B: this thread's columns n0 + bc * 8 + e are output pixel q % P of image q / P;\n"
-    "      // xo[e] is the offset in X of its tap (0, 0) in channel 0 (outside the input\n"
-    "      // when padded), ih0 / iw0 that tap's input row and column (far off past N)\n"
-    "      XI xo[8];\n"
-    "      int ih0[8], iw0[8];\n"
-    "#pragma unroll\n"
-    "      for (int e = 0; e < 8; e++) {\n"
-    "        const int64_t q = n0 + bc * 8 + e;\n"
-    "        if (q < N) {\n"
-    "          const int64_t img = q / P, pp = q - img * P, oh = pp / OW, ow = pp - oh * OW;\n"
-    "          ih0[e] = (int)(oh * SH - PH);\n"
-    "          iw0[e] = (int)(ow * SW - PW);\n"
-    "          xo[e] = (XI)(img * C * HW + ih0[e] * W + iw0[e]);\n"
-    "        } else {\n"
-    "          ih0[e] = iw0[e] = -(1 << 29);\n"
-    "          xo[e] = 0;\n"
-    "        }\n"
-    "      }\n"
-    "      // 16-byte copies of X (a 1x1, stride-1, unpadded conv over planes of 8k pixels):\n"
-    "      // the 8 columns are consecutive pixels of one image\n"
-    "      const int64_t qb = n0 + bc * 8, ib = qb / P;\n"
-    "      const T *xb = X + ib * C * HW + (qb - ib * P);\n"
-    "      const bool bvec = PW1 && (unsigned long long)X % 16 == 0 && qb < N;\n"
     "      unsigned rb[2][4];\n"
     "      auto load = [&](int st, int kt) {\n"
     "        load_a(st, kt);\n"
@@ -324,7 +328,7 @@ static const char *const conv_tc_loaders[] = {
 /* The loaders of conv_tc in f32 (the f32 GEMM's tiles, contract.c
  * mm_f32_body: k tiles of 16, A [128][24] and B [16][132] floats a stage):
  * as the f16 ones, with 4 columns of 4-byte elements per thread. */
-static const char conv_tc32_loaders[] =
+static const char *const conv_tc32_loaders[] = {
     "      const bool ra0 = m0 + ar < Mg, ra1 = m0 + ar + 64 < Mg;\n"
     "      const bool avec = K % 4 == 0 && (unsigned long long)A % 16 == 0;\n"
     "      const T *ga = A + (m0 + ar) * K + ac * 4;\n"
@@ -348,26 +352,7 @@ static const char conv_tc32_loaders[] =
     "          for (int e = 0; e < 4; e++) wa[e] = e < ra ? pa[e] : 0.0f;\n"
     "          st4f(da + so + 6144u * h, wa);\n"
     "        }\n"
-    "      };\n"
-    "      // B: this thread's columns n0 + bc * 4 + e (see the f16 loader)\n"
-    "      XI xo[4];\n"
-    "      int ih0[4], iw0[4];\n"
-    "#pragma unroll\n"
-    "      for (int e = 0; e < 4; e++) {\n"
-    "        const int64_t q = n0 + bc * 4 + e;\n"
-    "        if (q < N) {\n"
-    "          const int64_t img = q / P, pp = q - img * P, oh = pp / OW, ow = pp - oh * OW;\n"
-    "          ih0[e] = (int)(oh * SH - PH);\n"
-    "          iw0[e] = (int)(ow * SW - PW);\n"
-    "          xo[e] = (XI)(img * C * HW + ih0[e] * W + iw0[e]);\n"
-    "        } else {\n"
-    "          ih0[e] = iw0[e] = -(1 << 29);\n"
-    "          xo[e] = 0;\n"
-    "        }\n"
-    "      }\n"
-    "      const int64_t qb = n0 + bc * 4, ib = qb / P;\n"
-    "      const T *xb = X + ib * C * HW + (qb - ib * P);\n"
-    "      const bool bvec = PW1 && (unsigned long long)X % 16 == 0 && qb < N;\n"
+    "      };\n",
     "      float rb[2][4];\n"
     "      auto load = [&](int st, int kt) {\n"
     "        load_a(st, kt);\n"
@@ -395,7 +380,8 @@ static const char conv_tc32_loaders[] =
     "        const unsigned so = (unsigned)st * 20736u;\n"
     "        st4f(db + so, rb[0]);\n"
     "        st4f(db + so + 4224u, rb[1]);\n"
-    "      };\n";
+    "      };\n",
+    NULL};
 
 /* The stores of conv_tc: accumulator (row r, column q) is result element
  * (img * Mo + g * Mg + r) * P + q % P with img = q / P. */
@@ -424,6 +410,33 @@ static const char conv_tc_store[] =
     "                UG_PUT(ob[ni][u] + ro, UG_FIX(acc[mi][ni][2 * h + u], r, n0 + wn * 32 + ni * 8 + (lane & 3) * 2 + u) + bv);\n"
     "        }\n"
     "      __syncthreads();  // every warp is done with shared memory before the next tile\n";
+
+/* conv_tc's `direct(r, q)`: the f32 sum of GEMM row r (an output channel of
+ * group gi) and column q (image, pixel) straight from X and the weights,
+ * taps in the padding skipped: the tile below sm_80, and the 3xTF32
+ * kernel's recomputation of NaN results (an inf operand breaks the split). */
+static void direct_sum(ug_cuda_kctx_t *k, const conv_t *c) {
+  char xl[160], wl[160];
+  ug_cuda_load_expr(c->x->dtype, "X[img * C * HW + ((int64_t)ci * H + ih) * W + iw]", xl, sizeof xl);
+  ug_cuda_load_expr(c->w->dtype, "A[r * K + (ci * KH + kr) * KW + kc]", wl, sizeof wl);
+  fprintf(k->f,
+          "      auto direct = [&](int64_t r, int64_t q) {\n"
+          "        const int64_t img = q / P, pp = q - img * P, oh = pp / OW, ow = pp - oh * OW;\n"
+          "        float v = 0.0f;\n"
+          "#pragma unroll 1\n"
+          "        for (int64_t ci = 0; ci < Cg; ci++)\n"
+          "          for (int kr = 0; kr < KH; kr++) {\n"
+          "            const int64_t ih = oh * SH - PH + kr * DH;\n"
+          "            if (ih < 0 || ih >= H) continue;\n"
+          "            for (int kc = 0; kc < KW; kc++) {\n"
+          "              const int64_t iw = ow * SW - PW + kc * DW;\n"
+          "              if (iw >= 0 && iw < W) v += %s * (float)%s;\n"
+          "            }\n"
+          "          }\n"
+          "        return v;\n"
+          "      };\n",
+          xl, wl);
+}
 
 static ug_status_t conv_tc(ug_cuda_kctx_t *k, const conv_t *c) {
   bool bf = c->o->dtype == UG_DTYPE_BF16, f32 = c->o->dtype == UG_DTYPE_F32;
@@ -489,36 +502,20 @@ static ug_status_t conv_tc(ug_cuda_kctx_t *k, const conv_t *c) {
      * 3xTF32's NaN results (inf operands) are recomputed exactly */
     fputs("      extern __shared__ __align__(128) unsigned char ug_contract_smem[];\n", k->f);
     ug_cuda_mma32_setup(k->f, k->precision);
-    fputs(conv_tc32_loaders, k->f);
+    fprintf(k->f, "%s#define UG_CW 4\n%s#undef UG_CW\n%s", conv_tc32_loaders[0], conv_tc_cols, conv_tc32_loaders[1]);
     fputs("#define UG_LOAD load\n#define UG_STASH stash\n", k->f);
     ug_cuda_mma32_loop(k->f, k->precision);
     fputs("#undef UG_LOAD\n#undef UG_STASH\n", k->f);
-    if (ug_cuda_mma32_split(k->precision))
-      fputs("      // the conv sum of (row r, column q) in f32, for the results that came out NaN\n"
-            "      auto exact = [&](int64_t r, int64_t q) {\n"
-            "        const int64_t img = q / P, pp = q - img * P, oh = pp / OW, ow = pp - oh * OW;\n"
-            "        float v = 0.0f;\n"
-            "#pragma unroll 1\n"
-            "        for (int64_t ci = 0; ci < Cg; ci++)\n"
-            "          for (int kr = 0; kr < KH; kr++) {\n"
-            "            const int64_t ih = oh * SH - PH + kr * DH;\n"
-            "            if (ih < 0 || ih >= H) continue;\n"
-            "            for (int kc = 0; kc < KW; kc++) {\n"
-            "              const int64_t iw = ow * SW - PW + kc * DW;\n"
-            "              if (iw >= 0 && iw < W) v += X[img * C * HW + (ci * H + ih) * W + iw] * A[r * K + (ci * KH + kr) * KW + kc];\n"
-            "            }\n"
-            "          }\n"
-            "        return v;\n"
-            "      };\n"
-            "#define UG_FIX(v, r, q) ((v) == (v) ? (v) : exact(r, q))\n",
-            k->f);
-    else
+    if (ug_cuda_mma32_split(k->precision)) {
+      direct_sum(k, c);
+      fputs("#define UG_FIX(v, r, q) ((v) == (v) ? (v) : direct(r, q))\n", k->f);
+    }    else
       fputs("#define UG_FIX(v, r, q) (v)\n", k->f);
   } else {
     fprintf(k->f, "#define UG_MMA \"mma.sync.aligned.m16n8k16.row.col.f32.%s.%s.f32\"\n", bf ? "bf16" : "f16",
             bf ? "bf16" : "f16");
     fputs(tc_setup, k->f);
-    for (int i = 0; conv_tc_loaders[i]; i++) fputs(conv_tc_loaders[i], k->f);
+    fprintf(k->f, "%s#define UG_CW 8\n%s#undef UG_CW\n%s", conv_tc_loaders[0], conv_tc_cols, conv_tc_loaders[1]);
     fputs("#define UG_LOAD load\n#define UG_STASH stash\n", k->f);
     ug_cuda_mma16_loop(k->f);
     fputs("#undef UG_LOAD\n#undef UG_STASH\n#undef UG_MMA\n#define UG_FIX(v, r, q) (v)\n", k->f);
@@ -526,29 +523,16 @@ static ug_status_t conv_tc(ug_cuda_kctx_t *k, const conv_t *c) {
   fputs(conv_tc_store, k->f);
   fputs("#undef UG_FIX\n", k->f);
   /* older GPUs: a direct sum per tile element */
-  char xl[160], wl[160];
-  ug_cuda_load_expr(x->dtype, "X[xo + ((int64_t)ci * H + ih) * W + iw]", xl, sizeof xl);
-  ug_cuda_load_expr(x->dtype, "A[r * K + (ci * KH + kr) * KW + kc]", wl, sizeof wl);
-  fprintf(k->f,
-          "#else\n"
-          "      for (int e = threadIdx.x; e < 128 * 128; e += blockDim.x) {\n"
-          "        const int64_t r = m0 + (e >> 7), q = n0 + (e & 127);\n"
-          "        if (r >= Mg || q >= N) continue;\n"
-          "        const int64_t img = q / P, pp = q - img * P, oh = pp / OW, ow = pp - oh * OW, xo = img * C * HW;\n"
-          "        float acc = 0.0f;\n"
-          "        for (int64_t ci = 0; ci < Cg; ci++)\n"
-          "          for (int kr = 0; kr < KH; kr++) {\n"
-          "            const int64_t ih = oh * SH - PH + kr * DH;\n"
-          "            if (ih < 0 || ih >= H) continue;\n"
-          "            for (int kc = 0; kc < KW; kc++) {\n"
-          "              const int64_t iw = ow * SW - PW + kc * DW;\n"
-          "              if (iw >= 0 && iw < W) acc += %s * %s;\n"
-          "            }\n"
-          "          }\n"
-          "        UG_PUT((img * Mo + gi * Mg + r) * P + pp, acc + UG_BIAS(gi * Mg + r));\n"
-          "      }\n"
-          "#endif\n",
-          xl, wl);
+  fputs("#else\n", k->f);
+  direct_sum(k, c);
+  fputs("      for (int e = threadIdx.x; e < 128 * 128; e += blockDim.x) {\n"
+        "        const int64_t r = m0 + (e >> 7), q = n0 + (e & 127);\n"
+        "        if (r >= Mg || q >= N) continue;\n"
+        "        const int64_t img = q / P, pp = q - img * P;\n"
+        "        UG_PUT((img * Mo + gi * Mg + r) * P + pp, direct(r, q) + UG_BIAS(gi * Mg + r));\n"
+        "      }\n"
+        "#endif\n",
+        k->f);
   fputs("    }\n  }\n", k->f);
   fputs("#undef UG_PUT\n#undef UG_BIAS\n#undef KH\n#undef KW\n#undef SH\n#undef SW\n#undef PH\n#undef PW\n#undef DH\n"
         "#undef DW\n#undef PW1\n",
