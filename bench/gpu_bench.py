@@ -269,6 +269,19 @@ def main():
                 cases.append((name + suffix, lambda x, w, b, st=st, p=p: F.conv2d(x, w, b, st, p), [fx, fw, fb],
                               (make_models.CONV_BATCH, co, o, o), 2 * nb, fl))
         if name == "conv_3x3_14":
+            # ConvTranspose (bench/make_models.py CONVT): cuDNN's transposed conv for eager, fp16 and fp32
+            ti, thw, to, tk, ts, tp = make_models.CONVT
+            too = make_models.convt_out(thw, tk, ts, tp)
+            tx = torch.randn(make_models.CONV_BATCH, ti, thw, thw, device=dev, dtype=h)
+            tw = torch.randn(ti, to, tk, tk, device=dev, dtype=h) / (ti * tk * tk / (ts * ts)) ** 0.5
+            tb = torch.randn(to, device=dev, dtype=h)
+            tfl = 2 * make_models.CONV_BATCH * ti * thw * thw * to * tk * tk
+            tnb = 2 * (tx.numel() + tw.numel() + make_models.CONV_BATCH * to * too * too)
+            for suffix, cv in (("", lambda v: v), ("_f32", lambda v: v.float())):
+                cases.append(("convt_4x4s2" + suffix,
+                              lambda x, w, b, ts=ts, tp=tp: F.conv_transpose2d(x, w, b, ts, tp),
+                              [cv(tx), cv(tw), cv(tb)], (make_models.CONV_BATCH, to, too, too),
+                              tnb * (2 if suffix else 1), tfl))
             cr = torch.randn(make_models.CONV_BATCH, co, o, o, device=dev, dtype=h)
             for suffix in ("", "_nchw"):
                 cases.append(("conv_epi" + suffix, lambda x, w, b, r: F.relu(F.conv2d(x, w, b, 1, 1)) + r,

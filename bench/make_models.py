@@ -38,6 +38,14 @@ def conv_out(h, k, s, p):
     return (h + 2 * p - k) // s + 1
 
 
+# ConvTranspose case: (C in, H = W, M out, kernel, stride, pad)
+CONVT = (256, 28, 128, 4, 2, 1)
+
+
+def convt_out(h, k, s, p):
+    return (h - 1) * s - 2 * p + k
+
+
 def save(d, name, nodes, inputs, outputs, opset=23):
     g = helper.make_graph(nodes, name, inputs, outputs)
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)], producer_name="ugcc-bench")
@@ -144,6 +152,12 @@ def main(d):
         save(d, name + "_f32", [mk("Conv", ["x", "w", "b"], ["y"], strides=[s, s], pads=[p] * 4)],
              [t("x", CONV_BATCH, ci, hw, hw, dtype=f), t("w", co, ci, k, k, dtype=f), t("b", co, dtype=f)],
              [t("y", CONV_BATCH, co, o, o, dtype=f)])
+    # a decoder's 2x upsampling: ConvTranspose 4x4, stride 2, pads 1, fp16 and fp32
+    ci, hw, co, k, s, p = CONVT
+    for sfx, f in (("", F16), ("_f32", TensorProto.FLOAT)):
+        save(d, "convt_4x4s2" + sfx, [mk("ConvTranspose", ["x", "w", "b"], ["y"], strides=[s, s], pads=[p] * 4)],
+             [t("x", CONV_BATCH, ci, hw, hw, dtype=f), t("w", ci, co, k, k, dtype=f), t("b", co, dtype=f)],
+             [t("y", CONV_BATCH, co, convt_out(hw, k, s, p), convt_out(hw, k, s, p), dtype=f)])
     ci, hw, co, k, s, p = CONVS["conv_3x3_14"]
     save(d, "conv_epi", [
         mk("Conv", ["x", "w", "b"], ["h"], strides=[s, s], pads=[p] * 4),

@@ -3,8 +3,9 @@
  * ir/infer.c.  A conv may head a fused kernel: every result element then
  * goes through the epilogue lambda `ug_epi(flat index, value)` (emit.c).
  *
- * - Implicit GEMM on the tensor cores: conv with f16 or bf16 x, w and
- *   result, 1 or 2 spatial dims, at least 16 output channels and 16
+ * - Implicit GEMM on the tensor cores: conv with f16, bf16 or f32 x, w and
+ *   result (f32: the f32 matmul's pipeline, ug_cuda_mma32_*, in
+ *   --precision's arithmetic), 1 or 2 spatial dims, at least 16 output channels and 16
  *   reduction terms per group (conv_tc).  Per group g it is the GEMM
  *     out[img, g*Mg + m, p] = sum_k w[g*Mg + m, k] * X[k, (img, p)]
  *   with M = Mg output channels, N = images x output pixels, K = C/G x kh x
@@ -18,7 +19,9 @@
  *   1x1, stride-1, unpadded conv whose output plane is a multiple of 8
  *   reads X by 16-byte cp.async as well.  The bias is added to the f32
  *   accumulator, which is rounded once (as the CPU's direct conv does).
- * - Direct, everything else and conv_transpose: one thread per output
+ * - conv_transpose takes the same GEMM (conv_tt_*: operands fetched
+ *   element by element, stride divisibility tested per tap), f32 too.
+ * - Direct, everything else: one thread per output
  *   element (the default grid-stride launch), accumulating in the compute
  *   type of x (f32 for f16 / bf16), starting from the bias like the CPU's
  *   conv_direct.  The plan's scratch buffers (the CPU's im2col space) are
@@ -38,6 +41,7 @@ typedef struct {
   int64_t stride[UG_MAX_RANK], pad[2 * UG_MAX_RANK], dil[UG_MAX_RANK], ks[UG_MAX_RANK], group; /* pads: begins, ends */
   int xa, wa, ba, oa; /* params of x, w, the bias (-1: none), the result (-1: only the epilogue reads it) */
   bool nhwc;          /* conv_nhwc: x [N, spatial..., C], w [k..., C/G, M] */
+  bool transpose;     /* conv_transpose: w [C, M/G, k...] */
 } conv_t;
 
 static ug_status_t conv_parse(ug_cuda_kctx_t *k, conv_t *c) {
@@ -49,6 +53,7 @@ static ug_status_t conv_parse(ug_cuda_kctx_t *k, conv_t *c) {
   c->o = ug_value_type(g, k->res[0]);
   c->sr = c->x->rank - 2;
   c->nhwc = n->op == UG_OP_CONV_NHWC;
+  c->transpose = n->op == UG_OP_CONV_TRANSPOSE;
   if (c->sr < 1 || c->w->rank != c->x->rank || c->o->rank != c->x->rank)
     return ug_node_error(g, n, UG_ERR_SHAPE, "conv needs x and w of equal rank >= 3");
   uint32_t nst, npd, ndl;
@@ -186,7 +191,9 @@ static bool conv_tc_fits(const conv_t *c) {
   if (c->x->dtype != dt || c->w->dtype != dt || c->sr > 2) return false;
   if (!UG_DIM_IS_STATIC(c->w->dims[0]) || !UG_DIM_IS_STATIC(c->w->dims[1])) return false;
   if (c->w->dims[0] % c->group != 0) return false;
-  int64_t Mg = c->w->dims[0] / c->group, K = c->w->dims[1];
+  /* conv: w [M, C/G, k...]; conv_transpose: w [C, M/G, k...] */
+  int64_t Mg = c->transpose ? c->w->dims[1] : c->w->dims[0] / c->group;
+  int64_t K = c->transpose ? c->w->dims[0] / c->group : c->w->dims[1];
   for (int i = 0; i < c->sr; i++) K *= c->ks[i];
   /* 32-bit offsets inside one group's weights */
   return Mg >= 16 && K >= 16 && K < (1LL << 30);
@@ -383,6 +390,97 @@ static const char *const conv_tc32_loaders[] = {
     "      };\n",
     NULL};
 
+/* conv_transpose as conv_tc's GEMM: row m, column q (image, output pixel
+ * (oh, ow)), k = (input channel ci, tap r, s).  A[m, k] = w[ci, m, r, s] is
+ * not contiguous along k, and B[k, q] is x at (t / SH, u / SW) for t = oh +
+ * PH - r * DH, u = ow + PW - s * DW when both divide and land inside: every
+ * element is fetched by `wt` / `xt` (direct(r, q) sums them for the tile
+ * below sm_80 and the 3xTF32 fix-up), into registers when a k tile is
+ * issued and to shared memory after the tile's math (UG_STASH). */
+static const char conv_tt_elems[] =
+    "      auto wt = [&](int64_t m, int64_t kk) -> T {\n"
+    "        if (m >= Mg || kk >= K) return T(0.0f);\n"
+    "        const int64_t ci = kk / (KH * KW);\n"
+    "        return A[(ci * Mg + m) * (KH * KW) + (kk - ci * (KH * KW))];\n"
+    "      };\n"
+    "      // the input under tap kk of output pixel (oh, ow) of the image whose x starts at xb\n"
+    "      auto xt = [&](int64_t xb, int oh, int ow, int64_t kk) -> T {\n"
+    "        const int64_t ci = kk / (KH * KW);\n"
+    "        const int rs = (int)(kk - ci * (KH * KW)), r = rs / KW, s = rs - r * KW;\n"
+    "        int t = oh + PH - r * DH, u = ow + PW - s * DW;\n"
+    "        if (kk >= K || t < 0 || u < 0 || t % SH != 0 || u % SW != 0) return T(0.0f);\n"
+    "        t /= SH;\n"
+    "        u /= SW;\n"
+    "        if (t >= H || u >= W) return T(0.0f);\n"
+    "        return X[xb + ci * HW + (int64_t)t * W + u];\n"
+    "      };\n"
+    "      auto direct = [&](int64_t r, int64_t q) {\n"
+    "        const int64_t img = q / P, pp = q - img * P;\n"
+    "        const int oh = (int)(pp / OW), ow = (int)(pp - (pp / OW) * OW);\n"
+    "        float v = 0.0f;\n"
+    "#pragma unroll 1\n"
+    "        for (int64_t kk = 0; kk < K; kk++) v += (float)wt(r, kk) * (float)xt(img * C * HW, oh, ow, kk);\n"
+    "        return v;\n"
+    "      };\n";
+
+/* conv_transpose's columns and loaders, per element width: [0] f16 / bf16
+ * (k tiles of 32, 8 columns a thread, pairs packed), [1] f32 (16, 4). */
+static const char conv_tt_cols[] =
+    "      int64_t xb[UG_CW];\n"
+    "      int toh[UG_CW], tow[UG_CW];\n"
+    "#pragma unroll\n"
+    "      for (int e = 0; e < UG_CW; e++) {\n"
+    "        const int64_t q = n0 + bc * UG_CW + e, img = q / P, pp = q - img * P;\n"
+    "        xb[e] = img * C * HW;\n"
+    "        toh[e] = q < N ? (int)(pp / OW) : -(1 << 29);  // far off: no tap lands\n"
+    "        tow[e] = (int)(pp - (pp / OW) * OW);\n"
+    "      }\n";
+static const char *const conv_tt_loaders[] = {
+    "      unsigned ra[2][4], rb[2][4];\n"
+    "      auto bits = [](T v) { return (unsigned)*reinterpret_cast<const unsigned short *>(&v); };\n"
+    "      auto load = [&](int st, int kt) {\n"
+    "        (void)st;\n"
+    "#pragma unroll\n"
+    "        for (int h = 0; h < 2; h++) {\n"
+    "          const int64_t m = m0 + ar + 64 * h, ka = (int64_t)kt * 32 + ac * 8, kb = (int64_t)kt * 32 + br + 16 * h;\n"
+    "#pragma unroll\n"
+    "          for (int j = 0; j < 4; j++) {\n"
+    "            ra[h][j] = bits(wt(m, ka + 2 * j)) | bits(wt(m, ka + 2 * j + 1)) << 16;\n"
+    "            rb[h][j] = bits(xt(xb[2 * j], toh[2 * j], tow[2 * j], kb)) |\n"
+    "                       bits(xt(xb[2 * j + 1], toh[2 * j + 1], tow[2 * j + 1], kb)) << 16;\n"
+    "          }\n"
+    "        }\n"
+    "      };\n"
+    "      auto stash = [&](int st) {\n"
+    "        const unsigned so = (unsigned)st * 8192u;\n"
+    "#pragma unroll\n"
+    "        for (int h = 0; h < 2; h++) {\n"
+    "          st4(da + so + 4096u * h, ra[h]);\n"
+    "          st4(db + so + 4096u * h, rb[h]);\n"
+    "        }\n"
+    "      };\n",
+    "      float ra[2][4], rb[2][4];\n"
+    "      auto load = [&](int st, int kt) {\n"
+    "        (void)st;\n"
+    "#pragma unroll\n"
+    "        for (int h = 0; h < 2; h++) {\n"
+    "          const int64_t m = m0 + ar + 64 * h, ka = (int64_t)kt * 16 + ac * 4, kb = (int64_t)kt * 16 + br + 8 * h;\n"
+    "#pragma unroll\n"
+    "          for (int j = 0; j < 4; j++) {\n"
+    "            ra[h][j] = wt(m, ka + j);\n"
+    "            rb[h][j] = xt(xb[j], toh[j], tow[j], kb);\n"
+    "          }\n"
+    "        }\n"
+    "      };\n"
+    "      auto stash = [&](int st) {\n"
+    "        const unsigned so = (unsigned)st * 20736u;\n"
+    "#pragma unroll\n"
+    "        for (int h = 0; h < 2; h++) {\n"
+    "          st4f(da + so + 6144u * h, ra[h]);\n"
+    "          st4f(db + so + 4224u * h, rb[h]);\n"
+    "        }\n"
+    "      };\n"};
+
 /* The stores of conv_tc: accumulator (row r, column q) is result element
  * (img * Mo + g * Mg + r) * P + q % P with img = q / P. */
 static const char conv_tc_store[] =
@@ -442,7 +540,9 @@ static ug_status_t conv_tc(ug_cuda_kctx_t *k, const conv_t *c) {
   bool bf = c->o->dtype == UG_DTYPE_BF16, f32 = c->o->dtype == UG_DTYPE_F32;
   bool two = c->sr == 2;
   const ug_type_t *x = c->x, *o = c->o;
-  int64_t Mg = c->w->dims[0] / c->group, Cg = c->w->dims[1];
+  bool tr = c->transpose;
+  int64_t Mg = tr ? c->w->dims[1] : c->w->dims[0] / c->group;
+  int64_t Cg = tr ? c->w->dims[0] / c->group : c->w->dims[1];
   int64_t KH = two ? c->ks[0] : 1, KW = c->ks[c->sr - 1];
   char C[64], H[64], W[64], OH[64], OW[64], NI[64], Mo[64];
   ug_cuda_dimstr(x->dims[1], C, sizeof C);
@@ -458,7 +558,7 @@ static ug_status_t conv_tc(ug_cuda_kctx_t *k, const conv_t *c) {
   ug_cuda_dimstr(o->dims[o->rank - 1], OW, sizeof OW);
   int a = c->sr - 1; /* the last spatial axis */
   /* a 1x1, stride-1, unpadded conv whose output plane is a static multiple of 8 */
-  bool pw = KH == 1 && KW == 1;
+  bool pw = KH == 1 && KW == 1 && !tr;
   for (int i = 0; i < c->sr; i++)
     pw = pw && c->stride[i] == 1 && c->pad[i] == 0 && c->pad[c->sr + i] == 0;
   int64_t plane = 1;
@@ -502,12 +602,15 @@ static ug_status_t conv_tc(ug_cuda_kctx_t *k, const conv_t *c) {
      * 3xTF32's NaN results (inf operands) are recomputed exactly */
     fputs("      extern __shared__ __align__(128) unsigned char ug_contract_smem[];\n", k->f);
     ug_cuda_mma32_setup(k->f, k->precision);
-    fprintf(k->f, "%s#define UG_CW 4\n%s#undef UG_CW\n%s", conv_tc32_loaders[0], conv_tc_cols, conv_tc32_loaders[1]);
+    if (tr)
+      fprintf(k->f, "%s#define UG_CW 4\n%s#undef UG_CW\n%s", conv_tt_elems, conv_tt_cols, conv_tt_loaders[1]);
+    else
+      fprintf(k->f, "%s#define UG_CW 4\n%s#undef UG_CW\n%s", conv_tc32_loaders[0], conv_tc_cols, conv_tc32_loaders[1]);
     fputs("#define UG_LOAD load\n#define UG_STASH stash\n", k->f);
     ug_cuda_mma32_loop(k->f, k->precision);
     fputs("#undef UG_LOAD\n#undef UG_STASH\n", k->f);
     if (ug_cuda_mma32_split(k->precision)) {
-      direct_sum(k, c);
+      if (!tr) direct_sum(k, c); /* conv_tt_elems has it */
       fputs("#define UG_FIX(v, r, q) ((v) == (v) ? (v) : direct(r, q))\n", k->f);
     }    else
       fputs("#define UG_FIX(v, r, q) (v)\n", k->f);
@@ -515,7 +618,10 @@ static ug_status_t conv_tc(ug_cuda_kctx_t *k, const conv_t *c) {
     fprintf(k->f, "#define UG_MMA \"mma.sync.aligned.m16n8k16.row.col.f32.%s.%s.f32\"\n", bf ? "bf16" : "f16",
             bf ? "bf16" : "f16");
     fputs(tc_setup, k->f);
-    fprintf(k->f, "%s#define UG_CW 8\n%s#undef UG_CW\n%s", conv_tc_loaders[0], conv_tc_cols, conv_tc_loaders[1]);
+    if (tr)
+      fprintf(k->f, "%s#define UG_CW 8\n%s#undef UG_CW\n%s", conv_tt_elems, conv_tt_cols, conv_tt_loaders[0]);
+    else
+      fprintf(k->f, "%s#define UG_CW 8\n%s#undef UG_CW\n%s", conv_tc_loaders[0], conv_tc_cols, conv_tc_loaders[1]);
     fputs("#define UG_LOAD load\n#define UG_STASH stash\n", k->f);
     ug_cuda_mma16_loop(k->f);
     fputs("#undef UG_LOAD\n#undef UG_STASH\n#undef UG_MMA\n#define UG_FIX(v, r, q) (v)\n", k->f);
@@ -524,7 +630,8 @@ static ug_status_t conv_tc(ug_cuda_kctx_t *k, const conv_t *c) {
   fputs("#undef UG_FIX\n", k->f);
   /* older GPUs: a direct sum per tile element */
   fputs("#else\n", k->f);
-  direct_sum(k, c);
+  if (tr) fputs(conv_tt_elems, k->f);
+  else direct_sum(k, c);
   fputs("      for (int e = threadIdx.x; e < 128 * 128; e += blockDim.x) {\n"
         "        const int64_t r = m0 + (e >> 7), q = n0 + (e & 127);\n"
         "        if (r >= Mg || q >= N) continue;\n"
@@ -779,6 +886,6 @@ ug_status_t ug_cuda_emit_conv(ug_cuda_kctx_t *k) {
   conv_t c;
   UG_RETURN_IF_ERROR(conv_parse(k, &c));
   if (c.nhwc) return nhwc_tc_fits(&c) ? nhwc_tc(k, &c) : nhwc_direct(k, &c);
-  if (!transpose && conv_tc_fits(&c)) return conv_tc(k, &c);
+  if (conv_tc_fits(&c)) return conv_tc(k, &c);
   return conv_direct(k, &c, transpose);
 }
