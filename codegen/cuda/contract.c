@@ -73,9 +73,11 @@ static ug_status_t mm_shape(ug_cuda_kctx_t *k, mm_shape_t *s) {
  * over batch x row tiles x column tiles): A, B and C point at this batch's
  * matrices, m0 / n0 are the tile's first row and column.  Within a batch,
  * groups of 8 row tiles sweep the column tiles together, so the blocks
- * running at once share their A rows and B columns in L2.  Closed by
- * mm_close. */
-static void mm_open(ug_cuda_kctx_t *k, const mm_shape_t *s, int tile) {
+ * running at once share their A rows and B columns in L2.  With split > 1
+ * (mm_tc's split-K) the blocks of each cluster of `split` take the same
+ * tiles; below sm_90 (no clusters) all but the first of them return.
+ * Closed by mm_close. */
+static void mm_open(ug_cuda_kctx_t *k, const mm_shape_t *s, int tile, int split) {
   const ug_type_t *a = ug_value_type(k->g, k->ops[0]), *b = ug_value_type(k->g, k->ops[1]);
   const ug_type_t *o = ug_value_type(k->g, k->res[0]);
   char nb[TEXT];
@@ -83,7 +85,15 @@ static void mm_open(ug_cuda_kctx_t *k, const mm_shape_t *s, int tile) {
   fprintf(k->f, "  const int64_t M = %s, N = %s, K = %s, nb = %s;\n", s->M, s->N, s->K, nb);
   fprintf(k->f, "  const int64_t tm = (M + %d) / %d, tn = (N + %d) / %d, per = tm * tn;\n", tile - 1, tile, tile - 1,
           tile);
-  fprintf(k->f, "  for (int64_t tile = blockIdx.x; tile < per * nb; tile += gridDim.x) {\n");
+  if (split > 1)
+    fprintf(k->f,
+            "#if !(__CUDA_ARCH__ >= 900)\n"
+            "  if (blockIdx.x %% %d != 0) return;\n"
+            "#endif\n"
+            "  for (int64_t tile = blockIdx.x / %d; tile < per * nb; tile += gridDim.x / %d) {\n",
+            split, split, split);
+  else
+    fprintf(k->f, "  for (int64_t tile = blockIdx.x; tile < per * nb; tile += gridDim.x) {\n");
   fprintf(k->f, "    const int64_t bi = tile / per, id = tile - bi * per, gid = id / (8 * tn), in = id - gid * 8 * tn;\n");
   fprintf(k->f, "    const int64_t gs = tm - gid * 8 < 8 ? tm - gid * 8 : 8, mt = gid * 8 + in %% gs, nt = in / gs;\n");
   /* batch offsets of a and b (in matrices), broadcasting as NumPy does */
@@ -119,12 +129,14 @@ static void mm_open(ug_cuda_kctx_t *k, const mm_shape_t *s, int tile) {
 
 static void mm_close(ug_cuda_kctx_t *k) { fprintf(k->f, "    }\n  }\n#undef UG_PUT\n#undef UG_PAIRS\n"); }
 
-/* The launch: one block per tile, at most UG_CUDA_MAX_GRID (blocks loop). */
-static void mm_launch(ug_cuda_kctx_t *k, const mm_shape_t *s, int tile, uint32_t shared) {
+/* The launch: one block per tile (split blocks per tile for a split-K
+ * matmul), at most UG_CUDA_MAX_GRID, a multiple of split (blocks loop). */
+static void mm_launch(ug_cuda_kctx_t *k, const mm_shape_t *s, int tile, uint32_t shared, int split) {
   ug_dims_t *d = k->m->dims;
   ug_dim_t tiles = ug_dim_mul(d, ug_dim_ceildiv(d, s->dN, tile), ug_dim_ceildiv(d, s->dM, tile));
   k->custom_launch = true;
-  k->grid[0] = ug_dim_min(d, ug_dim_mul(d, tiles, s->batch), UG_CUDA_MAX_GRID);
+  k->grid[0] = ug_dim_min(d, ug_dim_mul(d, ug_dim_mul(d, tiles, s->batch), split), UG_CUDA_MAX_GRID);
+  k->cluster = split > 1 ? (uint32_t)split : 0;
   k->grid[1] = 1;
   k->grid[2] = 1;
   k->block = 256;
@@ -143,7 +155,7 @@ static ug_status_t mm_simt(ug_cuda_kctx_t *k, const mm_shape_t *s) {
   ug_cuda_store_expr(odt, v, sc, sizeof sc);
   fprintf(k->f, "  __shared__ %s As[16][65], Bs[16][64];\n", acc);
   fprintf(k->f, "  const int tid = threadIdx.x, tx = tid & 15, ty = tid >> 4;\n");
-  mm_open(k, s, 64);
+  mm_open(k, s, 64, 1);
   fprintf(k->f,
           "      %s acc[4][4];\n"
           "#pragma unroll\n"
@@ -185,7 +197,7 @@ static ug_status_t mm_simt(ug_cuda_kctx_t *k, const mm_shape_t *s) {
           "        }\n",
           acc, acc, ct, la, acc, acc, ct, lb, acc, acc, v);
   mm_close(k);
-  mm_launch(k, s, 64, 0);
+  mm_launch(k, s, 64, 0, 1);
   return NULL;
 }
 
@@ -204,7 +216,9 @@ static const char *const mm_tc_body[] = {
     "      // B chunk (r, c) at c ^ (r & 7): ldmatrix's 8 row reads hit 8 bank groups\n"
     "      const unsigned sbase = (unsigned)__cvta_generic_to_shared(ug_contract_smem);\n"
     "      const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, wm = warp >> 2, wn = warp & 3;\n"
-    "      const int KT = (int)((K + 31) / 32);\n"
+    "      // this block's k tiles [KT0, KT0 + KT): all, or its share of a split-K cluster (mm_tc)\n"
+    "      const int KTA = (int)((K + 31) / 32), KT0 = (int)((int64_t)KTA * UG_SPLIT_I / UG_SPLIT);\n"
+    "      const int KT = (int)((int64_t)KTA * (UG_SPLIT_I + 1) / UG_SPLIT) - KT0;\n"
     "      // this thread copies A rows ar and ar + 64 at k chunk ac, B k rows br and br + 16 at n chunk bc\n"
     "      const int ar = tid >> 2, ac = tid & 3, br = tid >> 4, bc = tid & 15;\n"
     "      const unsigned da = sbase + (unsigned)(ar * 32 + ((ac ^ ((ar >> 1) & 3)) << 3)) * 2u;\n"
@@ -261,7 +275,7 @@ static const char *const mm_tc_body[] = {
     "#pragma unroll\n"
     "      for (int s = 0; s < 3; s++) {\n"
     "        if (s < KT) {\n"
-    "          UG_LOAD(s, s);\n"
+    "          UG_LOAD(s, KT0 + s);\n"
     "          UG_STASH(s);\n"
     "        }\n"
     "        asm volatile(\"cp.async.commit_group;\\n\" ::: \"memory\");\n"
@@ -271,7 +285,7 @@ static const char *const mm_tc_body[] = {
     "        asm volatile(\"cp.async.wait_group 2;\\n\" ::: \"memory\");\n"
     "        __syncthreads();\n"
     "        const bool more = kt + 3 < KT;\n"
-    "        if (more) UG_LOAD((kt + 3) & 3, kt + 3);\n"
+    "        if (more) UG_LOAD((kt + 3) & 3, KT0 + kt + 3);\n"
     "        asm volatile(\"cp.async.commit_group;\\n\" ::: \"memory\");\n"
     "        const unsigned As = sbase + (unsigned)(kt & 3) * 8192u, Bs = As + 32768u;\n"
     "#pragma unroll\n"
@@ -329,12 +343,91 @@ static const char *const mm_tc_body[] = {
     "          }\n"
     "      __syncthreads();  // every warp is done with shared memory before the next tile\n"};
 
+/* Split-K for matmuls of few output tiles (sm_90 and newer): blocks on an
+ * H100's 132 SMs, two each, are 264; a static matmul of fewer than 132
+ * tiles of 128x128 runs each tile on a cluster of `split` blocks (8, 4 or
+ * 2: the most that keep at most 264 blocks and at least 4 k tiles of 32
+ * per block), each over its share of K; the cluster's block 0 adds the
+ * others' accumulators through distributed shared memory (MM_SPLIT_REDUCE)
+ * and stores, in a fixed order, so results do not vary between runs. */
+#define MM_SPLIT_SMS 132
+int ug_cuda_mma16_split(ug_dim_t tiles, ug_dim_t ktiles) {
+  if (!UG_DIM_IS_STATIC(tiles) || !UG_DIM_IS_STATIC(ktiles) || tiles <= 0 || tiles >= MM_SPLIT_SMS) return 1;
+  for (int split = 8; split > 1; split /= 2)
+    if (tiles * split <= 2 * MM_SPLIT_SMS && ktiles >= 4 * split) return split;
+  return 1;
+}
+
+void ug_cuda_mma16_split_open(FILE *f, int split) {
+  if (split > 1)
+    fprintf(f, "#if __CUDA_ARCH__ >= 900\n#define UG_SPLIT %du\n#define UG_SPLIT_I (blockIdx.x %% UG_SPLIT)\n#else\n"
+               "#define UG_SPLIT 1u\n#define UG_SPLIT_I 0u\n#endif\n",
+            split);
+  else
+    fputs("#define UG_SPLIT 1u\n#define UG_SPLIT_I 0u\n", f);
+}
+
+static int mm_split(ug_cuda_kctx_t *k, const mm_shape_t *s) {
+  ug_dims_t *d = k->m->dims;
+  const ug_type_t *a = ug_value_type(k->g, k->ops[0]);
+  ug_dim_t tiles = ug_dim_mul(d, ug_dim_mul(d, ug_dim_ceildiv(d, s->dM, 128), ug_dim_ceildiv(d, s->dN, 128)), s->batch);
+  return ug_cuda_mma16_split(tiles, ug_dim_ceildiv(d, a->dims[a->rank - 1], 32));
+}
+
+/* The split-K reduction (after the main loop, before the store; sbase is
+ * the pipeline's 64 KB of shared memory, exactly the 128x128 f32 tile):
+ * blocks 1.. of the cluster leave their accumulators there (float4 j of
+ * thread t at 16 * (256 j + t): conflict-free), block 0 adds them in rank
+ * order through distributed shared memory (mapa + ld.shared::cluster) and
+ * goes on to the store; the second cluster barrier keeps the others'
+ * shared memory until it has read. */
+static const char mm_split_reduce[] =
+    "#if __CUDA_ARCH__ >= 900\n"
+    "      {\n"
+    "        __syncthreads();  // every warp is done with the pipeline's shared memory\n"
+    "        const unsigned red = sbase + (unsigned)tid * 16u;\n"
+    "        const unsigned rank = blockIdx.x % UG_SPLIT;\n"
+    "        if (rank != 0) {\n"
+    "#pragma unroll\n"
+    "          for (int j = 0; j < 16; j++) {\n"
+    "            const float *v = acc[j >> 2][j & 3];\n"
+    "            asm volatile(\"st.shared.v4.f32 [%0], {%1, %2, %3, %4};\\n\" :: \"r\"(red + 4096u * j),\n"
+    "                         \"f\"(v[0]), \"f\"(v[1]), \"f\"(v[2]), \"f\"(v[3]) : \"memory\");\n"
+    "          }\n"
+    "        }\n"
+    "        asm volatile(\"barrier.cluster.arrive.release.aligned;\\nbarrier.cluster.wait.acquire.aligned;\\n\" ::: \"memory\");\n"
+    "        if (rank == 0) {\n"
+    "#pragma unroll 1\n"
+    "          for (unsigned p = 1; p < UG_SPLIT; p++) {\n"
+    "            unsigned ra;\n"
+    "            asm volatile(\"mapa.shared::cluster.u32 %0, %1, %2;\\n\" : \"=r\"(ra) : \"r\"(red), \"r\"(p));\n"
+    "#pragma unroll\n"
+    "            for (int j = 0; j < 16; j++) {\n"
+    "              float x, y, z, w;\n"
+    "              asm volatile(\"ld.shared::cluster.v4.f32 {%0, %1, %2, %3}, [%4];\\n\"\n"
+    "                           : \"=f\"(x), \"=f\"(y), \"=f\"(z), \"=f\"(w) : \"r\"(ra + 4096u * j) : \"memory\");\n"
+    "              float *v = acc[j >> 2][j & 3];\n"
+    "              v[0] += x;\n"
+    "              v[1] += y;\n"
+    "              v[2] += z;\n"
+    "              v[3] += w;\n"
+    "            }\n"
+    "          }\n"
+    "        }\n"
+    "        asm volatile(\"barrier.cluster.arrive.release.aligned;\\nbarrier.cluster.wait.acquire.aligned;\\n\" ::: \"memory\");\n"
+    "        if (rank != 0) continue;\n"
+    "      }\n"
+    "#endif\n";
+
 /* f16 / bf16 on tensor cores. */
 static ug_status_t mm_tc(ug_cuda_kctx_t *k, const mm_shape_t *s, ug_dtype_t dt) {
   bool bf = dt == UG_DTYPE_BF16;
   const char *T = ug_cuda_stype(dt);
+  int split = mm_split(k, s);
   fprintf(k->f, "  typedef %s T;\n  typedef %s T2;\n", T, bf ? "__nv_bfloat162" : "__half2");
-  mm_open(k, s, 128);
+  /* this block's share of K (mm_tc_body[0]): all of it but on sm_90 with a split */
+  ug_cuda_mma16_split_open(k->f, split);
+  mm_open(k, s, 128, split);
   fprintf(k->f, "      const bool vec = K %% 8 == 0 && N %% 8 == 0 && "
                 "((unsigned long long)A %% 16 | (unsigned long long)B %% 16) == 0;\n");
   fprintf(k->f, "#if __CUDA_ARCH__ >= 800\n");
@@ -350,6 +443,7 @@ static ug_status_t mm_tc(ug_cuda_kctx_t *k, const mm_shape_t *s, ug_dtype_t dt) 
   fputs("#undef UG_LOAD\n      } else {\n#define UG_LOAD load_s\n", k->f);
   fputs(mm_tc_body[1], k->f);
   fputs("#undef UG_LOAD\n      }\n#undef UG_STASH\n", k->f);
+  if (split > 1) fputs(mm_split_reduce, k->f);
   fputs("#define UG_CBIAS(c) 0.0f\n", k->f);
   fputs(mm_tc_body[2], k->f);
   fprintf(k->f, "#undef UG_CBIAS\n#undef UG_MMA\n#undef UG_CVT\n#undef UG_CVT2\n");
@@ -370,7 +464,8 @@ static ug_status_t mm_tc(ug_cuda_kctx_t *k, const mm_shape_t *s, ug_dtype_t dt) 
           "#endif\n",
           la, lb);
   mm_close(k);
-  mm_launch(k, s, 128, 2u * 4u * 128u * 32u * 2u);
+  fputs("#undef UG_SPLIT\n#undef UG_SPLIT_I\n", k->f);
+  mm_launch(k, s, 128, 2u * 4u * 128u * 32u * 2u, split);
   return NULL;
 }
 
@@ -694,7 +789,7 @@ static void mm_f32_loop(FILE *f, mm_math_t math) {
 }
 
 static ug_status_t mm_f32_tc(ug_cuda_kctx_t *k, const mm_shape_t *s, mm_math_t math) {
-  mm_open(k, s, 128);
+  mm_open(k, s, 128, 1);
   fputs("      extern __shared__ __align__(128) unsigned char ug_contract_smem[];\n#if __CUDA_ARCH__ >= 800\n", k->f);
   mm_f32_setup(k->f, math);
   fputs(mm_f32_body[1], k->f);
@@ -729,7 +824,7 @@ static ug_status_t mm_f32_tc(ug_cuda_kctx_t *k, const mm_shape_t *s, mm_math_t m
   fputs(mm_f32_simt, k->f);
   fputs("#endif\n", k->f);
   mm_close(k);
-  mm_launch(k, s, 128, MM_F32_STAGES * MM_F32_STAGE);
+  mm_launch(k, s, 128, MM_F32_STAGES * MM_F32_STAGE, 1);
   return NULL;
 }
 
@@ -746,6 +841,7 @@ static ug_status_t emit_matmul(ug_cuda_kctx_t *k) {
 }
 
 void ug_cuda_mma16_loop(FILE *f) { fputs(mm_tc_body[1], f); }
+void ug_cuda_mma16_split_reduce(FILE *f) { fputs(mm_split_reduce, f); }
 void ug_cuda_mma32_setup(FILE *f, ug_precision_t p) { mm_f32_setup(f, mm_math(p)); }
 void ug_cuda_mma32_loop(FILE *f, ug_precision_t p) { mm_f32_loop(f, mm_math(p)); }
 bool ug_cuda_mma32_split(ug_precision_t p) { return mm_math(p) == MM_3XTF32; }

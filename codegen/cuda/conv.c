@@ -249,7 +249,9 @@ static const char tc_setup[] =
     "      // stages as in the f16 matmul: A [128][32] at 8192 * stage, B [32][128] at 32768 + 8192 * stage\n"
     "      const unsigned sbase = (unsigned)__cvta_generic_to_shared(ug_contract_smem);\n"
     "      const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, wm = warp >> 2, wn = warp & 3;\n"
-    "      const int KT = (int)((K + 31) / 32);\n"
+    "      // this block's k tiles [KT0, KT0 + KT): all, or its share of a split-K cluster\n"
+    "      const int KTA = (int)((K + 31) / 32), KT0 = (int)((int64_t)KTA * UG_SPLIT_I / UG_SPLIT);\n"
+    "      const int KT = (int)((int64_t)KTA * (UG_SPLIT_I + 1) / UG_SPLIT) - KT0;\n"
     "      const int ar = tid >> 2, ac = tid & 3, br = tid >> 4, bc = tid & 15;\n"
     "      const unsigned da = sbase + (unsigned)(ar * 32 + ((ac ^ ((ar >> 1) & 3)) << 3)) * 2u;\n"
     "      const unsigned db = sbase + 32768u + (unsigned)(br * 128 + ((bc ^ (br & 7)) << 3)) * 2u;\n"
@@ -590,6 +592,7 @@ static ug_status_t conv_tc(ug_cuda_kctx_t *k, const conv_t *c) {
     ug_cuda_store_expr(o->dtype, "(v)", sc, sizeof sc);
     fprintf(k->f, "#define UG_PUT(i, v) (a%d[i] = %s)\n", c->oa, sc);
   }
+  ug_cuda_mma16_split_open(k->f, 1); /* no split-K here (tc_setup reads the macros) */
   fprintf(k->f, "  for (int64_t tile = blockIdx.x; tile < per * %lldLL; tile += gridDim.x) {\n", (long long)c->group);
   fprintf(k->f, "    const int64_t gi = tile / per, id = tile - gi * per, gid = id / (8 * tn), in = id - gid * 8 * tn;\n");
   fprintf(k->f, "    const int64_t gs = tm - gid * 8 < 8 ? tm - gid * 8 : 8, mt = gid * 8 + in %% gs, nt = in / gs;\n");
@@ -642,7 +645,7 @@ static ug_status_t conv_tc(ug_cuda_kctx_t *k, const conv_t *c) {
         k->f);
   fputs("    }\n  }\n", k->f);
   fputs("#undef UG_PUT\n#undef UG_BIAS\n#undef KH\n#undef KW\n#undef SH\n#undef SW\n#undef PH\n#undef PW\n#undef DH\n"
-        "#undef DW\n#undef PW1\n",
+        "#undef DW\n#undef PW1\n#undef UG_SPLIT\n#undef UG_SPLIT_I\n",
         k->f);
   /* shared memory: the f32 GEMM's 3 stages of 20736 bytes, the f16 one's 4 of 16384 */
   conv_tc_launch(k, c, Mg, f32 ? 3u * 20736u : 2u * 4u * 128u * 32u * 2u);
@@ -823,7 +826,22 @@ static ug_status_t nhwc_tc(ug_cuda_kctx_t *k, const conv_t *c) {
     ug_cuda_store_expr(o->dtype, "(v)", sc, sizeof sc);
     fprintf(k->f, "#define UG_PUT(i, v) (C_[i] = %s)\n#define UG_PAIRS 1\n", sc);
   }
-  fprintf(k->f, "  for (int64_t tile = blockIdx.x; tile < per; tile += gridDim.x) {\n");
+  /* split-K on sm_90 when the GEMM has few tiles (contract.c mm_split) */
+  ug_dims_t *d = k->m->dims;
+  ug_dim_t pix = o->dims[0];
+  for (int i = 1; i + 1 < o->rank; i++) pix = ug_dim_mul(d, pix, o->dims[i]);
+  ug_dim_t tiles = ug_dim_mul(d, ug_dim_ceildiv(d, pix, 128), ug_dim_ceildiv(d, o->dims[r - 1], 128));
+  int split = ug_cuda_mma16_split(tiles, ug_dim_ceildiv(d, ug_dim_mul(d, x->dims[r - 1], KH * KW), 32));
+  ug_cuda_mma16_split_open(k->f, split);
+  if (split > 1)
+    fprintf(k->f,
+            "#if !(__CUDA_ARCH__ >= 900)\n"
+            "  if (blockIdx.x %% %d != 0) return;\n"
+            "#endif\n"
+            "  for (int64_t tile = blockIdx.x / %d; tile < per; tile += gridDim.x / %d) {\n",
+            split, split, split);
+  else
+    fprintf(k->f, "  for (int64_t tile = blockIdx.x; tile < per; tile += gridDim.x) {\n");
   fprintf(k->f, "    const int64_t gid = tile / (8 * tn), in = tile - gid * 8 * tn;\n");
   fprintf(k->f, "    const int64_t gs = tm - gid * 8 < 8 ? tm - gid * 8 : 8, mt = gid * 8 + in %% gs, nt = in / gs;\n");
   fprintf(k->f, "    const T *__restrict__ A = a%d;\n    const T *__restrict__ B = a%d;\n", c->xa, c->wa);
@@ -838,6 +856,7 @@ static ug_status_t nhwc_tc(ug_cuda_kctx_t *k, const conv_t *c) {
   fputs("#define UG_LOAD load\n#define UG_STASH(st) ((void)0)\n", k->f);
   ug_cuda_mma16_loop(k->f);
   fputs("#undef UG_LOAD\n#undef UG_STASH\n#define C C_\n", k->f);
+  if (split > 1) ug_cuda_mma16_split_reduce(k->f);
   ug_cuda_mma16_store(k->f);
   fputs("#undef C\n#undef UG_MMA\n#undef UG_CVT2\n", k->f);
   char xl[160], wl[160];
@@ -865,14 +884,11 @@ static ug_status_t nhwc_tc(ug_cuda_kctx_t *k, const conv_t *c) {
           xl, wl);
   fputs("    }\n  }\n", k->f);
   fputs("#undef UG_PUT\n#undef UG_PAIRS\n#undef UG_CBIAS\n#undef KH\n#undef KW\n#undef SH\n#undef SW\n#undef PH\n"
-        "#undef PW\n#undef DH\n#undef DW\n",
+        "#undef PW\n#undef DH\n#undef DW\n#undef UG_SPLIT\n#undef UG_SPLIT_I\n",
         k->f);
-  ug_dims_t *d = k->m->dims;
-  ug_dim_t pix = o->dims[0];
-  for (int i = 1; i + 1 < o->rank; i++) pix = ug_dim_mul(d, pix, o->dims[i]);
-  ug_dim_t tiles = ug_dim_mul(d, ug_dim_ceildiv(d, pix, 128), ug_dim_ceildiv(d, o->dims[r - 1], 128));
   k->custom_launch = true;
-  k->grid[0] = ug_dim_min(d, tiles, UG_CUDA_MAX_GRID);
+  k->grid[0] = ug_dim_min(d, ug_dim_mul(d, tiles, split), UG_CUDA_MAX_GRID);
+  k->cluster = split > 1 ? (uint32_t)split : 0;
   k->grid[1] = 1;
   k->grid[2] = 1;
   k->block = 256;

@@ -699,7 +699,9 @@ ug_status_t ug_cuda_emit_module(ug_module_t *m, const ug_plan_t *plans, uint32_t
         out->kernel_names[ki] = s->kernel_name;
         fflush(sf);
         uint32_t first = count_lines(src, src_len) + 2;
-        fprintf(sf, "\nextern \"C\" __global__ void __launch_bounds__(%u) %s%s", block, s->kernel_name, body);
+        char cl[32] = "";
+        if (k.cluster > 1) snprintf(cl, sizeof cl, "UG_CLUSTER(%u) ", k.cluster);
+        fprintf(sf, "\nextern \"C\" __global__ void %s__launch_bounds__(%u) %s%s", cl, block, s->kernel_name, body);
         fflush(sf);
         out->spans[ki] = (ug_nvrtc_kernel_span_t){.name = s->kernel_name, .first_line = first,
                                                   .last_line = count_lines(src, src_len)};

@@ -50,6 +50,7 @@ typedef struct {
   ug_dim_t grid[3];    /* blocks; dims of k->m->dims (symbolic allowed) */
   uint32_t block;      /* threads per block, at most 1024 */
   uint32_t shared_bytes; /* dynamic shared memory */
+  uint32_t cluster;      /* blocks per cluster along x on sm_90 and newer (UG_CLUSTER); 0: none */
 } ug_cuda_kctx_t;
 
 #define UG_CUDA_EXPR 4096
@@ -93,6 +94,15 @@ ug_status_t ug_cuda_emit_conv(ug_cuda_kctx_t *k);     /* conv.c: x, w, bias, y a
 void ug_cuda_mma16_loop(FILE *f);
 /* Its store of the 128x128 tile at (m0, n0) of the row-major [M, N] C. */
 void ug_cuda_mma16_store(FILE *f);
+/* Split-K on sm_90 (contract.c mm_split): the blocks per tile for a GEMM
+ * of `tiles` 128x128 tiles and `ktiles` k tiles of 32 (1: no split); the
+ * UG_SPLIT / UG_SPLIT_I macros the set-up reads (this block's share of the
+ * k tiles); the reduction of a cluster's accumulators into its block 0,
+ * after the main loop (blocks other than 0 `continue` the tile loop, whose
+ * grid stride is then gridDim.x / split). */
+int ug_cuda_mma16_split(ug_dim_t tiles, ug_dim_t ktiles);
+void ug_cuda_mma16_split_open(FILE *f, int split);
+void ug_cuda_mma16_split_reduce(FILE *f);
 /* The f32 tensor-core GEMM of contract.c (128x128x16 tiles, 3 stages, the
  * arithmetic of --precision p), for conv.c: the set-up (shared-memory
  * roles, accumulators, `cp`, `st4f`, the math's helpers), then the main
