@@ -21,6 +21,7 @@ typedef struct {
   int c;                 /* row axes [0, c), columns [c, rank) */
   int64_t T;             /* full tile size */
   bool row;              /* a row kernel: columns are the last axis, static */
+  bool raw;              /* a lone movement node: tiles keep their dtype (no compute casts) */
   ug_kir_operand_t coord[UG_MAX_RANK]; /* this program's row coordinates */
   ug_kir_operand_t col0; /* first column of this program's tile */
   ug_kir_value_id_t *tile;  /* per graph value: its tile, UG_NONE */
@@ -116,7 +117,7 @@ static ug_kir_value_id_t value_tile(lower_t *L, ug_value_id_t v) {
   ug_dtype_t dt = ug_value_type(L->g, v)->dtype;
   ug_kir_type_t tt = ug_kir_type_tile(dt, 1, &size);
   L->tile[v] = ug_kir_load(L->k, L->k->body, L->param[v], idx, (uint32_t)L->c + 1, UG_NONE, &tt);
-  if (ug_dtype_compute(dt) != dt) L->tile[v] = cast(L, L->tile[v], ug_dtype_compute(dt), size);
+  if (ug_dtype_compute(dt) != dt && !L->raw) L->tile[v] = cast(L, L->tile[v], ug_dtype_compute(dt), size);
   return L->tile[v];
 }
 
@@ -457,16 +458,17 @@ static ug_kir_value_id_t tile_at(lower_t *L, ug_value_id_t v, const crd_t *crd, 
     crd_t ci[UG_MAX_RANK];
     for (int k = 0; k < it->rank; k++) ci[k] = crd[a + k];
     crd_t ix = ctile(as_tile(L, ctile(tile_at(L, iv, ci, mask)), UG_DTYPE_I64));
-    /* negative indices count from the end; others out of range read 0 */
+    /* negative indices count from the end (once); the rest clamp into the
+     * axis, as the per-node kernels do (docs/codegen.md, "Semantics notes") */
     ug_dim_t D = xt->dims[a];
     ug_kir_value_id_t w[3] = {cop(L, UG_OP_LESS, ix, cimm(0)).t, cop(L, UG_OP_ADD, ix, cimm(D)).t, ix.t};
     ug_kir_type_t tt = crd_type(L, UG_DTYPE_I64, wide(L, ix.t));
     ix = ctile(ew(L, UG_OP_WHERE, w, 3, &tt, NULL, 0, n->loc));
-    ug_kir_value_id_t m = mand(L, mask, mand(L, cop(L, UG_OP_GREATER_EQUAL, ix, cimm(0)).t, cop(L, UG_OP_LESS, ix, cimm(D)).t));
+    ix = cop(L, UG_OP_MAX, cop(L, UG_OP_MIN, ix, cop(L, UG_OP_SUB, cimm(D), cimm(1))), cimm(0));
     for (int k = 0; k < a; k++) cx[k] = crd[k];
     cx[a] = ix;
     for (int k = a + 1; k < xt->rank; k++) cx[k] = crd[k + it->rank - 1];
-    return tile_at(L, x, cx, m);
+    return tile_at(L, x, cx, mask);
   }
   default: UG_UNREACHABLE();
   }
@@ -490,23 +492,14 @@ static ug_kir_value_id_t mapped_tile(lower_t *L, ug_value_id_t v) {
     ug_kir_type_t ot = ug_kir_type_tile(t->dtype, 1, &size);
     r = ug_kir_unary(L->k, L->k->body, UG_KIR_BROADCAST, r, &ot);
   }
-  if (ug_dtype_compute(t->dtype) != t->dtype) r = cast(L, r, ug_dtype_compute(t->dtype), size);
+  if (ug_dtype_compute(t->dtype) != t->dtype && !L->raw) r = cast(L, r, ug_dtype_compute(t->dtype), size);
   return r;
 }
 
-static double identity_of(ug_op_t op) {
-  if (op == UG_OP_REDUCE_MAX) return -INFINITY;
-  if (op == UG_OP_REDUCE_MIN) return INFINITY;
-  return 0.0;
-}
-
-/* A reduction over the columns of a row kernel: masked to the row, in the
- * compute dtype (f32 for f16/bf16), the mean divided once. */
-static ug_status_t lower_reduction(lower_t *L, const ug_node_t *n) {
-  ug_value_id_t xv = ug_node_operand(L->g, n, 0), rv = ug_node_result(L->g, n, 0);
-  if (!ug_dtype_is_float(ug_value_type(L->g, xv)->dtype)) return not_lowered(L->g, n, "integer reduction");
-  bool sum = n->op == UG_OP_REDUCE_SUM || n->op == UG_OP_REDUCE_MEAN;
-  ug_kir_value_id_t x = full_tile(L, xv);
+/* reduce of a row kernel's tile x (in its compute dtype) along the columns
+ * with combine comb (add, max, min): where the tile is wider than the row,
+ * the padding is replaced by the combine's identity first.  A [1] tile. */
+static ug_kir_value_id_t reduce_row(lower_t *L, ug_kir_value_id_t x, ug_op_t comb, const char *loc) {
   ug_dtype_t acc = ug_kir_value_type(L->k, x)->t.dtype;
   ug_dim_t T = L->T, one = 1;
   ug_kir_type_t at = ug_kir_type_tile(acc, 1, &T), a1 = ug_kir_type_tile(acc, 1, &one);
@@ -519,14 +512,26 @@ static ug_status_t lower_reduction(lower_t *L, const ug_node_t *n) {
       ug_kir_value_id_t io[2] = {ug_kir_push_result(L->k, o, &it, NULL), ug_kir_splat(L->k, L->k->body, (double)cols, &it)};
       L->mask = ew(L, UG_OP_LESS, io, 2, &bt, NULL, 0, NULL);
     }
-    ug_kir_value_id_t w[3] = {L->mask, x, ug_kir_splat(L->k, L->k->body, identity_of(n->op), &at)};
+    double id = comb == UG_OP_MAX ? -INFINITY : comb == UG_OP_MIN ? INFINITY : 0.0;
+    ug_kir_value_id_t w[3] = {L->mask, x, ug_kir_splat(L->k, L->k->body, id, &at)};
     x = ew(L, UG_OP_WHERE, w, 3, &at, NULL, 0, NULL);
   }
-  ug_op_t comb = sum ? UG_OP_ADD : n->op == UG_OP_REDUCE_MAX ? UG_OP_MAX : UG_OP_MIN;
   ug_kir_value_id_t r = ug_kir_reduce(L->k, L->k->body, comb, 0, x, &a1);
-  L->k->ops.items[L->k->ops.len - 1].loc = n->loc;
+  L->k->ops.items[L->k->ops.len - 1].loc = loc;
+  return r;
+}
+
+/* A reduction over the columns of a row kernel: masked to the row, in the
+ * compute dtype (f32 for f16/bf16), the mean divided once. */
+static ug_status_t lower_reduction(lower_t *L, const ug_node_t *n) {
+  ug_value_id_t xv = ug_node_operand(L->g, n, 0), rv = ug_node_result(L->g, n, 0);
+  if (!ug_dtype_is_float(ug_value_type(L->g, xv)->dtype)) return not_lowered(L->g, n, "integer reduction");
+  bool sum = n->op == UG_OP_REDUCE_SUM || n->op == UG_OP_REDUCE_MEAN;
+  ug_op_t comb = sum ? UG_OP_ADD : n->op == UG_OP_REDUCE_MAX ? UG_OP_MAX : UG_OP_MIN;
+  ug_kir_value_id_t r = reduce_row(L, full_tile(L, xv), comb, n->loc);
   if (n->op == UG_OP_REDUCE_MEAN) {
-    ug_kir_value_id_t d[2] = {r, ug_kir_splat(L->k, L->k->body, (double)cols, &a1)};
+    ug_kir_type_t a1 = *ug_kir_value_type(L->k, r);
+    ug_kir_value_id_t d[2] = {r, ug_kir_splat(L->k, L->k->body, (double)L->S->dims[L->S->rank - 1], &a1)};
     r = ew(L, UG_OP_DIV, d, 2, &a1, NULL, 0, n->loc);
   }
   L->tile[rv] = r;
@@ -554,6 +559,32 @@ static bool rounds_to_half(lower_t *L, ug_value_id_t v) {
     }
   }
   return used;
+}
+
+/* A row kernel's tile for rows of cols (static) elements in vectors of V:
+ * enough warps (1..16, *out_warps) for UG_KIR_ROW_ROUNDS vectors a thread,
+ * the row rounded up to the block's vector width. */
+static int64_t row_tile(int64_t cols, int V, int *out_warps) {
+  /* a row of whole 16-byte rounds of 1..16 warps, UG_KIR_ROW_ROUNDS or
+   * fewer a thread: the row itself, no padding (768 columns of f16: 3
+   * warps of one vector a lane, not 2 warps over a tile of 1024) */
+  for (int r = UG_KIR_ROW_ROUNDS; r >= 1; r--) {
+    int64_t w = cols % ((int64_t)32 * V * r) == 0 ? cols / ((int64_t)32 * V * r) : 0;
+    if (w >= 1 && w <= 16) {
+      *out_warps = (int)w;
+      return cols;
+    }
+  }
+  int64_t per_warp = (int64_t)32 * V * UG_KIR_ROW_ROUNDS;
+  int warps = (int)((cols + per_warp - 1) / per_warp);
+  if (warps < 1) warps = 1;
+  if (warps > 16) warps = 16;
+  int64_t q = (int64_t)32 * warps * V;
+  *out_warps = warps;
+  /* a short row of whole warp widths (128 columns of f16): the row itself,
+   * every lane busy with narrower vectors, rather than a padded tile */
+  if (warps == 1 && cols < q && cols % 32 == 0) return cols;
+  return (cols + q - 1) / q * q;
 }
 
 /* Program ids to row coordinates and the tile's first column. */
@@ -691,10 +722,15 @@ static ug_status_t lower_nodes(ug_kir_module_t *km, const ug_plan_t *p, const ug
   bool row = false;
   uint32_t nin = 0; /* args read from outside: the leading ones */
   int bytes = 1;
+  /* a lone movement node is a kernel of one index map: its result is read
+   * through the map, as in a fused kernel, and stored */
+  bool lone_mov = s->num_nodes == 1 && is_movement(g->nodes.items[s->nodes[0]].op);
+  bool fused = s->num_nodes > 1 || lone_mov;
+  L.raw = lone_mov;
   for (uint32_t i = 0; i < s->num_nodes; i++) {
     const ug_node_t *n = &g->nodes.items[s->nodes[i]];
     ug_category_t cat = ug_op_info(n->op)->category;
-    if (is_movement(n->op) && s->num_nodes > 1) {
+    if (is_movement(n->op) && fused) {
       if (n->num_results != 1) return not_lowered(g, n, "arity");
       for (uint32_t j = 0; j < n->num_operands; j++)
         if (ug_node_operand(g, n, j) == UG_NONE) return not_lowered(g, n, "absent optional operand");
@@ -707,6 +743,7 @@ static ug_status_t lower_nodes(ug_kir_module_t *km, const ug_plan_t *p, const ug
     for (uint32_t j = 0; j < n->num_operands; j++)
       if (ug_node_operand(g, n, j) == UG_NONE) return not_lowered(g, n, "absent optional operand");
   }
+  if (lone_mov) first = &g->nodes.items[s->nodes[0]];
   if (!first) return not_lowered(g, &g->nodes.items[s->node], "movement nodes alone");
   if (s->num_scratch) return not_lowered(g, first, "scratch buffers");
   for (uint32_t a = 0; a < s->num_args; a++) {
@@ -723,7 +760,7 @@ static ug_status_t lower_nodes(ug_kir_module_t *km, const ug_plan_t *p, const ug
   L.S = ug_value_type(g, ug_node_result(g, first, 0));
   for (uint32_t i = 0; i < s->num_nodes; i++) {
     const ug_node_t *n = &g->nodes.items[s->nodes[i]];
-    if (is_movement(n->op) && s->num_nodes > 1) continue;
+    if (is_movement(n->op) && fused) continue;
     if (is_reduction(n->op)) {
       L.S = ug_value_type(g, ug_node_operand(g, n, 0));
       break;
@@ -760,7 +797,7 @@ static ug_status_t lower_nodes(ug_kir_module_t *km, const ug_plan_t *p, const ug
     L.c = L.S->rank - 1;
   } else {
     bool ok = ug_kir_ew_columns(L.D, L.S, ext, next, &L.c);
-    if (!ok && !short_rows && s->num_nodes == 1) return not_lowered(g, first, "broadcast with short rows");
+    if (!ok && !short_rows && !fused) return not_lowered(g, first, "broadcast with short rows");
     /* a fused kernel takes short broadcast rows through gathers: rows of at
      * least UG_KIR_MIN_COLS columns, the operands that broadcast within
      * them read by index maps */
@@ -768,7 +805,7 @@ static ug_status_t lower_nodes(ug_kir_module_t *km, const ug_plan_t *p, const ug
     else if (ok && any_mapped && long_columns(&L) > L.c) L.c = long_columns(&L);
     for (uint32_t a = 0; a < nin; a++) {
       ug_value_id_t v = s->arg_values[a];
-      if (!L.mapped[v] && !short_rows && s->num_nodes > 1 && !plain_columns(&L, vtype_of(&L, v), L.c)) L.mapped[v] = true;
+      if (!L.mapped[v] && !short_rows && fused && !plain_columns(&L, vtype_of(&L, v), L.c)) L.mapped[v] = true;
     }
   }
   /* vectors of 16 bytes of the widest dtype that memory holds whole rows of */
@@ -789,16 +826,7 @@ static ug_status_t lower_nodes(ug_kir_module_t *km, const ug_plan_t *p, const ug
     int R = L.S->rank;
     ug_dim_t cols = R ? L.S->dims[R - 1] : 1;
     if (R == 0 || !UG_DIM_IS_STATIC(cols)) return not_lowered(g, first, "row kernel with a symbolic row");
-    /* enough warps for UG_KIR_ROW_ROUNDS vectors per thread, 1..16 */
-    int64_t per_warp = (int64_t)32 * V * UG_KIR_ROW_ROUNDS;
-    warps = (int)((cols + per_warp - 1) / per_warp);
-    if (warps < 1) warps = 1;
-    if (warps > 16) warps = 16;
-    int64_t q = (int64_t)32 * warps * V;
-    L.T = (cols + q - 1) / q * q;
-    /* a short row of whole warp widths (128 columns of f16): the row itself,
-     * every lane busy with narrower vectors, rather than a padded tile */
-    if (warps == 1 && cols < q && cols % 32 == 0) L.T = cols;
+    L.T = row_tile(cols, V, &warps);
     tiles = 1;
   } else {
     /* three or more whole operands: half the rounds, so they can all be
@@ -808,7 +836,13 @@ static ug_status_t lower_nodes(ug_kir_module_t *km, const ug_plan_t *p, const ug
       ug_dim_t shp[UG_MAX_RANK + 1];
       full += L.mapped[s->arg_values[a]] || view_shape(&L, s->arg_values[a], shp) != 1;
     }
-    L.T = (int64_t)32 * warps * V * (full >= 3 ? UG_KIR_EW_ROUNDS / 2 : UG_KIR_EW_ROUNDS);
+    int rounds = full >= 3 ? UG_KIR_EW_ROUNDS / 2 : UG_KIR_EW_ROUNDS;
+    /* a lone index map computes coordinates per element: fewer rounds of
+     * narrow dtypes, so a thread holds at most 16 of them */
+    bool gathers = false;
+    for (uint32_t a = 0; a < nin; a++) gathers = gathers || L.mapped[s->arg_values[a]];
+    while (lone_mov && gathers && rounds > 1 && (int64_t)32 * warps * V * rounds > UG_KIR_MOV_TILE) rounds /= 2;
+    L.T = (int64_t)32 * warps * V * rounds;
     ug_dim_t cols = 1;
     for (int j = L.c; j < L.S->rank; j++) cols = ug_dim_mul(L.D, cols, L.S->dims[j]);
     tiles = ug_dim_ceildiv(L.D, cols, L.T);
@@ -927,6 +961,223 @@ static ug_status_t lower_nodes(ug_kir_module_t *km, const ug_plan_t *p, const ug
   return ug_kir_verify_kernel(k);
 }
 
+/* ---- single row nodes ----
+ * A lone reduce_sum/mean/max/min over a trailing run of axes, softmax or
+ * log_softmax over the last axis, layer_norm or rms_norm over trailing
+ * axes: a row kernel as for a fused one, over the space [rows..., cols]
+ * (the reduced or normalized axes flattened into the columns, which must
+ * be static), expanded into tile math in f32.  Each value is viewed over
+ * that space: the operand as [rows..., cols], a reduction's result as
+ * [rows..., 1] (whatever keepdims: its buffer is the rows), a norm's scale
+ * and bias as [cols] or, of one element, [1]. */
+
+static bool is_row_op(ug_op_t op) {
+  return is_reduction(op) || op == UG_OP_SOFTMAX || op == UG_OP_LOG_SOFTMAX || op == UG_OP_LAYER_NORM ||
+         op == UG_OP_RMS_NORM;
+}
+
+static const ug_type_t *new_type(ug_arena_t *a, ug_dtype_t dt, int rank, const ug_dim_t *dims) {
+  ug_type_t *t = ug_arena_alloc(a, sizeof *t);
+  memset(t, 0, sizeof *t);
+  t->dtype = dt;
+  t->rank = rank;
+  for (int i = 0; i < rank; i++) t->dims[i] = dims[i];
+  return t;
+}
+
+/* e op f on tiles of the row kernel, f broadcast to e's size when it is one element. */
+static ug_kir_value_id_t row_ew(lower_t *L, ug_op_t op, ug_kir_value_id_t e, ug_kir_value_id_t f, const char *loc) {
+  ug_kir_type_t et = *ug_kir_value_type(L->k, e);
+  if (f != UG_NONE && ug_kir_value_type(L->k, f)->t.dims[0] != et.t.dims[0])
+    f = ug_kir_unary(L->k, L->k->body, UG_KIR_BROADCAST, f, &et);
+  ug_kir_value_id_t xs[2] = {e, f};
+  return ew(L, op, xs, f == UG_NONE ? 1 : 2, &et, NULL, 0, loc);
+}
+
+/* A [1] f32 tile of value v. */
+static ug_kir_value_id_t row_const(lower_t *L, double v) {
+  ug_dim_t one = 1;
+  ug_kir_type_t t = ug_kir_type_tile(UG_DTYPE_F32, 1, &one);
+  return ug_kir_splat(L->k, L->k->body, v, &t);
+}
+
+static ug_status_t lower_row_node(ug_kir_module_t *km, const ug_plan_t *p, const ug_plan_step_t *s,
+                                  ug_kir_kernel_t **out) {
+  ug_graph_t *g = p->g;
+  const ug_node_t *n = &g->nodes.items[s->node];
+  lower_t L = {.g = g, .D = km->dims, .s = s, .mask = UG_NONE, .row = true};
+  if (n->num_results != 1 || ug_node_operand(g, n, 0) == UG_NONE) return not_lowered(g, n, "arity");
+  if (s->num_scratch) return not_lowered(g, n, "scratch buffers");
+  ug_value_id_t xv = ug_node_operand(g, n, 0), rv = ug_node_result(g, n, 0);
+  const ug_type_t *xt = ug_value_type(g, xv), *rt = ug_value_type(g, rv);
+  ug_dtype_t dt = xt->dtype;
+  if ((dt != UG_DTYPE_F32 && dt != UG_DTYPE_F16 && dt != UG_DTYPE_BF16) || rt->dtype != dt)
+    return not_lowered(g, n, "a row kernel of a dtype other than f32, f16, bf16");
+  int R = xt->rank;
+  if (R == 0) return not_lowered(g, n, "a rank-0 operand");
+  /* the first reduced (normalized) axis a: the columns are [a, R) */
+  int a;
+  if (is_reduction(n->op)) {
+    const ug_attr_t *ax = ug_node_attr(g, n, UG_ATTR_AXES);
+    bool red[UG_MAX_RANK] = {false};
+    uint32_t na = ax ? ax->u.ints.n : 0;
+    for (uint32_t i = 0; i < na; i++) {
+      int64_t v = ax->u.ints.v[i] < 0 ? ax->u.ints.v[i] + R : ax->u.ints.v[i];
+      if (v < 0 || v >= R) return not_lowered(g, n, "reduction axis out of range");
+      red[v] = true;
+    }
+    for (int i = 0; i < R && na == 0; i++) red[i] = true;
+    a = R;
+    while (a > 0 && red[a - 1]) a--;
+    for (int i = 0; i < a; i++)
+      if (red[i]) return not_lowered(g, n, "reduced axes that are not a trailing run");
+    if (a == R) return not_lowered(g, n, "no reduced axis");
+  } else {
+    int64_t v = ug_node_attr_int(g, n, UG_ATTR_AXIS, -1);
+    a = (int)(v < 0 ? v + R : v);
+    if (a < 0 || a >= R) return not_lowered(g, n, "axis out of range");
+    if ((n->op == UG_OP_SOFTMAX || n->op == UG_OP_LOG_SOFTMAX) && a != R - 1)
+      return not_lowered(g, n, "softmax over an axis before the last");
+  }
+  ug_dim_t cols = 1;
+  for (int j = a; j < R; j++) cols = ug_dim_mul(L.D, cols, xt->dims[j]);
+  if (!UG_DIM_IS_STATIC(cols)) return not_lowered(g, n, "row kernel with a symbolic row");
+  if (cols == 0) return not_lowered(g, n, "row kernel with an empty row");
+  if (cols > UG_KIR_MAX_ROW) return not_lowered(g, n, "row longer than the register budget");
+  /* the space and every value's view of it */
+  ug_dim_t sd[UG_MAX_RANK + 1];
+  for (int j = 0; j < a; j++) sd[j] = xt->dims[j];
+  sd[a] = cols;
+  L.S = new_type(km->arena, dt, a + 1, sd);
+  L.c = a;
+  size_t nv = g->values.len + 1;
+  L.param = ug_arena_alloc(km->arena, sizeof(ug_kir_value_id_t) * nv);
+  L.src = ug_arena_alloc(km->arena, sizeof(ug_kir_value_id_t) * nv);
+  L.tile = ug_arena_alloc(km->arena, sizeof(ug_kir_value_id_t) * nv);
+  L.bcast = ug_arena_alloc(km->arena, sizeof(ug_kir_value_id_t) * nv);
+  L.vt = ug_arena_alloc(km->arena, sizeof(const ug_type_t *) * nv);
+  L.mapped = ug_arena_alloc(km->arena, nv);
+  L.mov = ug_arena_alloc(km->arena, nv);
+  for (size_t v = 0; v < nv; v++) {
+    L.param[v] = L.src[v] = L.tile[v] = L.bcast[v] = UG_NONE;
+    L.vt[v] = NULL;
+    L.mapped[v] = L.mov[v] = false;
+  }
+  for (int j = 0; j <= UG_MAX_RANK; j++) L.ccol[j] = UG_NONE;
+  L.vt[xv] = L.S;
+  sd[a] = 1;
+  L.vt[rv] = is_reduction(n->op) ? new_type(km->arena, dt, a + 1, sd) : L.S;
+  ug_value_id_t scale = UG_NONE, bias = UG_NONE;
+  for (uint32_t i = 1; i < n->num_operands; i++) {
+    ug_value_id_t v = ug_node_operand(g, n, i);
+    if (v == UG_NONE) continue;
+    if (i == 1) scale = v;
+    else bias = v;
+    const ug_type_t *t = ug_value_type(g, v);
+    if (t->dtype != dt) return not_lowered(g, n, "a norm operand of another dtype");
+    /* [cols] when it has the normalized dims (leading 1s aside), [1] when it
+     * is one element; one that broadcasts within the row is not taken */
+    int lead = 0;
+    while (lead < t->rank && t->dims[lead] == 1) lead++;
+    int m = t->rank - lead;
+    bool whole = m <= R - a;
+    ug_dim_t tn = 1;
+    for (int j = lead; whole && j < t->rank; j++) {
+      whole = t->dims[j] == xt->dims[R - t->rank + j];
+      tn = ug_dim_mul(L.D, tn, t->dims[j]);
+    }
+    if (m > 0 && !(whole && tn == cols)) return not_lowered(g, n, "a norm operand that broadcasts within the row");
+    if (v == xv || v == rv) return not_lowered(g, n, "a norm operand that is its input");
+    ug_dim_t d = m > 0 ? cols : 1;
+    L.vt[v] = new_type(km->arena, dt, 1, &d);
+  }
+  for (uint32_t i = 0; i < s->num_args; i++)
+    if (s->arg_values[i] == UG_NONE || !L.vt[s->arg_values[i]])
+      return not_lowered(g, n, "an argument outside the row view");
+  int V = 16 / (ug_dtype_bits(dt) / 8), warps;
+  L.T = row_tile(cols, V, &warps);
+
+  ug_kir_kernel_t *k = ug_kir_kernel_create(km, s->kernel_name);
+  L.k = k;
+  k->warps = (uint32_t)warps;
+  ug_kir_value_id_t *params = ug_arena_alloc(km->arena, sizeof(ug_kir_value_id_t) * (s->num_args + 1));
+  for (uint32_t i = 0; i < s->num_args; i++) {
+    ug_value_id_t v = s->arg_values[i];
+    ug_dim_t shp[UG_MAX_RANK + 1];
+    view_shape(&L, v, shp);
+    ug_kir_type_t gt = ug_kir_type_global(ug_value_type(g, v)->dtype, L.c + 1, shp);
+    params[i] = ug_kir_add_param(k, ug_arena_printf(km->arena, "a%u", i), &gt);
+    if (v != rv) L.param[v] = params[i];
+  }
+  ug_dim_t rows = 1;
+  for (int j = 0; j < a; j++) rows = ug_dim_mul(L.D, rows, xt->dims[j]);
+  ug_kir_set_grid(k, 1, &rows);
+  program_coords(&L, 1);
+
+  ug_kir_value_id_t x = full_tile(&L, xv), y; /* rows of one element: broadcast */
+  switch (n->op) {
+  case UG_OP_REDUCE_SUM: case UG_OP_REDUCE_MEAN: case UG_OP_REDUCE_MAX: case UG_OP_REDUCE_MIN: {
+    ug_op_t comb = n->op == UG_OP_REDUCE_MAX ? UG_OP_MAX : n->op == UG_OP_REDUCE_MIN ? UG_OP_MIN : UG_OP_ADD;
+    y = reduce_row(&L, x, comb, n->loc);
+    if (n->op == UG_OP_REDUCE_MEAN) y = row_ew(&L, UG_OP_DIV, y, row_const(&L, (double)cols), n->loc);
+    break;
+  }
+  case UG_OP_SOFTMAX: case UG_OP_LOG_SOFTMAX: {
+    /* numerically stable: exp(x - max); softmax multiplies by 1 / sum,
+     * log_softmax subtracts max + log(sum), as the per-node kernels do */
+    ug_kir_value_id_t m = reduce_row(&L, x, UG_OP_MAX, n->loc);
+    ug_kir_value_id_t e = row_ew(&L, UG_OP_EXP, row_ew(&L, UG_OP_SUB, x, m, n->loc), UG_NONE, n->loc);
+    ug_kir_value_id_t sum = reduce_row(&L, e, UG_OP_ADD, n->loc);
+    if (n->op == UG_OP_SOFTMAX) {
+      y = row_ew(&L, UG_OP_MUL, e, row_ew(&L, UG_OP_RECIPROCAL, sum, UG_NONE, n->loc), n->loc);
+    } else {
+      ug_kir_value_id_t f = row_ew(&L, UG_OP_ADD, m, row_ew(&L, UG_OP_LOG, sum, UG_NONE, n->loc), n->loc);
+      y = row_ew(&L, UG_OP_SUB, x, f, n->loc);
+    }
+    break;
+  }
+  default: { /* layer_norm, rms_norm: (x - mean) / sqrt(var + epsilon) * scale + bias */
+    ug_kir_value_id_t nf = row_const(&L, (double)cols), d = x;
+    if (n->op == UG_OP_LAYER_NORM) {
+      ug_kir_value_id_t mean = row_ew(&L, UG_OP_DIV, reduce_row(&L, x, UG_OP_ADD, n->loc), nf, n->loc);
+      d = row_ew(&L, UG_OP_SUB, x, mean, n->loc);
+    }
+    ug_kir_value_id_t var = reduce_row(&L, row_ew(&L, UG_OP_MUL, d, d, n->loc), UG_OP_ADD, n->loc);
+    var = row_ew(&L, UG_OP_DIV, var, nf, n->loc);
+    double eps = ug_node_attr_float(g, n, UG_ATTR_EPSILON, 1e-5);
+    ug_kir_value_id_t sd2 = row_ew(&L, UG_OP_ADD, var, row_const(&L, eps), n->loc);
+    ug_kir_value_id_t sq = row_ew(&L, UG_OP_SQRT, sd2, UG_NONE, n->loc);
+    y = row_ew(&L, UG_OP_MUL, d, row_ew(&L, UG_OP_RECIPROCAL, sq, UG_NONE, n->loc), n->loc);
+    if (scale != UG_NONE) y = row_ew(&L, UG_OP_MUL, y, full_tile(&L, scale), n->loc);
+    if (bias != UG_NONE) y = row_ew(&L, UG_OP_ADD, y, full_tile(&L, bias), n->loc);
+    break;
+  }
+  }
+  for (uint32_t i = 0; i < s->num_args; i++) {
+    if (s->arg_values[i] != rv) continue;
+    ug_kir_operand_t idx[UG_MAX_RANK + 1];
+    view_index(&L, rv, idx);
+    ug_kir_value_id_t t = y;
+    if (dt != ug_kir_value_type(k, t)->t.dtype) t = cast(&L, t, dt, ug_kir_value_type(k, t)->t.dims[0]);
+    ug_kir_store(k, k->body, params[i], idx, (uint32_t)L.c + 1, t, UG_NONE);
+  }
+  *out = k;
+  return ug_kir_verify_kernel(k);
+}
+
+/* Whether the dtypes of node n's values are ones the kernel IR moves and
+ * computes (not block-quantized, not fp8). */
+static bool kir_dtypes(ug_graph_t *g, const ug_node_t *n) {
+  for (uint32_t i = 0; i < n->num_operands + n->num_results; i++) {
+    ug_value_id_t v = i < n->num_operands ? ug_node_operand(g, n, i) : ug_node_result(g, n, i - n->num_operands);
+    if (v == UG_NONE) continue;
+    ug_dtype_t dt = ug_value_type(g, v)->dtype;
+    if (ug_dtype_is_quant(dt) || dt == UG_DTYPE_F8E4M3 || dt == UG_DTYPE_F8E5M2 || ug_dtype_bits(dt) % 8 != 0)
+      return false;
+  }
+  return true;
+}
+
 ug_status_t ug_kir_lower_step(ug_kir_module_t *km, const ug_plan_t *p, const ug_plan_step_t *s,
                               ug_kir_kernel_t **out) {
   *out = NULL;
@@ -936,6 +1187,19 @@ ug_status_t ug_kir_lower_step(ug_kir_module_t *km, const ug_plan_t *p, const ug_
   if (ug_op_info(n->op)->category == UG_CAT_CON)
     return not_lowered(g, n, "a contraction (its epilogue: ug_kir_lower_epilogue)");
   if (s->num_nodes > 1 || ug_op_info(n->op)->category == UG_CAT_EW) return lower_nodes(km, p, s, false, out);
+  if (!kir_dtypes(g, n)) return not_lowered(g, n, "dtype");
+  if (is_row_op(n->op)) return lower_row_node(km, p, s, out);
+  /* a lone transpose that moves the last axis reads every element by a
+   * gather (a 2-D tile through shared memory is what it needs; the kernel
+   * IR's emitters do not stage tiles yet): the per-node kernels keep it */
+  if (n->op == UG_OP_TRANSPOSE) {
+    const ug_attr_t *pa = ug_node_attr(g, n, UG_ATTR_PERM);
+    int r = ug_value_type(g, ug_node_result(g, n, 0))->rank;
+    int last = r == 0 ? 0 : pa && pa->u.ints.n ? (int)pa->u.ints.v[r - 1] : 0;
+    if (r > 1 && last != r - 1) return not_lowered(g, n, "a lone transpose that moves the last axis");
+  }
+  /* reshape, squeeze, unsqueeze alone stay byte copies (or free aliases) */
+  if (is_movement(n->op) && (n->op == UG_OP_EXPAND || !is_view_op(n->op))) return lower_nodes(km, p, s, false, out);
   return not_lowered(g, n, "op class");
 }
 

@@ -5,8 +5,7 @@
  * (present operands, then results; scratch buffers are not used), each a
  * `global` buffer of the value's type, and the emitters below (CUDA:
  * codegen/cuda/kir_emit.c, CPU: codegen/llvm/kir.c) turn the kernel into code.  Ops not lowered yet return UG_ERR_UNSUPPORTED
- * without touching the module, and the caller keeps its per-node emitter for
- * them.
+ * with *out NULL, and the caller keeps its per-node emitter for them.
  *
  * Lowered now: the elementwise ops (ir/ops.def category EW), with NumPy
  * broadcasting.  The result is seen as rows x columns: the columns are the
@@ -26,7 +25,29 @@
  * expand, slice, concat, gather) are index maps: their results are read
  * where used, plain when the source is only viewed (reshape, expand) or the
  * columns are its contiguous last axis, else by `gather` of flat offsets
- * computed from the element coordinates (docs/kernel-ir.md, "Lowering"). */
+ * computed from the element coordinates (docs/kernel-ir.md, "Lowering").
+ * A lone transpose, expand, slice, concat or gather is lowered the same way:
+ * a kernel that reads its result through the map and stores it, in the
+ * values' own dtype (any dtype of whole bytes but fp8).  A lone reshape,
+ * squeeze or unsqueeze is not lowered: it stays a byte copy or an alias.
+ * A gather's indices count from the end when negative and clamp into the
+ * axis, as in the per-node kernels.
+ *
+ * Single row nodes become row kernels (a program per row, the row in
+ * registers): reduce_sum/mean/max/min over a trailing run of axes (any
+ * keepdims; the result buffer is one element per row), softmax and
+ * log_softmax over the last axis, layer_norm and rms_norm over trailing
+ * axes with a scale and bias of the normalized dims (or one element).  The
+ * reduced axes are flattened into the row, which must be static, non-empty
+ * and at most UG_KIR_MAX_ROW long; values are f32, f16 or bf16, computed in
+ * f32 and rounded once (softmax subtracts the row's max first).
+ *
+ * Not lowered (UG_ERR_UNSUPPORTED): copy steps, contractions (see ug_kir_lower_epilogue), scratch
+ * buffers, block-quantized and fp8 values, and any other op or case named
+ * in the error (a symbolic or empty row, reduced axes that are not
+ * trailing, an integer or f64 row op, a norm operand broadcast within the
+ * row, a softmax over an earlier axis, short broadcast rows of a single
+ * elementwise node). */
 #ifndef UG_CODEGEN_KIR_LOWER_H
 #define UG_CODEGEN_KIR_LOWER_H
 
@@ -40,6 +61,11 @@
 /* Row kernels: a block per row, warps enough (up to 16) that each thread
  * holds UG_KIR_ROW_ROUNDS 16-byte vectors of the row. */
 #define UG_KIR_ROW_ROUNDS 2
+/* Row kernels keep the row in registers: at most this many columns. */
+#define UG_KIR_MAX_ROW 16384
+/* A lone movement node whose source is read through gathers: tiles of at
+ * most this many elements (16 a thread), fewer rounds for narrow dtypes. */
+#define UG_KIR_MOV_TILE 2048
 /* Operands are all loaded at the kernel's start when their tiles take at
  * most this many registers a thread, else each where it is first used. */
 #define UG_KIR_PRELOAD_REGS 64

@@ -257,6 +257,62 @@ ug_status_t ug_cuda_unsupported(kctx_t *k) {
   return ug_node_error(k->g, k->n, UG_ERR_UNSUPPORTED, "not supported on cuda yet");
 }
 
+/* A transpose whose perm keeps axes [0, b) and swaps the runs [b, c) and
+ * [c, rank) (NCHW -> NHWC is [0, 2, 3, 1]: b = 1, c = 2) is a batch of 2-D
+ * transposes [Y, X] -> [X, Y]: 32x32 tiles through shared memory, so that
+ * both the reads and the writes are coalesced (an index map reads every
+ * element 32 apart).  Returns false for other perms. */
+static ug_dim_t dims_prod(ug_dims_t *D, const ug_dim_t *dims, int lo, int hi) {
+  ug_dim_t p = 1;
+  for (int i = lo; i < hi; i++) p = ug_dim_mul(D, p, dims[i]);
+  return p;
+}
+
+static bool emit_tiled_transpose(kctx_t *k, const ug_type_t *xt, const int64_t *perm) {
+  int r = xt->rank, b = 0;
+  while (b < r && perm[b] == b) b++;
+  if (b >= r - 1 || perm[b] <= b || perm[b] >= r) return false;
+  int c = (int)perm[b];
+  for (int i = b; i < r; i++)
+    if (perm[i] != (i - b < r - c ? c + (i - b) : b + (i - b) - (r - c))) return false;
+  char B[EXPR / 4], Y[EXPR / 4], X[EXPR / 4];
+  ug_cuda_prodstr(xt, 0, b, B, sizeof B);
+  ug_cuda_prodstr(xt, b, c, Y, sizeof Y);
+  ug_cuda_prodstr(xt, c, r, X, sizeof X);
+  int bytes = ug_dtype_bits(xt->dtype) / 8;
+  const char *et = bytes == 8 ? "unsigned long long" : bytes == 4 ? "unsigned" : bytes == 2 ? "unsigned short" : "unsigned char";
+  fprintf(k->f,
+          "  typedef %s E;\n"
+          "  const int64_t B = %s, Y = %s, X = %s, tx = (X + 31) / 32, per = tx * ((Y + 31) / 32);\n"
+          "  const E *__restrict__ src = reinterpret_cast<const E *>(a0);\n"
+          "  E *__restrict__ dst = reinterpret_cast<E *>(a1);\n"
+          "  __shared__ E tile[32][33];\n"
+          "  const int lx = threadIdx.x & 31, ly = threadIdx.x >> 5;\n"
+          "  for (int64_t t = blockIdx.x; t < per * B; t += gridDim.x) {\n"
+          "    const int64_t bi = t / per, q = t - bi * per, y0 = q / tx * 32, x0 = q %% tx * 32;\n"
+          "    const E *s = src + bi * Y * X;\n"
+          "    E *d = dst + bi * X * Y;\n"
+          "#pragma unroll\n"
+          "    for (int j = ly; j < 32; j += 8)\n"
+          "      if (y0 + j < Y && x0 + lx < X) tile[j][lx] = s[(y0 + j) * X + x0 + lx];\n"
+          "    __syncthreads();\n"
+          "#pragma unroll\n"
+          "    for (int j = ly; j < 32; j += 8)\n"
+          "      if (x0 + j < X && y0 + lx < Y) d[(x0 + j) * Y + y0 + lx] = tile[lx][j];\n"
+          "    __syncthreads();\n"
+          "  }\n",
+          et, B, Y, X);
+  ug_dims_t *D = k->m->dims;
+  ug_dim_t tiles = ug_dim_mul(D, ug_dim_ceildiv(D, dims_prod(D, xt->dims, b, c), 32),
+                              ug_dim_ceildiv(D, dims_prod(D, xt->dims, c, r), 32));
+  k->custom_launch = true;
+  k->grid[0] = ug_dim_min(D, ug_dim_mul(D, tiles, dims_prod(D, xt->dims, 0, b)), UG_CUDA_MAX_GRID);
+  k->grid[1] = k->grid[2] = 1;
+  k->block = 256;
+  k->shared_bytes = 0;
+  return true;
+}
+
 static ug_status_t emit_movement(kctx_t *k, ug_value_id_t *ops, uint32_t nops, ug_value_id_t res) {
   ug_graph_t *g = k->g;
   const ug_node_t *n = k->n;
@@ -275,6 +331,9 @@ static ug_status_t emit_movement(kctx_t *k, ug_value_id_t *ops, uint32_t nops, u
   case UG_OP_TRANSPOSE: {
     uint32_t np;
     const int64_t *perm = ug_cuda_attr_ints(g, n, UG_ATTR_PERM, &np);
+    int64_t pv[UG_MAX_RANK];
+    for (int i = 0; i < ot->rank; i++) pv[i] = perm && np == (uint32_t)ot->rank ? perm[i] : ot->rank - 1 - i;
+    if (xt->rank == ot->rank && emit_tiled_transpose(k, xt, pv)) break;
     for (int i = 0; i < ot->rank && !st; i++) {
       int64_t p = perm && np == (uint32_t)ot->rank ? perm[i] : ot->rank - 1 - i;
       if (p < 0 || p >= xt->rank) st = ug_node_error(g, n, UG_ERR_INVALID, "bad perm");
@@ -546,6 +605,21 @@ static ug_status_t check_quant(kctx_t *k, uint32_t i) {
                        ug_dtype_name(t->dtype), res ? "result" : "operand", res ? i - k->nops : i);
 }
 
+/* Step s's body through the kernel IR when codegen/kir_lower.c lowers it
+ * (*out_done); a step it reports UG_ERR_UNSUPPORTED for is left to the
+ * per-node emitter, with nothing written. */
+static ug_status_t emit_via_kir(kctx_t *k, bool *out_done) {
+  ug_kir_kernel_t *kk;
+  *out_done = false;
+  ug_status_t st = ug_kir_lower_step(k->kir, k->plan, k->s, &kk);
+  if (st && ug_status_code(st) == UG_ERR_UNSUPPORTED && !kk) {
+    ug_status_free(st);
+    return NULL;
+  }
+  *out_done = true;
+  return st ? st : ug_cuda_emit_kir(k, kk);
+}
+
 /* The parameter list and body of the kernel of step s (without its name). */
 static ug_status_t emit_step(kctx_t *k) {
   const ug_plan_step_t *s = k->s;
@@ -609,21 +683,32 @@ static ug_status_t emit_step(kctx_t *k) {
     }
     /* through the kernel IR where the lowering takes it; the direct
      * emitter for the rest (short broadcast rows) */
-    ug_kir_kernel_t *kk;
-    st = ug_kir_lower_step(k->kir, k->plan, s, &kk);
-    if (!st) {
-      st = ug_cuda_emit_kir(k, kk);
-    } else if (ug_status_code(st) == UG_ERR_UNSUPPORTED && !kk) {
-      ug_status_free(st);
-      st = emit_ew(k, k->ops, k->nops, res);
-    }
+    bool done;
+    st = emit_via_kir(k, &done);
+    if (!done) st = emit_ew(k, k->ops, k->nops, res);
     break;
   }
-  case UG_CAT_RED:
-    st = n->op == UG_OP_MAX_POOL || n->op == UG_OP_AVG_POOL ? ug_cuda_emit_pool(k) : ug_cuda_emit_reduce(k);
+  case UG_CAT_RED: {
+    if (n->op == UG_OP_MAX_POOL || n->op == UG_OP_AVG_POOL) {
+      st = ug_cuda_emit_pool(k);
+      break;
+    }
+    /* row reductions, softmax and norms over trailing axes through the
+     * kernel IR; reduce.c for the rest */
+    bool done;
+    st = emit_via_kir(k, &done);
+    if (!done) st = ug_cuda_emit_reduce(k);
     break;
+  }
   case UG_CAT_CON: st = ug_cuda_emit_contract(k); break;
-  case UG_CAT_MOV:
+  case UG_CAT_MOV: {
+    /* index maps through the kernel IR (reshape-like ops stay byte
+     * copies); the direct emitters for what the lowering leaves */
+    bool done = false;
+    if (!copy && (n->op == UG_OP_TRANSPOSE || n->op == UG_OP_EXPAND || n->op == UG_OP_SLICE ||
+                  n->op == UG_OP_CONCAT || n->op == UG_OP_GATHER))
+      st = emit_via_kir(k, &done);
+    if (done) break;
     switch (n->op) {
     case UG_OP_RESHAPE: case UG_OP_SQUEEZE: case UG_OP_UNSQUEEZE: case UG_OP_TRANSPOSE:
     case UG_OP_EXPAND: case UG_OP_SLICE: case UG_OP_CONCAT:
@@ -632,6 +717,7 @@ static ug_status_t emit_step(kctx_t *k) {
     default: st = ug_cuda_emit_gather(k); break;
     }
     break;
+  }
   default: st = ug_cuda_emit_gather(k); break; /* shape_of, range */
   }
   if (copy) {
