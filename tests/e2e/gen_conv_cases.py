@@ -294,7 +294,7 @@ transpose_case("transpose_f32_group",
 transpose_case("transpose_bf16_1d",
                "bf16 1-d conv_transpose, kernel 5, stride 3, pads 2, 16 channels in and out, bias.",
                "bf16", [2, 16, 7], [16, 16, 5], True, [3], [2, 2], [1], 1, [0], 1e-2)
-nhwc_case("nhwc_f16_k256",
-          "conv_nhwc in f16, 1x1 over 256 channels (8 k tiles of 32) into 16, one 128x128 tile:\n"
+nhwc_case("nhwc_f16_k1024",
+          "conv_nhwc in f16, 1x1 over 1024 channels (32 k tiles of 32) into 4, one 128x128 tile:\n"
           "on sm_90 a split-K cluster of 2 blocks (codegen/cuda/contract.c mm_split); bias, relu + residual.",
-          "f16", [1, 4, 4, 256], [1, 1, 256, 16], [1, 1], [0, 0, 0, 0], 1e-3)
+          "f16", [1, 2, 2, 1024], [1, 1, 1024, 4], [1, 1], [0, 0, 0, 0], 1e-3)

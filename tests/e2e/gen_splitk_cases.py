@@ -5,8 +5,8 @@ never from ugcc.
 
     python3 tests/e2e/gen_splitk_cases.py     # rewrites the files below
 
-A static f16 / bf16 matmul with fewer than 132 output tiles of 128x128 and enough k
-tiles runs on CUDA (sm_90 and newer) as clusters of blocks that each sum a share of K
+A static f16 / bf16 matmul with fewer than 132 output tiles of 128x128 and at least 16 k
+tiles of 32 per block runs on CUDA (sm_90 and newer) as clusters of blocks that each sum a share of K
 and reduce through distributed shared memory (codegen/cuda/contract.c, mm_split).
 Inputs are multiples of 1/8 in [-2, 2]: every partial sum is exact in f32, so the
 split order cannot change a result and the tolerance only covers the final rounding.
@@ -69,13 +69,13 @@ def case(name, doc, dt, ash, bsh, epilogue, tol):
 
 
 case("f16_k1024",
-     "f16 [4,1024] @ [1024,4]: one output tile, 32 k tiles: a cluster of 8 blocks of 4 k tiles each.",
+     "f16 [4,1024] @ [1024,4]: one output tile, 32 k tiles: a cluster of 2 blocks of 16 k tiles each.",
      "f16", [4, 1024], [1024, 4], False, 1e-3)
 case("bf16_batched_epilogue",
-     "bf16 [2,8,256] @ [256,16] (b broadcast over the batch): 2 tiles, 8 k tiles: clusters of 2;\n"
+     "bf16 [2,2,1024] @ [1024,4] (b broadcast over the batch): 2 tiles, 32 k tiles: clusters of 2;\n"
      "a bias add and relu fused after it, stored by each cluster's first block.",
-     "bf16", [2, 8, 256], [256, 16], True, 1e-2)
+     "bf16", [2, 2, 1024], [1024, 4], True, 1e-2)
 case("f16_k1000",
      "f16 [3,1000] @ [1000,4]: K and N not multiples of 8 (the element loads), 32 k tiles of\n"
-     "which the last is partial: a cluster of 8 with uneven shares.",
+     "which the last is partial: a cluster of 2, the second block's share ending in it.",
      "f16", [3, 1000], [1000, 4], False, 1e-3)
