@@ -76,6 +76,7 @@ def main():
     ap.add_argument("--ugcc", required=True)
     ap.add_argument("--models", default="bert,gpt2,resnet50")
     ap.add_argument("--iters", type=int, default=30)
+    ap.add_argument("--variants", default="fused,nchw,unfused", help="which ugcc builds to time (see below)")
     ap.add_argument("--json")
     a = ap.parse_args()
     os.makedirs(a.work, exist_ok=True)
@@ -118,6 +119,8 @@ def main():
         # unfused: without the layout and fuse passes
         for variant, extra in [("fused", []), ("nchw", ["--layout=keep"]),
                                ("unfused", ["--passes=canonicalize,const-fold,cse,dce"])]:
+            if variant not in a.variants.split(","):
+                continue
             so = os.path.join(a.work, "%s.%s.so" % (name, variant))
             dump = os.path.join(a.work, "%s.%s.dump" % (name, variant))
             cmd = shlex.split(a.ugcc) + [onnx_path, "--target=cuda:sm_90a", "-o", so, "--dump-ir=" + dump] + extra

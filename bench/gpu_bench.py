@@ -229,6 +229,11 @@ def main():
         ("layernorm", lambda x, g, b: F.layer_norm(x, (C,), g, b, 1e-5), [x, g, b], (R, C), 2 * R * C * 2, 0),
         ("rmsnorm", rms, [x, g], (R, C), 2 * R * C * 2, 0),
         ("gemm", torch.matmul, [ga, gb], (N, N), 3 * N * N * 2, 2 * N ** 3),
+    ] + [
+        (name, torch.matmul, [torch.randn(m, k, device=dev, dtype=h), torch.randn(k, n, device=dev, dtype=h) / k ** 0.5],
+         (m, n), 2 * (m * k + k * n + m * n), 2 * m * k * n)
+        for name, (m, k, n) in make_models.GEMMS_SMALL.items()
+    ] + [
         ("pointwise", pointwise, [x, g, b, r], (R, C), 3 * R * C * 2, 0),
         # GEMM + bias + GELU + residual: fused (one kernel) and, from the same model, unfused
         ("gemm_epi", gemm_epi, [ex, ew, eb, er], (EM, EN), 2 * (EM * EK + EK * EN + 2 * EM * EN), 2 * EM * EN * EK),
@@ -248,6 +253,12 @@ def main():
                   0))
     cases.append(("layernorm_r768", lambda x, g, b: F.layer_norm(x, (768,), g, b, 1e-5), [xl, gl, bl],
                   (make_models.LR, 768), 2 * xl.numel() * 2, 0))
+    # lone transposes (bench/make_models.py): eager is permute + contiguous
+    for name, shp, perm in (("transpose_heads", make_models.TR_HEADS, (0, 2, 1, 3)),
+                            ("transpose_nhwc", make_models.TR_NCHW, (0, 2, 3, 1))):
+        tx = torch.randn(*shp, device=dev, dtype=h)
+        cases.append((name, lambda x, perm=perm: x.permute(*perm).contiguous(), [tx],
+                      tuple(shp[i] for i in perm), 2 * 2 * tx.numel(), 0))
     # convolutions (bench/make_models.py CONVS), fp16 NCHW at batch 8: cuDNN is eager's peer
     for name, (ci, hw, co, k, st, p) in make_models.CONVS.items():
         o = make_models.conv_out(hw, k, st, p)

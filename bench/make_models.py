@@ -15,6 +15,8 @@ from onnx import TensorProto, helper
 R, C = 32768, 4096
 N = 4096
 EM, EK, EN = 8192, 1024, 4096  # gemm_epi: tokens x hidden -> 4 x hidden (BERT-large's FFN shape)
+# name: (M, K, N)
+GEMMS_SMALL = {"gemm_qkv768": (1024, 768, 768), "gemm_ffn2": (1024, 3072, 768), "gemm_ffn1": (1024, 768, 3072)}
 F16 = TensorProto.FLOAT16
 # short-row cases: as many bytes as the 32768 x 4096 rows
 SR = R * C // 128
@@ -30,6 +32,9 @@ CONVS = {
     "conv_1x1_7": (2048, 7, 512, 1, 1, 0),
 }
 CONV_BATCH = 8
+# lone transposes (fp16): [batch, tokens, heads, head dim] and [batch, C, H, W]
+TR_HEADS = (8, 512, 12, 64)
+TR_NCHW = (8, 256, 56, 56)
 # the layers also run in fp32 (<name>_f32): tensor cores through tf32
 CONVS_F32 = ("conv_3x3_56", "conv_1x1_56", "conv_3x3_14", "conv_1x1_7")
 
@@ -74,6 +79,9 @@ def main(d):
     save(d, "rmsnorm", [helper.make_node("RMSNormalization", ["x", "g"], ["y"], axis=-1, epsilon=1e-6)],
          [t("x", R, C), t("g", C)], [t("y", R, C)])
     save(d, "gemm", [helper.make_node("MatMul", ["a", "b"], ["y"])], [t("a", N, N), t("b", N, N)], [t("y", N, N)])
+    # BERT-base's GEMMs at 8 x 128 tokens: few 128x128 tiles (split-K on sm_90) and many
+    for name, (m, k, n) in GEMMS_SMALL.items():
+        save(d, name, [helper.make_node("MatMul", ["a", "b"], ["y"])], [t("a", m, k), t("b", k, n)], [t("y", m, n)])
     # pointwise chain y = silu(x * s + b) + r, as four ONNX nodes
     save(d, "pointwise", [
         helper.make_node("Mul", ["x", "s"], ["t0"]),
@@ -140,6 +148,11 @@ def main(d):
         mk("ReduceSum", ["e", "ax"], ["s"], keepdims=1),
         mk("Div", ["e", "s"], ["y"]),
     ], [t("x", SR, 128)], [t("y", SR, 128)])
+    # lone transposes: BERT's head split [b, s, h, d] -> [b, h, s, d], a ResNet activation NCHW -> NHWC
+    save(d, "transpose_heads", [mk("Transpose", ["x"], ["y"], perm=[0, 2, 1, 3])],
+         [t("x", *TR_HEADS)], [t("y", TR_HEADS[0], TR_HEADS[2], TR_HEADS[1], TR_HEADS[3])])
+    save(d, "transpose_nhwc", [mk("Transpose", ["x"], ["y"], perm=[0, 2, 3, 1])],
+         [t("x", *TR_NCHW)], [t("y", TR_NCHW[0], TR_NCHW[2], TR_NCHW[3], TR_NCHW[1])])
     # convolutions (x, w and the bias are inputs); conv_epi: conv + bias, relu and a residual add
     for name, (ci, hw, co, k, s, p) in CONVS.items():
         o = conv_out(hw, k, s, p)

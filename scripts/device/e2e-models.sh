@@ -6,7 +6,8 @@
 #
 #   scripts/device/e2e-models.sh prepare [BUILD_DIR]  here: .device/e2e.tar.xz, ugcc with
 #                                                     its loader and every library it links
-#   scripts/device/e2e-models.sh run [MODELS]         on the GPU machine (device tool:
+#   scripts/device/e2e-models.sh run [MODELS]         on the GPU machine (UG_VARIANTS=fused,... picks
+#                                                     the builds; device tool:
 #       run(command="scripts/device/e2e-models.sh run", carry=[".device/e2e.tar.xz"]))
 # The machine has no LLVM, so ugcc travels with the shared libraries ldd
 # lists except the C library itself (the GPU machine's glibc, 2.39, is newer
@@ -35,6 +36,7 @@ run)
   rm -f "$e"/lib/libc.so.6 "$e"/lib/libm.so.6 "$e"/lib/ld-linux-x86-64.so.2
   export UGCC_NVRTC=$(ls "$cudalib"/libnvrtc.so.1* | head -1)
   python3 bench/e2e_models.py /tmp/ugcc-e2e/work "$e/lib/libugrt.so.0" --models "$models" --json "$out/e2e.json" \
+    --variants "${UG_VARIANTS:-fused,nchw,unfused}" \
     --ugcc "env LD_LIBRARY_PATH=$e/lib $e/bin/ugcc" 2>&1 | tee "$out/e2e.txt"
   ;;
 *)
