@@ -714,6 +714,25 @@ static void plan_reads(lower_t *L, ug_arena_t *arena, uint32_t nin) {
 }
 
 /* The step's nodes over rows x columns (kir_lower.h). */
+/* L's per-graph-value maps, nv entries each, all unset. */
+static void value_maps(lower_t *L, ug_arena_t *arena, size_t nv) {
+  L->param = ug_arena_alloc(arena, sizeof(ug_kir_value_id_t) * nv);
+  L->src = ug_arena_alloc(arena, sizeof(ug_kir_value_id_t) * nv);
+  L->def = ug_arena_alloc(arena, sizeof(ug_node_id_t) * nv);
+  L->tile = ug_arena_alloc(arena, sizeof(ug_kir_value_id_t) * nv);
+  L->bcast = ug_arena_alloc(arena, sizeof(ug_kir_value_id_t) * nv);
+  L->vt = ug_arena_alloc(arena, sizeof(const ug_type_t *) * nv);
+  L->mapped = ug_arena_alloc(arena, nv);
+  L->mov = ug_arena_alloc(arena, nv);
+  for (size_t v = 0; v < nv; v++) {
+    L->param[v] = L->src[v] = L->tile[v] = L->bcast[v] = UG_NONE;
+    L->def[v] = UG_NONE;
+    L->vt[v] = NULL;
+    L->mapped[v] = L->mov[v] = false;
+  }
+  for (int j = 0; j <= UG_MAX_RANK; j++) L->ccol[j] = UG_NONE;
+}
+
 static ug_status_t lower_nodes(ug_kir_module_t *km, const ug_plan_t *p, const ug_plan_step_t *s, bool short_rows,
                                ug_kir_kernel_t **out) {
   ug_graph_t *g = p->g;
@@ -769,18 +788,7 @@ static ug_status_t lower_nodes(ug_kir_module_t *km, const ug_plan_t *p, const ug
     if (t->rank > 0 && t->dims[t->rank - 1] != 1) L.S = t;
   }
   size_t nv = g->values.len + 1;
-  L.param = ug_arena_alloc(km->arena, sizeof(ug_kir_value_id_t) * nv);
-  L.src = ug_arena_alloc(km->arena, sizeof(ug_kir_value_id_t) * nv);
-  L.def = ug_arena_alloc(km->arena, sizeof(ug_node_id_t) * nv);
-  L.vt = ug_arena_alloc(km->arena, sizeof(const ug_type_t *) * nv);
-  L.mapped = ug_arena_alloc(km->arena, nv);
-  L.mov = ug_arena_alloc(km->arena, nv);
-  for (size_t v = 0; v < nv; v++) {
-    L.param[v] = L.src[v] = L.def[v] = UG_NONE;
-    L.vt[v] = NULL;
-    L.mapped[v] = L.mov[v] = false;
-  }
-  for (int j = 0; j <= UG_MAX_RANK; j++) L.ccol[j] = UG_NONE;
+  value_maps(&L, km->arena, nv);
   /* params are made below; mark the outside values for plan_reads */
   for (uint32_t a = 0; a < nin; a++) L.param[s->arg_values[a]] = 0;
   plan_reads(&L, km->arena, nin);
@@ -874,9 +882,6 @@ static ug_status_t lower_nodes(ug_kir_module_t *km, const ug_plan_t *p, const ug
   ug_kir_set_grid(k, 1, &grid);
   program_coords(&L, tiles);
 
-  L.tile = ug_arena_alloc(km->arena, sizeof(ug_kir_value_id_t) * nv);
-  L.bcast = ug_arena_alloc(km->arena, sizeof(ug_kir_value_id_t) * nv);
-  for (size_t v = 0; v < nv; v++) L.tile[v] = L.bcast[v] = UG_NONE;
   for (uint32_t a = 0; a < nin; a++) {
     ug_value_id_t v = s->arg_values[a];
     L.param[v] = params[a];
@@ -1051,19 +1056,7 @@ static ug_status_t lower_row_node(ug_kir_module_t *km, const ug_plan_t *p, const
   L.S = new_type(km->arena, dt, a + 1, sd);
   L.c = a;
   size_t nv = g->values.len + 1;
-  L.param = ug_arena_alloc(km->arena, sizeof(ug_kir_value_id_t) * nv);
-  L.src = ug_arena_alloc(km->arena, sizeof(ug_kir_value_id_t) * nv);
-  L.tile = ug_arena_alloc(km->arena, sizeof(ug_kir_value_id_t) * nv);
-  L.bcast = ug_arena_alloc(km->arena, sizeof(ug_kir_value_id_t) * nv);
-  L.vt = ug_arena_alloc(km->arena, sizeof(const ug_type_t *) * nv);
-  L.mapped = ug_arena_alloc(km->arena, nv);
-  L.mov = ug_arena_alloc(km->arena, nv);
-  for (size_t v = 0; v < nv; v++) {
-    L.param[v] = L.src[v] = L.tile[v] = L.bcast[v] = UG_NONE;
-    L.vt[v] = NULL;
-    L.mapped[v] = L.mov[v] = false;
-  }
-  for (int j = 0; j <= UG_MAX_RANK; j++) L.ccol[j] = UG_NONE;
+  value_maps(&L, km->arena, nv);
   L.vt[xv] = L.S;
   sd[a] = 1;
   L.vt[rv] = is_reduction(n->op) ? new_type(km->arena, dt, a + 1, sd) : L.S;

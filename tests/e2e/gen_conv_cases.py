@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Writes the end-to-end cases of conv with fused epilogues (tests/e2e/conv_*.ugir),
 with expected outputs from NumPy (float64 convolution, rounded as the graph
 says), never from ugcc.
@@ -187,58 +186,6 @@ def block_case(name, doc, tol):
         f.write("\n".join(lines) + "\n")
 
 
-case("f16_3x3_epilogue",
-     "f16 3x3 conv, pads 1, with a bias, and relu + residual add fused after it;\n"
-     "the conv's own result is returned too.",
-     "f16", [2, 8, 7, 9], [16, 8, 3, 3], True, [1, 1], [1, 1, 1, 1], [1, 1], 1, "relu_res", 1e-3)
-case("f16_strided",
-     "f16 3x3 conv with stride 2, dilations [1, 2] and asymmetric pads, no bias, unfused;\n"
-     "40 output channels (a partial 128-row tile).",
-     "f16", [1, 4, 11, 13], [40, 4, 3, 3], False, [2, 2], [1, 0, 0, 1], [1, 2], 1, None, 1e-3)
-case("f16_1x1",
-     "f16 1x1 conv over 4x4 planes (16 pixels: the 16-byte copy path), bias, relu + residual.",
-     "f16", [2, 16, 4, 4], [24, 16, 1, 1], True, [1, 1], [0, 0, 0, 0], [1, 1], 1, "relu_res", 1e-3)
-case("bf16_group",
-     "bf16 3x3 conv with 2 groups of 8 input and 16 output channels, pads 1, bias;\n"
-     "a scale and a cast to f32 fused after it.",
-     "bf16", [1, 16, 5, 5], [32, 8, 3, 3], True, [1, 1], [1, 1, 1, 1], [1, 1], 2, "scale_cast", 1e-2)
-case("f16_1d",
-     "f16 1-d conv, kernel 5, pads 2, 16 channels in and out, bias, relu + residual.",
-     "f16", [2, 16, 20], [16, 16, 5], True, [1], [2, 2], [1], 1, "relu_res", 1e-3)
-case("f32_epilogue",
-     "f32 3x3 conv (the CPU's im2col GEMM, CUDA's direct conv), bias, relu + residual.",
-     "f32", [2, 3, 6, 6], [4, 3, 3, 3], True, [1, 1], [1, 1, 1, 1], [1, 1], 1, "relu_res", 1e-5)
-nhwc_case("nhwc_f16",
-          "conv_nhwc (channels last: x [N, H, W, C], w [kh, kw, C, M]) in f16, 3x3, pads 1,\n"
-          "16 channels in, 24 out, bias, relu + residual fused.",
-          "f16", [2, 5, 7, 16], [3, 3, 16, 24], [1, 1], [1, 1, 1, 1], 1e-3)
-nhwc_case("nhwc_strided",
-          "conv_nhwc in f16 with stride 2 and asymmetric pads, 12 channels in (not a multiple of 8:\n"
-          "element loads), 16 out, bias, relu + residual fused.",
-          "f16", [1, 9, 8, 12], [3, 3, 12, 16], [2, 2], [1, 0, 0, 1], 1e-3)
-block_case("block_f16",
-           "A residual block, f16, constant weights: relu(conv1x1(relu(conv3x3(x) + b1)) + conv1x1(x)).\n"
-           "Compiled for CUDA alone its convs run channels last (the layout pass).",
-           1e-3)
-nhwc_case("nhwc_f32_group",
-          "conv_nhwc in f32 with 2 groups (4 channels in, 6 out each), 3x3, pads 1: not the\n"
-          "tensor-core kernel's case, so the direct loop on CUDA; bias, relu + residual fused.",
-          "f32", [2, 5, 4, 8], [3, 3, 4, 12], [1, 1], [1, 1, 1, 1], 1e-5, group=2)
-case("f32_tc_3x3",
-     "f32 3x3 conv, pads 1, 24 output channels and 72 reduction terms, bias, relu + residual:\n"
-     "on CUDA (sm_80 and newer) the tensor-core implicit GEMM in f32 (3xTF32 by default;\n"
-     "the inputs are exact in tf32, so every --precision but fp16/bf16 gives NumPy's sums).",
-     "f32", [2, 8, 7, 9], [24, 8, 3, 3], True, [1, 1], [1, 1, 1, 1], [1, 1], 1, "relu_res", 1e-5)
-case("f32_tc_1x1_group",
-     "f32 1x1 conv over 4x4 planes (the 16-byte copy path of the f32 implicit GEMM),\n"
-     "2 groups of 8 input and 16 output channels, bias, unfused.",
-     "f32", [2, 16, 4, 4], [32, 8, 1, 1], True, [1, 1], [0, 0, 0, 0], [1, 1], 2, None, 1e-5)
-case("f32_tc_k27",
-     "f32 3x3 conv with stride 2 over 3 input channels: 27 reduction terms (not a multiple\n"
-     "of 4: the weights' element loads) and 20 output channels, no bias, unfused.",
-     "f32", [1, 3, 9, 11], [20, 3, 3, 3], False, [2, 2], [1, 1, 1, 1], [1, 1], 1, None, 1e-5)
-
-
 def conv_transpose(x, w, b, strides, pads, dil, group, opad):
     """NCHW / NCW transposed convolution in float64: x [N, C, *S], w [C, M/G, *K]."""
     sr = x.ndim - 2
@@ -283,18 +230,73 @@ def transpose_case(name, doc, dt, xs, ws, bias, strides, pads, dil, group, opad,
         f.write("\n".join(lines) + "\n")
 
 
-transpose_case("transpose_f16_s2",
-               "f16 conv_transpose 3x3, stride 2, pads 1, output_padding 1 (2x upsampling), 16 input and\n"
-               "24 output channels, bias: on CUDA (sm_80 and newer) the tensor-core implicit GEMM.",
-               "f16", [1, 16, 5, 6], [16, 24, 3, 3], True, [2, 2], [1, 1, 1, 1], [1, 1], 1, [1, 1], 1e-3)
-transpose_case("transpose_f32_group",
-               "f32 conv_transpose 4x4, stride 2, pads [1, 2, 1, 0], dilations [1, 2], 2 groups of 8 input\n"
-               "and 16 output channels, no bias: the f32 implicit GEMM (3xTF32 by default).",
-               "f32", [1, 16, 4, 5], [16, 16, 4, 4], False, [2, 2], [1, 2, 1, 0], [1, 2], 2, [0, 0], 1e-5)
-transpose_case("transpose_bf16_1d",
-               "bf16 1-d conv_transpose, kernel 5, stride 3, pads 2, 16 channels in and out, bias.",
-               "bf16", [2, 16, 7], [16, 16, 5], True, [3], [2, 2], [1], 1, [0], 1e-2)
-nhwc_case("nhwc_f16_k1024",
-          "conv_nhwc in f16, 1x1 over 1024 channels (32 k tiles of 32) into 4, one 128x128 tile:\n"
-          "on sm_90 a split-K cluster of 2 blocks (codegen/cuda/contract.c mm_split); bias, relu + residual.",
-          "f16", [1, 2, 2, 1024], [1, 1, 1024, 4], [1, 1], [0, 0, 0, 0], 1e-3)
+def main():
+    case("f16_3x3_epilogue",
+         "f16 3x3 conv, pads 1, with a bias, and relu + residual add fused after it;\n"
+         "the conv's own result is returned too.",
+         "f16", [2, 8, 7, 9], [16, 8, 3, 3], True, [1, 1], [1, 1, 1, 1], [1, 1], 1, "relu_res", 1e-3)
+    case("f16_strided",
+         "f16 3x3 conv with stride 2, dilations [1, 2] and asymmetric pads, no bias, unfused;\n"
+         "40 output channels (a partial 128-row tile).",
+         "f16", [1, 4, 11, 13], [40, 4, 3, 3], False, [2, 2], [1, 0, 0, 1], [1, 2], 1, None, 1e-3)
+    case("f16_1x1",
+         "f16 1x1 conv over 4x4 planes (16 pixels: the 16-byte copy path), bias, relu + residual.",
+         "f16", [2, 16, 4, 4], [24, 16, 1, 1], True, [1, 1], [0, 0, 0, 0], [1, 1], 1, "relu_res", 1e-3)
+    case("bf16_group",
+         "bf16 3x3 conv with 2 groups of 8 input and 16 output channels, pads 1, bias;\n"
+         "a scale and a cast to f32 fused after it.",
+         "bf16", [1, 16, 5, 5], [32, 8, 3, 3], True, [1, 1], [1, 1, 1, 1], [1, 1], 2, "scale_cast", 1e-2)
+    case("f16_1d",
+         "f16 1-d conv, kernel 5, pads 2, 16 channels in and out, bias, relu + residual.",
+         "f16", [2, 16, 20], [16, 16, 5], True, [1], [2, 2], [1], 1, "relu_res", 1e-3)
+    case("f32_epilogue",
+         "f32 3x3 conv (the CPU's im2col GEMM, CUDA's direct conv), bias, relu + residual.",
+         "f32", [2, 3, 6, 6], [4, 3, 3, 3], True, [1, 1], [1, 1, 1, 1], [1, 1], 1, "relu_res", 1e-5)
+    nhwc_case("nhwc_f16",
+              "conv_nhwc (channels last: x [N, H, W, C], w [kh, kw, C, M]) in f16, 3x3, pads 1,\n"
+              "16 channels in, 24 out, bias, relu + residual fused.",
+              "f16", [2, 5, 7, 16], [3, 3, 16, 24], [1, 1], [1, 1, 1, 1], 1e-3)
+    nhwc_case("nhwc_strided",
+              "conv_nhwc in f16 with stride 2 and asymmetric pads, 12 channels in (not a multiple of 8:\n"
+              "element loads), 16 out, bias, relu + residual fused.",
+              "f16", [1, 9, 8, 12], [3, 3, 12, 16], [2, 2], [1, 0, 0, 1], 1e-3)
+    block_case("block_f16",
+               "A residual block, f16, constant weights: relu(conv1x1(relu(conv3x3(x) + b1)) + conv1x1(x)).\n"
+               "Compiled for CUDA alone its convs run channels last (the layout pass).",
+               1e-3)
+    nhwc_case("nhwc_f32_group",
+              "conv_nhwc in f32 with 2 groups (4 channels in, 6 out each), 3x3, pads 1: not the\n"
+              "tensor-core kernel's case, so the direct loop on CUDA; bias, relu + residual fused.",
+              "f32", [2, 5, 4, 8], [3, 3, 4, 12], [1, 1], [1, 1, 1, 1], 1e-5, group=2)
+    case("f32_tc_3x3",
+         "f32 3x3 conv, pads 1, 24 output channels and 72 reduction terms, bias, relu + residual:\n"
+         "on CUDA (sm_80 and newer) the tensor-core implicit GEMM in f32 (3xTF32 by default;\n"
+         "the inputs are exact in tf32, so every --precision but fp16/bf16 gives NumPy's sums).",
+         "f32", [2, 8, 7, 9], [24, 8, 3, 3], True, [1, 1], [1, 1, 1, 1], [1, 1], 1, "relu_res", 1e-5)
+    case("f32_tc_1x1_group",
+         "f32 1x1 conv over 4x4 planes (the 16-byte copy path of the f32 implicit GEMM),\n"
+         "2 groups of 8 input and 16 output channels, bias, unfused.",
+         "f32", [2, 16, 4, 4], [32, 8, 1, 1], True, [1, 1], [0, 0, 0, 0], [1, 1], 2, None, 1e-5)
+    case("f32_tc_k27",
+         "f32 3x3 conv with stride 2 over 3 input channels: 27 reduction terms (not a multiple\n"
+         "of 4: the weights' element loads) and 20 output channels, no bias, unfused.",
+         "f32", [1, 3, 9, 11], [20, 3, 3, 3], False, [2, 2], [1, 1, 1, 1], [1, 1], 1, None, 1e-5)
+    transpose_case("transpose_f16_s2",
+                   "f16 conv_transpose 3x3, stride 2, pads 1, output_padding 1 (2x upsampling), 16 input and\n"
+                   "24 output channels, bias: on CUDA (sm_80 and newer) the tensor-core implicit GEMM.",
+                   "f16", [1, 16, 5, 6], [16, 24, 3, 3], True, [2, 2], [1, 1, 1, 1], [1, 1], 1, [1, 1], 1e-3)
+    transpose_case("transpose_f32_group",
+                   "f32 conv_transpose 4x4, stride 2, pads [1, 2, 1, 0], dilations [1, 2], 2 groups of 8 input\n"
+                   "and 16 output channels, no bias: the f32 implicit GEMM (3xTF32 by default).",
+                   "f32", [1, 16, 4, 5], [16, 16, 4, 4], False, [2, 2], [1, 2, 1, 0], [1, 2], 2, [0, 0], 1e-5)
+    transpose_case("transpose_bf16_1d",
+                   "bf16 1-d conv_transpose, kernel 5, stride 3, pads 2, 16 channels in and out, bias.",
+                   "bf16", [2, 16, 7], [16, 16, 5], True, [3], [2, 2], [1], 1, [0], 1e-2)
+    nhwc_case("nhwc_f16_k1024",
+              "conv_nhwc in f16, 1x1 over 1024 channels (32 k tiles of 32) into 4, one 128x128 tile:\n"
+              "on sm_90 a split-K cluster of 2 blocks (codegen/cuda/contract.c mm_split); bias, relu + residual.",
+              "f16", [1, 2, 2, 1024], [1, 1, 1024, 4], [1, 1], [0, 0, 0, 0], 1e-3)
+
+
+if __name__ == "__main__":
+    main()

@@ -12,33 +12,19 @@ Inputs are multiples of 1/8 in [-2, 2]: every partial sum is exact in f32, so th
 split order cannot change a result and the tolerance only covers the final rounding.
 """
 import os
+import sys
+
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from gen_conv_cases import fmt, rnd, shape  # noqa: E402  (the conv cases' NumPy helpers)
+
 rng = np.random.default_rng(2611)
 
 
 def vals(shape):
     return rng.integers(-16, 17, size=shape).astype(np.float64) / 8.0
-
-
-def bf16(a):
-    f = np.asarray(a, dtype=np.float32).copy()
-    u = f.view(np.uint32).astype(np.uint64)
-    u = ((u + 0x7FFF + ((u >> 16) & 1)) >> 16) << 16
-    return u.astype(np.uint32).view(np.float32).astype(np.float64)
-
-
-def rnd(a, dt):
-    return np.asarray(a, dtype=np.float16).astype(np.float64) if dt == "f16" else bf16(a)
-
-
-def fmt(a):
-    return " ".join(repr(float(v)) if v != int(v) else str(int(v)) for v in np.asarray(a).reshape(-1))
-
-
-def shape(dt, s):
-    return f"{dt}[{','.join(str(d) for d in s)}]"
 
 
 def case(name, doc, dt, ash, bsh, epilogue, tol):
