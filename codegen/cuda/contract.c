@@ -85,15 +85,7 @@ static void mm_open(ug_cuda_kctx_t *k, const mm_shape_t *s, int tile, int split)
   fprintf(k->f, "  const int64_t M = %s, N = %s, K = %s, nb = %s;\n", s->M, s->N, s->K, nb);
   fprintf(k->f, "  const int64_t tm = (M + %d) / %d, tn = (N + %d) / %d, per = tm * tn;\n", tile - 1, tile, tile - 1,
           tile);
-  if (split > 1)
-    fprintf(k->f,
-            "#if !(__CUDA_ARCH__ >= 900)\n"
-            "  if (blockIdx.x %% %d != 0) return;\n"
-            "#endif\n"
-            "  for (int64_t tile = blockIdx.x / %d; tile < per * nb; tile += gridDim.x / %d) {\n",
-            split, split, split);
-  else
-    fprintf(k->f, "  for (int64_t tile = blockIdx.x; tile < per * nb; tile += gridDim.x) {\n");
+  ug_cuda_tile_loop(k->f, "per * nb", split);
   fprintf(k->f, "    const int64_t bi = tile / per, id = tile - bi * per, gid = id / (8 * tn), in = id - gid * 8 * tn;\n");
   fprintf(k->f, "    const int64_t gs = tm - gid * 8 < 8 ? tm - gid * 8 : 8, mt = gid * 8 + in %% gs, nt = in / gs;\n");
   /* batch offsets of a and b (in matrices), broadcasting as NumPy does */
@@ -361,6 +353,18 @@ int ug_cuda_mma16_split(ug_dim_t tiles, ug_dim_t ktiles) {
   for (int split = 8; split > 1; split /= 2)
     if (tiles * split <= 2 * MM_SPLIT_SMS && ktiles >= MM_SPLIT_MIN_KT * split) return split;
   return 1;
+}
+
+void ug_cuda_tile_loop(FILE *f, const char *count, int split) {
+  if (split > 1)
+    fprintf(f,
+            "#if !(__CUDA_ARCH__ >= 900)\n"
+            "  if (blockIdx.x %% %d != 0) return;\n"
+            "#endif\n"
+            "  for (int64_t tile = blockIdx.x / %d; tile < %s; tile += gridDim.x / %d) {\n",
+            split, split, count, split);
+  else
+    fprintf(f, "  for (int64_t tile = blockIdx.x; tile < %s; tile += gridDim.x) {\n", count);
 }
 
 void ug_cuda_mma16_split_open(FILE *f, int split) {

@@ -833,15 +833,7 @@ static ug_status_t nhwc_tc(ug_cuda_kctx_t *k, const conv_t *c) {
   ug_dim_t tiles = ug_dim_mul(d, ug_dim_ceildiv(d, pix, 128), ug_dim_ceildiv(d, o->dims[r - 1], 128));
   int split = ug_cuda_mma16_split(tiles, ug_dim_ceildiv(d, ug_dim_mul(d, x->dims[r - 1], KH * KW), 32));
   ug_cuda_mma16_split_open(k->f, split);
-  if (split > 1)
-    fprintf(k->f,
-            "#if !(__CUDA_ARCH__ >= 900)\n"
-            "  if (blockIdx.x %% %d != 0) return;\n"
-            "#endif\n"
-            "  for (int64_t tile = blockIdx.x / %d; tile < per; tile += gridDim.x / %d) {\n",
-            split, split, split);
-  else
-    fprintf(k->f, "  for (int64_t tile = blockIdx.x; tile < per; tile += gridDim.x) {\n");
+  ug_cuda_tile_loop(k->f, "per", split);
   fprintf(k->f, "    const int64_t gid = tile / (8 * tn), in = tile - gid * 8 * tn;\n");
   fprintf(k->f, "    const int64_t gs = tm - gid * 8 < 8 ? tm - gid * 8 : 8, mt = gid * 8 + in %% gs, nt = in / gs;\n");
   fprintf(k->f, "    const T *__restrict__ A = a%d;\n    const T *__restrict__ B = a%d;\n", c->xa, c->wa);

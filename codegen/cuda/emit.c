@@ -703,11 +703,10 @@ static ug_status_t emit_step(kctx_t *k) {
   case UG_CAT_CON: st = ug_cuda_emit_contract(k); break;
   case UG_CAT_MOV: {
     /* index maps through the kernel IR (reshape-like ops stay byte
-     * copies); the direct emitters for what the lowering leaves */
+     * copies); the direct emitters for what the lowering leaves (it
+     * reports the ops it does not take unsupported, writing nothing) */
     bool done = false;
-    if (!copy && (n->op == UG_OP_TRANSPOSE || n->op == UG_OP_EXPAND || n->op == UG_OP_SLICE ||
-                  n->op == UG_OP_CONCAT || n->op == UG_OP_GATHER))
-      st = emit_via_kir(k, &done);
+    if (!copy) st = emit_via_kir(k, &done);
     if (done) break;
     switch (n->op) {
     case UG_OP_RESHAPE: case UG_OP_SQUEEZE: case UG_OP_UNSQUEEZE: case UG_OP_TRANSPOSE:

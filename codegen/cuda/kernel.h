@@ -102,6 +102,10 @@ void ug_cuda_mma16_store(FILE *f);
  * grid stride is then gridDim.x / split). */
 int ug_cuda_mma16_split(ug_dim_t tiles, ug_dim_t ktiles);
 void ug_cuda_mma16_split_open(FILE *f, int split);
+/* `for (tile ...) {` over `count` tiles of a 1-d grid: one block a tile,
+ * or with split > 1 a cluster of `split` blocks a tile (below sm_90 all
+ * but the first block of each group return). */
+void ug_cuda_tile_loop(FILE *f, const char *count, int split);
 void ug_cuda_mma16_split_reduce(FILE *f);
 /* The f32 tensor-core GEMM of contract.c (128x128x16 tiles, 3 stages, the
  * arithmetic of --precision p), for conv.c: the set-up (shared-memory
