@@ -84,4 +84,26 @@ ug_status_t ug_kir_lower_step(ug_kir_module_t *km, const ug_plan_t *p, const ug_
 ug_status_t ug_kir_lower_epilogue(ug_kir_module_t *km, const ug_plan_t *p, const ug_plan_step_t *s,
                                   ug_kir_kernel_t **out, const ug_value_id_t **out_values, uint32_t *out_n);
 
+/* Contraction tiles, the target's choice: a block of `warps` computes a
+ * bm x bn tile of the result, k in steps of bk; the K loop allows the
+ * software-pipeline pass up to `stages` stages. */
+typedef struct {
+  int bm, bn, bk, warps, stages;
+} ug_kir_mm_tiles_t;
+
+/* A matmul step (alone, or a fused kernel headed by a matmul with its
+ * elementwise epilogue) as one kernel in the plain form of
+ * docs/kernel-ir.md example (b): a program per bm x bn tile of one result
+ * matrix (grouped by 8 row tiles for L2 reuse), a K loop that loads
+ * [bm,bk] and [bk,bn] tiles into one-stage shared buffers and accumulates
+ * `mma` in f32, then the epilogue on the accumulator tile (operands read as
+ * [1|bm, 1|bn] tiles and broadcast) and a store of every stored result,
+ * rounded once.  Operands are f16, bf16 or f32 of rank >= 2 whose batch
+ * axes are the result's or all 1; epilogue operands view the result as
+ * [Bx, Mx, Nx], each the result's extent or 1.  Otherwise
+ * UG_ERR_UNSUPPORTED naming why. */
+extern const ug_kir_mm_tiles_t ug_kir_gpu_mm_tiles; /* the CUDA backend's */
+ug_status_t ug_kir_lower_matmul(ug_kir_module_t *km, const ug_plan_t *p, const ug_plan_step_t *s,
+                                const ug_kir_mm_tiles_t *tiles, ug_kir_kernel_t **out);
+
 #endif

@@ -6,9 +6,10 @@
 #include <stdlib.h>
 
 #include "codegen/kir_lower.h"
+#include "codegen/kir_pipeline.h"
 #include "codegen/kir_text.h"
 
-ug_status_t ug_codegen_kir_text(ug_module_t *m, char **out_text) {
+ug_status_t ug_codegen_kir_text(ug_module_t *m, bool pipelined, char **out_text) {
   *out_text = NULL;
   ug_weight_layout_t wl;
   UG_RETURN_IF_ERROR(ug_weight_layout_build(m, &wl));
@@ -32,6 +33,33 @@ ug_status_t ug_codegen_kir_text(ug_module_t *m, char **out_text) {
       const ug_plan_step_t *s = &p.steps.items[si];
       ug_kir_kernel_t *kk;
       const ug_node_t *head = s->kind == UG_STEP_NODE ? &p.g->nodes.items[s->node] : NULL;
+      if (head && head->op == UG_OP_MATMUL) {
+        /* the tensor-core target's kernel; the CPU runs its own matmul */
+        ug_status_t ls = ug_kir_lower_matmul(km, &p, s, &ug_kir_gpu_mm_tiles, &kk);
+        if (!ls && pipelined) ls = ug_kir_software_pipeline(kk, &ug_kir_gpu_swp_model, &kk, NULL);
+        if (!ls) {
+          fprintf(f, "// step %zu @%s: matmul%s, lowered for tensor cores (CUDA); the CPU runs codegen/llvm's matmul\n", si,
+                  s->kernel_name, s->num_nodes > 1 ? " with its epilogue" : "");
+          ug_kir_print_kernel(kk, f);
+          fputc('\n', f);
+          if (s->num_nodes == 1) continue;
+          /* the CPU's matmul is followed by the epilogue's own kernel */
+          const ug_value_id_t *vals;
+          uint32_t n;
+          st = ug_kir_lower_epilogue(km, &p, s, &kk, &vals, &n);
+          if (st) break;
+          fprintf(f, "// step %zu @%s: the epilogue's kernel on the CPU, run after its matmul\n", si, s->kernel_name);
+          ug_kir_print_kernel(kk, f);
+          fputc('\n', f);
+          continue;
+        }
+        if (ug_status_code(ls) != UG_ERR_UNSUPPORTED) {
+          st = ls;
+          break;
+        }
+        fprintf(f, "// step %zu @%s: %s\n", si, s->kernel_name, ug_status_message(ls));
+        ug_status_free(ls);
+      }
       if (head && s->num_nodes > 1 && ug_op_info(head->op)->category == UG_CAT_CON) {
         /* a matmul with its epilogue: the matmul is a family kernel; its
          * epilogue has kernel IR of its own */

@@ -5,13 +5,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "codegen/kir_pipeline.h"
 #include "passes/pass.h"
 #include "tools/cli.h"
 #include "ugcc/ugcc.h"
 
 static void usage(FILE *f) {
   fputs("usage: ugcc-opt FILE.ugir [options]\n"
-        "  FILE may be '-' for standard input.\n"
+        "       ugcc-opt FILE.kir --passes=software-pipeline [-o FILE]\n"
+        "  FILE may be '-' for standard input (graph IR).  A .kir file is kernel IR: its\n"
+        "  passes are the kernel-IR passes (software-pipeline, with the CUDA target's model).\n"
         "  --passes=a,b,c     run these passes in order (see --list-passes)\n"
         "  -O0..-O3           run the default pipeline of this level\n"
         "  -o FILE            write the result to FILE (default: standard output)\n"
@@ -64,6 +67,42 @@ static int fail(ug_status_t st) {
   return 1;
 }
 
+/* A kernel-IR file: parse, run the kernel-IR passes named in `passes` on
+ * every kernel, print. */
+static int run_kir(const char *input, const char *passes, const char *output) {
+  ug_kir_module_t *km = NULL;
+  ug_status_t st = ug_kir_parse_file(input, NULL, &km);
+  if (!st) st = ug_kir_verify_module(km);
+  for (const char *p = passes; !st && p && *p;) {
+    size_t n = strcspn(p, ",");
+    if (n == strlen("software-pipeline") && strncmp(p, "software-pipeline", n) == 0) {
+      size_t count = km->kernels.len;
+      for (size_t i = 0; i < count && !st; i++) {
+        ug_kir_kernel_t *out;
+        st = ug_kir_software_pipeline(km->kernels.items[i], &ug_kir_gpu_swp_model, &out, NULL);
+      }
+    } else {
+      fprintf(stderr, "ugcc-opt: '%.*s' is not a kernel-IR pass (software-pipeline is)\n", (int)n, p);
+      ug_kir_module_destroy(km);
+      return 2;
+    }
+    p += n + (p[n] == ',');
+  }
+  if (st) {
+    ug_kir_module_destroy(km);
+    return fail(st);
+  }
+  char *text = ug_kir_print_module_to_string(km);
+  ug_kir_module_destroy(km);
+  if (!text || !write_output(output, text)) {
+    fprintf(stderr, "ugcc-opt: cannot write '%s': %s\n", output ? output : "-", strerror(errno));
+    free(text);
+    return 1;
+  }
+  free(text);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   const char *input = NULL, *output = NULL, *passes = NULL, *v = NULL;
   int opt_level = -1;
@@ -81,6 +120,8 @@ int main(int argc, char **argv) {
     } else if (strcmp(a, "--list-passes") == 0) {
       for (int p = 0; p < UG_PASS_COUNT; p++)
         printf("%-14s %s\n", ug_pass_info((ug_pass_id_t)p)->name, ug_pass_info((ug_pass_id_t)p)->summary);
+      printf("%-14s %s\n", "software-pipeline",
+             "(kernel IR) a K loop's staged copies become asynchronous copies S stages ahead");
       return 0;
     } else if (ug_cli_value(argc, argv, &i, "--passes", &v, &missing)) {
       passes = v;
@@ -114,6 +155,8 @@ int main(int argc, char **argv) {
     usage(stderr);
     return 2;
   }
+  size_t il = strlen(input);
+  if (il > 4 && strcmp(input + il - 4, ".kir") == 0) return run_kir(input, passes, output);
   if (po.print_after && strcmp(po.print_after, "all") != 0) {
     ug_pass_id_t id;
     if (!ug_pass_from_name(po.print_after, strlen(po.print_after), &id)) {

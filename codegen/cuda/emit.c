@@ -18,6 +18,7 @@
 #include "codegen/cuda/kernel.h"
 #include "codegen/cuda/kir_emit.h"
 #include "codegen/kir_lower.h"
+#include "codegen/kir_pipeline.h"
 #include "ugrt/model_abi.h"
 
 typedef ug_cuda_kctx_t kctx_t;
@@ -516,6 +517,8 @@ static ug_status_t emit_epilogue(kctx_t *k) {
 /* A fused kernel (several nodes): a matmul, linear or conv with its epilogue, or else
  * through the kernel IR.  The parameters are the step's args, operands
  * from outside first; scratch args (the CPU's) are unused here. */
+static ug_status_t emit_matmul_kir(kctx_t *k, bool *out_done);
+
 static ug_status_t emit_fused(kctx_t *k) {
   const ug_plan_step_t *s = k->s;
   ug_graph_t *g = k->g;
@@ -540,7 +543,12 @@ static ug_status_t emit_fused(kctx_t *k) {
   }
   fprintf(k->f, "const int64_t *__restrict__ dims) {\n");
   const ug_node_t *head = &g->nodes.items[s->nodes[0]];
-  ug_status_t st;
+  bool done;
+  ug_status_t st = emit_matmul_kir(k, &done);
+  if (done) {
+    fprintf(k->f, "}\n");
+    return st;
+  }
   if (head->op == UG_OP_MATMUL || head->op == UG_OP_LINEAR || head->op == UG_OP_CONV || head->op == UG_OP_CONV_NHWC) {
     k->n = head;
     k->nops = 0;
@@ -618,6 +626,56 @@ static ug_status_t emit_via_kir(kctx_t *k, bool *out_done) {
   }
   *out_done = true;
   return st ? st : ug_cuda_emit_kir(k, kk);
+}
+
+/* A matmul step (alone or with its epilogue) through the kernel IR: the
+ * contraction lowering, the software-pipeline pass, kir_emit.c.  f16 and
+ * bf16 only (the emitter's mma); matmuls that split K over clusters
+ * (contract.c's ug_cuda_mma16_split: the kernel IR has no cluster
+ * reduction yet) and what the lowering does not take stay with contract.c
+ * (*out_done false, nothing written). */
+static ug_status_t emit_matmul_kir(kctx_t *k, bool *out_done) {
+  *out_done = false;
+  const ug_plan_step_t *s = k->s;
+  ug_graph_t *g = k->g;
+  const ug_node_t *head = &g->nodes.items[s->node];
+  if (head->op != UG_OP_MATMUL) return NULL;
+  const ug_type_t *at = ug_value_type(g, ug_node_operand(g, head, 0)), *bt = ug_value_type(g, ug_node_operand(g, head, 1));
+  const ug_type_t *rt = ug_value_type(g, ug_node_result(g, head, 0));
+  if ((at->dtype != UG_DTYPE_F16 && at->dtype != UG_DTYPE_BF16) || at->rank < 2 || bt->rank < 2) return NULL;
+  ug_dims_t *d = k->m->dims;
+  ug_dim_t tiles = ug_dim_mul(d, ug_dim_ceildiv(d, at->dims[at->rank - 2], 128), ug_dim_ceildiv(d, bt->dims[bt->rank - 1], 128));
+  for (int i = 0; i + 2 < rt->rank; i++) tiles = ug_dim_mul(d, tiles, rt->dims[i]);
+  if (ug_cuda_mma16_split(tiles, ug_dim_ceildiv(d, at->dims[at->rank - 1], 32)) > 1) return NULL;
+  ug_kir_kernel_t *kk;
+  ug_status_t st = ug_kir_lower_matmul(k->kir, k->plan, s, &ug_kir_gpu_mm_tiles, &kk);
+  if (st && ug_status_code(st) == UG_ERR_UNSUPPORTED && !kk) {
+    ug_status_free(st);
+    return NULL;
+  }
+  if (st) return st;
+  uint32_t stages;
+  UG_RETURN_IF_ERROR(ug_kir_software_pipeline(kk, &ug_kir_gpu_swp_model, &kk, &stages));
+  if (!stages) return ug_node_error(g, head, UG_ERR_INTERNAL, "the matmul's K loop is not in the form software-pipeline takes");
+  /* the body goes to a buffer first: an op the emitter rejects leaves the
+   * step to contract.c (the launch fields are set only on success) */
+  char *text = NULL;
+  size_t len = 0;
+  FILE *out = k->f, *buf = open_memstream(&text, &len);
+  if (!buf) return ug_status_make(UG_ERR_NOMEM, NULL, "out of memory");
+  k->f = buf;
+  st = ug_cuda_emit_kir(k, kk);
+  k->f = out;
+  fclose(buf);
+  if (st && ug_status_code(st) == UG_ERR_UNSUPPORTED) {
+    ug_status_free(st);
+    free(text);
+    return NULL;
+  }
+  if (!st) fwrite(text, 1, len, out);
+  free(text);
+  *out_done = true;
+  return st;
 }
 
 /* The parameter list and body of the kernel of step s (without its name). */
@@ -700,7 +758,12 @@ static ug_status_t emit_step(kctx_t *k) {
     if (!done) st = ug_cuda_emit_reduce(k);
     break;
   }
-  case UG_CAT_CON: st = ug_cuda_emit_contract(k); break;
+  case UG_CAT_CON: {
+    bool done;
+    st = emit_matmul_kir(k, &done);
+    if (!done) st = ug_cuda_emit_contract(k);
+    break;
+  }
   case UG_CAT_MOV: {
     /* index maps through the kernel IR (reshape-like ops stay byte
      * copies); the direct emitters for what the lowering leaves (it
@@ -786,7 +849,10 @@ ug_status_t ug_cuda_emit_module(ug_module_t *m, const ug_plan_t *plans, uint32_t
         uint32_t first = count_lines(src, src_len) + 2;
         char cl[32] = "";
         if (k.cluster > 1) snprintf(cl, sizeof cl, "UG_CLUSTER(%u) ", k.cluster);
-        fprintf(sf, "\nextern \"C\" __global__ void %s__launch_bounds__(%u) %s%s", cl, block, s->kernel_name, body);
+        char lb[32];
+        if (k.min_blocks) snprintf(lb, sizeof lb, "%u, %u", block, k.min_blocks);
+        else snprintf(lb, sizeof lb, "%u", block);
+        fprintf(sf, "\nextern \"C\" __global__ void %s__launch_bounds__(%s) %s%s", cl, lb, s->kernel_name, body);
         fflush(sf);
         out->spans[ki] = (ug_nvrtc_kernel_span_t){.name = s->kernel_name, .first_line = first,
                                                   .last_line = count_lines(src, src_len)};

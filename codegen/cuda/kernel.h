@@ -51,6 +51,7 @@ typedef struct {
   uint32_t block;      /* threads per block, at most 1024 */
   uint32_t shared_bytes; /* dynamic shared memory */
   uint32_t cluster;      /* blocks per cluster along x on sm_90 and newer (UG_CLUSTER); 0: none */
+  uint32_t min_blocks;   /* blocks that must fit on an SM at once (__launch_bounds__'s second value); 0: none */
 } ug_cuda_kctx_t;
 
 #define UG_CUDA_EXPR 4096

@@ -34,6 +34,10 @@ typedef struct {
   uint32_t threads; /* per program */
   uint32_t pack;    /* programs per block (one warp each), 1 for programs of several warps */
   int64_t W; /* chunk: elements in 16 bytes of the widest tile dtype */
+  /* contraction kernels: the mma accumulator's shape, 0 when none */
+  int64_t bm, bn;
+  uint32_t *smem; /* per value: byte offset of an alloc in the dynamic shared memory */
+  bool vec_copies; /* this copy of the body: every async_copy's buffer allows 16-byte copies */
 } kemit_t;
 
 /* Programs of one warp run UG_KIR_PACK to a block, a warp each: a block of
@@ -54,7 +58,9 @@ const char ug_cuda_kir_prelude[] =
     "  long long q = a / b;\n"
     "  return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;\n"
     "}\n"
-    "static __forceinline__ long long ug_kmod(long long a, long long b) { return a - ug_kdiv(a, b) * b; }\n";
+    "static __forceinline__ long long ug_kmod(long long a, long long b) { return a - ug_kdiv(a, b) * b; }\n"
+    "static __forceinline__ long long ug_kmin(long long a, long long b) { return a < b ? a : b; }\n"
+    "static __forceinline__ long long ug_kmax(long long a, long long b) { return a < b ? b : a; }\n";
 
 static ug_status_t kerr(kemit_t *e, const ug_kir_op_data_t *o, const char *what) {
   return ug_node_error(e->k->g, e->k->n, UG_ERR_UNSUPPORTED, "kernel-IR op %s: %s on cuda",
@@ -66,6 +72,14 @@ static int64_t tile_size(const ug_kir_type_t *t) {
   int64_t s = 1;
   for (int i = 0; i < t->t.rank; i++) s *= t->t.dims[i];
   return s;
+}
+
+/* Tiles in the accumulator layout: 2-D tiles whose dims are the mma
+ * result's or 1 (a broadcast row or column, replicated in every slot). */
+#define ACC_SLOTS 64
+static bool acc_tile(const kemit_t *e, const ug_kir_type_t *t) {
+  return e->bm && t->kind == UG_KT_TILE && t->t.rank == 2 && (t->t.dims[0] == e->bm || t->t.dims[0] == 1) &&
+         (t->t.dims[1] == e->bn || t->t.dims[1] == 1) && t->t.dims[0] * t->t.dims[1] > 1;
 }
 
 static int64_t per_thread(kemit_t *e, int64_t S) {
@@ -101,8 +115,8 @@ static ug_status_t emit_index_ew(kemit_t *e, const ug_kir_op_data_t *o) {
   case UG_OP_MUL: fmt = "(%s) * (%s)"; break;
   case UG_OP_DIV: fmt = "ug_kdiv(%s, %s)"; break;
   case UG_OP_MOD: fmt = "ug_kmod(%s, %s)"; break;
-  case UG_OP_MIN: fmt = "min((long long)(%s), (long long)(%s))"; break;
-  case UG_OP_MAX: fmt = "max((long long)(%s), (long long)(%s))"; break;
+  case UG_OP_MIN: fmt = "ug_kmin(%s, %s)"; break;
+  case UG_OP_MAX: fmt = "ug_kmax(%s, %s)"; break;
   case UG_OP_EQUAL: fmt = "(%s) == (%s)"; break;
   case UG_OP_LESS: fmt = "(%s) < (%s)"; break;
   case UG_OP_LESS_EQUAL: fmt = "(%s) <= (%s)"; break;
@@ -186,12 +200,16 @@ static ug_status_t whole_mask(kemit_t *e, const ug_kir_op_data_t *o, uint32_t i)
   return NULL;
 }
 
+static ug_status_t emit_acc_load(kemit_t *e, const ug_kir_op_data_t *o);
+static ug_status_t emit_acc_store(kemit_t *e, const ug_kir_op_data_t *o);
+
 static ug_status_t emit_load(kemit_t *e, const ug_kir_op_data_t *o) {
+  if (acc_tile(e, ug_kir_value_type(e->kk, ug_kir_result(e->kk, o, 0)))) return emit_acc_load(e, o);
   if (o->num_operands > 1 && ug_kir_value_type(e->kk, ug_kir_operand(e->kk, o, 1)->value)->t.rank != 0)
     return kerr(e, o, "masked load");
   ug_kir_value_id_t r = ug_kir_result(e->kk, o, 0);
   const ug_kir_type_t *rt = ug_kir_value_type(e->kk, r);
-  if (rt->t.rank > 1) return kerr(e, o, "tile rank");
+  if (rt->t.rank > 1 && tile_size(rt) != 1) return kerr(e, o, "tile rank");
   ug_dtype_t dt = rt->t.dtype;
   const char *ct = ug_cuda_ctype(dt), *sty = ug_cuda_stype(dt);
   int64_t S = tile_size(rt), P = per_thread(e, S);
@@ -258,6 +276,7 @@ static ug_status_t emit_load(kemit_t *e, const ug_kir_op_data_t *o) {
 }
 
 static ug_status_t emit_store(kemit_t *e, const ug_kir_op_data_t *o) {
+  if (acc_tile(e, ug_kir_value_type(e->kk, ug_kir_operand(e->kk, o, 1)->value))) return emit_acc_store(e, o);
   if (o->num_operands > 2 && ug_kir_value_type(e->kk, ug_kir_operand(e->kk, o, 2)->value)->t.rank != 0)
     return kerr(e, o, "masked store");
   ug_kir_value_id_t v = ug_kir_operand(e->kk, o, 1)->value;
@@ -372,12 +391,18 @@ static ug_status_t emit_index_cast(kemit_t *e, const ug_kir_op_data_t *o) {
 static ug_status_t emit_broadcast(kemit_t *e, const ug_kir_op_data_t *o) {
   ug_kir_value_id_t r = ug_kir_result(e->kk, o, 0), x = ug_kir_operand(e->kk, o, 0)->value;
   const ug_kir_type_t *rt = ug_kir_value_type(e->kk, r);
-  if (rt->t.rank > 1 || tile_size(ug_kir_value_type(e->kk, x)) != 1) return kerr(e, o, "tile shape");
+  if (acc_tile(e, rt) && acc_tile(e, ug_kir_value_type(e->kk, x))) {
+    /* a broadcast row or column holds its values in every slot already */
+    fprintf(e->f, "  %s v%u[%d];\n#pragma unroll\n  for (int c = 0; c < %d; c++) v%u[c] = v%u[c];\n",
+            ug_cuda_ctype(rt->t.dtype), r, ACC_SLOTS, ACC_SLOTS, r, x);
+    return NULL;
+  }
+  if ((rt->t.rank > 1 && !acc_tile(e, rt) && tile_size(rt) != 1) || tile_size(ug_kir_value_type(e->kk, x)) != 1) return kerr(e, o, "tile shape");
   if (tile_size(rt) == 1) { /* a scalar given a shape of ones: still one value every thread holds */
     fprintf(e->f, "  const %s v%u = v%u;\n", ug_cuda_ctype(rt->t.dtype), r, x);
     return NULL;
   }
-  int64_t P = per_thread(e, tile_size(rt));
+  int64_t P = acc_tile(e, rt) ? ACC_SLOTS : per_thread(e, tile_size(rt));
   fprintf(e->f, "  %s v%u[%lld];\n#pragma unroll\n  for (int c = 0; c < %lld; c++) v%u[c] = v%u;\n",
           ug_cuda_ctype(rt->t.dtype), r, (long long)P, (long long)P, r, x);
   return NULL;
@@ -388,8 +413,8 @@ static ug_status_t emit_broadcast(kemit_t *e, const ug_kir_op_data_t *o) {
 static ug_status_t emit_tile_ew(kemit_t *e, const ug_kir_op_data_t *o) {
   ug_kir_value_id_t r = ug_kir_result(e->kk, o, 0);
   const ug_kir_type_t *rt = ug_kir_value_type(e->kk, r);
-  if (rt->t.rank > 1) return kerr(e, o, "tile rank");
-  int64_t S = tile_size(rt), P = per_thread(e, S);
+  if (rt->t.rank > 1 && !acc_tile(e, rt) && tile_size(rt) != 1) return kerr(e, o, "tile rank");
+  int64_t S = tile_size(rt), P = acc_tile(e, rt) ? ACC_SLOTS : per_thread(e, S);
   char names[3][8];
   const char *in[3] = {NULL, NULL, NULL};
   ug_dtype_t dts[3];
@@ -429,10 +454,12 @@ static void slot_elem(kemit_t *e, int64_t S, const char *q, char *buf, size_t si
 /* A tile filled per slot with `expr` (which may use q and elem). */
 static void fill_tile(kemit_t *e, ug_kir_value_id_t r, const char *expr) {
   const ug_kir_type_t *rt = ug_kir_value_type(e->kk, r);
-  int64_t S = tile_size(rt), P = per_thread(e, S);
+  bool acc = acc_tile(e, rt);
+  int64_t S = tile_size(rt), P = acc ? ACC_SLOTS : per_thread(e, S);
   const char *ct = ug_cuda_ctype(rt->t.dtype);
   char el[160];
-  slot_elem(e, S, "q", el, sizeof el);
+  if (acc) snprintf(el, sizeof el, "0");
+  else slot_elem(e, S, "q", el, sizeof el);
   if (S == 1) {
     fprintf(e->f, "  %s v%u;\n  { const int q = 0; const int64_t elem = 0; (void)q; (void)elem; v%u = %s; }\n", ct, r, r, expr);
     return;
@@ -444,7 +471,7 @@ static void fill_tile(kemit_t *e, ug_kir_value_id_t r, const char *expr) {
 static ug_status_t emit_splat(kemit_t *e, const ug_kir_op_data_t *o) {
   ug_kir_value_id_t r = ug_kir_result(e->kk, o, 0);
   const ug_kir_type_t *rt = ug_kir_value_type(e->kk, r);
-  if (rt->t.rank > 1) return kerr(e, o, "tile rank");
+  if (rt->t.rank > 1 && !acc_tile(e, rt) && tile_size(rt) != 1) return kerr(e, o, "tile rank");
   char v[96], rv[256];
   other_expr(ug_kir_op_attr(e->kk, o, UG_KATTR_VALUE), ug_cuda_ctype(rt->t.dtype), v, sizeof v);
   ug_cuda_round_expr(rt->t.dtype, v, rv, sizeof rv);
@@ -510,6 +537,575 @@ static ug_status_t emit_reduce(kemit_t *e, const ug_kir_op_data_t *o) {
   return NULL;
 }
 
+/* ---- contraction kernels: the accumulator layout, shared stages, async
+ * copies, mma and loops ----
+ * The mma result [128,128] of 8 warps is held as mma.sync m16n8k16
+ * fragments: warp w computes rows 64 (w >> 2) .. +63 and columns
+ * 32 (w & 3) .. +31; slot q = (mi * 4 + ni) * 4 + h of a thread is row
+ * 16 mi + lane / 4 + 8 (h >> 1), column 8 ni + 2 (lane % 4) + (h & 1) of
+ * its warp's part.  Every 2-D tile of the kernel whose dims are those or 1
+ * uses the same slots (a broadcast row or column holds its values
+ * replicated), so epilogue math is per slot.  Shared stages hold rows of
+ * 16-byte chunks, XOR-swizzled so that ldmatrix's eight row reads hit
+ * eight bank groups: chunk c of row r of a 4-chunk row (k tile 32 of f16)
+ * lives at c ^ ((r >> 1) & 3), of a row of a multiple of 8 chunks at
+ * c ^ (r & 7). */
+#define ACC_ROW(q) "(ug_wm * 64 + ((" q ") >> 4) * 16 + (ug_lane >> 2) + ((((" q ") >> 1) & 1) << 3))"
+#define ACC_COL(q) "(ug_wn * 32 + (((" q ") >> 2) & 3) * 8 + (ug_lane & 3) * 2 + ((" q ") & 1))"
+
+/* The swizzled chunk of chunk c (a C expression) of row r in a shared tile
+ * of `chunks` 16-byte chunks a row. */
+static void swizzle(int64_t chunks, const char *r, const char *c, char *buf, size_t size) {
+  if (chunks == 4) snprintf(buf, size, "((%s) ^ (((%s) >> 1) & 3))", c, r);
+  else if (chunks % 8 == 0) snprintf(buf, size, "((%s) ^ ((%s) & 7))", c, r);
+  else snprintf(buf, size, "(%s)", c);
+}
+
+/* A 2-D tile access of o's operand `i` on a global buffer of rank >= 2:
+ * emits base (the origin's offset), inb (the leading indices in range),
+ * r0 / c0 (the origin's row and column), rows / cols / ld. */
+static ug_status_t access2d_px(kemit_t *e, const ug_kir_op_data_t *o, uint32_t i, const char *px, uint32_t *out_buf) {
+  const ug_kir_operand_t *acc = ug_kir_operand(e->kk, o, i);
+  const ug_kir_type_t *bt = ug_kir_value_type(e->kk, acc->value);
+  if (bt->kind != UG_KT_GLOBAL) return kerr(e, o, "a 2-D tile of registers and shared memory");
+  const ug_type_t *t = &bt->t;
+  int r = t->rank;
+  if ((int)acc->nidx != r || r < 2) return kerr(e, o, "access rank of a 2-D tile");
+  *out_buf = e->kk->values.items[acc->value].index;
+  char ix[128], d[64], st[UG_CUDA_PROD];
+  fprintf(e->f, "    int64_t %sbase = 0;\n    bool %sinb = true;\n", px, px);
+  for (int j = 0; j < r; j++) {
+    index_expr(e, ug_kir_index(e->kk, acc, (uint32_t)j), ix, sizeof ix);
+    ug_cuda_prodstr(t, j + 1, r, st, sizeof st);
+    fprintf(e->f, "    %sbase += (int64_t)(%s) * %s;\n", px, ix, st);
+    if (j < r - 2)
+      fprintf(e->f, "    %sinb = %sinb && (%s) >= 0 && (%s) < %s;\n", px, px, ix, ix, ug_cuda_dimstr(t->dims[j], d, sizeof d));
+  }
+  index_expr(e, ug_kir_index(e->kk, acc, (uint32_t)r - 2), ix, sizeof ix);
+  fprintf(e->f, "    const int64_t %sr0 = %s, %srows = %s;\n", px, ix, px, ug_cuda_dimstr(t->dims[r - 2], d, sizeof d));
+  index_expr(e, ug_kir_index(e->kk, acc, (uint32_t)r - 1), ix, sizeof ix);
+  fprintf(e->f, "    const int64_t %sc0 = %s, %scols = %s, %sld = %scols;\n    (void)%sinb;\n", px, ix, px,
+          ug_cuda_dimstr(t->dims[r - 1], d, sizeof d), px, px, px);
+  return NULL;
+}
+
+static ug_status_t access2d(kemit_t *e, const ug_kir_op_data_t *o, uint32_t i, uint32_t *out_buf) {
+  return access2d_px(e, o, i, "", out_buf);
+}
+
+/* A load of an accumulator-layout tile.  A broadcast row ([1,N]) is read
+ * in the slots of one row (8 of 64) and a broadcast column in those of one
+ * column, the others copied from them; the two columns of a slot pair are
+ * one 4- or 8-byte load where aligned and inside. */
+static ug_status_t emit_acc_load(kemit_t *e, const ug_kir_op_data_t *o) {
+  if (o->num_operands > 1) return kerr(e, o, "masked load");
+  ug_kir_value_id_t r = ug_kir_result(e->kk, o, 0);
+  const ug_kir_type_t *rt = ug_kir_value_type(e->kk, r);
+  ug_dtype_t dt = rt->t.dtype;
+  const char *ct = ug_cuda_ctype(dt), *sty = ug_cuda_stype(dt);
+  int bytes = ug_dtype_bits(dt) / 8;
+  bool row1 = rt->t.dims[0] == 1, col1 = rt->t.dims[1] == 1;
+  /* slot q's values are slot (q & keep)'s: mi and the row half drop out of
+   * a broadcast row, ni and the column pair out of a broadcast column */
+  int keep = row1 ? 0x0D : col1 ? 0x32 : 0x3F;
+  bool pairs = !col1 && (bytes == 2 || bytes == 4);
+  char other[96], ld0[256], ld1[256], ldp0[256], ldp1[256];
+  other_expr(ug_kir_op_attr(e->kk, o, UG_KATTR_OTHER), ct, other, sizeof other);
+  uint32_t buf;
+  fprintf(e->f, "  %s v%u[%d];\n  {\n", ct, r, ACC_SLOTS);
+  UG_RETURN_IF_ERROR(access2d(e, o, 0, &buf));
+  char src[96];
+  snprintf(src, sizeof src, "a%u[base + rr * ld + cc]", buf);
+  ug_cuda_load_expr(dt, src, ld0, sizeof ld0);
+  snprintf(src, sizeof src, "a%u[base + rr * ld + cc + 1]", buf);
+  ug_cuda_load_expr(dt, src, ld1, sizeof ld1);
+  ug_cuda_load_expr(dt, "w.e[0]", ldp0, sizeof ldp0);
+  ug_cuda_load_expr(dt, "w.e[1]", ldp1, sizeof ldp1);
+  if (pairs)
+    fprintf(e->f, "    const bool pair = ((ld | base | c0) & 1) == 0 && ((unsigned long long)a%u & %d) == 0;\n", buf, 2 * bytes - 1);
+  fprintf(e->f, "#pragma unroll\n    for (int q = 0; q < %d; q += %d) {\n", ACC_SLOTS, pairs ? 2 : 1);
+  fprintf(e->f, "      if ((q & ~%d) != 0) continue;\n", keep);
+  fprintf(e->f, "      const int64_t rr = %s, cc = %s;\n", row1 ? "0" : ACC_ROW("q"), col1 ? "0" : ACC_COL("q"));
+  fprintf(e->f, "      const bool rin = inb && (uint64_t)(r0 + rr) < (uint64_t)rows;\n");
+  if (pairs) {
+    fprintf(e->f, "      if (rin && pair && (uint64_t)(c0 + cc + 1) < (uint64_t)cols) {\n");
+    fprintf(e->f, "        const ug_vec<%s, 2> w = *reinterpret_cast<const ug_vec<%s, 2> *>(a%u + base + rr * ld + cc);\n", sty,
+            sty, buf);
+    fprintf(e->f, "        v%u[q] = %s;\n        v%u[q + 1] = %s;\n      } else {\n", r, ldp0, r, ldp1);
+    fprintf(e->f, "        v%u[q] = rin && (uint64_t)(c0 + cc) < (uint64_t)cols ? %s : %s;\n", r, ld0, other);
+    fprintf(e->f, "        v%u[q + 1] = rin && (uint64_t)(c0 + cc + 1) < (uint64_t)cols ? %s : %s;\n      }\n", r, ld1, other);
+  } else {
+    fprintf(e->f, "      v%u[q] = rin && (uint64_t)(c0 + cc) < (uint64_t)cols ? %s : %s;\n", r, ld0, other);
+  }
+  fprintf(e->f, "    }\n");
+  if (keep != 0x3F)
+    fprintf(e->f, "#pragma unroll\n    for (int q = 0; q < %d; q++) v%u[q] = v%u[q & %d];\n", ACC_SLOTS, r, r, keep);
+  fprintf(e->f, "  }\n");
+  return NULL;
+}
+
+/* A store of an accumulator-layout tile: the two columns of a slot pair
+ * as one vector where aligned, else element by element, in bounds. */
+static ug_status_t emit_acc_store(kemit_t *e, const ug_kir_op_data_t *o) {
+  if (o->num_operands > 2) return kerr(e, o, "masked store");
+  ug_kir_value_id_t v = ug_kir_operand(e->kk, o, 1)->value;
+  const ug_kir_type_t *vt = ug_kir_value_type(e->kk, v);
+  ug_dtype_t dt = vt->t.dtype;
+  int bytes = ug_dtype_bits(dt) / 8;
+  char st0[256], st1[256], src[64];
+  uint32_t buf;
+  fprintf(e->f, "  {\n");
+  UG_RETURN_IF_ERROR(access2d(e, o, 0, &buf));
+  snprintf(src, sizeof src, "v%u[q]", v);
+  ug_cuda_store_expr(dt, src, st0, sizeof st0);
+  snprintf(src, sizeof src, "v%u[q + 1]", v);
+  ug_cuda_store_expr(dt, src, st1, sizeof st1);
+  const char *rr = vt->t.dims[0] == 1 ? "0" : ACC_ROW("q"), *cc = vt->t.dims[1] == 1 ? "0" : ACC_COL("q");
+  bool pairs = vt->t.dims[1] != 1 && (bytes == 2 || bytes == 4);
+  if (pairs) {
+    fprintf(e->f, "    const bool pair = ((ld | base | c0) & 1) == 0 && ((unsigned long long)a%u & %d) == 0;\n", buf, 2 * bytes - 1);
+    fprintf(e->f, "    if (inb)\n#pragma unroll\n    for (int q = 0; q < %d; q += 2) {\n", ACC_SLOTS);
+  } else {
+    fprintf(e->f, "    if (inb)\n#pragma unroll\n    for (int q = 0; q < %d; q++) {\n", ACC_SLOTS);
+  }
+  fprintf(e->f, "      const int64_t rr = %s, cc = %s;\n", rr, cc);
+  fprintf(e->f, "      if ((uint64_t)(r0 + rr) >= (uint64_t)rows) continue;\n");
+  fprintf(e->f, "      %s *p = a%u + base + rr * ld + cc;\n", ug_cuda_stype(dt), buf);
+  if (pairs) {
+    const char *vty = bytes == 2 ? "unsigned" : "unsigned long long";
+    const char *ety = bytes == 2 ? "unsigned short" : "unsigned";
+    fprintf(e->f, "      if (pair && (uint64_t)(c0 + cc + 1) < (uint64_t)cols) {\n");
+    fprintf(e->f, "        const %s x = %s, y = %s;\n", ug_cuda_stype(dt), st0, st1);
+    fprintf(e->f, "        *reinterpret_cast<%s *>(p) = (%s)*reinterpret_cast<const %s *>(&x) | (%s)*reinterpret_cast<const %s *>(&y) << %d;\n",
+            vty, vty, ety, vty, ety, bytes * 8);
+    fprintf(e->f, "      } else {\n");
+    fprintf(e->f, "        if ((uint64_t)(c0 + cc) < (uint64_t)cols) p[0] = %s;\n", st0);
+    fprintf(e->f, "        if ((uint64_t)(c0 + cc + 1) < (uint64_t)cols) p[1] = %s;\n      }\n", st1);
+  } else {
+    fprintf(e->f, "      if ((uint64_t)(c0 + cc) < (uint64_t)cols) p[0] = %s;\n", st0);
+  }
+  fprintf(e->f, "    }\n  }\n");
+  return NULL;
+}
+
+/* Bytes of one stage of a shared buffer, and its chunks per row. */
+static int64_t stage_bytes(const ug_kir_type_t *t) {
+  return tile_size(t) * (ug_dtype_bits(t->t.dtype) / 8);
+}
+static int64_t row_chunks(const ug_kir_type_t *t) {
+  return t->t.dims[t->t.rank - 1] * (ug_dtype_bits(t->t.dtype) / 8) / 16;
+}
+
+/* The byte offset (in the dynamic shared memory) of stage `st` of the
+ * buffer accessed by operand i. */
+static void stage_offset(kemit_t *e, const ug_kir_op_data_t *o, uint32_t i, char *buf, size_t size) {
+  const ug_kir_operand_t *a = ug_kir_operand(e->kk, o, i);
+  char ix[128];
+  index_expr(e, ug_kir_index(e->kk, a, 0), ix, sizeof ix);
+  snprintf(buf, size, "(%uu + (unsigned)(%s) * %lldu)", e->smem[a->value], ix,
+           (long long)stage_bytes(ug_kir_value_type(e->kk, a->value)));
+}
+
+/* async_copy %G[...], %Xs[stage]: the tile's 16-byte chunks spread over
+ * the threads, cp.async (zero-filled outside the buffer) when the buffer
+ * allows 16-byte copies (vq<N>: its rows a multiple of 8 elements and
+ * 16-byte aligned), element loads and a 16-byte shared store otherwise
+ * (and below sm_80). */
+static ug_status_t emit_async_copy(kemit_t *e, const ug_kir_op_data_t *o) {
+  if (o->num_operands != 2) return kerr(e, o, "an mbarrier copy");
+  const ug_kir_type_t *st = ug_kir_value_type(e->kk, ug_kir_operand(e->kk, o, 1)->value);
+  if (ug_dtype_bits(st->t.dtype) != 16 || st->t.rank != 2) return kerr(e, o, "a copy other than a 2-D tile of 16-bit values");
+  int64_t R = st->t.dims[0], C = st->t.dims[1], CC = row_chunks(st), chunks = R * CC;
+  if (C % 8 != 0 || chunks % e->threads != 0) return kerr(e, o, "tile shape");
+  char so[256], sw[96];
+  uint32_t buf;
+  stage_offset(e, o, 1, so, sizeof so);
+  swizzle(CC, "r", "c", sw, sizeof sw);
+  fprintf(e->f, "  {\n");
+  UG_RETURN_IF_ERROR(access2d(e, o, 0, &buf));
+  fprintf(e->f, "    const unsigned so = %s;\n", so);
+  fprintf(e->f, "    const unsigned short *au = reinterpret_cast<const unsigned short *>(a%u);\n", buf);
+  fprintf(e->f, "#pragma unroll\n    for (int j = 0; j < %lld; j++) {\n", (long long)(chunks / e->threads));
+  fprintf(e->f, "      const int q = (int)threadIdx.x + j * %u, r = q / %lld, c = q %% %lld;\n", e->threads, (long long)CC,
+          (long long)CC);
+  fprintf(e->f, "      const unsigned d = so + (unsigned)(r * %lld + (%s << 3)) * 2u;\n", (long long)C, sw);
+  fprintf(e->f, "      const bool rin = inb && (uint64_t)(r0 + r) < (uint64_t)rows;\n");
+  fprintf(e->f, "      const int64_t g = base + r * ld + c * 8, left = rin ? cols - (c0 + c * 8) : 0;\n");
+  fprintf(e->f, "#if __CUDA_ARCH__ >= 800\n      if (%s) {\n", e->vec_copies ? "true" : "false");
+  fprintf(e->f, "        const bool ok = left > 0;\n");
+  fprintf(e->f, "        asm volatile(\"cp.async.cg.shared.global [%%0], [%%1], 16, %%2;\\n\" :: \"r\"(ug_sbase + d), "
+                "\"l\"(ok ? au + g : au), \"r\"(ok ? 16 : 0) : \"memory\");\n");
+  fprintf(e->f, "        continue;\n      }\n#endif\n");
+  fprintf(e->f, "      unsigned w[4];\n#pragma unroll\n      for (int h = 0; h < 4; h++)\n");
+  fprintf(e->f, "        w[h] = (2 * h < left && c0 + c * 8 + 2 * h >= 0 ? (unsigned)au[g + 2 * h] : 0u) |\n"
+                "               (2 * h + 1 < left && c0 + c * 8 + 2 * h + 1 >= 0 ? (unsigned)au[g + 2 * h + 1] : 0u) << 16;\n");
+  fprintf(e->f, "      *reinterpret_cast<uint4 *>(ug_smem + d) = make_uint4(w[0], w[1], w[2], w[3]);\n");
+  fprintf(e->f, "    }\n  }\n");
+  return NULL;
+}
+
+/* mma %As[s], %Bs[s], %c: f16 / bf16 stages [128,K] and [K,128] into the
+ * f32 accumulator [128,128] of 8 warps; ldmatrix (.trans for B) and
+ * mma.sync m16n8k16 on sm_80 and newer, per-slot dot products below. */
+static ug_status_t emit_mma(kemit_t *e, const ug_kir_op_data_t *o) {
+  const ug_kir_operand_t *a = ug_kir_operand(e->kk, o, 0), *b = ug_kir_operand(e->kk, o, 1);
+  if (!a->access || !b->access) return kerr(e, o, "register operands");
+  const ug_kir_type_t *at = ug_kir_value_type(e->kk, a->value), *bt = ug_kir_value_type(e->kk, b->value);
+  ug_kir_value_id_t c = ug_kir_operand(e->kk, o, 2)->value, r = ug_kir_result(e->kk, o, 0);
+  ug_dtype_t dt = at->t.dtype;
+  if ((dt != UG_DTYPE_F16 && dt != UG_DTYPE_BF16) || bt->t.dtype != dt) return kerr(e, o, "operands other than f16 / bf16");
+  int64_t BK = at->t.dims[1];
+  if (e->bm != 128 || e->bn != 128 || e->threads != 256 || at->t.dims[0] != 128 || bt->t.dims[1] != 128 ||
+      bt->t.dims[0] != BK || BK % 16 != 0 || row_chunks(at) != 4)
+    return kerr(e, o, "a shape other than [128,32] x [32,128] on 8 warps");
+  if (ug_kir_op_attr(e->kk, o, UG_KATTR_TRANS_A) || ug_kir_op_attr(e->kk, o, UG_KATTR_TRANS_B)) return kerr(e, o, "transposed operands");
+  bool bf = dt == UG_DTYPE_BF16;
+  char sa[256], sb[256], swa[96], swb[96];
+  stage_offset(e, o, 0, sa, sizeof sa);
+  stage_offset(e, o, 1, sb, sizeof sb);
+  fprintf(e->f, "  float v%u[%d];\n#pragma unroll\n  for (int q = 0; q < %d; q++) v%u[q] = v%u[q];\n  {\n", r, ACC_SLOTS,
+          ACC_SLOTS, r, c);
+  fprintf(e->f, "    const unsigned As = %s, Bs = %s;\n", sa, sb);
+  fprintf(e->f, "#if __CUDA_ARCH__ >= 800\n");
+  swizzle(4, "ar", "ac", swa, sizeof swa);
+  swizzle(row_chunks(bt), "br", "bc", swb, sizeof swb);
+  fprintf(e->f, "#pragma unroll\n    for (int kk = 0; kk < %lld; kk++) {\n      unsigned af[4][4], bf[4][2];\n", (long long)BK / 16);
+  fprintf(e->f, "#pragma unroll\n      for (int mi = 0; mi < 4; mi++) {\n");
+  fprintf(e->f, "        const int ar = ug_wm * 64 + mi * 16 + (ug_lane & 15), ac = kk * 2 + (ug_lane >> 4);\n");
+  fprintf(e->f, "        const unsigned p = ug_sbase + As + (unsigned)(ar * %lld + (%s << 3)) * 2u;\n", (long long)BK, swa);
+  fprintf(e->f, "        asm volatile(\"ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%%0, %%1, %%2, %%3}, [%%4];\\n\"\n"
+                "                     : \"=r\"(af[mi][0]), \"=r\"(af[mi][1]), \"=r\"(af[mi][2]), \"=r\"(af[mi][3]) : \"r\"(p) : \"memory\");\n      }\n");
+  fprintf(e->f, "#pragma unroll\n      for (int nj = 0; nj < 2; nj++) {\n");
+  fprintf(e->f, "        const int br = kk * 16 + (ug_lane & 15), bc = ug_wn * 4 + nj * 2 + (ug_lane >> 4);\n");
+  fprintf(e->f, "        const unsigned p = ug_sbase + Bs + (unsigned)(br * 128 + (%s << 3)) * 2u;\n", swb);
+  fprintf(e->f, "        asm volatile(\"ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%%0, %%1, %%2, %%3}, [%%4];\\n\"\n"
+                "                     : \"=r\"(bf[2 * nj][0]), \"=r\"(bf[2 * nj][1]), \"=r\"(bf[2 * nj + 1][0]), \"=r\"(bf[2 * nj + 1][1])\n"
+                "                     : \"r\"(p) : \"memory\");\n      }\n");
+  fprintf(e->f, "#pragma unroll\n      for (int mi = 0; mi < 4; mi++)\n#pragma unroll\n        for (int ni = 0; ni < 4; ni++) {\n");
+  fprintf(e->f, "          float *x = &v%u[(mi * 4 + ni) * 4];\n", r);
+  fprintf(e->f, "          asm(\"mma.sync.aligned.m16n8k16.row.col.f32.%s.%s.f32 {%%0, %%1, %%2, %%3}, {%%4, %%5, %%6, %%7}, {%%8, %%9}, {%%0, %%1, %%2, %%3};\\n\"\n",
+          bf ? "bf16" : "f16", bf ? "bf16" : "f16");
+  fprintf(e->f, "              : \"+f\"(x[0]), \"+f\"(x[1]), \"+f\"(x[2]), \"+f\"(x[3])\n"
+                "              : \"r\"(af[mi][0]), \"r\"(af[mi][1]), \"r\"(af[mi][2]), \"r\"(af[mi][3]), \"r\"(bf[ni][0]), \"r\"(bf[ni][1]));\n        }\n    }\n");
+  fprintf(e->f, "#else\n");
+  char la[160], lb[160], sa2[96], sb2[96];
+  swizzle(4, "rr", "(kq >> 3)", sa2, sizeof sa2);
+  swizzle(row_chunks(bt), "kq", "(cc >> 3)", sb2, sizeof sb2);
+  ug_cuda_load_expr(dt, "pa[0]", la, sizeof la);
+  ug_cuda_load_expr(dt, "pb[0]", lb, sizeof lb);
+  fprintf(e->f, "#pragma unroll 1\n    for (int q = 0; q < %d; q++) {\n", ACC_SLOTS);
+  fprintf(e->f, "      const int rr = %s, cc = %s;\n      float sum = 0.0f;\n", ACC_ROW("q"), ACC_COL("q"));
+  fprintf(e->f, "      for (int kq = 0; kq < %lld; kq++) {\n", (long long)BK);
+  fprintf(e->f, "        const %s *pa = reinterpret_cast<const %s *>(ug_smem + As + (rr * %lld + (%s << 3) + (kq & 7)) * 2);\n",
+          ug_cuda_stype(dt), ug_cuda_stype(dt), (long long)BK, sa2);
+  fprintf(e->f, "        const %s *pb = reinterpret_cast<const %s *>(ug_smem + Bs + (kq * 128 + (%s << 3) + (cc & 7)) * 2);\n",
+          ug_cuda_stype(dt), ug_cuda_stype(dt), sb2);
+  fprintf(e->f, "        sum += %s * %s;\n      }\n      v%u[q] += sum;\n    }\n", la, lb, r);
+  fprintf(e->f, "#endif\n  }\n");
+  return NULL;
+}
+
+/* ---- accumulator-layout runs, streamed per slot pair ----
+ * A run of ops on accumulator-layout tiles that loads other tensors
+ * (elementwise math, broadcasts, splats, stores: a matmul's epilogue) is
+ * written as one loop over the slot pairs in which each tile the run
+ * defines is two scalars (v<N>_0, v<N>_1), so the epilogue never holds
+ * more than the accumulator and a few values a thread: whole-tile
+ * temporaries of 64 registers each spilled under the 128-register cap of a
+ * contraction, and the bias + relu + residual GEMM of the benchmark
+ * (gemm_epi) ran 1.09x slower.  A run without loads (the plain matmul's
+ * cast and store) is written op by op: streamed, the 1024x768x3072 GEMM
+ * took 41-43 us instead of 32-34 (bench/RESULTS.md). */
+static bool slot_op(kemit_t *e, const ug_kir_op_data_t *o) {
+  ug_kir_kernel_t *kk = e->kk;
+  switch (o->op) {
+  case UG_KIR_LOAD:
+    return o->num_operands == 1 && ug_kir_value_type(kk, ug_kir_operand(kk, o, 0)->value)->kind == UG_KT_GLOBAL &&
+           acc_tile(e, ug_kir_value_type(kk, ug_kir_result(kk, o, 0)));
+  case UG_KIR_STORE:
+    return o->num_operands == 2 && ug_kir_value_type(kk, ug_kir_operand(kk, o, 0)->value)->kind == UG_KT_GLOBAL &&
+           acc_tile(e, ug_kir_value_type(kk, ug_kir_operand(kk, o, 1)->value));
+  case UG_KIR_BROADCAST: {
+    const ug_kir_type_t *x = ug_kir_value_type(kk, ug_kir_operand(kk, o, 0)->value);
+    return acc_tile(e, ug_kir_value_type(kk, ug_kir_result(kk, o, 0))) && (acc_tile(e, x) || tile_size(x) == 1);
+  }
+  case UG_KIR_SPLAT: return acc_tile(e, ug_kir_value_type(kk, ug_kir_result(kk, o, 0)));
+  case UG_KIR_EW: {
+    if (!acc_tile(e, ug_kir_value_type(kk, ug_kir_result(kk, o, 0)))) return false;
+    for (uint32_t j = 0; j < o->num_operands; j++) {
+      const ug_kir_operand_t *a = ug_kir_operand(kk, o, j);
+      if (a->value == UG_NONE) return false;
+      const ug_kir_type_t *t = ug_kir_value_type(kk, a->value);
+      if (t->kind != UG_KT_TILE || (!acc_tile(e, t) && tile_size(t) != 1)) return false;
+    }
+    return true;
+  }
+  default: return false;
+  }
+}
+
+/* Operand v of a streamed op, slot half h: a scalar of the run, a tile
+ * defined before it (its slot), or a one-element value. */
+static void slot_ref(kemit_t *e, const bool *in_run, ug_kir_value_id_t v, int h, char *buf, size_t size) {
+  if (in_run[v]) snprintf(buf, size, "v%u_%d", v, h);
+  else if (tile_size(ug_kir_value_type(e->kk, v)) == 1) snprintf(buf, size, "v%u", v);
+  else snprintf(buf, size, "v%u[q + %d]", v, h);
+}
+
+/* Whether a tile defined by ops [first, end) of reg is used after them. */
+static bool used_after(kemit_t *e, const ug_kir_region_t *reg, size_t first, size_t end) {
+  ug_kir_kernel_t *kk = e->kk;
+  for (size_t i = first; i < end; i++) {
+    const ug_kir_op_data_t *o = ug_kir_op(kk, reg->ops.items[i]);
+    if (!o->num_results) continue;
+    ug_kir_value_id_t v = ug_kir_result(kk, o, 0);
+    for (size_t j = end; j < reg->ops.len; j++) {
+      const ug_kir_op_data_t *u = ug_kir_op(kk, reg->ops.items[j]);
+      for (uint32_t a = 0; a < u->num_operands; a++)
+        if (ug_kir_operand(kk, u, a)->value == v) return true;
+      if (u->num_regions) return true; /* a use inside a region: not looked into */
+    }
+  }
+  return false;
+}
+
+static ug_status_t emit_slot_run(kemit_t *e, const ug_kir_region_t *reg, size_t first, size_t end) {
+  ug_kir_kernel_t *kk = e->kk;
+  bool *in_run = calloc(kk->values.len + 1, 1);
+  if (!in_run) return ug_status_make(UG_ERR_NOMEM, NULL, "out of memory");
+  ug_status_t st = NULL;
+  fprintf(e->f, "  {\n");
+  /* every access's origin and bounds, once */
+  for (size_t i = first; i < end && !st; i++) {
+    const ug_kir_op_data_t *o = ug_kir_op(kk, reg->ops.items[i]);
+    if (o->op != UG_KIR_LOAD && o->op != UG_KIR_STORE) continue;
+    char px[24];
+    uint32_t buf;
+    snprintf(px, sizeof px, "p%zu_", i);
+    st = access2d_px(e, o, 0, px, &buf);
+    if (st) break;
+    const ug_kir_type_t *t = ug_kir_value_type(kk, o->op == UG_KIR_LOAD ? ug_kir_result(kk, o, 0) : ug_kir_operand(kk, o, 1)->value);
+    int bytes = ug_dtype_bits(t->t.dtype) / 8;
+    fprintf(e->f, "    const bool %spair = %s && ((%sld | %sbase | %sc0) & 1) == 0 && ((unsigned long long)a%u & %d) == 0;\n", px,
+            t->t.dims[1] != 1 && (bytes == 2 || bytes == 4) ? "true" : "false", px, px, px, buf, 2 * bytes - 1);
+    fprintf(e->f, "    (void)%spair;\n", px);
+  }
+  fprintf(e->f, "#pragma unroll\n    for (int q = 0; q < %d; q += 2) {\n", ACC_SLOTS);
+  fprintf(e->f, "      const int64_t rq = " ACC_ROW("q") ", cq = " ACC_COL("q") ";\n      (void)rq; (void)cq;\n");
+  for (size_t i = first; i < end && !st; i++) {
+    const ug_kir_op_data_t *o = ug_kir_op(kk, reg->ops.items[i]);
+    char px[24], x0[64], x1[64];
+    snprintf(px, sizeof px, "p%zu_", i);
+    if (o->op == UG_KIR_LOAD || o->op == UG_KIR_STORE) {
+      bool load = o->op == UG_KIR_LOAD;
+      ug_kir_value_id_t v = load ? ug_kir_result(kk, o, 0) : ug_kir_operand(kk, o, 1)->value;
+      const ug_kir_type_t *t = ug_kir_value_type(kk, v);
+      ug_dtype_t dt = t->t.dtype;
+      const char *ct = ug_cuda_ctype(dt), *sty = ug_cuda_stype(dt);
+      uint32_t buf = kk->values.items[ug_kir_operand(kk, o, 0)->value].index;
+      char rr[16], cc[16], ex[256], ex1[256], src[128];
+      (void)sty;
+      snprintf(rr, sizeof rr, "%s", t->t.dims[0] == 1 ? "0" : "rq");
+      snprintf(cc, sizeof cc, "%s", t->t.dims[1] == 1 ? "0" : "cq");
+      if (load) fprintf(e->f, "      %s v%u_0, v%u_1;\n", ct, v, v);
+      fprintf(e->f, "      {\n        const bool rin = %sinb && (uint64_t)(%sr0 + %s) < (uint64_t)%srows;\n", px, px, rr, px);
+      fprintf(e->f, "        const int64_t g = %sbase + %s * %sld + %s;\n", px, rr, px, cc);
+      fprintf(e->f, "        const bool c0in = (uint64_t)(%sc0 + %s) < (uint64_t)%scols;\n", px, cc, px);
+      if (t->t.dims[1] == 1) fprintf(e->f, "        const bool c1in = c0in;\n");
+      else fprintf(e->f, "        const bool c1in = (uint64_t)(%sc0 + %s + 1) < (uint64_t)%scols;\n", px, cc, px);
+      int next = t->t.dims[1] == 1 ? 0 : 1; /* the second slot's offset from g */
+      if (load) {
+        char other[96];
+        other_expr(ug_kir_op_attr(kk, o, UG_KATTR_OTHER), ct, other, sizeof other);
+        fprintf(e->f, "        if (rin && c0in && c1in && %spair) {\n", px);
+        fprintf(e->f, "          const ug_vec<%s, 2> w = *reinterpret_cast<const ug_vec<%s, 2> *>(a%u + g);\n", sty, sty, buf);
+        ug_cuda_load_expr(dt, "w.e[0]", ex, sizeof ex);
+        ug_cuda_load_expr(dt, "w.e[1]", ex1, sizeof ex1);
+        fprintf(e->f, "          v%u_0 = %s;\n          v%u_1 = %s;\n        } else {\n", v, ex, v, ex1);
+        snprintf(src, sizeof src, "a%u[g]", buf);
+        ug_cuda_load_expr(dt, src, ex, sizeof ex);
+        snprintf(src, sizeof src, "a%u[g + %d]", buf, next);
+        ug_cuda_load_expr(dt, src, ex1, sizeof ex1);
+        fprintf(e->f, "          v%u_0 = rin && c0in ? %s : %s;\n          v%u_1 = rin && c1in ? %s : %s;\n        }\n", v, ex,
+                other, v, ex1, other);
+        fprintf(e->f, "      }\n");
+        in_run[v] = true;
+      } else {
+        slot_ref(e, in_run, v, 0, x0, sizeof x0);
+        slot_ref(e, in_run, v, 1, x1, sizeof x1);
+        ug_cuda_store_expr(dt, x0, ex, sizeof ex);
+        ug_cuda_store_expr(dt, x1, ex1, sizeof ex1);
+        fprintf(e->f, "        if (rin) {\n          %s *p = a%u + g;\n", sty, buf);
+        if (next) {
+          fprintf(e->f, "          if (c0in && c1in && %spair) {\n            ug_vec<%s, 2> w;\n            w.e[0] = %s;\n"
+                        "            w.e[1] = %s;\n            *reinterpret_cast<ug_vec<%s, 2> *>(p) = w;\n          } else {\n",
+                  px, sty, ex, ex1, sty);
+          fprintf(e->f, "            if (c0in) p[0] = %s;\n            if (c1in) p[1] = %s;\n          }\n", ex, ex1);
+        } else {
+          fprintf(e->f, "          if (c0in) p[0] = %s;\n", ex);
+        }
+        fprintf(e->f, "        }\n      }\n");
+      }
+      continue;
+    }
+    ug_kir_value_id_t r = ug_kir_result(kk, o, 0);
+    const ug_kir_type_t *rt = ug_kir_value_type(kk, r);
+    const char *ct = ug_cuda_ctype(rt->t.dtype);
+    if (o->op == UG_KIR_SPLAT) {
+      char v[96], rv[256];
+      other_expr(ug_kir_op_attr(kk, o, UG_KATTR_VALUE), ct, v, sizeof v);
+      ug_cuda_round_expr(rt->t.dtype, v, rv, sizeof rv);
+      fprintf(e->f, "      const %s v%u_0 = %s, v%u_1 = v%u_0;\n", ct, r, rv, r, r);
+    } else if (o->op == UG_KIR_BROADCAST) {
+      ug_kir_value_id_t x = ug_kir_operand(kk, o, 0)->value;
+      slot_ref(e, in_run, x, 0, x0, sizeof x0);
+      slot_ref(e, in_run, x, 1, x1, sizeof x1);
+      fprintf(e->f, "      const %s v%u_0 = %s, v%u_1 = %s;\n", ct, r, x0, r, x1);
+    } else {
+      char expr[UG_CUDA_EXPR], rounded[UG_CUDA_EXPR], names[3][72];
+      const char *in[3] = {NULL, NULL, NULL};
+      ug_dtype_t dts[3];
+      ug_attr_t attrs[UG_KIR_EW_MAX_ATTRS];
+      ug_ew_t ew = ug_kir_ew_desc(kk, o, attrs, UG_KIR_EW_MAX_ATTRS);
+      for (int h = 0; h < 2 && !st; h++) {
+        for (uint32_t j = 0; j < o->num_operands && j < 3; j++) {
+          ug_kir_value_id_t x = ug_kir_operand(kk, o, j)->value;
+          dts[j] = ug_kir_value_type(kk, x)->t.dtype;
+          slot_ref(e, in_run, x, h, names[j], sizeof names[j]);
+          in[j] = names[j];
+        }
+        st = ug_cuda_ew_expr(&ew, in, dts, rt->t.dtype, expr, sizeof expr);
+        if (st) break;
+        ug_cuda_round_expr(rt->t.dtype, expr, rounded, sizeof rounded);
+        fprintf(e->f, "      const %s v%u_%d = %s;\n", ct, r, h, rounded);
+      }
+    }
+    in_run[r] = true;
+  }
+  fprintf(e->f, "    }\n  }\n");
+  free(in_run);
+  return st;
+}
+
+static ug_status_t emit_region(kemit_t *e, ug_kir_region_id_t rid);
+
+static void decl_copy(kemit_t *e, ug_kir_value_id_t dst, ug_kir_value_id_t src, bool declare) {
+  const ug_kir_type_t *t = ug_kir_value_type(e->kk, dst);
+  const char *ct = t->kind == UG_KT_INDEX ? "int64_t" : ug_cuda_ctype(t->t.dtype);
+  if (t->kind == UG_KT_TILE && tile_size(t) > 1) {
+    int64_t P = acc_tile(e, t) ? ACC_SLOTS : per_thread(e, tile_size(t));
+    if (declare) fprintf(e->f, "  %s v%u[%lld];\n", ct, dst, (long long)P);
+    fprintf(e->f, "#pragma unroll\n  for (int q = 0; q < %lld; q++) v%u[q] = v%u[q];\n", (long long)P, dst, src);
+  } else {
+    fprintf(e->f, "  %s%s v%u = v%u;\n", declare ? ct : "", declare ? "" : "", dst, src);
+  }
+}
+
+/* for %i = lb to ub step s iter(%a = %init, ...) { ... yield ... }: the
+ * iter args are variables assigned by the yield; the results copy them. */
+static ug_status_t emit_for(kemit_t *e, const ug_kir_op_data_t *o) {
+  char lb[128], ub[128], st[128];
+  index_expr(e, ug_kir_operand(e->kk, o, 0), lb, sizeof lb);
+  index_expr(e, ug_kir_operand(e->kk, o, 1), ub, sizeof ub);
+  index_expr(e, ug_kir_operand(e->kk, o, 2), st, sizeof st);
+  const ug_kir_region_t *body = ug_kir_region(e->kk, o->regions);
+  uint32_t n = o->num_operands - 3;
+  const ug_kir_op_data_t *y = body->ops.len ? ug_kir_op(e->kk, body->ops.items[body->ops.len - 1]) : NULL;
+  if (n && (!y || y->op != UG_KIR_YIELD)) return kerr(e, o, "a loop without its yield");
+  /* the yield assigns the iter args in order: a value yielded in place of
+   * another iter arg would be read after it changed */
+  for (uint32_t i = 0; i < n && n > 1; i++)
+    for (uint32_t j = 0; j < n; j++)
+      if (j != i && ug_kir_operand(e->kk, y, i)->value == ug_kir_region_arg(e->kk, body, j + 1))
+        return kerr(e, o, "iter args yielded in each other's place");
+  for (uint32_t i = 0; i < n; i++) {
+    ug_kir_value_id_t arg = ug_kir_region_arg(e->kk, body, i + 1);
+    if (ug_kir_value_type(e->kk, arg)->kind == UG_KT_TILE && tile_size(ug_kir_value_type(e->kk, arg)) > 1)
+      decl_copy(e, arg, ug_kir_operand(e->kk, o, i + 3)->value, true);
+    else {
+      const ug_kir_type_t *t = ug_kir_value_type(e->kk, arg);
+      fprintf(e->f, "  %s v%u = v%u;\n", t->kind == UG_KT_INDEX ? "int64_t" : ug_cuda_ctype(t->t.dtype), arg,
+              ug_kir_operand(e->kk, o, i + 3)->value);
+    }
+  }
+  ug_kir_value_id_t iv = ug_kir_region_arg(e->kk, body, 0);
+  fprintf(e->f, "#pragma unroll 1\n  for (int64_t v%u = %s; v%u < (int64_t)(%s); v%u += %s) {\n", iv, lb, iv, ub, iv, st);
+  UG_RETURN_IF_ERROR(emit_region(e, o->regions));
+  for (uint32_t i = 0; i < n; i++) {
+    ug_kir_value_id_t arg = ug_kir_region_arg(e->kk, body, i + 1), v = ug_kir_operand(e->kk, y, i)->value;
+    if (v != arg) decl_copy(e, arg, v, false);
+  }
+  fprintf(e->f, "  }\n");
+  for (uint32_t i = 0; i < n; i++) decl_copy(e, ug_kir_result(e->kk, o, i), ug_kir_region_arg(e->kk, body, i + 1), true);
+  return NULL;
+}
+
+static ug_status_t emit_region(kemit_t *e, ug_kir_region_id_t rid) {
+  ug_kir_kernel_t *kk = e->kk;
+  const ug_kir_region_t *body = ug_kir_region(kk, rid);
+  for (size_t i = 0; i < body->ops.len; i++) {
+    const ug_kir_op_data_t *o = ug_kir_op(kk, body->ops.items[i]);
+    ug_status_t st = NULL;
+    /* a run of accumulator-layout ops whose tiles are not used after it */
+    size_t end = i;
+    while (end < body->ops.len && slot_op(e, ug_kir_op(kk, body->ops.items[end]))) end++;
+    bool loads = false;
+    for (size_t j = i; j < end; j++) loads = loads || ug_kir_op(kk, body->ops.items[j])->op == UG_KIR_LOAD;
+    if (end > i + 1 && loads && !used_after(e, body, i, end)) {
+      UG_RETURN_IF_ERROR(emit_slot_run(e, body, i, end));
+      i = end - 1;
+      continue;
+    }
+    switch (o->op) {
+    case UG_KIR_PROGRAM_ID: {
+      const ug_kir_attr_t *a = ug_kir_op_attr(kk, o, UG_KATTR_AXIS);
+      if (e->pack > 1) fprintf(e->f, "  const int64_t v%u = ug_prog;\n", ug_kir_result(kk, o, 0));
+      else fprintf(e->f, "  const int64_t v%u = (int64_t)blockIdx.%c;\n", ug_kir_result(kk, o, 0), "xyz"[a ? a->i : 0]);
+      break;
+    }
+    case UG_KIR_EW: {
+      bool idx_in = false;
+      for (uint32_t j = 0; j < o->num_operands; j++) {
+        const ug_kir_operand_t *a = ug_kir_operand(kk, o, j);
+        idx_in = idx_in || a->value == UG_NONE || is_index(e, a->value);
+      }
+      ug_kir_value_id_t rv = ug_kir_result(kk, o, 0);
+      if (is_index(e, rv)) st = emit_index_ew(e, o);
+      else if (idx_in && ug_kir_value_type(kk, rv)->t.dtype != UG_DTYPE_BOOL) st = emit_index_cast(e, o);
+      else if (idx_in) st = emit_index_ew(e, o);
+      else st = emit_tile_ew(e, o);
+      break;
+    }
+    case UG_KIR_LOAD: st = emit_load(e, o); break;
+    case UG_KIR_GATHER: st = emit_gather(e, o); break;
+    case UG_KIR_TO_INDEX:
+      fprintf(e->f, "  const int64_t v%u = (int64_t)v%u;\n", ug_kir_result(kk, o, 0), ug_kir_operand(kk, o, 0)->value);
+      break;
+    case UG_KIR_STORE: st = emit_store(e, o); break;
+    case UG_KIR_BROADCAST: st = emit_broadcast(e, o); break;
+    case UG_KIR_SPLAT: st = emit_splat(e, o); break;
+    case UG_KIR_IOTA: st = emit_iota(e, o); break;
+    case UG_KIR_REDUCE: st = emit_reduce(e, o); break;
+    case UG_KIR_ALLOC: break; /* laid out at the kernel's start */
+    case UG_KIR_FOR: st = emit_for(e, o); break;
+    case UG_KIR_YIELD: break; /* emit_for's */
+    case UG_KIR_BARRIER: fprintf(e->f, "  __syncthreads();\n"); break;
+    case UG_KIR_ASYNC_COPY: st = emit_async_copy(e, o); break;
+    case UG_KIR_COMMIT: fprintf(e->f, "#if __CUDA_ARCH__ >= 800\n  asm volatile(\"cp.async.commit_group;\\n\" ::: \"memory\");\n#endif\n"); break;
+    case UG_KIR_WAIT: {
+      const ug_kir_attr_t *pa = ug_kir_op_attr(kk, o, UG_KATTR_PENDING);
+      fprintf(e->f, "#if __CUDA_ARCH__ >= 800\n  asm volatile(\"cp.async.wait_group %lld;\\n\" ::: \"memory\");\n#endif\n",
+              (long long)(pa ? pa->i : 0));
+      break;
+    }
+    case UG_KIR_MMA: st = emit_mma(e, o); break;
+    default: st = kerr(e, o, "not supported");
+    }
+    if (st) return st;
+  }
+  return NULL;
+}
+
 ug_status_t ug_cuda_emit_kir(ug_cuda_kctx_t *k, ug_kir_kernel_t *kk) {
   kemit_t e = {.k = k, .kk = kk, .f = k->f, .threads = kk->warps * 32, .W = 16};
   /* the chunk follows the widest dtype of the buffers read or written in
@@ -527,6 +1123,34 @@ ug_status_t ug_cuda_emit_kir(ug_cuda_kctx_t *k, ug_kir_kernel_t *kk) {
     if (plain && whole && b > 0 && 16 / b < e.W) e.W = 16 / b;
   }
   if (kk->grid_rank != 1) return ug_node_error(k->g, k->n, UG_ERR_UNSUPPORTED, "kernel-IR grid rank on cuda");
+  /* contraction kernels: the accumulator layout and the shared stages */
+  uint64_t smem = 0;
+  e.smem = calloc(kk->values.len + 1, sizeof *e.smem);
+  if (!e.smem) return ug_status_make(UG_ERR_NOMEM, NULL, "out of memory");
+  for (size_t i = 0; i < kk->ops.len; i++) {
+    const ug_kir_op_data_t *o = ug_kir_op(kk, (ug_kir_op_id_t)i);
+    if (o->op == UG_KIR_MMA) {
+      const ug_kir_type_t *ct = ug_kir_value_type(kk, ug_kir_result(kk, o, 0));
+      e.bm = ct->t.dims[0];
+      e.bn = ct->t.dims[1];
+    }
+    if (o->op == UG_KIR_ALLOC) {
+      const ug_kir_type_t *t = ug_kir_value_type(kk, ug_kir_result(kk, o, 0));
+      if (t->kind != UG_KT_SHARED) {
+        free(e.smem);
+        return kerr(&e, o, "mbarriers");
+      }
+      smem = (smem + 127) & ~(uint64_t)127;
+      e.smem[ug_kir_result(kk, o, 0)] = (uint32_t)smem;
+      smem += (uint64_t)stage_bytes(t) * t->stages;
+    }
+  }
+  if (smem > 227u * 1024u) {
+    free(e.smem);
+    return ug_node_error(k->g, k->n, UG_ERR_UNSUPPORTED, "kernel-IR kernel with %llu bytes of shared memory",
+                         (unsigned long long)smem);
+  }
+  ug_status_t st = NULL;
   /* narrower chunks for tiles that are not a whole number of 16-byte rounds
    * of the block (a short row's tile of 128 f16: 8-byte chunks) */
   for (size_t i = 0; i < kk->values.len; i++) {
@@ -555,49 +1179,54 @@ ug_status_t ug_cuda_emit_kir(ug_cuda_kctx_t *k, ug_kir_kernel_t *kk) {
   } else {
     fprintf(e.f, "  const unsigned ug_tid = threadIdx.x;\n  (void)ug_tid;\n");
   }
-  const ug_kir_region_t *body = ug_kir_region(kk, kk->body);
-  for (size_t i = 0; i < body->ops.len; i++) {
-    const ug_kir_op_data_t *o = ug_kir_op(kk, body->ops.items[i]);
-    ug_status_t st = NULL;
-    switch (o->op) {
-    case UG_KIR_PROGRAM_ID: {
-      const ug_kir_attr_t *a = ug_kir_op_attr(kk, o, UG_KATTR_AXIS);
-      if (e.pack > 1) fprintf(e.f, "  const int64_t v%u = ug_prog;\n", ug_kir_result(kk, o, 0));
-      else fprintf(e.f, "  const int64_t v%u = (int64_t)blockIdx.%c;\n", ug_kir_result(kk, o, 0), "xyz"[a ? a->i : 0]);
-      break;
-    }
-    case UG_KIR_EW: {
-      bool idx_in = false;
-      for (uint32_t j = 0; j < o->num_operands; j++) {
-        const ug_kir_operand_t *a = ug_kir_operand(kk, o, j);
-        idx_in = idx_in || a->value == UG_NONE || is_index(&e, a->value);
-      }
-      ug_kir_value_id_t rv = ug_kir_result(kk, o, 0);
-      if (is_index(&e, rv)) st = emit_index_ew(&e, o);
-      else if (idx_in && ug_kir_value_type(kk, rv)->t.dtype != UG_DTYPE_BOOL) st = emit_index_cast(&e, o);
-      else if (idx_in) st = emit_index_ew(&e, o);
-      else st = emit_tile_ew(&e, o);
-      break;
-    }
-    case UG_KIR_LOAD: st = emit_load(&e, o); break;
-    case UG_KIR_GATHER: st = emit_gather(&e, o); break;
-    case UG_KIR_TO_INDEX:
-      fprintf(e.f, "  const int64_t v%u = (int64_t)v%u;\n", ug_kir_result(kk, o, 0), ug_kir_operand(kk, o, 0)->value);
-      break;
-    case UG_KIR_STORE: st = emit_store(&e, o); break;
-    case UG_KIR_BROADCAST: st = emit_broadcast(&e, o); break;
-    case UG_KIR_SPLAT: st = emit_splat(&e, o); break;
-    case UG_KIR_IOTA: st = emit_iota(&e, o); break;
-    case UG_KIR_REDUCE: st = emit_reduce(&e, o); break;
-    default: st = kerr(&e, o, "not supported");
-    }
-    if (st) return st;
+  if (e.bm)
+    fprintf(e.f, "  const int ug_lane = threadIdx.x & 31, ug_wm = (threadIdx.x >> 5) >> 2, ug_wn = (threadIdx.x >> 5) & 3;\n"
+                 "  (void)ug_lane; (void)ug_wm; (void)ug_wn;\n");
+  if (smem) {
+    fprintf(e.f, "  extern __shared__ __align__(128) unsigned char ug_smem[];\n");
+    fprintf(e.f, "#if __CUDA_ARCH__ >= 800\n  const unsigned ug_sbase = (unsigned)__cvta_generic_to_shared(ug_smem);\n#endif\n");
   }
+  /* buffers copied to shared memory: whether 16-byte copies may read them */
+  char vq_all[256] = "";
+  for (size_t i = 0; i < kk->params.len; i++) {
+    bool copied = false;
+    for (size_t j = 0; j < kk->ops.len && !copied; j++) {
+      const ug_kir_op_data_t *o = ug_kir_op(kk, (ug_kir_op_id_t)j);
+      copied = o->op == UG_KIR_ASYNC_COPY && ug_kir_operand(kk, o, 0)->value == kk->params.items[i];
+    }
+    if (!copied) continue;
+    const ug_type_t *t = &ug_kir_value_type(kk, kk->params.items[i])->t;
+    char d[64];
+    fprintf(e.f, "  const bool vq%zu = (%s) %% 8 == 0 && ((unsigned long long)a%zu %% 16) == 0;\n", i,
+            ug_cuda_dimstr(t->dims[t->rank - 1], d, sizeof d), i);
+    size_t l = strlen(vq_all);
+    snprintf(vq_all + l, sizeof vq_all - l, "%svq%zu", l ? " && " : "", i);
+  }
+  /* with async copies the body is written twice, for buffers that all
+   * allow 16-byte copies and for the rest (element loads), so that neither
+   * copy's registers add to the other's (one kernel with a branch per copy
+   * took 149 registers a thread on sm_90a against 118, and one block per SM) */
+  if (vq_all[0]) {
+    fprintf(e.f, "  if (%s) {\n", vq_all);
+    e.vec_copies = true;
+    st = emit_region(&e, kk->body);
+    fprintf(e.f, "  } else {\n");
+    e.vec_copies = false;
+    if (!st) st = emit_region(&e, kk->body);
+    fprintf(e.f, "  }\n");
+  } else {
+    st = emit_region(&e, kk->body);
+  }
+  free(e.smem);
+  if (st) return st;
   if (e.pack > 1) fprintf(e.f, "  }\n  }\n");
   k->custom_launch = true;
   k->grid[0] = e.pack > 1 ? ug_dim_ceildiv(k->m->dims, kk->grid[0], (int64_t)e.pack * UG_KIR_ILP) : kk->grid[0];
   k->grid[1] = k->grid[2] = 1;
   k->block = e.threads * e.pack;
-  k->shared_bytes = 0;
+  k->shared_bytes = (uint32_t)smem;
+  /* a contraction's block: two on an SM (128 registers a thread at most),
+   * so one block's loads overlap the other's math */
+  k->min_blocks = e.bm ? 2 : 0;
   return NULL;
 }

@@ -9,12 +9,14 @@
 # libugrt and the script.  With the device tool:
 #   run(command="scripts/device/bench.sh run", carry=[".device/bench"])
 # A model ugcc cannot compile yet is left out and reported as failed.
+# UG_BENCH_DIR (default .device/bench) names another directory, so that two
+# builds' models can travel side by side (an A/B of one change in one run).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 case ${1:-} in
 prepare)
   build=${2:-build}
-  dst=.device/bench
+  dst=${UG_BENCH_DIR:-.device/bench}
   rm -rf "$dst" && mkdir -p "$dst/onnx" "$dst/lib"
   python3 bench/make_models.py "$dst/onnx"
   for m in "$dst"/onnx/*.onnx; do
@@ -52,10 +54,12 @@ prepare)
   du -sh "$dst"
   ;;
 run)
+  d=${UG_BENCH_DIR:-.device/bench}
   out=${OUT:-.device/bench-out}
+  tag=$(basename "$d")
   mkdir -p "$out"
-  python3 bench/gpu_bench.py .device/bench .device/bench/lib/libugrt.so.0 --json "$out/bench.json" "${@:2}" 2>&1 \
-    | tee "$out/bench.txt"
+  python3 bench/gpu_bench.py "$d" "$d/lib/libugrt.so.0" --json "$out/$tag.json" "${@:2}" 2>&1 \
+    | tee "$out/$tag.txt"
   ;;
 *)
   echo "usage: $0 prepare [BUILD_DIR] | run" >&2

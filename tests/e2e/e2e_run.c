@@ -23,7 +23,7 @@
 
 #include "ugrt/model_abi.h"
 
-#define MAXV 4096
+#define MAXV 32768
 #define MAXT 16
 
 typedef struct {
@@ -62,7 +62,7 @@ static void read_spec(const char *path) {
     perror(path);
     exit(2);
   }
-  static char line[1 << 16];
+  static char line[1 << 20];
   while (fgets(line, sizeof line, f)) {
     const char *p = strstr(line, "// E2E ");
     if (!p) continue;

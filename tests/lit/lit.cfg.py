@@ -5,7 +5,7 @@ import lit.formats
 
 config.name = "ugcc"
 config.test_format = lit.formats.ShTest(execute_external=False)
-config.suffixes = [".ugir", ".test"]
+config.suffixes = [".ugir", ".test", ".kir"]
 config.test_source_root = os.path.dirname(__file__)
 config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py.in", "Inputs"]
 

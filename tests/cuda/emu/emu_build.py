@@ -26,7 +26,7 @@ def cuda_include():
 
 
 def wrap(src):
-    kernels = re.findall(r'__global__ void (?:UG_CLUSTER\(\d+\) )?__launch_bounds__\(\d+\) (\w+)\(', src)
+    kernels = re.findall(r'__global__ void (?:UG_CLUSTER\(\d+\) )?__launch_bounds__\(\d+(?:, \d+)?\) (\w+)\(', src)
     src = re.sub(r'#include <cuda_(fp16|bf16)\.h>\n', '', src)
     src = re.sub(r'extern __shared__ (?:__align__\(\d+\) )?([\w ]+?) (\w+)\[\];',
                  r'\1 *\2 = reinterpret_cast<\1 *>(ugemu_dynamic_smem());', src)
