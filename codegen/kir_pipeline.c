@@ -249,6 +249,14 @@ ug_status_t ug_kir_software_pipeline(ug_kir_kernel_t *k, const ug_kir_swp_model_
   }
   if (!found) return NULL;
   uint32_t S = choose_stages(k, &pl, m);
+  /* no more stages than tiles: a stage past them would only be filled with
+   * zeros (attention's QK^T has K = 64: two tiles of 32) */
+  {
+    const ug_kir_op_data_t *l = ug_kir_op(k, pl.loop);
+    ug_dim_t n = ug_dim_ceildiv(k->module->dims, ug_dim_sub(k->module->dims, ug_kir_operand(k, l, 1)->imm, ug_kir_operand(k, l, 0)->imm),
+                                ug_kir_operand(k, l, 2)->imm);
+    if (UG_DIM_IS_STATIC(n) && n < (ug_dim_t)S) S = n < 2 ? 2 : (uint32_t)n;
+  }
   ug_kir_module_t *km = k->module;
   ug_arena_t *arena = km->arena;
   /* the new kernel takes the old one's place in the module */

@@ -20,7 +20,8 @@
  * S comes from the target's model: S-1 tiles in flight must cover the
  * memory latency while one tile is computed (the loop's mma flops at the
  * block's share of the tensor-core rate), S is at least 2, at most the
- * loop's pipeline(Smax) and what the shared-memory budget holds. */
+ * loop's pipeline(Smax), what the shared-memory budget holds and (when
+ * static) the loop's trip count. */
 #ifndef UG_CODEGEN_KIR_PIPELINE_H
 #define UG_CODEGEN_KIR_PIPELINE_H
 
