@@ -61,6 +61,17 @@ static bool write_output(const char *path, const char *text) {
   return ok;
 }
 
+/* Writes a printed module (NULL: out of memory) and frees it; the exit status. */
+static int write_text(const char *output, char *text) {
+  if (!text || !write_output(output, text)) {
+    fprintf(stderr, "ugcc-opt: cannot write '%s': %s\n", output ? output : "-", strerror(errno));
+    free(text);
+    return 1;
+  }
+  free(text);
+  return 0;
+}
+
 static int fail(ug_status_t st) {
   ug_status_print(st, stderr);
   ug_status_free(st);
@@ -94,13 +105,7 @@ static int run_kir(const char *input, const char *passes, const char *output) {
   }
   char *text = ug_kir_print_module_to_string(km);
   ug_kir_module_destroy(km);
-  if (!text || !write_output(output, text)) {
-    fprintf(stderr, "ugcc-opt: cannot write '%s': %s\n", output ? output : "-", strerror(errno));
-    free(text);
-    return 1;
-  }
-  free(text);
-  return 0;
+  return write_text(output, text);
 }
 
 int main(int argc, char **argv) {
@@ -213,11 +218,5 @@ int main(int argc, char **argv) {
   }
   char *text = ug_print_module_to_string(m);
   ug_module_destroy(m);
-  if (!text || !write_output(output, text)) {
-    fprintf(stderr, "ugcc-opt: cannot write '%s': %s\n", output ? output : "-", strerror(errno));
-    free(text);
-    return 1;
-  }
-  free(text);
-  return 0;
+  return write_text(output, text);
 }
