@@ -204,7 +204,8 @@ static ug_kir_operand_t new_index(ug_kir_kernel_t *k, ug_kir_region_id_t r, ug_o
 /* The index ops before the first barrier, then the copies, with the
  * induction variable mapped to `iv` and every copy into stage `stage`, and
  * the commit of their group. */
-static void issue(swp_t *P, const plain_t *pl, ug_kir_region_id_t r, ug_kir_operand_t iv, ug_kir_operand_t stage) {
+static void issue(swp_t *P, const plain_t *pl, ug_kir_region_id_t r, ug_kir_operand_t iv, ug_kir_operand_t stage,
+                  ug_kir_region_id_t commit_r) {
   ug_kir_kernel_t *S = P->src, *D = P->dst;
   const ug_kir_op_data_t *lo = ug_kir_op(S, pl->loop);
   const ug_kir_region_t *body = ug_kir_region(S, lo->regions);
@@ -225,8 +226,10 @@ static void issue(swp_t *P, const plain_t *pl, ug_kir_region_id_t r, ug_kir_oper
     ug_kir_type_t tt = ug_kir_type_token();
     toks[c] = ug_kir_push_result(D, n, &tt, NULL);
   }
-  ug_kir_op_id_t cm = ug_kir_begin(D, r, UG_KIR_COMMIT, NULL);
-  for (uint32_t c = 0; c < pl->nc; c++) ug_kir_push_operand(D, cm, ug_kir_val(toks[c]));
+  /* the group's commit: naming its copies where they are in scope, else
+   * (copies inside an `if`) closing whatever this iteration issued */
+  ug_kir_op_id_t cm = ug_kir_begin(D, commit_r, UG_KIR_COMMIT, NULL);
+  for (uint32_t c = 0; c < pl->nc && commit_r == r; c++) ug_kir_push_operand(D, cm, ug_kir_val(toks[c]));
   ug_kir_type_t tt = ug_kir_type_token();
   ug_kir_push_result(D, cm, &tt, NULL);
 }
@@ -299,7 +302,7 @@ ug_status_t ug_kir_software_pipeline(ug_kir_kernel_t *k, const ug_kir_swp_model_
     /* prologue: tiles 0 .. S-2 into stages 0 .. S-2 (past the loop's end
      * the bounds rule makes them zeros that nothing reads) */
     for (uint32_t s = 0; s + 1 < S; s++)
-      issue(&P, &pl, r, ug_kir_imm(ug_dim_add(D, lb, ug_dim_mul(D, (ug_dim_t)s, step))), ug_kir_imm((ug_dim_t)s));
+      issue(&P, &pl, r, ug_kir_imm(ug_dim_add(D, lb, ug_dim_mul(D, (ug_dim_t)s, step))), ug_kir_imm((ug_dim_t)s), r);
     /* steady state: wait for tile i, refill the stage tile i-1 used with
      * tile i+S-1, compute tile i */
     ug_dim_t trips = ug_dim_ceildiv(D, ug_dim_sub(D, ub, lb), step);
@@ -318,11 +321,18 @@ ug_status_t ug_kir_software_pipeline(ug_kir_kernel_t *k, const ug_kir_swp_model_
     ug_kir_operand_t i = ug_kir_val(ug_kir_region_arg(d, ug_kir_region(d, nb), 0));
     wait_pending(d, nb, (int64_t)S - 2);
     ug_kir_barrier(d, nb);
+    /* the refill only while there are tiles left (the commit stays
+     * unconditional: one group an iteration keeps the wait's count) */
     ug_kir_operand_t j = new_index(d, nb, UG_OP_ADD, i, ug_kir_imm((ug_dim_t)S - 1));
-    ug_kir_operand_t sj = new_index(d, nb, UG_OP_MOD, j, ug_kir_imm((ug_dim_t)S));
-    ug_kir_operand_t kj = new_index(d, nb, UG_OP_MUL, j, ug_kir_imm(step));
-    if (lb != 0) kj = new_index(d, nb, UG_OP_ADD, kj, ug_kir_imm(lb));
-    issue(&P, &pl, nb, kj, sj);
+    ug_kir_operand_t more[2] = {j, ug_kir_imm(trips)};
+    ug_kir_type_t bt = ug_kir_type_tile(UG_DTYPE_BOOL, 0, NULL);
+    ug_kir_value_id_t cond = ug_kir_ew(d, nb, UG_OP_LESS, more, 2, &bt);
+    ug_kir_region_id_t then, els;
+    ug_kir_if(d, nb, cond, NULL, 0, &then, &els);
+    ug_kir_operand_t sj = new_index(d, then, UG_OP_MOD, j, ug_kir_imm((ug_dim_t)S));
+    ug_kir_operand_t kj = new_index(d, then, UG_OP_MUL, j, ug_kir_imm(step));
+    if (lb != 0) kj = new_index(d, then, UG_OP_ADD, kj, ug_kir_imm(lb));
+    issue(&P, &pl, then, kj, sj, nb);
     ug_kir_operand_t si = new_index(d, nb, UG_OP_MOD, i, ug_kir_imm((ug_dim_t)S));
     /* the compute ops see the induction variable as this tile's */
     ug_kir_value_id_t iv = ug_kir_region_arg(k, sb, 0);

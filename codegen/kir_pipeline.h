@@ -12,10 +12,10 @@
  * — becomes the cp.async form: the shared buffers grow to S stages, a
  * prologue issues tiles 0 .. S-2 (one commit group each), and a loop over
  * the trips waits until tile i has landed (`wait {pending=S-2}`), passes a
- * barrier, refills the stage that tile i-1 used with tile i+S-1 and
- * computes tile i from stage i mod S; a `wait {pending=0}` follows it.
- * Copies past the loop's end read zeros by the bounds rule and are never
- * computed, so there is no separate drain loop.
+ * barrier, refills the stage that tile i-1 used with tile i+S-1 (inside
+ * `if i+S-1 < trips`; the commit stays outside, one group an iteration)
+ * and computes tile i from stage i mod S; a `wait {pending=0}` follows it.
+ * The last S-1 iterations commit empty groups instead of a drain loop.
  *
  * S comes from the target's model: S-1 tiles in flight must cover the
  * memory latency while one tile is computed (the loop's mma flops at the

@@ -1088,6 +1088,23 @@ static ug_status_t emit_region(kemit_t *e, ug_kir_region_id_t rid) {
     case UG_KIR_REDUCE: st = emit_reduce(e, o); break;
     case UG_KIR_ALLOC: break; /* laid out at the kernel's start */
     case UG_KIR_FOR: st = emit_for(e, o); break;
+    case UG_KIR_IF: {
+      /* an if without results: both regions in a C if (the condition is a
+       * bool[] every thread holds) */
+      if (o->num_results) {
+        st = kerr(e, o, "an if with results");
+        break;
+      }
+      fprintf(e->f, "  if (v%u) {\n", ug_kir_operand(kk, o, 0)->value);
+      st = emit_region(e, o->regions);
+      const ug_kir_region_t *els = ug_kir_region(kk, o->regions + 1);
+      if (!st && els->ops.len) {
+        fprintf(e->f, "  } else {\n");
+        st = emit_region(e, o->regions + 1);
+      }
+      fprintf(e->f, "  }\n");
+      break;
+    }
     case UG_KIR_YIELD: break; /* emit_for's */
     case UG_KIR_BARRIER: fprintf(e->f, "  __syncthreads();\n"); break;
     case UG_KIR_ASYNC_COPY: st = emit_async_copy(e, o); break;
