@@ -250,7 +250,7 @@ ug_status_t ug_kir_software_pipeline(ug_kir_kernel_t *k, const ug_kir_swp_model_
     const ug_kir_op_data_t *o = ug_kir_op(k, top->ops.items[i]);
     if (o->op == UG_KIR_FOR && o->stages > 1) found = match_plain(k, top->ops.items[i], &pl);
   }
-  if (!found) return NULL;
+  if (!found || ug_kir_op(k, pl.loop)->num_operands > 3 + 16) return NULL; /* at most 16 carried values */
   uint32_t S = choose_stages(k, &pl, m);
   /* no more stages than tiles: a stage past them would only be filled with
    * zeros (attention's QK^T has K = 64: two tiles of 32) */

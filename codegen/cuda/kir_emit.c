@@ -1205,6 +1205,7 @@ ug_status_t ug_cuda_emit_kir(ug_cuda_kctx_t *k, ug_kir_kernel_t *kk) {
   }
   /* buffers copied to shared memory: whether 16-byte copies may read them */
   char vq_all[256] = "";
+  bool vq_full = false;
   for (size_t i = 0; i < kk->params.len; i++) {
     bool copied = false;
     for (size_t j = 0; j < kk->ops.len && !copied; j++) {
@@ -1217,13 +1218,14 @@ ug_status_t ug_cuda_emit_kir(ug_cuda_kctx_t *k, ug_kir_kernel_t *kk) {
     fprintf(e.f, "  const bool vq%zu = (%s) %% 8 == 0 && ((unsigned long long)a%zu %% 16) == 0;\n", i,
             ug_cuda_dimstr(t->dims[t->rank - 1], d, sizeof d), i);
     size_t l = strlen(vq_all);
-    snprintf(vq_all + l, sizeof vq_all - l, "%svq%zu", l ? " && " : "", i);
+    if (l + 32 < sizeof vq_all) snprintf(vq_all + l, sizeof vq_all - l, "%svq%zu", l ? " && " : "", i);
+    else vq_all[0] = '\0', vq_full = true; /* too many to test: element loads only */
   }
   /* with async copies the body is written twice, for buffers that all
    * allow 16-byte copies and for the rest (element loads), so that neither
    * copy's registers add to the other's (one kernel with a branch per copy
    * took 149 registers a thread on sm_90a against 118, and one block per SM) */
-  if (vq_all[0]) {
+  if (vq_all[0] && !vq_full) {
     fprintf(e.f, "  if (%s) {\n", vq_all);
     e.vec_copies = true;
     st = emit_region(&e, kk->body);
