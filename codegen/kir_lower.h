@@ -42,7 +42,8 @@
  * and at most UG_KIR_MAX_ROW long; values are f32, f16 or bf16, computed in
  * f32 and rounded once (softmax subtracts the row's max first).
  *
- * Not lowered (UG_ERR_UNSUPPORTED): copy steps, contractions (see ug_kir_lower_epilogue), scratch
+ * Not lowered (UG_ERR_UNSUPPORTED): copy steps, contractions (ug_kir_lower_matmul and
+ * ug_kir_lower_epilogue take matmuls, below), scratch
  * buffers, block-quantized and fp8 values, and any other op or case named
  * in the error (a symbolic or empty row, reduced axes that are not
  * trailing, an integer or f64 row op, a norm operand broadcast within the
