@@ -20,9 +20,7 @@ static ug_status_t not_lowered(ug_graph_t *g, const ug_node_t *n, const char *wh
 }
 
 static ug_kir_operand_t idx_op(mm_lower_t *L, ug_op_t op, ug_kir_operand_t a, ug_kir_operand_t b) {
-  ug_kir_operand_t xs[2] = {a, b};
-  ug_kir_type_t it = ug_kir_type_index();
-  return ug_kir_val(ug_kir_ew(L->k, L->k->body, op, xs, 2, &it));
+  return ug_kir_index_op(L->k, L->k->body, op, a, b);
 }
 
 /* How a value of type t sits over the result [batch..., M, N]: its view

@@ -139,7 +139,6 @@ static ug_kir_value_id_t full_tile(lower_t *L, ug_value_id_t v) {
 static void view_index(lower_t *L, ug_value_id_t v, ug_kir_operand_t *idx) {
   ug_dim_t shp[UG_MAX_RANK + 1];
   ug_dim_t tc = view_shape(L, v, shp);
-  ug_kir_type_t ix = ug_kir_type_index();
   for (int j = 0; j < L->c; j++) {
     ug_dim_t d = shp[j];
     if (d == L->S->dims[j]) {
@@ -147,8 +146,7 @@ static void view_index(lower_t *L, ug_value_id_t v, ug_kir_operand_t *idx) {
     } else if (d == 1) {
       idx[j] = ug_kir_imm(0);
     } else { /* symbolic: 1 or the space's extent, decided at run time */
-      ug_kir_operand_t a[2] = {L->coord[j], ug_kir_imm(ug_dim_sub(L->D, d, 1))};
-      idx[j] = ug_kir_val(ug_kir_ew(L->k, L->k->body, UG_OP_MIN, a, 2, &ix));
+      idx[j] = ug_kir_index_op(L->k, L->k->body, UG_OP_MIN, L->coord[j], ug_kir_imm(ug_dim_sub(L->D, d, 1)));
     }
   }
   idx[L->c] = tc == 1 && L->T != 1 ? ug_kir_imm(0) : L->col0;
@@ -239,9 +237,7 @@ static crd_t cop(lower_t *L, ug_op_t op, crd_t a, crd_t b) {
         default: break;
         }
       }
-      ug_kir_type_t ix = ug_kir_type_index();
-      ug_kir_operand_t xs[2] = {a.u, b.u};
-      return cuni(ug_kir_val(ug_kir_ew(L->k, L->k->body, op, xs, 2, &ix)));
+      return cuni(ug_kir_index_op(L->k, L->k->body, op, a.u, b.u));
     }
   } else if (ua && ub) {
     ug_kir_type_t bt = crd_type(L, UG_DTYPE_BOOL, false);

@@ -194,13 +194,6 @@ static uint32_t choose_stages(ug_kir_kernel_t *k, const plain_t *pl, const ug_ki
   return s < 2 ? 2 : s;
 }
 
-static ug_kir_operand_t new_index(ug_kir_kernel_t *k, ug_kir_region_id_t r, ug_op_t op, ug_kir_operand_t a,
-                                  ug_kir_operand_t b) {
-  ug_kir_operand_t xs[2] = {a, b};
-  ug_kir_type_t it = ug_kir_type_index();
-  return ug_kir_val(ug_kir_ew(k, r, op, xs, 2, &it));
-}
-
 /* The index ops before the first barrier, then the copies, with the
  * induction variable mapped to `iv` and every copy into stage `stage`, and
  * the commit of their group. */
@@ -323,24 +316,24 @@ ug_status_t ug_kir_software_pipeline(ug_kir_kernel_t *k, const ug_kir_swp_model_
     ug_kir_barrier(d, nb);
     /* the refill only while there are tiles left (the commit stays
      * unconditional: one group an iteration keeps the wait's count) */
-    ug_kir_operand_t j = new_index(d, nb, UG_OP_ADD, i, ug_kir_imm((ug_dim_t)S - 1));
+    ug_kir_operand_t j = ug_kir_index_op(d, nb, UG_OP_ADD, i, ug_kir_imm((ug_dim_t)S - 1));
     ug_kir_operand_t more[2] = {j, ug_kir_imm(trips)};
     ug_kir_type_t bt = ug_kir_type_tile(UG_DTYPE_BOOL, 0, NULL);
     ug_kir_value_id_t cond = ug_kir_ew(d, nb, UG_OP_LESS, more, 2, &bt);
     ug_kir_region_id_t then, els;
     ug_kir_if(d, nb, cond, NULL, 0, &then, &els);
-    ug_kir_operand_t sj = new_index(d, then, UG_OP_MOD, j, ug_kir_imm((ug_dim_t)S));
-    ug_kir_operand_t kj = new_index(d, then, UG_OP_MUL, j, ug_kir_imm(step));
-    if (lb != 0) kj = new_index(d, then, UG_OP_ADD, kj, ug_kir_imm(lb));
+    ug_kir_operand_t sj = ug_kir_index_op(d, then, UG_OP_MOD, j, ug_kir_imm((ug_dim_t)S));
+    ug_kir_operand_t kj = ug_kir_index_op(d, then, UG_OP_MUL, j, ug_kir_imm(step));
+    if (lb != 0) kj = ug_kir_index_op(d, then, UG_OP_ADD, kj, ug_kir_imm(lb));
     issue(&P, &pl, then, kj, sj, nb);
-    ug_kir_operand_t si = new_index(d, nb, UG_OP_MOD, i, ug_kir_imm((ug_dim_t)S));
+    ug_kir_operand_t si = ug_kir_index_op(d, nb, UG_OP_MOD, i, ug_kir_imm((ug_dim_t)S));
     /* the compute ops see the induction variable as this tile's */
     ug_kir_value_id_t iv = ug_kir_region_arg(k, sb, 0);
     bool used = false;
     for (size_t q = pl.barrier1 + 1; q < sb->ops.len; q++) used = used || uses_value(k, ug_kir_op(k, sb->ops.items[q]), iv);
     if (used) {
-      ug_kir_operand_t ki = new_index(d, nb, UG_OP_MUL, i, ug_kir_imm(step));
-      P.map[iv] = lb != 0 ? new_index(d, nb, UG_OP_ADD, ki, ug_kir_imm(lb)) : ki;
+      ug_kir_operand_t ki = ug_kir_index_op(d, nb, UG_OP_MUL, i, ug_kir_imm(step));
+      P.map[iv] = lb != 0 ? ug_kir_index_op(d, nb, UG_OP_ADD, ki, ug_kir_imm(lb)) : ki;
     }
     size_t end = sb->ops.len - (pl.tail_barrier ? 2 : 1);
     for (size_t q = pl.barrier1 + 1; q < end; q++) clone_op(&P, nb, sb->ops.items[q], restage, si);

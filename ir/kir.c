@@ -381,6 +381,13 @@ ug_kir_value_id_t ug_kir_ew(ug_kir_kernel_t *k, ug_kir_region_id_t r, ug_op_t op
   return ug_kir_push_result(k, o, t, NULL);
 }
 
+ug_kir_operand_t ug_kir_index_op(ug_kir_kernel_t *k, ug_kir_region_id_t r, ug_op_t op, ug_kir_operand_t a,
+                                 ug_kir_operand_t b) {
+  ug_kir_operand_t xs[2] = {a, b};
+  ug_kir_type_t t = ug_kir_type_index();
+  return ug_kir_val(ug_kir_ew(k, r, op, xs, 2, &t));
+}
+
 ug_kir_value_id_t ug_kir_splat(ug_kir_kernel_t *k, ug_kir_region_id_t r, double value, const ug_kir_type_t *t) {
   ug_kir_op_id_t o = ug_kir_begin(k, r, UG_KIR_SPLAT, NULL);
   ug_kir_push_attr(k, o, ug_kir_attr_float(UG_KATTR_VALUE, value));

@@ -264,6 +264,9 @@ ug_kir_value_id_t ug_kir_program_id(ug_kir_kernel_t *k, ug_kir_region_id_t r, in
 /* An elementwise op on 1..3 operands with result type t. */
 ug_kir_value_id_t ug_kir_ew(ug_kir_kernel_t *k, ug_kir_region_id_t r, ug_op_t op, const ug_kir_operand_t *args,
                             uint32_t n, const ug_kir_type_t *t);
+/* Index math: `op a, b : index` (add sub mul div mod min max), as an operand. */
+ug_kir_operand_t ug_kir_index_op(ug_kir_kernel_t *k, ug_kir_region_id_t r, ug_op_t op, ug_kir_operand_t a,
+                                 ug_kir_operand_t b);
 ug_kir_value_id_t ug_kir_splat(ug_kir_kernel_t *k, ug_kir_region_id_t r, double value, const ug_kir_type_t *t);
 ug_kir_value_id_t ug_kir_load(ug_kir_kernel_t *k, ug_kir_region_id_t r, ug_kir_value_id_t buf,
                               const ug_kir_operand_t *idx, uint32_t nidx, ug_kir_value_id_t mask,

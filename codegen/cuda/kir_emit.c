@@ -903,10 +903,8 @@ static ug_status_t emit_slot_run(kemit_t *e, const ug_kir_region_t *reg, size_t 
       ug_dtype_t dt = t->t.dtype;
       const char *ct = ug_cuda_ctype(dt), *sty = ug_cuda_stype(dt);
       uint32_t buf = kk->values.items[ug_kir_operand(kk, o, 0)->value].index;
-      char rr[16], cc[16], ex[256], ex1[256], src[128];
-      (void)sty;
-      snprintf(rr, sizeof rr, "%s", t->t.dims[0] == 1 ? "0" : "rq");
-      snprintf(cc, sizeof cc, "%s", t->t.dims[1] == 1 ? "0" : "cq");
+      char ex[256], ex1[256], src[128];
+      const char *rr = t->t.dims[0] == 1 ? "0" : "rq", *cc = t->t.dims[1] == 1 ? "0" : "cq";
       if (load) fprintf(e->f, "      %s v%u_0, v%u_1;\n", ct, v, v);
       fprintf(e->f, "      {\n        const bool rin = %sinb && (uint64_t)(%sr0 + %s) < (uint64_t)%srows;\n", px, px, rr, px);
       fprintf(e->f, "        const int64_t g = %sbase + %s * %sld + %s;\n", px, rr, px, cc);
