@@ -12,7 +12,8 @@ typedef struct {
   ug_dim_t M, N, K, Bo;       /* the result is Bo matrices of M x N */
   bool batched;               /* Bo is not a static 1: views carry a batch axis */
   ug_kir_operand_t bi, m0, n0; /* this program's matrix, first row and column */
-  ug_kir_value_id_t *tile;    /* per graph value of the epilogue: its [BM,BN] tile (f32 for floats) */
+  int64_t bm, bn, bk;         /* the tiles: the target's, or fitted to static extents */
+  ug_kir_value_id_t *tile;    /* per graph value of the epilogue: its [bm,bn] tile (f32 for floats) */
 } mm_lower_t;
 
 static ug_status_t not_lowered(ug_graph_t *g, const ug_node_t *n, const char *why) {
@@ -23,6 +24,17 @@ static ug_kir_operand_t idx_op(mm_lower_t *L, ug_op_t op, ug_kir_operand_t a, ug
   return ug_kir_index_op(L->k, L->k->body, op, a, b);
 }
 
+/* Whether a matmul operand or epilogue value of type t has batch axes that
+ * are the result's (rt) or all 1. */
+static bool batch_ok(const ug_type_t *t, const ug_type_t *rt) {
+  bool ones = true, same = t->rank == rt->rank;
+  for (int i = 0; i + 2 < t->rank; i++) {
+    ones = ones && t->dims[i] == 1;
+    same = same && t->dims[i] == rt->dims[i];
+  }
+  return ones || same;
+}
+
 /* How a value of type t sits over the result [batch..., M, N]: its view
  * [Bx, Mx, Nx] (each the result's extent or 1; Bx dropped when the result
  * is one matrix), false when it broadcasts otherwise. */
@@ -30,14 +42,9 @@ static bool view_of(mm_lower_t *L, const ug_type_t *t, const ug_type_t *rt, ug_d
   int r = t->rank, R = rt->rank;
   if (r > R) return false;
   ug_dim_t nx = r >= 1 ? t->dims[r - 1] : 1, mx = r >= 2 ? t->dims[r - 2] : 1;
-  if ((nx != 1 && nx != L->N) || (mx != 1 && mx != L->M)) return false;
-  /* batch axes: all the result's, or all of extent 1 */
-  bool ones = true, same = r == R;
-  for (int i = 0; i + 2 < r; i++) {
-    ones = ones && t->dims[i] == 1;
-    same = same && t->dims[i] == rt->dims[i];
-  }
-  if (!ones && !same) return false;
+  if ((nx != 1 && nx != L->N) || (mx != 1 && mx != L->M) || !batch_ok(t, rt)) return false;
+  bool ones = true;
+  for (int i = 0; i + 2 < r; i++) ones = ones && t->dims[i] == 1;
   int n = 0;
   if (L->batched) out[n++] = ones ? 1 : L->Bo;
   out[n++] = mx;
@@ -50,12 +57,9 @@ static bool view_of(mm_lower_t *L, const ug_type_t *t, const ug_type_t *rt, ug_d
  * when the result is one matrix); its rank, 0 when its batch axes are
  * neither the result's nor all 1. */
 static int operand_view(mm_lower_t *L, const ug_type_t *t, const ug_type_t *rt, ug_dim_t R, ug_dim_t C, ug_dim_t *out) {
-  bool ones = true, same = t->rank == rt->rank;
-  for (int i = 0; i + 2 < t->rank; i++) {
-    ones = ones && t->dims[i] == 1;
-    same = same && t->dims[i] == rt->dims[i];
-  }
-  if (!ones && !same) return 0;
+  if (!batch_ok(t, rt)) return 0;
+  bool ones = true;
+  for (int i = 0; i + 2 < t->rank; i++) ones = ones && t->dims[i] == 1;
   int n = 0;
   if (L->batched) out[n++] = ones ? 1 : L->Bo;
   out[n++] = R;
@@ -90,12 +94,12 @@ static ug_kir_value_id_t cast_tile(mm_lower_t *L, ug_kir_value_id_t x, ug_dtype_
 static ug_kir_value_id_t operand_tile(mm_lower_t *L, ug_kir_value_id_t p, const ug_dim_t *shp, int rank, ug_dtype_t dt) {
   ug_kir_operand_t idx[3];
   uint32_t ni = view_index(L, shp, rank, idx);
-  ug_dim_t td[2] = {shp[rank - 2] == 1 ? 1 : L->t->bm, shp[rank - 1] == 1 ? 1 : L->t->bn};
+  ug_dim_t td[2] = {shp[rank - 2] == 1 ? 1 : L->bm, shp[rank - 1] == 1 ? 1 : L->bn};
   ug_kir_type_t lt = ug_kir_type_tile(dt, 2, td);
   ug_kir_value_id_t x = ug_kir_load(L->k, L->k->body, p, idx, ni, UG_NONE, &lt);
   x = cast_tile(L, x, ug_dtype_compute(dt));
-  if (td[0] != L->t->bm || td[1] != L->t->bn) {
-    ug_dim_t fd[2] = {L->t->bm, L->t->bn};
+  if (td[0] != L->bm || td[1] != L->bn) {
+    ug_dim_t fd[2] = {L->bm, L->bn};
     ug_kir_type_t ft = ug_kir_type_tile(ug_dtype_compute(dt), 2, fd);
     x = ug_kir_unary(L->k, L->k->body, UG_KIR_BROADCAST, x, &ft);
   }
@@ -115,44 +119,88 @@ static bool in_step(const ug_plan_step_t *s, ug_node_id_t d) {
   return false;
 }
 
+static bool in_nodes(const ug_node_id_t *nodes, uint32_t n, ug_node_id_t d) {
+  for (uint32_t i = 0; i < n && d != UG_NONE; i++)
+    if (nodes[i] == d) return true;
+  return false;
+}
+
+static bool dtype_ok(ug_dtype_t dt) {
+  return !ug_dtype_is_quant(dt) && dt != UG_DTYPE_F8E4M3 && dt != UG_DTYPE_F8E5M2 && ug_dtype_bits(dt) % 8 == 0;
+}
+
+ug_status_t ug_kir_matmul_check(ug_graph_t *g, const ug_node_id_t *nodes, uint32_t num_nodes) {
+  const ug_node_t *head = &g->nodes.items[nodes[0]];
+  if (head->op != UG_OP_MATMUL) return not_lowered(g, head, "a contraction other than matmul");
+  const ug_type_t *at = ug_value_type(g, ug_node_operand(g, head, 0)), *bt = ug_value_type(g, ug_node_operand(g, head, 1));
+  const ug_type_t *rt = ug_value_type(g, ug_node_result(g, head, 0));
+  ug_dtype_t dt = at->dtype;
+  if ((dt != UG_DTYPE_F16 && dt != UG_DTYPE_BF16 && dt != UG_DTYPE_F32) || bt->dtype != dt || rt->dtype != dt)
+    return not_lowered(g, head, "a matmul of a dtype other than f16, bf16, f32");
+  if (at->rank < 2 || bt->rank < 2) return not_lowered(g, head, "a matrix-vector product");
+  if (!batch_ok(at, rt) || !batch_ok(bt, rt)) return not_lowered(g, head, "batch axes that broadcast partly");
+  ug_dim_t M = at->dims[at->rank - 2], N = bt->dims[bt->rank - 1];
+  /* the epilogue: elementwise nodes over the result's shape, reading
+   * operands that view it as [Bx, Mx, Nx] */
+  for (uint32_t i = 1; i < num_nodes; i++) {
+    const ug_node_t *n = &g->nodes.items[nodes[i]];
+    if (ug_op_info(n->op)->category != UG_CAT_EW || n->num_results != 1)
+      return not_lowered(g, n, "an epilogue node that is not elementwise");
+    if (n->num_operands > 3) return not_lowered(g, n, "arity");
+    const ug_type_t *nt = ug_value_type(g, ug_node_result(g, n, 0));
+    if (!same_shape(nt, rt)) return not_lowered(g, n, "an epilogue value of another shape than the matmul's");
+    if (!ug_dtype_is_float(nt->dtype)) return not_lowered(g, n, "an epilogue value that is not floating-point");
+    for (uint32_t j = 0; j < n->num_operands; j++) {
+      ug_value_id_t v = ug_node_operand(g, n, j);
+      if (v == UG_NONE) return not_lowered(g, n, "an omitted operand");
+      if (in_nodes(nodes, num_nodes, g->values.items[v].def)) continue;
+      const ug_type_t *t = ug_value_type(g, v);
+      if (!dtype_ok(t->dtype)) return not_lowered(g, n, "dtype");
+      ug_dim_t nx = t->rank >= 1 ? t->dims[t->rank - 1] : 1, mx = t->rank >= 2 ? t->dims[t->rank - 2] : 1;
+      if (t->rank > rt->rank || (nx != 1 && nx != N) || (mx != 1 && mx != M) || !batch_ok(t, rt))
+        return not_lowered(g, n, "an epilogue operand that broadcasts within the result's matrices");
+    }
+  }
+  return NULL;
+}
+
+/* The tile extent along a dim of extent E: the target's T, or, when the
+ * target fits tiles and E is static, the smallest multiple of q that
+ * covers E in as many tiles of at most T as T needs (E itself below q). */
+static int64_t fit_tile(const ug_kir_mm_tiles_t *t, ug_dim_t E, int64_t T) {
+  if (!t->fit || !UG_DIM_IS_STATIC(E) || E <= 0) return T;
+  int64_t q = t->fit, n = (E + T - 1) / T, x = (E + n - 1) / n;
+  if (x < q) return E < q ? E : q;
+  return (x + q - 1) / q * q;
+}
+
 ug_status_t ug_kir_lower_matmul(ug_kir_module_t *km, const ug_plan_t *p, const ug_plan_step_t *s,
                                 const ug_kir_mm_tiles_t *tiles, ug_kir_kernel_t **out) {
   *out = NULL;
   ug_graph_t *g = p->g;
   if (s->kind != UG_STEP_NODE) return ug_status_make(UG_ERR_UNSUPPORTED, NULL, "not lowered to kernel IR: copy step");
+  UG_RETURN_IF_ERROR(ug_kir_matmul_check(g, s->nodes, s->num_nodes));
   const ug_node_t *head = &g->nodes.items[s->nodes[0]];
-  if (head->op != UG_OP_MATMUL) return not_lowered(g, head, "a contraction other than matmul");
   if (s->num_scratch) return not_lowered(g, head, "scratch buffers");
   ug_value_id_t av = ug_node_operand(g, head, 0), bv = ug_node_operand(g, head, 1), rv = ug_node_result(g, head, 0);
   const ug_type_t *at = ug_value_type(g, av), *bt = ug_value_type(g, bv), *rt = ug_value_type(g, rv);
   ug_dtype_t dt = at->dtype;
-  if ((dt != UG_DTYPE_F16 && dt != UG_DTYPE_BF16 && dt != UG_DTYPE_F32) || bt->dtype != dt || rt->dtype != dt)
-    return not_lowered(g, head, "a matmul of a dtype other than f16, bf16, f32");
-  if (at->rank < 2 || bt->rank < 2) return not_lowered(g, head, "a matrix-vector product");
   mm_lower_t L = {.g = g, .D = km->dims, .t = tiles};
   L.M = at->dims[at->rank - 2];
   L.K = at->dims[at->rank - 1];
   L.N = bt->dims[bt->rank - 1];
+  L.bm = fit_tile(tiles, L.M, tiles->bm);
+  L.bn = fit_tile(tiles, L.N, tiles->bn);
+  L.bk = fit_tile(tiles, L.K, tiles->bk);
   L.Bo = 1;
   for (int i = 0; i + 2 < rt->rank; i++) L.Bo = ug_dim_mul(L.D, L.Bo, rt->dims[i]);
   L.batched = L.Bo != 1;
   ug_dim_t ash[3], bsh[3];
   int ar = operand_view(&L, at, rt, L.M, L.K, ash), br = operand_view(&L, bt, rt, L.K, L.N, bsh);
-  if (!ar || !br) return not_lowered(g, head, "batch axes that broadcast partly");
+  if (!ar || !br) return ug_node_error(g, head, UG_ERR_INTERNAL, "matmul operand views");
   size_t nv = g->values.len + 1;
   L.tile = ug_arena_alloc(km->arena, sizeof(ug_kir_value_id_t) * nv);
   for (size_t i = 0; i < nv; i++) L.tile[i] = UG_NONE;
-
-  /* the epilogue: elementwise nodes over the result's shape, reading
-   * operands that view it as [Bx, Mx, Nx] */
-  for (uint32_t i = 1; i < s->num_nodes; i++) {
-    const ug_node_t *n = &g->nodes.items[s->nodes[i]];
-    if (ug_op_info(n->op)->category != UG_CAT_EW || n->num_results != 1)
-      return not_lowered(g, n, "an epilogue node that is not elementwise");
-    const ug_type_t *nt = ug_value_type(g, ug_node_result(g, n, 0));
-    if (!same_shape(nt, rt)) return not_lowered(g, n, "an epilogue value of another shape than the matmul's");
-    if (!ug_dtype_is_float(nt->dtype)) return not_lowered(g, n, "an epilogue value that is not floating-point");
-  }
 
   ug_kir_kernel_t *k = ug_kir_kernel_create(km, s->kernel_name);
   L.k = k;
@@ -162,15 +210,12 @@ ug_status_t ug_kir_lower_matmul(ug_kir_module_t *km, const ug_plan_t *p, const u
   int *rank = ug_arena_alloc(km->arena, sizeof(int) * (s->num_args + 1));
   for (uint32_t a = 0; a < s->num_args; a++) {
     ug_value_id_t v = s->arg_values[a];
-    if (v == UG_NONE) return not_lowered(g, head, "an argument without a value");
+    if (v == UG_NONE) return ug_node_error(g, head, UG_ERR_INTERNAL, "matmul kernel argument %u without a value", a);
     const ug_type_t *vt = ug_value_type(g, v);
     if (v == av) memcpy(shp[a], ash, sizeof ash), rank[a] = ar;
     else if (v == bv) memcpy(shp[a], bsh, sizeof bsh), rank[a] = br;
-    else if (!view_of(&L, vt, rt, shp[a], &rank[a]))
-      return not_lowered(g, head, "an epilogue operand that broadcasts within the result's matrices");
-    if (ug_dtype_is_quant(vt->dtype) || vt->dtype == UG_DTYPE_F8E4M3 || vt->dtype == UG_DTYPE_F8E5M2 ||
-        ug_dtype_bits(vt->dtype) % 8 != 0)
-      return not_lowered(g, head, "dtype");
+    else if (!view_of(&L, vt, rt, shp[a], &rank[a]) || !dtype_ok(vt->dtype))
+      return ug_node_error(g, head, UG_ERR_INTERNAL, "matmul kernel argument %u: view or dtype", a);
     ug_kir_type_t gt = ug_kir_type_global(vt->dtype, rank[a], shp[a]);
     params[a] = ug_kir_add_param(k, ug_arena_printf(km->arena, "a%u", a), &gt);
   }
@@ -179,13 +224,13 @@ ug_status_t ug_kir_lower_matmul(ug_kir_module_t *km, const ug_plan_t *p, const u
     if (s->arg_values[a] == av && pa < 0) pa = (int)a;
     if (s->arg_values[a] == bv && pb < 0) pb = (int)a;
   }
-  if (pa < 0 || pb < 0) return not_lowered(g, head, "operands without parameters");
+  if (pa < 0 || pb < 0) return ug_node_error(g, head, UG_ERR_INTERNAL, "matmul operands without parameters");
 
   /* programs: Bo x tiles, the tiles of a matrix in groups of 8 row tiles
    * that sweep the column tiles together (their A rows and B columns are
    * shared in L2 by the blocks running at once) */
   ug_dims_t *D = L.D;
-  int64_t BM = tiles->bm, BN = tiles->bn, BK = tiles->bk;
+  int64_t BM = L.bm, BN = L.bn, BK = L.bk;
   ug_dim_t tm = ug_dim_ceildiv(D, L.M, BM), tn = ug_dim_ceildiv(D, L.N, BN), per = ug_dim_mul(D, tm, tn);
   ug_dim_t grid = ug_dim_mul(D, per, L.Bo);
   ug_kir_set_grid(k, 1, &grid);
@@ -287,3 +332,9 @@ ug_status_t ug_kir_lower_matmul(ug_kir_module_t *km, const ug_plan_t *p, const u
 /* The tensor-core target (the CUDA backend on sm_80 and newer): 128x128
  * tiles of 8 warps, k in steps of 32, at most 4 stages. */
 const ug_kir_mm_tiles_t ug_kir_gpu_mm_tiles = {.bm = 128, .bn = 128, .bk = 32, .warps = 8, .stages = 4};
+
+/* The CPU (codegen/llvm/kir.c): one thread per program; the accumulator
+ * tile lives in memory and the register-blocked GEMM of codegen/llvm/gemm.c
+ * runs each mma, so tiles are larger than the register file and K steps
+ * are the GEMM's K block. */
+const ug_kir_mm_tiles_t ug_kir_cpu_mm_tiles = {.bm = 128, .bn = 128, .bk = 256, .warps = 1, .stages = 1, .fit = 8};

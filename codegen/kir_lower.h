@@ -87,9 +87,12 @@ ug_status_t ug_kir_lower_epilogue(ug_kir_module_t *km, const ug_plan_t *p, const
 
 /* Contraction tiles, the target's choice: a block of `warps` computes a
  * bm x bn tile of the result, k in steps of bk; the K loop allows the
- * software-pipeline pass up to `stages` stages. */
+ * software-pipeline pass up to `stages` stages.  fit > 0 fits each tile
+ * extent to a static dim: as many tiles as the target's extent needs,
+ * each the smallest multiple of `fit` that covers the dim (the dim itself
+ * when smaller than `fit`), so small and ragged matrices carry no padding. */
 typedef struct {
-  int bm, bn, bk, warps, stages;
+  int bm, bn, bk, warps, stages, fit;
 } ug_kir_mm_tiles_t;
 
 /* A matmul step (alone, or a fused kernel headed by a matmul with its
@@ -104,7 +107,13 @@ typedef struct {
  * [Bx, Mx, Nx], each the result's extent or 1.  Otherwise
  * UG_ERR_UNSUPPORTED naming why. */
 extern const ug_kir_mm_tiles_t ug_kir_gpu_mm_tiles; /* the CUDA backend's */
+extern const ug_kir_mm_tiles_t ug_kir_cpu_mm_tiles; /* the CPU backend's */
 ug_status_t ug_kir_lower_matmul(ug_kir_module_t *km, const ug_plan_t *p, const ug_plan_step_t *s,
                                 const ug_kir_mm_tiles_t *tiles, ug_kir_kernel_t **out);
+/* The conditions above on the graph alone, for the kernel of nodes[0..n)
+ * (nodes[0] its head): NULL when ug_kir_lower_matmul takes a step of these
+ * nodes without scratch buffers, else UG_ERR_UNSUPPORTED naming why.  A
+ * backend asks this before it plans the step's buffers. */
+ug_status_t ug_kir_matmul_check(ug_graph_t *g, const ug_node_id_t *nodes, uint32_t num_nodes);
 
 #endif

@@ -1,16 +1,39 @@
 /* --emit=kir and the dump's kernel-IR file: every step of every plan lowered
  * to the kernel IR, printed; steps the lowering does not take yet appear as
- * a comment naming the step, its op and why; a fused matmul appears as its
+ * a comment naming the step, its op and why; a fused conv appears as its
  * epilogue's kernel. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "codegen/kir_lower.h"
 #include "codegen/kir_pipeline.h"
 #include "codegen/kir_text.h"
 
-ug_status_t ug_codegen_kir_text(ug_module_t *m, bool pipelined, char **out_text) {
+/* Which kinds of target a --target list names: "cuda[:archs]" is CUDA,
+ * any other name a CPU (no list: the CPU). */
+typedef struct {
+  bool cpu, cuda;
+} kinds_t;
+
+static kinds_t target_kinds(const char *list) {
+  kinds_t k = {false, false};
+  if (!list || !*list) list = "cpu";
+  for (const char *p = list; *p;) {
+    size_t n = strcspn(p, ",");
+    while (n > 0 && *p == ' ') p++, n--;
+    if (n >= 4 && strncmp(p, "cuda", 4) == 0) k.cuda = true;
+    else if (n > 0 && strncmp(p, "sm_", 3) != 0 && strncmp(p, "compute_", 8) != 0) k.cpu = true;
+    p += n;
+    if (*p == ',') p++;
+  }
+  if (!k.cpu && !k.cuda) k.cpu = true;
+  return k;
+}
+
+ug_status_t ug_codegen_kir_text(ug_module_t *m, const char *targets, bool pipelined, char **out_text) {
   *out_text = NULL;
+  kinds_t tg = target_kinds(targets);
   ug_weight_layout_t wl;
   UG_RETURN_IF_ERROR(ug_weight_layout_build(m, &wl));
   ug_kir_module_t *km = ug_kir_module_create(m);
@@ -34,25 +57,20 @@ ug_status_t ug_codegen_kir_text(ug_module_t *m, bool pipelined, char **out_text)
       ug_kir_kernel_t *kk;
       const ug_node_t *head = s->kind == UG_STEP_NODE ? &p.g->nodes.items[s->node] : NULL;
       if (head && head->op == UG_OP_MATMUL) {
-        /* the tensor-core target's kernel; the CPU runs its own matmul */
-        ug_status_t ls = ug_kir_lower_matmul(km, &p, s, &ug_kir_gpu_mm_tiles, &kk);
-        if (!ls && pipelined) ls = ug_kir_software_pipeline(kk, &ug_kir_gpu_swp_model, &kk, NULL);
-        if (!ls) {
-          fprintf(f, "// step %zu @%s: matmul%s, lowered for tensor cores (CUDA); the CPU runs codegen/llvm's matmul\n", si,
-                  s->kernel_name, s->num_nodes > 1 ? " with its epilogue" : "");
+        /* each target's kernel: the tensor-core one (software-pipelined
+         * when asked), the CPU's plain form */
+        ug_status_t ls = NULL;
+        for (int t = 0; t < 2 && !ls; t++) {
+          if (!(t == 0 ? tg.cuda : tg.cpu)) continue;
+          ls = ug_kir_lower_matmul(km, &p, s, t == 0 ? &ug_kir_gpu_mm_tiles : &ug_kir_cpu_mm_tiles, &kk);
+          if (!ls && t == 0 && pipelined) ls = ug_kir_software_pipeline(kk, &ug_kir_gpu_swp_model, &kk, NULL);
+          if (ls) break;
+          fprintf(f, "// step %zu @%s: matmul%s, lowered for %s\n", si, s->kernel_name,
+                  s->num_nodes > 1 ? " with its epilogue" : "", t == 0 ? "tensor cores (CUDA)" : "the CPU");
           ug_kir_print_kernel(kk, f);
           fputc('\n', f);
-          if (s->num_nodes == 1) continue;
-          /* the CPU's matmul is followed by the epilogue's own kernel */
-          const ug_value_id_t *vals;
-          uint32_t n;
-          st = ug_kir_lower_epilogue(km, &p, s, &kk, &vals, &n);
-          if (st) break;
-          fprintf(f, "// step %zu @%s: the epilogue's kernel on the CPU, run after its matmul\n", si, s->kernel_name);
-          ug_kir_print_kernel(kk, f);
-          fputc('\n', f);
-          continue;
         }
+        if (!ls) continue;
         if (ug_status_code(ls) != UG_ERR_UNSUPPORTED) {
           st = ls;
           break;

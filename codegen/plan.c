@@ -344,14 +344,15 @@ static ug_status_t add_kernel_step(ug_module_t *m, ug_graph_t *g, ug_plan_t *p, 
   if (scratch && ug_op_info(head->op)->category == UG_CAT_CON) {
     ug_dim_t sizes[4];
     uint32_t ns = 0;
-    UG_RETURN_IF_ERROR(scratch(g, head, sizes, &ns));
+    bool own_result = false;
+    UG_RETURN_IF_ERROR(scratch(g, nodes.items, (uint32_t)nodes.len, sizes, &ns, &own_result));
     for (uint32_t i = 0; i < ns && i < 4; i++) {
       vals[na] = UG_NONE;
       args[na++] = add_buffer(m, p, UGRT_BUF_ARENA, 0, sizes[i], s);
       nscratch++;
     }
     ug_value_id_t hr = ug_node_result(g, head, 0);
-    if (p->value_buffer[hr] == UG_NONE) {
+    if (own_result && p->value_buffer[hr] == UG_NONE) {
       ug_dim_t size;
       UG_RETURN_IF_ERROR(ug_plan_type_bytes(m, ug_value_type(g, hr), &size));
       vals[na] = UG_NONE;
@@ -668,7 +669,9 @@ ug_status_t ug_plan_build(ug_module_t *m, ug_graph_t *g, uint32_t graph_index,
     ug_dim_t scratch_sizes[4];
     uint32_t nscratch = 0;
     if (scratch) {
-      ug_status_t st = scratch(g, n, scratch_sizes, &nscratch);
+      ug_node_id_t one = (ug_node_id_t)ni;
+      bool own_result;
+      ug_status_t st = scratch(g, &one, 1, scratch_sizes, &nscratch, &own_result);
       if (st) {
         ug_uses_free(&uses);
         return st;

@@ -130,9 +130,12 @@ ug_status_t ug_weight_layout_write(ug_module_t *m, const ug_weight_layout_t *wl,
 /* Copies the blob into dst (layout->size bytes). */
 void ug_weight_layout_fill(ug_module_t *m, const ug_weight_layout_t *wl, uint8_t *dst);
 
-/* Scratch buffers a backend needs for node n: writes up to 4 byte sizes. */
-typedef ug_status_t (*ug_scratch_fn)(ug_graph_t *g, const ug_node_t *n, ug_dim_t *out_sizes,
-                                     uint32_t *out_count);
+/* Scratch buffers a backend needs for the kernel of nodes[0..n) (nodes[0]
+ * its head): writes up to 4 byte sizes, and *out_result: whether a
+ * contraction head's result needs a buffer when no arg holds it (the CPU
+ * computes the matmul into it, then the epilogue over it). */
+typedef ug_status_t (*ug_scratch_fn)(ug_graph_t *g, const ug_node_id_t *nodes, uint32_t num_nodes,
+                                     ug_dim_t *out_sizes, uint32_t *out_count, bool *out_result);
 
 /* Session state (a KV cache): a graph input marked `state` and the graph
  * output with its name.  The state lives in a STATE buffer that runs read and update in

@@ -12,6 +12,7 @@
  * linear.c. */
 #include <string.h>
 
+#include "codegen/kir_lower.h"
 #include "codegen/llvm/gemm.h"
 #include "codegen/llvm/lower.h"
 
@@ -155,8 +156,7 @@ static ug_dim_t matmul_scratch(ug_graph_t *g, const ug_node_t *n) {
   return ug_dim_mul(d, e, 4);
 }
 
-ug_status_t ug_cg_contract_scratch(ug_graph_t *g, const ug_node_t *n, ug_dim_t *out_sizes, uint32_t *out_count) {
-  *out_count = 0;
+static ug_status_t node_scratch(ug_graph_t *g, const ug_node_t *n, ug_dim_t *out_sizes, uint32_t *out_count) {
   if (n->op == UG_OP_LINEAR) return ug_cg_linear_scratch(g, n, out_sizes, out_count);
   if (n->op == UG_OP_MATMUL && matmul_widens(g, n) && ug_value_type(g, ug_node_operand(g, n, 0))->rank >= 1 &&
       ug_value_type(g, ug_node_operand(g, n, 1))->rank >= 1) {
@@ -178,6 +178,21 @@ ug_status_t ug_cg_contract_scratch(ug_graph_t *g, const ug_node_t *n, ug_dim_t *
   out_sizes[0] = size;
   *out_count = 1;
   return NULL;
+}
+
+ug_status_t ug_cg_contract_scratch(ug_graph_t *g, const ug_node_id_t *nodes, uint32_t num_nodes, ug_dim_t *out_sizes,
+                                   uint32_t *out_count, bool *out_result) {
+  *out_count = 0;
+  *out_result = false;
+  const ug_node_t *head = ug_node(g, nodes[0]);
+  /* a matmul the kernel-IR lowering takes needs nothing (lower.c) */
+  if (head->op == UG_OP_MATMUL) {
+    ug_status_t st = ug_kir_matmul_check(g, nodes, num_nodes);
+    if (!st) return NULL;
+    ug_status_free(st);
+  }
+  *out_result = true;
+  return node_scratch(g, head, out_sizes, out_count);
 }
 
 /* The input coordinate of output position o at tap t along spatial axis i. */

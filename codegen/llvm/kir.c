@@ -41,6 +41,11 @@
  * loads give `other`, stores are dropped).  With static shapes the checked
  * loop folds away.
  *
+ * Shared memory: an alloc is its stages of compute values in the scratch
+ * area, whole-stage loads and stores join groups like global ones, and a
+ * barrier only ends the open group.  mma calls the register-blocked GEMM
+ * (gemm.c) on buffers (emit_mma, find_mma_sources).
+ *
  * Kernel parameters are the kernel function's args in order: a global is
  * the buffer; a one-element tile or an index parameter is read from the
  * memory its arg points to. */
@@ -50,11 +55,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codegen/llvm/gemm.h"
 #include "codegen/llvm/lower.h"
 
 #define SCRATCH_STACK (32 * 1024)
 
-enum { K_NONE, K_INDEX, K_UNIFORM, K_ELEM, K_BUF, K_GLOBAL };
+enum { K_NONE, K_INDEX, K_UNIFORM, K_ELEM, K_BUF, K_GLOBAL, K_SHARED };
+
+/* The parameter bit of shared buffers in a group's loads / stores sets. */
+#define SHARED_PARAM 63
 
 typedef struct {
   int kind;
@@ -64,8 +73,17 @@ typedef struct {
   LLVMValueRef v;  /* INDEX, UNIFORM; ELEM: in the loop body being emitted */
   LLVMValueRef buf; /* BUF, stored ELEM: compute values; GLOBAL: the base pointer */
   LLVMValueRef acc; /* a reduce's one-element accumulator slot */
-  uint32_t param;  /* GLOBAL: the parameter number */
+  uint32_t param;  /* GLOBAL: the parameter number; SHARED: SHARED_PARAM */
+  uint32_t uses;   /* operands naming it */
 } kval_t;
+
+/* An mma operand: a shared stage (or a tile in a buffer), or, when the
+ * stage only ever holds one unmasked global load of the compute dtype, that
+ * global tile read in place (the load and the store are not emitted). */
+typedef struct {
+  ug_kir_op_id_t src;  /* the load that filled the stage, UG_NONE: unknown */
+  bool direct;         /* read src's global tile in place */
+} mma_src_t;
 
 typedef struct {
   int rank; /* the loop shape: the tiles' shape without size-1 dims */
@@ -107,6 +125,8 @@ typedef struct {
   LLVMValueRef iv[UG_MAX_RANK], lin; /* its loop indices and row-major element number */
   LLVMValueRef pid[UG_KIR_MAX_GRID];
   ug_kir_op_id_t yield; /* the yield met by the last region emitted */
+  mma_src_t (*mma)[2];  /* per op: an mma's a and b */
+  bool *skip;           /* per op: not emitted (a load and store an mma reads around) */
 } kemit_t;
 
 /* ---- helpers ---- */
@@ -163,10 +183,17 @@ static int64_t csize(ug_dtype_t dt) {
   }
 }
 
-static int64_t new_buffer(kemit_t *e, const ug_type_t *t) {
+static int64_t new_buffers(kemit_t *e, const ug_type_t *t, int64_t n) {
   int64_t off = e->scratch_bytes;
-  e->scratch_bytes += (numel(t) * csize(t->dtype) + 63) & ~(int64_t)63;
+  e->scratch_bytes += (n * numel(t) * csize(t->dtype) + 63) & ~(int64_t)63;
   return off;
+}
+
+static int64_t new_buffer(kemit_t *e, const ug_type_t *t) { return new_buffers(e, t, 1); }
+
+static bool is_shared(kemit_t *e, const ug_kir_op_data_t *o) {
+  const ug_kir_operand_t *a = ug_kir_operand(e->k, o, 0);
+  return a->access && e->vals[a->value].kind == K_SHARED;
 }
 
 static ug_kir_value_id_t opnd_value(kemit_t *e, const ug_kir_op_data_t *o, uint32_t i) {
@@ -269,9 +296,123 @@ static ug_status_t plan_carried(kemit_t *e, const ug_kir_op_data_t *o, ug_kir_va
   return NULL;
 }
 
+/* ---- mma operands ---- */
+
+static bool same_index(const ug_kir_operand_t *a, const ug_kir_operand_t *b) {
+  return a->value == b->value && (a->value != UG_NONE || a->imm == b->imm);
+}
+
+static ug_kir_op_id_t def_op(kemit_t *e, ug_kir_value_id_t v) {
+  const ug_kir_value_t *d = &e->k->values.items[v];
+  return d->def_kind == UG_KV_RESULT ? d->def : UG_NONE;
+}
+
+/* Whether op o may write memory other than shared buffers it names: global
+ * stores, copies, and regions (whose bodies are not looked into). */
+static bool may_write(kemit_t *e, const ug_kir_op_data_t *o) {
+  if (o->op == UG_KIR_STORE) return vtype(e, ug_kir_operand(e->k, o, 0)->value)->kind != UG_KT_SHARED;
+  return o->op == UG_KIR_ASYNC_COPY || o->op == UG_KIR_FOR || o->op == UG_KIR_IF || o->op == UG_KIR_ROLE;
+}
+
+static bool writes_between(kemit_t *e, const ug_kir_region_t *reg, size_t from, size_t to) {
+  for (size_t i = from + 1; i < to; i++)
+    if (may_write(e, ug_kir_op(e->k, reg->ops.items[i]))) return true;
+  return false;
+}
+
+/* The stage an mma reads (operand `acc`, op number `at` of region reg) as
+ * the tile of one global load: the last store into that buffer before the
+ * mma, in this region with nothing between that may write it, stored an
+ * unmasked, `other`-0 load of a global buffer into the same stage.
+ * The stage then holds the global tile with zeros outside the buffer, so
+ * the mma may read only the part inside it (emit_mma).  *store gets the
+ * store. */
+static ug_kir_op_id_t stage_source(kemit_t *e, const ug_kir_region_t *reg, size_t at, const ug_kir_operand_t *acc,
+                                   ug_kir_op_id_t *store) {
+  ug_kir_kernel_t *k = e->k;
+  size_t si = at;
+  while (si-- > 0) {
+    const ug_kir_op_data_t *o = ug_kir_op(k, reg->ops.items[si]);
+    if (o->op == UG_KIR_STORE && ug_kir_operand(k, o, 0)->value == acc->value) break;
+    if (may_write(e, o) && o->op != UG_KIR_STORE) return UG_NONE;
+  }
+  if (si == (size_t)-1) return UG_NONE;
+  const ug_kir_op_data_t *st = ug_kir_op(k, reg->ops.items[si]);
+  const ug_kir_operand_t *sa = ug_kir_operand(k, st, 0);
+  if (st->num_operands != 2 || !same_index(ug_kir_index(k, sa, 0), ug_kir_index(k, acc, 0))) return UG_NONE;
+  ug_kir_op_id_t ld = def_op(e, opnd_value(e, st, 1));
+  if (ld == UG_NONE) return UG_NONE;
+  const ug_kir_op_data_t *lo = ug_kir_op(k, ld);
+  const ug_kir_attr_t *other = ug_kir_op_attr(k, lo, UG_KATTR_OTHER);
+  if (lo->op != UG_KIR_LOAD || lo->parent != st->parent || lo->num_operands != 1 || (other && other->f != 0.0) ||
+      vtype(e, ug_kir_operand(k, lo, 0)->value)->kind != UG_KT_GLOBAL)
+    return UG_NONE;
+  *store = reg->ops.items[si];
+  return ld;
+}
+
+/* For every mma: where its shared operands come from, and which of them
+ * it reads in place (their load and store are skipped). */
+static void find_mma_sources(kemit_t *e) {
+  ug_kir_kernel_t *k = e->k;
+  for (uint32_t id = 0; id < k->ops.len; id++) {
+    const ug_kir_op_data_t *o = ug_kir_op(k, id);
+    if (o->op != UG_KIR_MMA) continue;
+    const ug_kir_region_t *reg = ug_kir_region(k, o->parent);
+    size_t at = 0;
+    while (at < reg->ops.len && reg->ops.items[at] != id) at++;
+    ug_dtype_t acc_dt = vtype(e, ug_kir_result(k, o, 0))->t.dtype;
+    for (uint32_t i = 0; i < 2; i++) {
+      const ug_kir_operand_t *a = ug_kir_operand(k, o, i);
+      mma_src_t *ms = &e->mma[id][i];
+      ms->src = UG_NONE;
+      if (!a->access) continue;
+      ug_kir_op_id_t st = UG_NONE;
+      ms->src = stage_source(e, reg, at, a, &st);
+      if (ms->src == UG_NONE) continue;
+      /* in place: the global holds compute values, the loaded tile and the
+       * stage have no other use, nothing writes memory from the load on */
+      const ug_kir_op_data_t *lo = ug_kir_op(k, ms->src);
+      ug_kir_value_id_t tile = ug_kir_result(k, lo, 0);
+      size_t li = 0;
+      while (reg->ops.items[li] != ms->src) li++;
+      ms->direct = vtype(e, ug_kir_operand(k, lo, 0)->value)->t.dtype == acc_dt && e->vals[tile].uses == 1 &&
+                   e->vals[a->value].uses == 2 && !writes_between(e, reg, li, at);
+      /* the load, the store and (unused now) the shared buffer go */
+      if (ms->direct) e->skip[ms->src] = e->skip[st] = e->skip[def_op(e, a->value)] = true;
+    }
+  }
+}
+
+static ug_status_t plan_mma(kemit_t *e, ug_kir_region_id_t r, ug_kir_op_id_t id) {
+  ug_kir_kernel_t *k = e->k;
+  const ug_kir_op_data_t *o = ug_kir_op(k, id);
+  const ug_kir_attr_t *ta = ug_kir_op_attr(k, o, UG_KATTR_TRANS_A), *tb = ug_kir_op_attr(k, o, UG_KATTR_TRANS_B);
+  if ((ta && ta->i) || (tb && tb->i)) return kerr(e, o, "transposed operands: not supported on the cpu");
+  ug_kir_value_id_t res = ug_kir_result(k, o, 0), c = opnd_value(e, o, 2);
+  const ug_type_t *rt = &vtype(e, res)->t;
+  if (!ug_cg_gemm_supported(rt->dtype))
+    return kerr(e, o, "accumulates in %s: not supported on the cpu (f32, f64)", ug_dtype_name(rt->dtype));
+  for (uint32_t i = 0; i < 2; i++) {
+    const ug_kir_operand_t *a = ug_kir_operand(k, o, i);
+    ug_dtype_t dt = vtype(e, a->value)->t.dtype;
+    if (!ug_dtype_is_float(dt) || ug_dtype_compute(dt) != rt->dtype)
+      return kerr(e, o, "%s operands into a %s accumulator: not supported on the cpu", ug_dtype_name(dt), ug_dtype_name(rt->dtype));
+    if (!a->access && e->vals[a->value].kind == K_UNIFORM)
+      return kerr(e, o, "a one-element operand: not supported on the cpu");
+  }
+  kval_t *rv = &e->vals[res], *cv = &e->vals[c];
+  rv->kind = K_BUF;
+  /* accumulate in place when the accumulator has no other use */
+  rv->off = cv->kind == K_BUF && cv->off >= 0 && cv->uses == 1 ? cv->off : new_buffer(e, rt);
+  plan_single(e, r, id, true, false, false);
+  return NULL;
+}
+
 static ug_status_t plan_op(kemit_t *e, ug_kir_region_id_t r, ug_kir_op_id_t id) {
   ug_kir_kernel_t *k = e->k;
   const ug_kir_op_data_t *o = ug_kir_op(k, id);
+  if (e->skip[id]) return NULL;
   ug_kir_value_id_t res = o->num_results ? ug_kir_result(k, o, 0) : UG_NONE;
   kval_t *rv = res != UG_NONE ? &e->vals[res] : NULL;
   const ug_kir_type_t *rt = res != UG_NONE ? vtype(e, res) : NULL;
@@ -335,7 +476,8 @@ static ug_status_t plan_op(kemit_t *e, ug_kir_region_id_t r, ug_kir_op_id_t id) 
   case UG_KIR_LOAD:
   case UG_KIR_STORE: {
     const ug_kir_operand_t *acc = ug_kir_operand(k, o, 0);
-    if (vtype(e, acc->value)->kind != UG_KT_GLOBAL) return kerr(e, o, "shared memory: not supported on the cpu");
+    if (vtype(e, acc->value)->kind != UG_KT_GLOBAL && e->vals[acc->value].kind != K_SHARED)
+      return kerr(e, o, "%s memory: not supported on the cpu", vtype(e, acc->value)->kind == UG_KT_MBAR ? "mbarrier" : "this");
     const ug_type_t *tt = o->op == UG_KIR_LOAD ? &rt->t : &vtype(e, opnd_value(e, o, 1))->t;
     if (!ug_cg_dtype_supported(tt->dtype))
       return kerr(e, o, "dtype %s is not supported by the cpu backend", ug_dtype_name(tt->dtype));
@@ -373,6 +515,21 @@ static ug_status_t plan_op(kemit_t *e, ug_kir_region_id_t r, ug_kir_op_id_t id) 
   case UG_KIR_YIELD:
     plan_single(e, r, id, false, false, true);
     return NULL;
+  case UG_KIR_ALLOC:
+    /* shared memory: stages of compute values in the scratch area */
+    if (rt->kind != UG_KT_SHARED) return kerr(e, o, "mbarriers: not supported on the cpu");
+    if (!ug_cg_dtype_supported(rt->t.dtype))
+      return kerr(e, o, "dtype %s is not supported by the cpu backend", ug_dtype_name(rt->t.dtype));
+    rv->kind = K_SHARED;
+    rv->param = SHARED_PARAM;
+    rv->off = new_buffers(e, &rt->t, rt->stages);
+    return NULL;
+  case UG_KIR_BARRIER:
+    /* one thread: program order is the barrier; it only ends the group */
+    plan_single(e, r, id, false, false, true);
+    return NULL;
+  case UG_KIR_MMA:
+    return plan_mma(e, r, id);
   case UG_KIR_FOR:
   case UG_KIR_IF: {
     plan_single(e, r, id, true, true, true);
@@ -607,9 +764,44 @@ static void guarded_store(kemit_t *e, LLVMValueRef cond, const kaccess_t *a, LLV
   ug_cg_if_end(e->cg, &f);
 }
 
+/* A load or store of a whole shared stage: its element of the current
+ * element (compute values, as every buffer). */
+static void emit_shared_access(kemit_t *e, const ug_kir_op_data_t *o, bool in_loop) {
+  ug_cg_t *cg = e->cg;
+  bool load = o->op == UG_KIR_LOAD;
+  const ug_kir_operand_t *acc = ug_kir_operand(e->k, o, 0);
+  ug_kir_value_id_t tv = load ? ug_kir_result(e->k, o, 0) : opnd_value(e, o, 1);
+  const ug_type_t *tt = &vtype(e, tv)->t;
+  LLVMValueRef idx = ug_cg_imul(cg, index_operand(e, ug_kir_index(e->k, acc, 0)), ug_cg_i64(cg, numel(tt)));
+  if (in_loop) idx = ug_cg_iadd(cg, idx, e->lin);
+  LLVMValueRef buf = e->vals[acc->value].buf;
+  uint32_t mi = load ? 1 : 2;
+  LLVMValueRef mask = o->num_operands > mi ? read_elem(e, opnd_value(e, o, mi)) : NULL;
+  if (load) {
+    LLVMValueRef x = buf_load(e, buf, tt->dtype, idx);
+    if (mask) x = LLVMBuildSelect(cg->b, mask, x, other_of(e, o, tt->dtype), "");
+    if (in_loop) set_elem(e, tv, x);
+    else e->vals[tv].v = x;
+    return;
+  }
+  LLVMValueRef v = read_elem(e, tv);
+  if (mask) {
+    ug_cg_if_t f;
+    ug_cg_if_begin(cg, &f, mask, false);
+    buf_store(e, buf, tt->dtype, idx, v);
+    ug_cg_if_end(cg, &f);
+  } else {
+    buf_store(e, buf, tt->dtype, idx, v);
+  }
+}
+
 /* A load or store: in a group's loop (in_loop), or of a one-element tile. */
 static void emit_access(kemit_t *e, const ug_kir_op_data_t *o, bool in_loop) {
   ug_cg_t *cg = e->cg;
+  if (is_shared(e, o)) {
+    emit_shared_access(e, o, in_loop);
+    return;
+  }
   bool load = o->op == UG_KIR_LOAD;
   ug_kir_value_id_t tv = load ? ug_kir_result(e->k, o, 0) : opnd_value(e, o, 1);
   uint32_t mi = load ? 1 : 2;
@@ -845,7 +1037,7 @@ static bool group_range(kemit_t *e, const group_t *g, LLVMValueRef n, LLVMValueR
   bool any = false;
   for (uint32_t i = 0; i < g->count; i++) {
     const ug_kir_op_data_t *o = ug_kir_op(e->k, e->gops[g->first + i]);
-    if (o->op != UG_KIR_LOAD && o->op != UG_KIR_STORE) continue;
+    if ((o->op != UG_KIR_LOAD && o->op != UG_KIR_STORE) || is_shared(e, o)) continue;
     any = true;
     ug_kir_value_id_t tv = o->op == UG_KIR_LOAD ? ug_kir_result(e->k, o, 0) : opnd_value(e, o, 1);
     kaccess_t ac;
@@ -1072,6 +1264,90 @@ static ug_status_t emit_if(kemit_t *e, const ug_kir_op_data_t *o) {
   return st;
 }
 
+/* ---- mma ---- */
+
+/* The valid rows and columns of the global tile that load ld reads: the
+ * part inside its buffer (none when an outer coordinate is outside). */
+static void tile_extent(kemit_t *e, const ug_kir_op_data_t *ld, LLVMValueRef *rows, LLVMValueRef *cols) {
+  ug_cg_t *cg = e->cg;
+  kaccess_t a;
+  access_init(e, ld, &vtype(e, ug_kir_result(e->k, ld, 0))->t, &a);
+  LLVMValueRef zero = ug_cg_i64(cg, 0), ext[2];
+  for (int j = 0; j < 2; j++) {
+    int i = a.R - 2 + j;
+    LLVMValueRef left = LLVMBuildSub(cg->b, a.g->dims[i], a.origin[i], "");
+    ext[j] = ug_cg_imin(cg, ug_cg_imax(cg, left, zero), ug_cg_i64(cg, a.tt->dims[j]));
+  }
+  for (int i = 0; i < a.R - 2; i++)
+    ext[0] = LLVMBuildSelect(cg->b, in_range(e, a.origin[i], a.g->dims[i]), ext[0], zero, "");
+  *rows = ext[0];
+  *cols = ext[1];
+}
+
+/* c + a @ b through the register-blocked GEMM (gemm.c), into the result's
+ * buffer.  Operands whose stage holds one global load's tile (stage_source)
+ * are read only inside the buffer (the rest of the stage is zeros), or read
+ * in place when find_mma_sources says so. */
+static ug_status_t emit_mma(kemit_t *e, ug_kir_op_id_t id) {
+  ug_cg_t *cg = e->cg;
+  ug_kir_kernel_t *k = e->k;
+  const ug_kir_op_data_t *o = ug_kir_op(k, id);
+  ug_kir_value_id_t res = ug_kir_result(k, o, 0);
+  const ug_type_t *rt = &vtype(e, res)->t;
+  LLVMValueRef ext[2] = {ug_cg_i64(cg, rt->dims[0]), ug_cg_i64(cg, rt->dims[1])}, depth = NULL;
+  LLVMValueRef ptr[2], ld[2];
+  for (uint32_t i = 0; i < 2; i++) {
+    const ug_kir_operand_t *a = ug_kir_operand(k, o, i);
+    const ug_type_t *t = &vtype(e, a->value)->t;
+    const mma_src_t *ms = &e->mma[id][i];
+    if (ms->direct) {
+      kaccess_t ac;
+      const ug_kir_op_data_t *lo = ug_kir_op(k, ms->src);
+      access_init(e, lo, &vtype(e, ug_kir_result(k, lo, 0))->t, &ac);
+      LLVMValueRef off = access_offset(e, &ac, false, NULL);
+      ptr[i] = LLVMBuildGEP2(cg->b, ug_cg_ctype(cg, ac.dt), ac.base, &off, 1, "");
+      ld[i] = ac.g->strides[ac.R - 2];
+    } else if (a->access) {
+      LLVMValueRef st = ug_cg_imul(cg, index_operand(e, ug_kir_index(k, a, 0)), ug_cg_i64(cg, numel(t)));
+      ptr[i] = elem_ptr(e, e->vals[a->value].buf, t->dtype, st);
+      ld[i] = ug_cg_i64(cg, t->dims[1]);
+    } else {
+      UG_ASSERT(e->vals[a->value].buf);
+      ptr[i] = e->vals[a->value].buf;
+      ld[i] = ug_cg_i64(cg, t->dims[1]);
+    }
+    if (ms->src == UG_NONE) continue;
+    /* a: rows x depth, b: depth x columns */
+    LLVMValueRef r, c;
+    tile_extent(e, ug_kir_op(k, ms->src), &r, &c);
+    LLVMValueRef d = i == 0 ? c : r;
+    depth = depth ? ug_cg_imin(cg, depth, d) : d;
+    ext[i] = i == 0 ? r : c;
+  }
+  if (!depth) depth = ug_cg_i64(cg, vtype(e, opnd_value(e, o, 0))->t.dims[1]);
+  kval_t *rv = &e->vals[res];
+  copy_tile(e, rv->buf, opnd_value(e, o, 2));
+  LLVMValueRef ldc = ug_cg_i64(cg, rt->dims[1]);
+  int64_t full[3] = {rt->dims[0], rt->dims[1], vtype(e, opnd_value(e, o, 0))->t.dims[1]};
+  if (!LLVMIsConstant(ext[0]) || !LLVMIsConstant(ext[1]) || !LLVMIsConstant(depth)) {
+    /* a whole tile (the common case) gets its own call with constant
+     * extents, which LLVM specializes: no partial-panel paths */
+    LLVMValueRef c[3] = {ug_cg_i64(cg, full[0]), ug_cg_i64(cg, full[1]), ug_cg_i64(cg, full[2])};
+    LLVMValueRef whole = LLVMBuildAnd(cg->b, LLVMBuildICmp(cg->b, LLVMIntEQ, ext[0], c[0], ""),
+                                      LLVMBuildAnd(cg->b, LLVMBuildICmp(cg->b, LLVMIntEQ, ext[1], c[1], ""),
+                                                   LLVMBuildICmp(cg->b, LLVMIntEQ, depth, c[2], ""), ""), "");
+    ug_cg_if_t f;
+    ug_cg_if_begin(cg, &f, whole, true);
+    ug_cg_gemm(cg, rt->dtype, c[0], c[1], c[2], ptr[0], ld[0], ptr[1], ld[1], rv->buf, ldc);
+    ug_cg_if_else(cg, &f);
+    ug_cg_gemm(cg, rt->dtype, ext[0], ext[1], depth, ptr[0], ld[0], ptr[1], ld[1], rv->buf, ldc);
+    ug_cg_if_end(cg, &f);
+    return NULL;
+  }
+  ug_cg_gemm(cg, rt->dtype, ext[0], ext[1], depth, ptr[0], ld[0], ptr[1], ld[1], rv->buf, ldc);
+  return NULL;
+}
+
 /* ---- single ops ---- */
 
 static ug_status_t emit_single(kemit_t *e, ug_kir_op_id_t id) {
@@ -1115,6 +1391,8 @@ static ug_status_t emit_single(kemit_t *e, ug_kir_op_id_t id) {
   case UG_KIR_FOR: return emit_for(e, o);
   case UG_KIR_IF: return emit_if(e, o);
   case UG_KIR_YIELD: e->yield = id; return NULL;
+  case UG_KIR_BARRIER: return NULL;
+  case UG_KIR_MMA: return emit_mma(e, id);
   default: return unsupported(e, o);
   }
 }
@@ -1169,6 +1447,14 @@ static ug_status_t emit_kernel(kemit_t *e, LLVMValueRef const *args) {
       return kerr(e, NULL, "parameter %u: only global buffers, indices and one-element tiles are supported on the cpu", i);
     }
   }
+  for (uint32_t id = 0; id < k->ops.len; id++) {
+    const ug_kir_op_data_t *o = ug_kir_op(k, id);
+    for (uint32_t i = 0; i < o->num_operands; i++) {
+      const ug_kir_operand_t *a = ug_kir_operand(k, o, i);
+      if (a->value != UG_NONE) e->vals[a->value].uses++;
+    }
+  }
+  find_mma_sources(e);
   UG_RETURN_IF_ERROR(plan_region(e, k->body));
   UG_RETURN_IF_ERROR(plan_storage(e));
   /* the scratch area */
@@ -1188,9 +1474,14 @@ static ug_status_t emit_kernel(kemit_t *e, LLVMValueRef const *args) {
     scratch = LLVMBuildAlloca(cg->eb, LLVMArrayType2(cg->t_i8, (uint64_t)e->scratch_bytes), "scratch");
     LLVMSetAlignment(scratch, 64);
   }
+  /* one pointer per buffer: values sharing a buffer (a loop's carried
+   * tile, an mma accumulating in place) compare equal in copy_tile */
   for (uint32_t v = 0; v < k->values.len; v++) {
     kval_t *x = &e->vals[v];
     if (x->off < 0) continue;
+    for (uint32_t u = 0; u < v && !x->buf; u++)
+      if (e->vals[u].off == x->off && e->vals[u].buf) x->buf = e->vals[u].buf;
+    if (x->buf) continue;
     LLVMValueRef off = ug_cg_i64(cg, x->off);
     x->buf = LLVMBuildGEP2(cg->b, cg->t_i8, scratch, &off, 1, "");
   }
@@ -1221,8 +1512,10 @@ ug_status_t ug_cg_emit_kir(ug_cg_t *cg, ug_kir_kernel_t *k, LLVMValueRef const *
   e.gops = calloc(no + 1, sizeof *e.gops);
   e.items = calloc(k->regions.len + 1, sizeof *e.items);
   e.globals = calloc(k->params.len + 1, sizeof *e.globals);
+  e.mma = calloc(no + 1, sizeof *e.mma);
+  e.skip = calloc(no + 1, sizeof *e.skip);
   ug_status_t st = NULL;
-  if (!e.vals || !e.op_group || !e.groups || !e.gops || !e.items || !e.globals) {
+  if (!e.vals || !e.op_group || !e.groups || !e.gops || !e.items || !e.globals || !e.mma || !e.skip) {
     st = ug_status_make(UG_ERR_NOMEM, NULL, "out of memory");
   } else {
     for (size_t i = 0; i < nv; i++) e.vals[i].group = UG_NONE, e.vals[i].off = -1;
@@ -1237,5 +1530,7 @@ ug_status_t ug_cg_emit_kir(ug_cg_t *cg, ug_kir_kernel_t *k, LLVMValueRef const *
   free(e.gops);
   free(e.items);
   free(e.globals);
+  free(e.mma);
+  free(e.skip);
   return st;
 }

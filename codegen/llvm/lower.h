@@ -15,9 +15,11 @@ ug_status_t ug_cg_lower_contract(ug_cg_t *cg, ug_cg_kernel_t *k); /* contract.c 
 ug_status_t ug_cg_lower_movement(ug_cg_t *cg, ug_cg_kernel_t *k); /* movement.c */
 ug_status_t ug_cg_lower_gather(ug_cg_t *cg, ug_cg_kernel_t *k);   /* gather.c */
 
-/* Scratch buffers of contraction kernels (packed panels, im2col). */
-ug_status_t ug_cg_contract_scratch(ug_graph_t *g, const ug_node_t *n, ug_dim_t *out_sizes,
-                                   uint32_t *out_count);
+/* Scratch buffers of contraction kernels (im2col, f16 widening) as plan.h's
+ * ug_scratch_fn: none for a matmul kernel the kernel-IR lowering takes
+ * (ug_kir_matmul_check), which lower.c emits through it. */
+ug_status_t ug_cg_contract_scratch(ug_graph_t *g, const ug_node_id_t *nodes, uint32_t num_nodes, ug_dim_t *out_sizes,
+                                   uint32_t *out_count, bool *out_result);
 
 /* linear(x, w, bias?) for float and block-quantized weights (linear.c),
  * and its one scratch buffer (x chunk, weight panel, GEMM result). */

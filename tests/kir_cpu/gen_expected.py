@@ -143,8 +143,43 @@ def gather():
     return {}, {"x": x, "ids": ids, "tab": tab}, {"y": y.reshape(6, 4), "z": z + z}, 0
 
 
+def shared_stages():
+    n = 11
+    x = rng.uniform(-1, 1, n).astype(np.float32)
+    t = np.zeros(16, np.float32)
+    t[:n] = x
+    s1 = np.where(np.arange(16) < 5, t + t, t)
+    u = np.where(np.arange(16) % 2 == 0, s1, np.float32(-1))
+    return {"n": n}, {"x": x}, {"y": np.stack([t, u])}, 0
+
+
+def mma_registers():
+    a = rng.uniform(-1, 1, (5, 7)).astype(np.float16)
+    b = rng.uniform(-1, 1, (7, 3)).astype(np.float16)
+    c = rng.uniform(-1, 1, (5, 3)).astype(np.float32)
+    d = c.astype(np.float64) + a.astype(np.float64) @ b.astype(np.float64)
+    return {}, {"a": a, "b": b, "c": c}, {"d": d}, 1e-6
+
+
+def mma_stages():
+    m, k, n = 21, 19, 35
+    A = rng.uniform(-1, 1, (m, k)).astype(np.float32)
+    B = rng.uniform(-1, 1, (k, n)).astype(np.float32)
+    C0 = rng.uniform(-1, 1, (m, n)).astype(np.float32)
+    C = C0.astype(np.float64) + A.astype(np.float64) @ B.astype(np.float64)
+    return {"m": m, "k": k, "n": n}, {"A": A, "B": B, "C0": C0, "C": np.full_like(C0, 7)}, {"C": C}, 1e-5
+
+
+def mma_stages_bf16():
+    m, k, n = 19, 13, 18
+    A = bf16(rng.uniform(-1, 1, (2, m, k)))
+    B = bf16(rng.uniform(-1, 1, (2, k, n)))
+    C = 0.5 * (A.astype(np.float64) @ B.astype(np.float64))
+    return {"m": m, "k": k, "n": n}, {"A": A, "B": B, "C": np.full((2, m, n), 7, np.float32)}, {"C": C}, 1e-5
+
+
 CASES = [softmax_rows, softmax_online, causal_mask, rms_norm, masked, reduce_axes, f16_chain, ew_rows, big_scratch, ragged,
-         gather]
+         gather, shared_stages, mma_registers, mma_stages, mma_stages_bf16]
 
 
 def fmt(a):
