@@ -223,12 +223,30 @@ def main():
     def gemm_epi(x, w, b, r):
         return F.gelu(x @ w + b) + r
 
+    def fp32_matmul(a, b):
+        torch.backends.cuda.matmul.allow_tf32 = False
+        return torch.matmul(a, b)
+
+    def tf32_matmul(a, b):
+        torch.backends.cuda.matmul.allow_tf32 = True
+        try:
+            return torch.matmul(a, b)
+        finally:
+            torch.backends.cuda.matmul.allow_tf32 = False
+
     cases = [
         # name, torch fn, inputs, output shape, bytes moved (ideal), flops
         ("softmax", lambda x: torch.softmax(x, -1), [x], (R, C), 2 * R * C * 2, 0),
         ("layernorm", lambda x, g, b: F.layer_norm(x, (C,), g, b, 1e-5), [x, g, b], (R, C), 2 * R * C * 2, 0),
         ("rmsnorm", rms, [x, g], (R, C), 2 * R * C * 2, 0),
         ("gemm", torch.matmul, [ga, gb], (N, N), 3 * N * N * 2, 2 * N ** 3),
+    ] + [
+        # fp32 (bench/make_models.py GEMMS_F32): <name>_f32 is ugcc's default (3xTF32, f32 accuracy)
+        # against cuBLAS's fp32 GEMM; <name>_f32tf is --precision=tf32 against cuBLAS with TF32 allowed
+        (name + sfx, lambda a, b, tf=(sfx == "_f32tf"): tf32_matmul(a, b) if tf else fp32_matmul(a, b),
+         [torch.randn(m, k, device=dev), torch.randn(k, n, device=dev) / k ** 0.5], (m, n),
+         4 * (m * k + k * n + m * n), 2 * m * k * n)
+        for name, (m, k, n) in make_models.GEMMS_F32.items() for sfx in ("_f32", "_f32tf")
     ] + [
         (name, torch.matmul, [torch.randn(m, k, device=dev, dtype=h), torch.randn(k, n, device=dev, dtype=h) / k ** 0.5],
          (m, n), 2 * (m * k + k * n + m * n), 2 * m * k * n)

@@ -17,6 +17,7 @@ N = 4096
 EM, EK, EN = 8192, 1024, 4096  # gemm_epi: tokens x hidden -> 4 x hidden (BERT-large's FFN shape)
 # name: (M, K, N)
 GEMMS_SMALL = {"gemm_qkv768": (1024, 768, 768), "gemm_ffn2": (1024, 3072, 768), "gemm_ffn1": (1024, 768, 3072)}
+GEMMS_F32 = {"gemm": (N, N, N), "gemm_ffn1": (1024, 768, 3072)}
 F16 = TensorProto.FLOAT16
 # short-row cases: as many bytes as the 32768 x 4096 rows
 SR = R * C // 128
@@ -82,6 +83,11 @@ def main(d):
     # BERT-base's GEMMs at 8 x 128 tokens: few 128x128 tiles (split-K on sm_90) and many
     for name, (m, k, n) in GEMMS_SMALL.items():
         save(d, name, [helper.make_node("MatMul", ["a", "b"], ["y"])], [t("a", m, k), t("b", k, n)], [t("y", m, n)])
+    # fp32 GEMMs (<name>_f32: ugcc's default 3xTF32; bench.sh also compiles <name>_f32tf with --precision=tf32)
+    f32 = TensorProto.FLOAT
+    for name, (m, k, n) in GEMMS_F32.items():
+        save(d, name + "_f32", [helper.make_node("MatMul", ["a", "b"], ["y"])],
+             [t("a", m, k, dtype=f32), t("b", k, n, dtype=f32)], [t("y", m, n, dtype=f32)])
     # pointwise chain y = silu(x * s + b) + r, as four ONNX nodes
     save(d, "pointwise", [
         helper.make_node("Mul", ["x", "s"], ["t0"]),

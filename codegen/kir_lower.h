@@ -106,7 +106,8 @@ typedef struct {
  * axes are the result's or all 1; epilogue operands view the result as
  * [Bx, Mx, Nx], each the result's extent or 1.  Otherwise
  * UG_ERR_UNSUPPORTED naming why. */
-extern const ug_kir_mm_tiles_t ug_kir_gpu_mm_tiles; /* the CUDA backend's */
+extern const ug_kir_mm_tiles_t ug_kir_gpu_mm_tiles;     /* the CUDA backend's (f16, bf16) */
+extern const ug_kir_mm_tiles_t ug_kir_gpu_mm_tiles_f32; /* ... and for f32 (tf32 mma: k steps of 16) */
 extern const ug_kir_mm_tiles_t ug_kir_cpu_mm_tiles; /* the CPU backend's */
 ug_status_t ug_kir_lower_matmul(ug_kir_module_t *km, const ug_plan_t *p, const ug_plan_step_t *s,
                                 const ug_kir_mm_tiles_t *tiles, ug_kir_kernel_t **out);

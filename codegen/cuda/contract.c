@@ -751,8 +751,7 @@ static const char mm_f32_simt[] =
 
 /* The f32 pipeline's set-up and the math's helpers: tf32 rounding, the
  * 3xTF32 split, pack (f16 / bf16 rounding), the mma of the math. */
-static void mm_f32_setup(FILE *f, mm_math_t math) {
-  fputs(mm_f32_body[0], f);
+static void mm_f32_helpers(FILE *f, mm_math_t math) {
   if (math == MM_3XTF32 || math == MM_TF32) {
     fputs("      auto tf32 = [](float x) {\n"
           "        unsigned r;\n"
@@ -790,10 +789,19 @@ static void mm_f32_setup(FILE *f, mm_math_t math) {
           bf ? "bf16" : "f16", bf ? "bf16" : "f16");
 }
 
+static void mm_f32_setup(FILE *f, mm_math_t math) {
+  fputs(mm_f32_body[0], f);
+  mm_f32_helpers(f, math);
+}
+
+static const char *mm_f32_math(mm_math_t math) {
+  return math == MM_3XTF32 ? mm_f32_math_3xtf32 : math == MM_TF32 ? mm_f32_math_tf32 : mm_f32_math_16;
+}
+
 /* The f32 main loop over UG_LOAD(stage, k tile) / UG_STASH(stage). */
 static void mm_f32_loop(FILE *f, mm_math_t math) {
   fputs(mm_f32_body[2], f);
-  fputs(math == MM_3XTF32 ? mm_f32_math_3xtf32 : math == MM_TF32 ? mm_f32_math_tf32 : mm_f32_math_16, f);
+  fputs(mm_f32_math(math), f);
   fputs(mm_f32_body[3], f);
 }
 
@@ -854,6 +862,8 @@ void ug_cuda_mma16_split_reduce(FILE *f) { fputs(mm_split_reduce, f); }
 void ug_cuda_mma32_setup(FILE *f, ug_precision_t p) { mm_f32_setup(f, mm_math(p)); }
 void ug_cuda_mma32_loop(FILE *f, ug_precision_t p) { mm_f32_loop(f, mm_math(p)); }
 bool ug_cuda_mma32_split(ug_precision_t p) { return mm_math(p) == MM_3XTF32; }
+void ug_cuda_mma32_helpers(FILE *f, ug_precision_t p) { mm_f32_helpers(f, mm_math(p)); }
+void ug_cuda_mma32_ktile(FILE *f, ug_precision_t p) { fputs(mm_f32_math(mm_math(p)), f); }
 void ug_cuda_mma16_store(FILE *f) { fputs(mm_tc_body[2], f); }
 
 ug_status_t ug_cuda_emit_contract(ug_cuda_kctx_t *k) {

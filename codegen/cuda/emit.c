@@ -630,10 +630,11 @@ static ug_status_t emit_via_kir(kctx_t *k, bool *out_done) {
 
 /* A matmul step (alone or with its epilogue) through the kernel IR: the
  * contraction lowering, the software-pipeline pass, kir_emit.c.  f16 and
- * bf16 only (the emitter's mma); matmuls that split K over clusters
- * (contract.c's ug_cuda_mma16_split: the kernel IR has no cluster
- * reduction yet) and what the lowering does not take stay with contract.c
- * (*out_done false, nothing written). */
+ * bf16 (128x128x32 tiles) and f32 (128x128x16, the arithmetic of
+ * --precision); f16 / bf16 matmuls that split K over clusters (contract.c's
+ * ug_cuda_mma16_split: the kernel IR has no cluster reduction yet) and what
+ * the lowering does not take stay with contract.c (*out_done false,
+ * nothing written). */
 static ug_status_t emit_matmul_kir(kctx_t *k, bool *out_done) {
   *out_done = false;
   const ug_plan_step_t *s = k->s;
@@ -642,13 +643,14 @@ static ug_status_t emit_matmul_kir(kctx_t *k, bool *out_done) {
   if (head->op != UG_OP_MATMUL) return NULL;
   const ug_type_t *at = ug_value_type(g, ug_node_operand(g, head, 0)), *bt = ug_value_type(g, ug_node_operand(g, head, 1));
   const ug_type_t *rt = ug_value_type(g, ug_node_result(g, head, 0));
-  if ((at->dtype != UG_DTYPE_F16 && at->dtype != UG_DTYPE_BF16) || at->rank < 2 || bt->rank < 2) return NULL;
+  bool f32 = at->dtype == UG_DTYPE_F32;
+  if ((at->dtype != UG_DTYPE_F16 && at->dtype != UG_DTYPE_BF16 && !f32) || at->rank < 2 || bt->rank < 2) return NULL;
   ug_dims_t *d = k->m->dims;
   ug_dim_t tiles = ug_dim_mul(d, ug_dim_ceildiv(d, at->dims[at->rank - 2], 128), ug_dim_ceildiv(d, bt->dims[bt->rank - 1], 128));
   for (int i = 0; i + 2 < rt->rank; i++) tiles = ug_dim_mul(d, tiles, rt->dims[i]);
-  if (ug_cuda_mma16_split(tiles, ug_dim_ceildiv(d, at->dims[at->rank - 1], 32)) > 1) return NULL;
+  if (!f32 && ug_cuda_mma16_split(tiles, ug_dim_ceildiv(d, at->dims[at->rank - 1], 32)) > 1) return NULL;
   ug_kir_kernel_t *kk;
-  ug_status_t st = ug_kir_lower_matmul(k->kir, k->plan, s, &ug_kir_gpu_mm_tiles, &kk);
+  ug_status_t st = ug_kir_lower_matmul(k->kir, k->plan, s, f32 ? &ug_kir_gpu_mm_tiles_f32 : &ug_kir_gpu_mm_tiles, &kk);
   if (st && ug_status_code(st) == UG_ERR_UNSUPPORTED && !kk) {
     ug_status_free(st);
     return NULL;

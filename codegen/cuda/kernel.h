@@ -117,6 +117,13 @@ void ug_cuda_mma16_split_reduce(FILE *f);
 void ug_cuda_mma32_setup(FILE *f, ug_precision_t p);
 void ug_cuda_mma32_loop(FILE *f, ug_precision_t p);
 bool ug_cuda_mma32_split(ug_precision_t p);
+/* Its pieces for kir_emit.c's f32 mma: the math's helpers (`tf32`, `split`
+ * or `pack`, and `mma` on fragments), then the math of one k tile of 16
+ * over `const float *As` ([128][24] stage at the thread's A fragment,
+ * (wm * 64 + lane / 4) * 24 + 2 (lane % 4)), `const float *Bs` ([16][132]
+ * stage at 2 (lane % 4) * 132 + wn * 32 + lane / 4) into float acc[4][4][4]. */
+void ug_cuda_mma32_helpers(FILE *f, ug_precision_t p);
+void ug_cuda_mma32_ktile(FILE *f, ug_precision_t p);
 ug_status_t ug_cuda_emit_dequant(ug_cuda_kctx_t *k);  /* quant.c: cast from a block-quantized type */
 
 /* Block-quantized storage (quant.c): the device struct of a weight dtype

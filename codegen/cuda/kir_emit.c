@@ -688,9 +688,20 @@ static ug_status_t emit_acc_store(kemit_t *e, const ug_kir_op_data_t *o) {
   return NULL;
 }
 
+/* Elements a row of a 2-D stage takes in shared memory: 16-bit rows are
+ * swizzled, f32 rows padded (to 24 for k tiles of 16, by 4 otherwise) so
+ * that the f32 mma's fragment reads hit distinct banks (contract.c's
+ * layout). */
+static int64_t row_stride(const ug_kir_type_t *t) {
+  int64_t C = t->t.dims[t->t.rank - 1];
+  if (t->t.rank == 2 && ug_dtype_bits(t->t.dtype) == 32) return C == 16 ? 24 : C + 4;
+  return C;
+}
+
 /* Bytes of one stage of a shared buffer, and its chunks per row. */
 static int64_t stage_bytes(const ug_kir_type_t *t) {
-  return tile_size(t) * (ug_dtype_bits(t->t.dtype) / 8);
+  int64_t rows = t->t.rank == 2 ? t->t.dims[0] * row_stride(t) : tile_size(t);
+  return rows * (ug_dtype_bits(t->t.dtype) / 8);
 }
 static int64_t row_chunks(const ug_kir_type_t *t) {
   return t->t.dims[t->t.rank - 1] * (ug_dtype_bits(t->t.dtype) / 8) / 16;
@@ -707,16 +718,20 @@ static void stage_offset(kemit_t *e, const ug_kir_op_data_t *o, uint32_t i, char
 }
 
 /* async_copy %G[...], %Xs[stage]: the tile's 16-byte chunks spread over
- * the threads, cp.async (zero-filled outside the buffer) when the buffer
- * allows 16-byte copies (vq<N>: its rows a multiple of 8 elements and
+ * the threads (16-bit tiles: swizzled; 32-bit: rows padded, row_stride),
+ * cp.async (zero-filled outside the buffer) when the buffer
+ * allows 16-byte copies (vq<N>: its rows a multiple of 16 bytes and
  * 16-byte aligned), element loads and a 16-byte shared store otherwise
  * (and below sm_80). */
 static ug_status_t emit_async_copy(kemit_t *e, const ug_kir_op_data_t *o) {
   if (o->num_operands != 2) return kerr(e, o, "an mbarrier copy");
   const ug_kir_type_t *st = ug_kir_value_type(e->kk, ug_kir_operand(e->kk, o, 1)->value);
-  if (ug_dtype_bits(st->t.dtype) != 16 || st->t.rank != 2) return kerr(e, o, "a copy other than a 2-D tile of 16-bit values");
-  int64_t R = st->t.dims[0], C = st->t.dims[1], CC = row_chunks(st), chunks = R * CC;
-  if (C % 8 != 0 || chunks % e->threads != 0) return kerr(e, o, "tile shape");
+  int bits = ug_dtype_bits(st->t.dtype);
+  if ((bits != 16 && bits != 32) || st->t.rank != 2) return kerr(e, o, "a copy other than a 2-D tile of 16- or 32-bit values");
+  bool f32 = bits == 32; /* padded rows (row_stride) of 4-element chunks; 16-bit: swizzled chunks of 8 */
+  int per = f32 ? 4 : 8;
+  int64_t R = st->t.dims[0], C = st->t.dims[1], CC = C / per, chunks = R * CC;
+  if (C % per != 0 || chunks % e->threads != 0) return kerr(e, o, "tile shape");
   char so[256], sw[96];
   uint32_t buf;
   stage_offset(e, o, 1, so, sizeof so);
@@ -724,23 +739,60 @@ static ug_status_t emit_async_copy(kemit_t *e, const ug_kir_op_data_t *o) {
   fprintf(e->f, "  {\n");
   UG_RETURN_IF_ERROR(access2d(e, o, 0, &buf));
   fprintf(e->f, "    const unsigned so = %s;\n", so);
-  fprintf(e->f, "    const unsigned short *au = reinterpret_cast<const unsigned short *>(a%u);\n", buf);
+  fprintf(e->f, "    const unsigned %s*au = reinterpret_cast<const unsigned %s*>(a%u);\n", f32 ? "" : "short ", f32 ? "" : "short ", buf);
   fprintf(e->f, "#pragma unroll\n    for (int j = 0; j < %lld; j++) {\n", (long long)(chunks / e->threads));
   fprintf(e->f, "      const int q = (int)threadIdx.x + j * %u, r = q / %lld, c = q %% %lld;\n", e->threads, (long long)CC,
           (long long)CC);
-  fprintf(e->f, "      const unsigned d = so + (unsigned)(r * %lld + (%s << 3)) * 2u;\n", (long long)C, sw);
+  if (f32) fprintf(e->f, "      const unsigned d = so + (unsigned)(r * %lld + c * 4) * 4u;\n", (long long)row_stride(st));
+  else fprintf(e->f, "      const unsigned d = so + (unsigned)(r * %lld + (%s << 3)) * 2u;\n", (long long)C, sw);
   fprintf(e->f, "      const bool rin = inb && (uint64_t)(r0 + r) < (uint64_t)rows;\n");
-  fprintf(e->f, "      const int64_t g = base + r * ld + c * 8, left = rin ? cols - (c0 + c * 8) : 0;\n");
+  fprintf(e->f, "      const int64_t g = base + r * ld + c * %d, left = rin ? cols - (c0 + c * %d) : 0;\n", per, per);
   fprintf(e->f, "#if __CUDA_ARCH__ >= 800\n      if (%s) {\n", e->vec_copies ? "true" : "false");
   fprintf(e->f, "        const bool ok = left > 0;\n");
   fprintf(e->f, "        asm volatile(\"cp.async.cg.shared.global [%%0], [%%1], 16, %%2;\\n\" :: \"r\"(ug_sbase + d), "
                 "\"l\"(ok ? au + g : au), \"r\"(ok ? 16 : 0) : \"memory\");\n");
   fprintf(e->f, "        continue;\n      }\n#endif\n");
   fprintf(e->f, "      unsigned w[4];\n#pragma unroll\n      for (int h = 0; h < 4; h++)\n");
-  fprintf(e->f, "        w[h] = (2 * h < left && c0 + c * 8 + 2 * h >= 0 ? (unsigned)au[g + 2 * h] : 0u) |\n"
-                "               (2 * h + 1 < left && c0 + c * 8 + 2 * h + 1 >= 0 ? (unsigned)au[g + 2 * h + 1] : 0u) << 16;\n");
+  if (f32)
+    fprintf(e->f, "        w[h] = h < left && c0 + c * 4 + h >= 0 ? au[g + h] : 0u;\n");
+  else
+    fprintf(e->f, "        w[h] = (2 * h < left && c0 + c * 8 + 2 * h >= 0 ? (unsigned)au[g + 2 * h] : 0u) |\n"
+                  "               (2 * h + 1 < left && c0 + c * 8 + 2 * h + 1 >= 0 ? (unsigned)au[g + 2 * h + 1] : 0u) << 16;\n");
   fprintf(e->f, "      *reinterpret_cast<uint4 *>(ug_smem + d) = make_uint4(w[0], w[1], w[2], w[3]);\n");
   fprintf(e->f, "    }\n  }\n");
+  return NULL;
+}
+
+/* mma of f32 stages [128,16] x [16,128] into the f32 accumulator of 8
+ * warps, in the arithmetic of --precision (contract.c's f32 GEMM math on
+ * the same stage layout and fragments); below sm_80 exact per-slot dot
+ * products.  3xTF32's NaN results are recomputed after the loop
+ * (emit_nan_fixup). */
+static ug_status_t emit_mma32(kemit_t *e, const ug_kir_op_data_t *o) {
+  const ug_kir_operand_t *a = ug_kir_operand(e->kk, o, 0), *b = ug_kir_operand(e->kk, o, 1);
+  const ug_kir_type_t *at = ug_kir_value_type(e->kk, a->value), *bt = ug_kir_value_type(e->kk, b->value);
+  ug_kir_value_id_t c = ug_kir_operand(e->kk, o, 2)->value, r = ug_kir_result(e->kk, o, 0);
+  if (e->bm != 128 || e->bn != 128 || e->threads != 256 || at->t.dims[0] != 128 || at->t.dims[1] != 16 ||
+      bt->t.dims[0] != 16 || bt->t.dims[1] != 128)
+    return kerr(e, o, "an f32 shape other than [128,16] x [16,128] on 8 warps");
+  char sa[256], sb[256];
+  stage_offset(e, o, 0, sa, sizeof sa);
+  stage_offset(e, o, 1, sb, sizeof sb);
+  fprintf(e->f, "  float v%u[%d];\n#pragma unroll\n  for (int q = 0; q < %d; q++) v%u[q] = v%u[q];\n  {\n", r, ACC_SLOTS,
+          ACC_SLOTS, r, c);
+  fprintf(e->f, "#if __CUDA_ARCH__ >= 800\n");
+  fprintf(e->f, "    const float *As = reinterpret_cast<const float *>(ug_smem + %s) + (ug_wm * 64 + (ug_lane >> 2)) * 24 + 2 * (ug_lane & 3);\n", sa);
+  fprintf(e->f, "    const float *Bs = reinterpret_cast<const float *>(ug_smem + %s) + 2 * (ug_lane & 3) * 132 + ug_wn * 32 + (ug_lane >> 2);\n", sb);
+  fprintf(e->f, "    float (&acc)[4][4][4] = *reinterpret_cast<float (*)[4][4][4]>(v%u);\n", r);
+  ug_cuda_mma32_helpers(e->f, e->k->precision);
+  ug_cuda_mma32_ktile(e->f, e->k->precision);
+  fprintf(e->f, "#else\n");
+  fprintf(e->f, "    const float *As = reinterpret_cast<const float *>(ug_smem + %s), *Bs = reinterpret_cast<const float *>(ug_smem + %s);\n", sa, sb);
+  fprintf(e->f, "#pragma unroll 1\n    for (int q = 0; q < %d; q++) {\n", ACC_SLOTS);
+  fprintf(e->f, "      const int rr = %s, cc = %s;\n      float sum = 0.0f;\n", ACC_ROW("q"), ACC_COL("q"));
+  fprintf(e->f, "      for (int kq = 0; kq < 16; kq++) sum += As[rr * 24 + kq] * Bs[kq * 132 + cc];\n");
+  fprintf(e->f, "      v%u[q] += sum;\n    }\n", r);
+  fprintf(e->f, "#endif\n  }\n");
   return NULL;
 }
 
@@ -753,12 +805,13 @@ static ug_status_t emit_mma(kemit_t *e, const ug_kir_op_data_t *o) {
   const ug_kir_type_t *at = ug_kir_value_type(e->kk, a->value), *bt = ug_kir_value_type(e->kk, b->value);
   ug_kir_value_id_t c = ug_kir_operand(e->kk, o, 2)->value, r = ug_kir_result(e->kk, o, 0);
   ug_dtype_t dt = at->t.dtype;
-  if ((dt != UG_DTYPE_F16 && dt != UG_DTYPE_BF16) || bt->t.dtype != dt) return kerr(e, o, "operands other than f16 / bf16");
+  if (ug_kir_op_attr(e->kk, o, UG_KATTR_TRANS_A) || ug_kir_op_attr(e->kk, o, UG_KATTR_TRANS_B)) return kerr(e, o, "transposed operands");
+  if (dt == UG_DTYPE_F32 && bt->t.dtype == dt) return emit_mma32(e, o);
+  if ((dt != UG_DTYPE_F16 && dt != UG_DTYPE_BF16) || bt->t.dtype != dt) return kerr(e, o, "operands other than f16 / bf16 / f32");
   int64_t BK = at->t.dims[1];
   if (e->bm != 128 || e->bn != 128 || e->threads != 256 || at->t.dims[0] != 128 || bt->t.dims[1] != 128 ||
       bt->t.dims[0] != BK || BK % 16 != 0 || row_chunks(at) != 4)
     return kerr(e, o, "a shape other than [128,32] x [32,128] on 8 warps");
-  if (ug_kir_op_attr(e->kk, o, UG_KATTR_TRANS_A) || ug_kir_op_attr(e->kk, o, UG_KATTR_TRANS_B)) return kerr(e, o, "transposed operands");
   bool bf = dt == UG_DTYPE_BF16;
   char sa[256], sb[256], swa[96], swb[96];
   stage_offset(e, o, 0, sa, sizeof sa);
@@ -987,6 +1040,60 @@ static ug_status_t emit_slot_run(kemit_t *e, const ug_kir_region_t *reg, size_t 
 
 static ug_status_t emit_region(kemit_t *e, ug_kir_region_id_t rid);
 
+/* The async_copy into `buf` before op `before` in region r whose index
+ * along axis `axis` of its global access is the immediate 0 (a pipeline's
+ * first copy of k tile 0), or NULL. */
+static const ug_kir_op_data_t *first_copy(kemit_t *e, ug_kir_region_id_t r, ug_kir_op_id_t before, ug_kir_value_id_t buf,
+                                          int axis) {
+  const ug_kir_region_t *reg = ug_kir_region(e->kk, r);
+  for (size_t i = 0; i < reg->ops.len && reg->ops.items[i] != before; i++) {
+    const ug_kir_op_data_t *o = ug_kir_op(e->kk, reg->ops.items[i]);
+    if (o->op != UG_KIR_ASYNC_COPY || ug_kir_operand(e->kk, o, 1)->value != buf) continue;
+    const ug_kir_operand_t *g = ug_kir_operand(e->kk, o, 0);
+    int rank = ug_kir_value_type(e->kk, g->value)->t.rank, ax = axis < 0 ? rank + axis : axis;
+    const ug_kir_operand_t *x = ax >= 0 && (uint32_t)ax < g->nidx ? ug_kir_index(e->kk, g, (uint32_t)ax) : NULL;
+    if (x && x->value == UG_NONE && x->imm == 0) return o;
+  }
+  return NULL;
+}
+
+/* After a loop whose iter arg i accumulates an f32 mma in 3xTF32: an inf
+ * or NaN operand (inf - inf in the split, inf * 0 with a zero small part)
+ * or an overflow gives NaN where f32 gives inf or NaN, so the slots that
+ * came out NaN are recomputed as exact f32 dot products over the whole K
+ * from the global matrices the loop's first copies (k 0, before the loop)
+ * read.  The accumulator must start at 0. */
+static ug_status_t emit_nan_fixup(kemit_t *e, const ug_kir_op_data_t *loop, uint32_t i) {
+  const ug_kir_region_t *body = ug_kir_region(e->kk, loop->regions);
+  const ug_kir_op_data_t *y = ug_kir_op(e->kk, body->ops.items[body->ops.len - 1]);
+  const ug_kir_value_t *yv = &e->kk->values.items[ug_kir_operand(e->kk, y, i)->value];
+  if (yv->def_kind != UG_KV_RESULT) return NULL;
+  const ug_kir_op_data_t *mma = ug_kir_op(e->kk, yv->def);
+  if (mma->op != UG_KIR_MMA || !ug_cuda_mma32_split(e->k->precision)) return NULL;
+  const ug_kir_operand_t *a = ug_kir_operand(e->kk, mma, 0), *b = ug_kir_operand(e->kk, mma, 1);
+  if (ug_kir_value_type(e->kk, a->value)->t.dtype != UG_DTYPE_F32) return NULL;
+  const ug_kir_value_t *iv = &e->kk->values.items[ug_kir_operand(e->kk, loop, 3 + i)->value];
+  const ug_kir_op_data_t *init = iv->def_kind == UG_KV_RESULT ? ug_kir_op(e->kk, iv->def) : NULL;
+  const ug_kir_attr_t *z = init && init->op == UG_KIR_SPLAT ? ug_kir_op_attr(e->kk, init, UG_KATTR_VALUE) : NULL;
+  if (!init || init->op != UG_KIR_SPLAT || (z && z->f != 0.0)) return kerr(e, mma, "a 3xTF32 accumulator that does not start at 0");
+  ug_kir_op_id_t lid = (ug_kir_op_id_t)(loop - e->kk->ops.items);
+  const ug_kir_op_data_t *ca = first_copy(e, loop->parent, lid, a->value, -1), *cb = first_copy(e, loop->parent, lid, b->value, -2);
+  if (!ca || !cb) return kerr(e, mma, "3xTF32 without the first copies of its operands before the loop");
+  uint32_t ba, bb;
+  ug_kir_value_id_t r = ug_kir_result(e->kk, loop, i);
+  fprintf(e->f, "  {\n");
+  UG_RETURN_IF_ERROR(access2d_px(e, ca, 0, "fa", &ba));
+  UG_RETURN_IF_ERROR(access2d_px(e, cb, 0, "fb", &bb));
+  fprintf(e->f, "#if __CUDA_ARCH__ >= 800\n#pragma unroll\n    for (int q = 0; q < %d; q++) {\n", ACC_SLOTS);
+  fprintf(e->f, "      if (v%u[q] == v%u[q]) continue;\n", r, r);
+  fprintf(e->f, "      const int rr = %s, cc = %s;\n", ACC_ROW("q"), ACC_COL("q"));
+  fprintf(e->f, "      if (!fainb || !fbinb || far0 + rr >= farows || fbc0 + cc >= fbcols) continue;\n");
+  fprintf(e->f, "      float x = 0.0f;\n#pragma unroll 1\n      for (int64_t kq = 0; kq < facols; kq++)\n");
+  fprintf(e->f, "        x += a%u[fabase + rr * fald + kq] * a%u[fbbase + kq * fbld + cc];\n", ba, bb);
+  fprintf(e->f, "      v%u[q] = x;\n    }\n#endif\n  }\n", r);
+  return NULL;
+}
+
 static void decl_copy(kemit_t *e, ug_kir_value_id_t dst, ug_kir_value_id_t src, bool declare) {
   const ug_kir_type_t *t = ug_kir_value_type(e->kk, dst);
   const char *ct = t->kind == UG_KT_INDEX ? "int64_t" : ug_cuda_ctype(t->t.dtype);
@@ -1035,6 +1142,7 @@ static ug_status_t emit_for(kemit_t *e, const ug_kir_op_data_t *o) {
   }
   fprintf(e->f, "  }\n");
   for (uint32_t i = 0; i < n; i++) decl_copy(e, ug_kir_result(e->kk, o, i), ug_kir_region_arg(e->kk, body, i + 1), true);
+  for (uint32_t i = 0; i < n; i++) UG_RETURN_IF_ERROR(emit_nan_fixup(e, o, i));
   return NULL;
 }
 
@@ -1213,8 +1321,8 @@ ug_status_t ug_cuda_emit_kir(ug_cuda_kctx_t *k, ug_kir_kernel_t *kk) {
     if (!copied) continue;
     const ug_type_t *t = &ug_kir_value_type(kk, kk->params.items[i])->t;
     char d[64];
-    fprintf(e.f, "  const bool vq%zu = (%s) %% 8 == 0 && ((unsigned long long)a%zu %% 16) == 0;\n", i,
-            ug_cuda_dimstr(t->dims[t->rank - 1], d, sizeof d), i);
+    fprintf(e.f, "  const bool vq%zu = (%s) %% %d == 0 && ((unsigned long long)a%zu %% 16) == 0;\n", i,
+            ug_cuda_dimstr(t->dims[t->rank - 1], d, sizeof d), 128 / ug_dtype_bits(t->dtype), i);
     size_t l = strlen(vq_all);
     if (l + 32 < sizeof vq_all) snprintf(vq_all + l, sizeof vq_all - l, "%svq%zu", l ? " && " : "", i);
     else vq_all[0] = '\0', vq_full = true; /* too many to test: element loads only */

@@ -29,8 +29,8 @@ prepare)
     case $n in *_f32) continue ;; esac
     "$build/tools/ugcc" "$m" --target=cuda:sm_90a --layout=keep -o "$dst/${n}_nchw.so" || echo "bench: ${n}_nchw does not compile" >&2
   done
-  # fp32 convs with plain tf32 products (the default above is 3xTF32)
-  for m in "$dst"/onnx/conv_*_f32.onnx; do
+  # fp32 convs and GEMMs with plain tf32 products (the default above is 3xTF32)
+  for m in "$dst"/onnx/conv_*_f32.onnx "$dst"/onnx/gemm*_f32.onnx; do
     n=$(basename "$m" .onnx)
     "$build/tools/ugcc" "$m" --target=cuda:sm_90a --precision=tf32 -o "$dst/${n}tf.so" || echo "bench: ${n}tf does not compile" >&2
   done
