@@ -1328,22 +1328,6 @@ static ug_status_t emit_mma(kemit_t *e, ug_kir_op_id_t id) {
   kval_t *rv = &e->vals[res];
   copy_tile(e, rv->buf, opnd_value(e, o, 2));
   LLVMValueRef ldc = ug_cg_i64(cg, rt->dims[1]);
-  int64_t full[3] = {rt->dims[0], rt->dims[1], vtype(e, opnd_value(e, o, 0))->t.dims[1]};
-  if (!LLVMIsConstant(ext[0]) || !LLVMIsConstant(ext[1]) || !LLVMIsConstant(depth)) {
-    /* a whole tile (the common case) gets its own call with constant
-     * extents, which LLVM specializes: no partial-panel paths */
-    LLVMValueRef c[3] = {ug_cg_i64(cg, full[0]), ug_cg_i64(cg, full[1]), ug_cg_i64(cg, full[2])};
-    LLVMValueRef whole = LLVMBuildAnd(cg->b, LLVMBuildICmp(cg->b, LLVMIntEQ, ext[0], c[0], ""),
-                                      LLVMBuildAnd(cg->b, LLVMBuildICmp(cg->b, LLVMIntEQ, ext[1], c[1], ""),
-                                                   LLVMBuildICmp(cg->b, LLVMIntEQ, depth, c[2], ""), ""), "");
-    ug_cg_if_t f;
-    ug_cg_if_begin(cg, &f, whole, true);
-    ug_cg_gemm(cg, rt->dtype, c[0], c[1], c[2], ptr[0], ld[0], ptr[1], ld[1], rv->buf, ldc);
-    ug_cg_if_else(cg, &f);
-    ug_cg_gemm(cg, rt->dtype, ext[0], ext[1], depth, ptr[0], ld[0], ptr[1], ld[1], rv->buf, ldc);
-    ug_cg_if_end(cg, &f);
-    return NULL;
-  }
   ug_cg_gemm(cg, rt->dtype, ext[0], ext[1], depth, ptr[0], ld[0], ptr[1], ld[1], rv->buf, ldc);
   return NULL;
 }

@@ -1,0 +1,46 @@
+#!/usr/bin/env python3
+"""ONNX matmul models for timing the CPU backend's matmuls (bench/cpu_matmul.sh):
+every operand is an input (no weights), so the compiled model.so files are small
+enough to carry to another machine.
+
+    python3 bench/make_cpu_matmul_models.py DIR
+"""
+import os
+import sys
+
+import onnx
+from onnx import TensorProto as T
+from onnx import helper as h
+
+# name: (batch or None, M, K, N, dtype, epilogue, symbolic M)
+MODELS = {
+    "mm_sq512": (None, 512, 768, 768, T.FLOAT, False, False),
+    "mm_ffn_epi": (None, 512, 768, 3072, T.FLOAT, True, False),
+    "mm_row1": (None, 1, 768, 3072, T.FLOAT, False, False),
+    "mm_heads": (12, 64, 64, 64, T.FLOAT, False, False),
+    "mm_f16": (None, 256, 512, 512, T.FLOAT16, False, False),
+    "mm_sym": (None, "s", 768, 768, T.FLOAT, False, True),
+}
+
+
+def make(d, name, batch, M, K, N, dt, epi, sym):
+    pre = [batch] if batch else []
+    a = h.make_tensor_value_info("a", dt, pre + [M, K])
+    b = h.make_tensor_value_info("b", dt, pre + [K, N])
+    y = h.make_tensor_value_info("y", dt, pre + [M, N])
+    ins, nodes = [a, b], []
+    if epi:
+        ins.append(h.make_tensor_value_info("bias", dt, [N]))
+        nodes = [h.make_node("MatMul", ["a", "b"], ["t"]), h.make_node("Add", ["t", "bias"], ["u"]),
+                 h.make_node("Relu", ["u"], ["y"])]
+    else:
+        nodes = [h.make_node("MatMul", ["a", "b"], ["y"])]
+    m = h.make_model(h.make_graph(nodes, name, ins, [y]), opset_imports=[h.make_opsetid("", 17)])
+    m.ir_version = 8
+    onnx.save(m, os.path.join(d, name + ".onnx"))
+
+
+if __name__ == "__main__":
+    os.makedirs(sys.argv[1], exist_ok=True)
+    for name, spec in MODELS.items():
+        make(sys.argv[1], name, *spec)
