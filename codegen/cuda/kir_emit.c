@@ -59,6 +59,16 @@ const char ug_cuda_kir_prelude[] =
     "  return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;\n"
     "}\n"
     "static __forceinline__ long long ug_kmod(long long a, long long b) { return a - ug_kdiv(a, b) * b; }\n"
+    "// ... by a positive constant: one truncating division and a fix-up (the\n"
+    "// stage indices of a software-pipelined loop, the L2 grouping)\n"
+    "static __forceinline__ long long ug_kdivp(long long a, long long b) {\n"
+    "  long long q = a / b;\n"
+    "  return a - q * b < 0 ? q - 1 : q;\n"
+    "}\n"
+    "static __forceinline__ long long ug_kmodp(long long a, long long b) {\n"
+    "  long long r = a % b;\n"
+    "  return r < 0 ? r + b : r;\n"
+    "}\n"
     "static __forceinline__ long long ug_kmin(long long a, long long b) { return a < b ? a : b; }\n"
     "static __forceinline__ long long ug_kmax(long long a, long long b) { return a < b ? b : a; }\n";
 
@@ -108,13 +118,16 @@ static ug_status_t emit_index_ew(kemit_t *e, const ug_kir_op_data_t *o) {
   if (o->num_operands != 2) return kerr(e, o, "index arity");
   index_expr(e, ug_kir_operand(e->kk, o, 0), a, sizeof a);
   index_expr(e, ug_kir_operand(e->kk, o, 1), b, sizeof b);
+  /* a divisor that is a positive constant (an immediate, or a static dim) */
+  const ug_kir_operand_t *d = ug_kir_operand(e->kk, o, 1);
+  bool pos = d->value == UG_NONE && UG_DIM_IS_STATIC(d->imm) && d->imm > 0;
   const char *fmt;
   switch (o->ew) {
   case UG_OP_ADD: fmt = "(%s) + (%s)"; break;
   case UG_OP_SUB: fmt = "(%s) - (%s)"; break;
   case UG_OP_MUL: fmt = "(%s) * (%s)"; break;
-  case UG_OP_DIV: fmt = "ug_kdiv(%s, %s)"; break;
-  case UG_OP_MOD: fmt = "ug_kmod(%s, %s)"; break;
+  case UG_OP_DIV: fmt = pos ? "ug_kdivp(%s, %s)" : "ug_kdiv(%s, %s)"; break;
+  case UG_OP_MOD: fmt = pos ? "ug_kmodp(%s, %s)" : "ug_kmod(%s, %s)"; break;
   case UG_OP_MIN: fmt = "ug_kmin(%s, %s)"; break;
   case UG_OP_MAX: fmt = "ug_kmax(%s, %s)"; break;
   case UG_OP_EQUAL: fmt = "(%s) == (%s)"; break;
