@@ -37,15 +37,36 @@ def write(name, doc, lines):
         f.write("\n".join(head + lines) + "\n")
 
 
-def plain(name, doc, dt, ash, bsh, tol, sym=None):
+def fmt_special(a):
+    """fmt, with inf, -inf and nan spelled out."""
+    out = []
+    for v in np.asarray(a, dtype=np.float64).reshape(-1):
+        out.append("nan" if np.isnan(v) else ("inf" if v > 0 else "-inf") if np.isinf(v) else fmt([v]))
+    return " ".join(out)
+
+
+def inf_operands(a, b):
+    """Row 0 of a holds +inf at k 3, row 1 -inf at k 5 and +inf at k 7 (so that
+    some of its products cancel to NaN); b has zero rows and columns (inf * 0)."""
+    a[0, 3] = np.inf
+    a[1, 5], a[1, 7] = -np.inf, np.inf
+    b[3, 1] = 0
+    b[5, :4] = 0
+
+
+def plain(name, doc, dt, ash, bsh, tol, sym=None, edit=None):
     a, b = vals(ash), vals(bsh)
-    y = rnd(np.matmul(a, b), dt)
+    if edit:
+        edit(a, b)
+    with np.errstate(invalid="ignore"):
+        y = rnd(np.matmul(a, b), dt)
     lines = []
     sa, sy = list(ash), list(y.shape)
     if sym:
         lines.append(f"// E2E sym {sym}={ash[0]}")
         sa[0], sy[0] = sym, sym
-    lines += ["// E2E in " + fmt(a), "// E2E in " + fmt(b), "// E2E out " + fmt(y), f"// E2E tol {tol}"]
+    lines += ["// E2E in " + fmt_special(a), "// E2E in " + fmt_special(b), "// E2E out " + fmt_special(y),
+              f"// E2E tol {tol}"]
     lines.append(f"graph @main(%a: {shape(dt, sa)}, %b: {shape(dt, bsh)}) -> (y: {shape(dt, sy)}) {{")
     lines.append(f"  %y = matmul %a, %b : {shape(dt, sy)}")
     lines += ["  return %y", "}"]
@@ -109,31 +130,6 @@ scaled("f16_scaled",
        "f16", [2, 40, 64], [2, 64, 40], 1e-3)
 
 
-def fmt_special(a):
-    out = []
-    for v in np.asarray(a, dtype=np.float64).reshape(-1):
-        out.append("nan" if np.isnan(v) else ("inf" if v > 0 else "-inf") if np.isinf(v) else fmt([v]))
-    return " ".join(out)
-
-
-def special(name, doc, ash, bsh, tol):
-    """f32 with inf operands: row 0 of a holds +inf at k 3, row 1 -inf at k 5 and
-    +inf at k 7 (so that some of its products cancel to NaN), b has zero rows
-    and columns (inf * 0)."""
-    a, b = vals(ash), vals(bsh)
-    a[0, 3] = np.inf
-    a[1, 5], a[1, 7] = -np.inf, np.inf
-    b[3, 1] = 0
-    b[5, :4] = 0
-    with np.errstate(invalid="ignore"):
-        y = rnd(np.matmul(a, b), "f32")
-    lines = ["// E2E in " + fmt_special(a), "// E2E in " + fmt_special(b), "// E2E out " + fmt_special(y),
-             f"// E2E tol {tol}"]
-    lines.append(f"graph @main(%a: {shape('f32', ash)}, %b: {shape('f32', bsh)}) -> (y: {shape('f32', y.shape)}) {{")
-    lines += [f"  %y = matmul %a, %b : {shape('f32', y.shape)}", "  return %y", "}"]
-    write(name, doc, lines)
-
-
 # f32: 128x128 tiles, k steps of 16 (tf32 / 3xTF32 mma on the GPU, by default 3xTF32)
 plain("f32_ragged",
       "f32 [130,40] @ [40,36]: two row tiles (the second of 2 rows), K 40 (two full k tiles of\n"
@@ -147,8 +143,8 @@ epilogue("f32_epilogue",
          "f32 [3,33,64] @ [64,40] with a fused epilogue: + bias[40], relu, + a full residual; the\n"
          "matmul's own result stored too.",
          "f32", [3, 33, 64], [64, 40], 1e-6)
-special("f32_inf",
-        "f32 [4,24] @ [24,8] with inf operands: results inf, -inf and NaN (inf * 0, inf - inf)\n"
-        "as in f32 arithmetic; on tensor cores 3xTF32 gives NaN for them all and the kernel\n"
-        "recomputes those exactly.",
-        [4, 24], [24, 8], 1e-6)
+plain("f32_inf",
+      "f32 [4,24] @ [24,8] with inf operands: results inf, -inf and NaN (inf * 0, inf - inf)\n"
+      "as in f32 arithmetic; on tensor cores 3xTF32 gives NaN for them all and the kernel\n"
+      "recomputes those exactly.",
+      "f32", [4, 24], [24, 8], 1e-6, edit=inf_operands)
