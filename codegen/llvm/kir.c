@@ -1266,35 +1266,41 @@ static ug_status_t emit_if(kemit_t *e, const ug_kir_op_data_t *o) {
 
 /* ---- mma ---- */
 
-/* The valid rows and columns of the global tile that load ld reads: the
- * part inside its buffer (none when an outer coordinate is outside). */
-static void tile_extent(kemit_t *e, const ug_kir_op_data_t *ld, LLVMValueRef *rows, LLVMValueRef *cols) {
+/* The part of the global tile that load ld reads that lies inside its
+ * buffer: tile rows [lo[0], hi[0]) and columns [lo[1], hi[1]) (empty when
+ * an outer coordinate is outside; the origin may be negative). */
+static void tile_extent(kemit_t *e, const ug_kir_op_data_t *ld, LLVMValueRef *lo, LLVMValueRef *hi) {
   ug_cg_t *cg = e->cg;
   kaccess_t a;
   access_init(e, ld, &vtype(e, ug_kir_result(e->k, ld, 0))->t, &a);
-  LLVMValueRef zero = ug_cg_i64(cg, 0), ext[2];
+  LLVMValueRef zero = ug_cg_i64(cg, 0);
   for (int j = 0; j < 2; j++) {
     int i = a.R - 2 + j;
-    LLVMValueRef left = LLVMBuildSub(cg->b, a.g->dims[i], a.origin[i], "");
-    ext[j] = ug_cg_imin(cg, ug_cg_imax(cg, left, zero), ug_cg_i64(cg, a.tt->dims[j]));
+    LLVMValueRef T = ug_cg_i64(cg, a.tt->dims[j]);
+    lo[j] = ug_cg_imin(cg, ug_cg_imax(cg, LLVMBuildNeg(cg->b, a.origin[i], ""), zero), T);
+    hi[j] = ug_cg_imin(cg, ug_cg_imax(cg, LLVMBuildSub(cg->b, a.g->dims[i], a.origin[i], ""), lo[j]), T);
   }
   for (int i = 0; i < a.R - 2; i++)
-    ext[0] = LLVMBuildSelect(cg->b, in_range(e, a.origin[i], a.g->dims[i]), ext[0], zero, "");
-  *rows = ext[0];
-  *cols = ext[1];
+    hi[0] = LLVMBuildSelect(cg->b, in_range(e, a.origin[i], a.g->dims[i]), hi[0], lo[0], "");
 }
 
 /* c + a @ b through the register-blocked GEMM (gemm.c), into the result's
- * buffer.  Operands whose stage holds one global load's tile (stage_source)
- * are read only inside the buffer (the rest of the stage is zeros), or read
- * in place when find_mma_sources says so. */
+ * buffer.  An operand whose stage holds one global load's tile
+ * (stage_source) is zeros outside the part inside the buffer, so the GEMM
+ * runs over that part only: rows from a's, columns from b's, depth where
+ * both are inside, each a [lo, hi) range of the tile.  Operands that
+ * find_mma_sources marks are read in place from the global buffer. */
 static ug_status_t emit_mma(kemit_t *e, ug_kir_op_id_t id) {
   ug_cg_t *cg = e->cg;
   ug_kir_kernel_t *k = e->k;
   const ug_kir_op_data_t *o = ug_kir_op(k, id);
   ug_kir_value_id_t res = ug_kir_result(k, o, 0);
   const ug_type_t *rt = &vtype(e, res)->t;
-  LLVMValueRef ext[2] = {ug_cg_i64(cg, rt->dims[0]), ug_cg_i64(cg, rt->dims[1])}, depth = NULL;
+  LLVMValueRef zero = ug_cg_i64(cg, 0);
+  int64_t depth_n = vtype(e, opnd_value(e, o, 0))->t.dims[1];
+  /* ranges of the result's rows, columns and the depth */
+  LLVMValueRef lo[3] = {zero, zero, zero};
+  LLVMValueRef hi[3] = {ug_cg_i64(cg, rt->dims[0]), ug_cg_i64(cg, rt->dims[1]), ug_cg_i64(cg, depth_n)};
   LLVMValueRef ptr[2], ld[2];
   for (uint32_t i = 0; i < 2; i++) {
     const ug_kir_operand_t *a = ug_kir_operand(k, o, i);
@@ -1302,8 +1308,8 @@ static ug_status_t emit_mma(kemit_t *e, ug_kir_op_id_t id) {
     const mma_src_t *ms = &e->mma[id][i];
     if (ms->direct) {
       kaccess_t ac;
-      const ug_kir_op_data_t *lo = ug_kir_op(k, ms->src);
-      access_init(e, lo, &vtype(e, ug_kir_result(k, lo, 0))->t, &ac);
+      const ug_kir_op_data_t *lo_op = ug_kir_op(k, ms->src);
+      access_init(e, lo_op, &vtype(e, ug_kir_result(k, lo_op, 0))->t, &ac);
       LLVMValueRef off = access_offset(e, &ac, false, NULL);
       ptr[i] = LLVMBuildGEP2(cg->b, ug_cg_ctype(cg, ac.dt), ac.base, &off, 1, "");
       ld[i] = ac.g->strides[ac.R - 2];
@@ -1318,17 +1324,24 @@ static ug_status_t emit_mma(kemit_t *e, ug_kir_op_id_t id) {
     }
     if (ms->src == UG_NONE) continue;
     /* a: rows x depth, b: depth x columns */
-    LLVMValueRef r, c;
-    tile_extent(e, ug_kir_op(k, ms->src), &r, &c);
-    LLVMValueRef d = i == 0 ? c : r;
-    depth = depth ? ug_cg_imin(cg, depth, d) : d;
-    ext[i] = i == 0 ? r : c;
+    LLVMValueRef l[2], h[2];
+    tile_extent(e, ug_kir_op(k, ms->src), l, h);
+    int outer = i == 0 ? 0 : 1, inner = i == 0 ? 1 : 0;
+    lo[outer] = l[outer];
+    hi[outer] = h[outer];
+    lo[2] = ug_cg_imax(cg, lo[2], l[inner]);
+    hi[2] = ug_cg_imin(cg, hi[2], h[inner]);
   }
-  if (!depth) depth = ug_cg_i64(cg, vtype(e, opnd_value(e, o, 0))->t.dims[1]);
+  LLVMValueRef ext[3];
+  for (int j = 0; j < 3; j++) ext[j] = ug_cg_imax(cg, LLVMBuildSub(cg->b, hi[j], lo[j], ""), zero);
+  /* the GEMM starts at (rows lo, depth lo) of a, (depth lo, columns lo) of b */
+  LLVMValueRef pa = elem_ptr(e, ptr[0], rt->dtype, ug_cg_iadd(cg, ug_cg_imul(cg, lo[0], ld[0]), lo[2]));
+  LLVMValueRef pb = elem_ptr(e, ptr[1], rt->dtype, ug_cg_iadd(cg, ug_cg_imul(cg, lo[2], ld[1]), lo[1]));
   kval_t *rv = &e->vals[res];
   copy_tile(e, rv->buf, opnd_value(e, o, 2));
   LLVMValueRef ldc = ug_cg_i64(cg, rt->dims[1]);
-  ug_cg_gemm(cg, rt->dtype, ext[0], ext[1], depth, ptr[0], ld[0], ptr[1], ld[1], rv->buf, ldc);
+  LLVMValueRef pc = elem_ptr(e, rv->buf, rt->dtype, ug_cg_iadd(cg, ug_cg_imul(cg, lo[0], ldc), lo[1]));
+  ug_cg_gemm(cg, rt->dtype, ext[0], ext[1], ext[2], pa, ld[0], pb, ld[1], pc, ldc);
   return NULL;
 }
 

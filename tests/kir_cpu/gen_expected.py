@@ -178,8 +178,20 @@ def mma_stages_bf16():
     return {"m": m, "k": k, "n": n}, {"A": A, "B": B, "C": np.full((2, m, n), 7, np.float32)}, {"C": C}, 1e-5
 
 
+def mma_offset():
+    A = rng.uniform(-1, 1, (5, 11)).astype(np.float32)
+    B = rng.uniform(-1, 1, (11, 7)).astype(np.float32)
+    return {}, {"A": A, "B": B, "C": np.full((5, 7), 7, np.float32)}, {"C": A.astype(np.float64) @ B}, 1e-6
+
+
+def mma_offset_bf16():
+    A = bf16(rng.uniform(-1, 1, (5, 11)))
+    B = bf16(rng.uniform(-1, 1, (11, 7)))
+    return {}, {"A": A, "B": B, "C": np.full((5, 7), 7, np.float32)}, {"C": A.astype(np.float64) @ B}, 1e-6
+
+
 CASES = [softmax_rows, softmax_online, causal_mask, rms_norm, masked, reduce_axes, f16_chain, ew_rows, big_scratch, ragged,
-         gather, shared_stages, mma_registers, mma_stages, mma_stages_bf16]
+         gather, shared_stages, mma_registers, mma_stages, mma_stages_bf16, mma_offset, mma_offset_bf16]
 
 
 def fmt(a):
