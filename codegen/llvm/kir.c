@@ -44,7 +44,7 @@
  * Shared memory: an alloc is its stages of compute values in the scratch
  * area, whole-stage loads and stores join groups like global ones, and a
  * barrier only ends the open group.  mma calls the register-blocked GEMM
- * (gemm.c) on buffers (emit_mma, find_mma_sources).
+ * (gemm.c) on buffers (kir_mma.c).
  *
  * Kernel parameters are the kernel function's args in order: a global is
  * the buffer; a one-element tile or an index parameter is read from the
@@ -55,79 +55,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codegen/llvm/gemm.h"
-#include "codegen/llvm/lower.h"
+#include "codegen/llvm/kir_cpu.h"
 
 #define SCRATCH_STACK (32 * 1024)
-
-enum { K_NONE, K_INDEX, K_UNIFORM, K_ELEM, K_BUF, K_GLOBAL, K_SHARED };
-
-/* The parameter bit of shared buffers in a group's loads / stores sets. */
-#define SHARED_PARAM 63
-
-typedef struct {
-  int kind;
-  bool stored;     /* ELEM: also kept in its buffer */
-  uint32_t group;  /* the group whose loop defines it (ELEM, reduce results); UG_NONE otherwise */
-  int64_t off;     /* its own buffer in the scratch area, bytes; -1: none */
-  LLVMValueRef v;  /* INDEX, UNIFORM; ELEM: in the loop body being emitted */
-  LLVMValueRef buf; /* BUF, stored ELEM: compute values; GLOBAL: the base pointer */
-  LLVMValueRef acc; /* a reduce's one-element accumulator slot */
-  uint32_t param;  /* GLOBAL: the parameter number; SHARED: SHARED_PARAM */
-  uint32_t uses;   /* operands naming it */
-} kval_t;
-
-/* An mma operand: a shared stage (or a tile in a buffer), or, when the
- * stage only ever holds one unmasked global load of the compute dtype, that
- * global tile read in place (the load and the store are not emitted). */
-typedef struct {
-  ug_kir_op_id_t src;  /* the load that filled the stage, UG_NONE: unknown */
-  bool direct;         /* read src's global tile in place */
-} mma_src_t;
-
-typedef struct {
-  int rank; /* the loop shape: the tiles' shape without size-1 dims */
-  int64_t shape[UG_MAX_RANK];
-  uint32_t first, count; /* its ops: gops[first, first + count) */
-  uint64_t loads, stores; /* parameters read / written: bit min(i, 63) */
-} group_t;
-
-typedef struct {
-  bool group;
-  uint32_t id; /* group or op */
-} item_t;
-
-typedef struct {
-  item_t *v;
-  size_t len, cap;
-} items_t;
-
-typedef struct {
-  LLVMValueRef dims[UG_MAX_RANK], strides[UG_MAX_RANK];
-} kglobal_t;
-
-typedef struct {
-  ug_cg_t *cg;
-  ug_kir_kernel_t *k;
-  kval_t *vals;
-  uint32_t *op_group; /* per op: its group or UG_NONE */
-  group_t *groups;
-  uint32_t ngroups;
-  ug_kir_op_id_t *gops;
-  uint32_t ngops;
-  items_t *items; /* per region: what to emit, in order */
-  kglobal_t *globals; /* per parameter */
-  int64_t scratch_bytes;
-  uint32_t open; /* planning: the open group */
-  /* emission */
-  uint32_t cur;  /* the group whose loop body is being emitted */
-  bool checked;  /* ... with per-element bounds checks */
-  LLVMValueRef iv[UG_MAX_RANK], lin; /* its loop indices and row-major element number */
-  LLVMValueRef pid[UG_KIR_MAX_GRID];
-  ug_kir_op_id_t yield; /* the yield met by the last region emitted */
-  mma_src_t (*mma)[2];  /* per op: an mma's a and b */
-  bool *skip;           /* per op: not emitted (a load and store an mma reads around) */
-} kemit_t;
 
 /* ---- helpers ---- */
 
@@ -135,8 +65,7 @@ static const char *op_name(const ug_kir_op_data_t *o) {
   return o->op == UG_KIR_EW ? ug_op_info(o->ew)->name : ug_kir_op_info(o->op)->name;
 }
 
-static ug_status_t kerr(kemit_t *e, const ug_kir_op_data_t *o, const char *fmt, ...) UG_PRINTF(3, 4);
-static ug_status_t kerr(kemit_t *e, const ug_kir_op_data_t *o, const char *fmt, ...) {
+ug_status_t kc_kerr(kemit_t *e, const ug_kir_op_data_t *o, const char *fmt, ...) {
   char origin[512], msg[512];
   if (o && o->loc) snprintf(origin, sizeof origin, "node \"%s\"", o->loc);
   else snprintf(origin, sizeof origin, "kernel @%s", e->k->name ? e->k->name : "?");
@@ -149,12 +78,12 @@ static ug_status_t kerr(kemit_t *e, const ug_kir_op_data_t *o, const char *fmt, 
 }
 
 static ug_status_t unsupported(kemit_t *e, const ug_kir_op_data_t *o) {
-  return kerr(e, o, "not supported on the cpu");
+  return kc_kerr(e, o, "not supported on the cpu");
 }
 
-static const ug_kir_type_t *vtype(kemit_t *e, ug_kir_value_id_t v) { return ug_kir_value_type(e->k, v); }
+const ug_kir_type_t *kc_vtype(kemit_t *e, ug_kir_value_id_t v) { return ug_kir_value_type(e->k, v); }
 
-static int64_t numel(const ug_type_t *t) {
+int64_t kc_numel(const ug_type_t *t) {
   int64_t n = 1;
   for (int i = 0; i < t->rank; i++) n *= t->dims[i];
   return n;
@@ -185,18 +114,18 @@ static int64_t csize(ug_dtype_t dt) {
 
 static int64_t new_buffers(kemit_t *e, const ug_type_t *t, int64_t n) {
   int64_t off = e->scratch_bytes;
-  e->scratch_bytes += (n * numel(t) * csize(t->dtype) + 63) & ~(int64_t)63;
+  e->scratch_bytes += (n * kc_numel(t) * csize(t->dtype) + 63) & ~(int64_t)63;
   return off;
 }
 
-static int64_t new_buffer(kemit_t *e, const ug_type_t *t) { return new_buffers(e, t, 1); }
+int64_t kc_new_buffer(kemit_t *e, const ug_type_t *t) { return new_buffers(e, t, 1); }
 
 static bool is_shared(kemit_t *e, const ug_kir_op_data_t *o) {
   const ug_kir_operand_t *a = ug_kir_operand(e->k, o, 0);
   return a->access && e->vals[a->value].kind == K_SHARED;
 }
 
-static ug_kir_value_id_t opnd_value(kemit_t *e, const ug_kir_op_data_t *o, uint32_t i) {
+ug_kir_value_id_t kc_opnd_value(kemit_t *e, const ug_kir_op_data_t *o, uint32_t i) {
   return ug_kir_operand(e->k, o, i)->value;
 }
 
@@ -219,14 +148,14 @@ static void close_group(kemit_t *e, ug_kir_region_id_t r) {
 }
 
 static uint64_t param_bit(kemit_t *e, const ug_kir_op_data_t *o) {
-  uint32_t p = e->vals[opnd_value(e, o, 0)].param;
+  uint32_t p = e->vals[kc_opnd_value(e, o, 0)].param;
   return 1ull << (p < 63 ? p : 63);
 }
 
 /* Whether op o uses a value that group g defines. */
 static bool uses_group(kemit_t *e, const ug_kir_op_data_t *o, uint32_t g) {
   for (uint32_t i = 0; i < o->num_operands; i++) {
-    ug_kir_value_id_t v = opnd_value(e, o, i);
+    ug_kir_value_id_t v = kc_opnd_value(e, o, i);
     if (v != UG_NONE && e->vals[v].group == g) return true;
   }
   return false;
@@ -245,10 +174,10 @@ static void plan_group_op(kemit_t *e, ug_kir_region_id_t r, ug_kir_op_id_t id, c
     /* operands of the group must be elements of this loop: not reduce results,
      * not a broadcast operand of another loop shape */
     for (uint32_t i = 0; i < o->num_operands && join; i++) {
-      ug_kir_value_id_t v = opnd_value(e, o, i);
+      ug_kir_value_id_t v = kc_opnd_value(e, o, i);
       if (v == UG_NONE || e->vals[v].group != e->open) continue;
       if (e->vals[v].kind != K_ELEM) join = false;
-      if (o->op == UG_KIR_BROADCAST && !same_squeeze(&vtype(e, v)->t, t)) join = false;
+      if (o->op == UG_KIR_BROADCAST && !same_squeeze(&kc_vtype(e, v)->t, t)) join = false;
     }
     if (join && (o->op == UG_KIR_LOAD || o->op == UG_KIR_GATHER) && (g->stores & param_bit(e, o))) join = false;
     if (join && o->op == UG_KIR_STORE && ((g->stores | g->loads) & param_bit(e, o))) join = false;
@@ -273,7 +202,7 @@ static void plan_group_op(kemit_t *e, ug_kir_region_id_t r, ug_kir_op_id_t id, c
 
 /* An op emitted on its own: before the open group when it neither depends
  * on it nor conflicts with its memory accesses, else after it. */
-static void plan_single(kemit_t *e, ug_kir_region_id_t r, ug_kir_op_id_t id, bool reads, bool writes, bool barrier) {
+void kc_plan_single(kemit_t *e, ug_kir_region_id_t r, ug_kir_op_id_t id, bool reads, bool writes, bool barrier) {
   if (e->open != UG_NONE) {
     const group_t *g = &e->groups[e->open];
     if (barrier || uses_group(e, ug_kir_op(e->k, id), e->open) || (reads && g->stores) ||
@@ -287,125 +216,12 @@ static ug_status_t plan_region(kemit_t *e, ug_kir_region_id_t r);
 
 /* A value carried by for/if: index, one-element tile (UNIFORM) or a buffer. */
 static ug_status_t plan_carried(kemit_t *e, const ug_kir_op_data_t *o, ug_kir_value_id_t v, int64_t off) {
-  const ug_kir_type_t *t = vtype(e, v);
+  const ug_kir_type_t *t = kc_vtype(e, v);
   kval_t *x = &e->vals[v];
   if (t->kind == UG_KT_INDEX) x->kind = K_INDEX;
-  else if (t->kind != UG_KT_TILE) return kerr(e, o, "carries a %s value: not supported on the cpu", t->kind == UG_KT_TOKEN ? "token" : "memory");
-  else if (numel(&t->t) == 1) x->kind = K_UNIFORM;
+  else if (t->kind != UG_KT_TILE) return kc_kerr(e, o, "carries a %s value: not supported on the cpu", t->kind == UG_KT_TOKEN ? "token" : "memory");
+  else if (kc_numel(&t->t) == 1) x->kind = K_UNIFORM;
   else x->kind = K_BUF, x->off = off;
-  return NULL;
-}
-
-/* ---- mma operands ---- */
-
-static bool same_index(const ug_kir_operand_t *a, const ug_kir_operand_t *b) {
-  return a->value == b->value && (a->value != UG_NONE || a->imm == b->imm);
-}
-
-static ug_kir_op_id_t def_op(kemit_t *e, ug_kir_value_id_t v) {
-  const ug_kir_value_t *d = &e->k->values.items[v];
-  return d->def_kind == UG_KV_RESULT ? d->def : UG_NONE;
-}
-
-/* Whether op o may write memory other than shared buffers it names: global
- * stores, copies, and regions (whose bodies are not looked into). */
-static bool may_write(kemit_t *e, const ug_kir_op_data_t *o) {
-  if (o->op == UG_KIR_STORE) return vtype(e, ug_kir_operand(e->k, o, 0)->value)->kind != UG_KT_SHARED;
-  return o->op == UG_KIR_ASYNC_COPY || o->op == UG_KIR_FOR || o->op == UG_KIR_IF || o->op == UG_KIR_ROLE;
-}
-
-static bool writes_between(kemit_t *e, const ug_kir_region_t *reg, size_t from, size_t to) {
-  for (size_t i = from + 1; i < to; i++)
-    if (may_write(e, ug_kir_op(e->k, reg->ops.items[i]))) return true;
-  return false;
-}
-
-/* The stage an mma reads (operand `acc`, op number `at` of region reg) as
- * the tile of one global load: the last store into that buffer before the
- * mma, in this region with nothing between that may write it, stored an
- * unmasked, `other`-0 load of a global buffer into the same stage.
- * The stage then holds the global tile with zeros outside the buffer, so
- * the mma may read only the part inside it (emit_mma).  *store gets the
- * store. */
-static ug_kir_op_id_t stage_source(kemit_t *e, const ug_kir_region_t *reg, size_t at, const ug_kir_operand_t *acc,
-                                   ug_kir_op_id_t *store) {
-  ug_kir_kernel_t *k = e->k;
-  size_t si = at;
-  while (si-- > 0) {
-    const ug_kir_op_data_t *o = ug_kir_op(k, reg->ops.items[si]);
-    if (o->op == UG_KIR_STORE && ug_kir_operand(k, o, 0)->value == acc->value) break;
-    if (may_write(e, o) && o->op != UG_KIR_STORE) return UG_NONE;
-  }
-  if (si == (size_t)-1) return UG_NONE;
-  const ug_kir_op_data_t *st = ug_kir_op(k, reg->ops.items[si]);
-  const ug_kir_operand_t *sa = ug_kir_operand(k, st, 0);
-  if (st->num_operands != 2 || !same_index(ug_kir_index(k, sa, 0), ug_kir_index(k, acc, 0))) return UG_NONE;
-  ug_kir_op_id_t ld = def_op(e, opnd_value(e, st, 1));
-  if (ld == UG_NONE) return UG_NONE;
-  const ug_kir_op_data_t *lo = ug_kir_op(k, ld);
-  const ug_kir_attr_t *other = ug_kir_op_attr(k, lo, UG_KATTR_OTHER);
-  if (lo->op != UG_KIR_LOAD || lo->parent != st->parent || lo->num_operands != 1 || (other && other->f != 0.0) ||
-      vtype(e, ug_kir_operand(k, lo, 0)->value)->kind != UG_KT_GLOBAL)
-    return UG_NONE;
-  *store = reg->ops.items[si];
-  return ld;
-}
-
-/* For every mma: where its shared operands come from, and which of them
- * it reads in place (their load and store are skipped). */
-static void find_mma_sources(kemit_t *e) {
-  ug_kir_kernel_t *k = e->k;
-  for (uint32_t id = 0; id < k->ops.len; id++) {
-    const ug_kir_op_data_t *o = ug_kir_op(k, id);
-    if (o->op != UG_KIR_MMA) continue;
-    const ug_kir_region_t *reg = ug_kir_region(k, o->parent);
-    size_t at = 0;
-    while (at < reg->ops.len && reg->ops.items[at] != id) at++;
-    ug_dtype_t acc_dt = vtype(e, ug_kir_result(k, o, 0))->t.dtype;
-    for (uint32_t i = 0; i < 2; i++) {
-      const ug_kir_operand_t *a = ug_kir_operand(k, o, i);
-      mma_src_t *ms = &e->mma[id][i];
-      ms->src = UG_NONE;
-      if (!a->access) continue;
-      ug_kir_op_id_t st = UG_NONE;
-      ms->src = stage_source(e, reg, at, a, &st);
-      if (ms->src == UG_NONE) continue;
-      /* in place: the global holds compute values, the loaded tile and the
-       * stage have no other use, nothing writes memory from the load on */
-      const ug_kir_op_data_t *lo = ug_kir_op(k, ms->src);
-      ug_kir_value_id_t tile = ug_kir_result(k, lo, 0);
-      size_t li = 0;
-      while (reg->ops.items[li] != ms->src) li++;
-      ms->direct = vtype(e, ug_kir_operand(k, lo, 0)->value)->t.dtype == acc_dt && e->vals[tile].uses == 1 &&
-                   e->vals[a->value].uses == 2 && !writes_between(e, reg, li, at);
-      /* the load, the store and (unused now) the shared buffer go */
-      if (ms->direct) e->skip[ms->src] = e->skip[st] = e->skip[def_op(e, a->value)] = true;
-    }
-  }
-}
-
-static ug_status_t plan_mma(kemit_t *e, ug_kir_region_id_t r, ug_kir_op_id_t id) {
-  ug_kir_kernel_t *k = e->k;
-  const ug_kir_op_data_t *o = ug_kir_op(k, id);
-  const ug_kir_attr_t *ta = ug_kir_op_attr(k, o, UG_KATTR_TRANS_A), *tb = ug_kir_op_attr(k, o, UG_KATTR_TRANS_B);
-  if ((ta && ta->i) || (tb && tb->i)) return kerr(e, o, "transposed operands: not supported on the cpu");
-  ug_kir_value_id_t res = ug_kir_result(k, o, 0), c = opnd_value(e, o, 2);
-  const ug_type_t *rt = &vtype(e, res)->t;
-  if (!ug_cg_gemm_supported(rt->dtype))
-    return kerr(e, o, "accumulates in %s: not supported on the cpu (f32, f64)", ug_dtype_name(rt->dtype));
-  for (uint32_t i = 0; i < 2; i++) {
-    const ug_kir_operand_t *a = ug_kir_operand(k, o, i);
-    ug_dtype_t dt = vtype(e, a->value)->t.dtype;
-    if (!ug_dtype_is_float(dt) || ug_dtype_compute(dt) != rt->dtype)
-      return kerr(e, o, "%s operands into a %s accumulator: not supported on the cpu", ug_dtype_name(dt), ug_dtype_name(rt->dtype));
-    if (!a->access && e->vals[a->value].kind == K_UNIFORM)
-      return kerr(e, o, "a one-element operand: not supported on the cpu");
-  }
-  kval_t *rv = &e->vals[res], *cv = &e->vals[c];
-  rv->kind = K_BUF;
-  /* accumulate in place when the accumulator has no other use */
-  rv->off = cv->kind == K_BUF && cv->off >= 0 && cv->uses == 1 ? cv->off : new_buffer(e, rt);
-  plan_single(e, r, id, true, false, false);
   return NULL;
 }
 
@@ -415,28 +231,28 @@ static ug_status_t plan_op(kemit_t *e, ug_kir_region_id_t r, ug_kir_op_id_t id) 
   if (e->skip[id]) return NULL;
   ug_kir_value_id_t res = o->num_results ? ug_kir_result(k, o, 0) : UG_NONE;
   kval_t *rv = res != UG_NONE ? &e->vals[res] : NULL;
-  const ug_kir_type_t *rt = res != UG_NONE ? vtype(e, res) : NULL;
+  const ug_kir_type_t *rt = res != UG_NONE ? kc_vtype(e, res) : NULL;
   for (uint32_t i = 0; i < o->num_results; i++) {
-    const ug_kir_type_t *t = vtype(e, ug_kir_result(k, o, i));
+    const ug_kir_type_t *t = kc_vtype(e, ug_kir_result(k, o, i));
     if (t->kind == UG_KT_TILE && !ug_cg_dtype_supported(t->t.dtype))
-      return kerr(e, o, "dtype %s is not supported by the cpu backend", ug_dtype_name(t->t.dtype));
+      return kc_kerr(e, o, "dtype %s is not supported by the cpu backend", ug_dtype_name(t->t.dtype));
   }
   switch (o->op) {
   case UG_KIR_PROGRAM_ID:
   case UG_KIR_TO_INDEX:
     rv->kind = K_INDEX;
-    plan_single(e, r, id, false, false, false);
+    kc_plan_single(e, r, id, false, false, false);
     return NULL;
   case UG_KIR_EW: {
     bool any_index = false, all_uniform = true;
     for (uint32_t i = 0; i < o->num_operands; i++) {
-      ug_kir_value_id_t v = opnd_value(e, o, i);
-      if (v == UG_NONE || vtype(e, v)->kind == UG_KT_INDEX) any_index = true;
+      ug_kir_value_id_t v = kc_opnd_value(e, o, i);
+      if (v == UG_NONE || kc_vtype(e, v)->kind == UG_KT_INDEX) any_index = true;
       else if (e->vals[v].kind != K_UNIFORM) all_uniform = false;
     }
     if (any_index || all_uniform) {
       rv->kind = rt->kind == UG_KT_INDEX ? K_INDEX : K_UNIFORM;
-      plan_single(e, r, id, false, false, false);
+      kc_plan_single(e, r, id, false, false, false);
     } else {
       rv->kind = K_ELEM;
       plan_group_op(e, r, id, &rt->t);
@@ -445,12 +261,12 @@ static ug_status_t plan_op(kemit_t *e, ug_kir_region_id_t r, ug_kir_op_id_t id) 
   }
   case UG_KIR_SPLAT:
     rv->kind = K_UNIFORM;
-    plan_single(e, r, id, false, false, false);
+    kc_plan_single(e, r, id, false, false, false);
     return NULL;
   case UG_KIR_IOTA:
-    if (numel(&rt->t) == 1) {
+    if (kc_numel(&rt->t) == 1) {
       rv->kind = K_UNIFORM;
-      plan_single(e, r, id, false, false, false);
+      kc_plan_single(e, r, id, false, false, false);
     } else {
       rv->kind = K_ELEM;
       plan_group_op(e, r, id, &rt->t);
@@ -458,32 +274,32 @@ static ug_status_t plan_op(kemit_t *e, ug_kir_region_id_t r, ug_kir_op_id_t id) 
     return NULL;
   case UG_KIR_BROADCAST:
   case UG_KIR_RESHAPE: {
-    ug_kir_value_id_t x = opnd_value(e, o, 0);
+    ug_kir_value_id_t x = kc_opnd_value(e, o, 0);
     const kval_t *xv = &e->vals[x];
     if (xv->kind == K_UNIFORM) {
       rv->kind = K_UNIFORM;
-      plan_single(e, r, id, false, false, false);
+      kc_plan_single(e, r, id, false, false, false);
     } else if (o->op == UG_KIR_BROADCAST ||
-               (xv->kind == K_ELEM && xv->group == e->open && e->open != UG_NONE && same_squeeze(&vtype(e, x)->t, &rt->t))) {
+               (xv->kind == K_ELEM && xv->group == e->open && e->open != UG_NONE && same_squeeze(&kc_vtype(e, x)->t, &rt->t))) {
       rv->kind = K_ELEM;
       plan_group_op(e, r, id, &rt->t);
     } else {
       rv->kind = K_BUF; /* the operand's buffer, read with the new shape */
-      plan_single(e, r, id, false, false, false);
+      kc_plan_single(e, r, id, false, false, false);
     }
     return NULL;
   }
   case UG_KIR_LOAD:
   case UG_KIR_STORE: {
     const ug_kir_operand_t *acc = ug_kir_operand(k, o, 0);
-    if (vtype(e, acc->value)->kind != UG_KT_GLOBAL && e->vals[acc->value].kind != K_SHARED)
-      return kerr(e, o, "%s memory: not supported on the cpu", vtype(e, acc->value)->kind == UG_KT_MBAR ? "mbarrier" : "this");
-    const ug_type_t *tt = o->op == UG_KIR_LOAD ? &rt->t : &vtype(e, opnd_value(e, o, 1))->t;
+    if (kc_vtype(e, acc->value)->kind != UG_KT_GLOBAL && e->vals[acc->value].kind != K_SHARED)
+      return kc_kerr(e, o, "%s memory: not supported on the cpu", kc_vtype(e, acc->value)->kind == UG_KT_MBAR ? "mbarrier" : "this");
+    const ug_type_t *tt = o->op == UG_KIR_LOAD ? &rt->t : &kc_vtype(e, kc_opnd_value(e, o, 1))->t;
     if (!ug_cg_dtype_supported(tt->dtype))
-      return kerr(e, o, "dtype %s is not supported by the cpu backend", ug_dtype_name(tt->dtype));
-    if (numel(tt) == 1) {
+      return kc_kerr(e, o, "dtype %s is not supported by the cpu backend", ug_dtype_name(tt->dtype));
+    if (kc_numel(tt) == 1) {
       if (rv) rv->kind = K_UNIFORM;
-      plan_single(e, r, id, o->op == UG_KIR_LOAD, o->op == UG_KIR_STORE, false);
+      kc_plan_single(e, r, id, o->op == UG_KIR_LOAD, o->op == UG_KIR_STORE, false);
     } else {
       if (rv) rv->kind = K_ELEM;
       plan_group_op(e, r, id, tt);
@@ -491,62 +307,62 @@ static ug_status_t plan_op(kemit_t *e, ug_kir_region_id_t r, ug_kir_op_id_t id) 
     return NULL;
   }
   case UG_KIR_GATHER:
-    if (vtype(e, opnd_value(e, o, 0))->kind != UG_KT_GLOBAL) return kerr(e, o, "gathers from global memory only");
-    if (numel(&rt->t) == 1) {
+    if (kc_vtype(e, kc_opnd_value(e, o, 0))->kind != UG_KT_GLOBAL) return kc_kerr(e, o, "gathers from global memory only");
+    if (kc_numel(&rt->t) == 1) {
       rv->kind = K_UNIFORM;
-      plan_single(e, r, id, true, false, false);
+      kc_plan_single(e, r, id, true, false, false);
     } else {
       rv->kind = K_ELEM;
       plan_group_op(e, r, id, &rt->t);
     }
     return NULL;
   case UG_KIR_REDUCE: {
-    const ug_type_t *xt = &vtype(e, opnd_value(e, o, 0))->t;
-    if (numel(xt) == 1) {
+    const ug_type_t *xt = &kc_vtype(e, kc_opnd_value(e, o, 0))->t;
+    if (kc_numel(xt) == 1) {
       rv->kind = K_UNIFORM;
-      plan_single(e, r, id, false, false, false);
+      kc_plan_single(e, r, id, false, false, false);
       return NULL;
     }
-    rv->kind = numel(&rt->t) == 1 ? K_UNIFORM : K_BUF;
-    if (rv->kind == K_BUF) rv->off = new_buffer(e, &rt->t);
+    rv->kind = kc_numel(&rt->t) == 1 ? K_UNIFORM : K_BUF;
+    if (rv->kind == K_BUF) rv->off = kc_new_buffer(e, &rt->t);
     plan_group_op(e, r, id, xt);
     return NULL;
   }
   case UG_KIR_YIELD:
-    plan_single(e, r, id, false, false, true);
+    kc_plan_single(e, r, id, false, false, true);
     return NULL;
   case UG_KIR_ALLOC:
     /* shared memory: stages of compute values in the scratch area */
-    if (rt->kind != UG_KT_SHARED) return kerr(e, o, "mbarriers: not supported on the cpu");
+    if (rt->kind != UG_KT_SHARED) return kc_kerr(e, o, "mbarriers: not supported on the cpu");
     if (!ug_cg_dtype_supported(rt->t.dtype))
-      return kerr(e, o, "dtype %s is not supported by the cpu backend", ug_dtype_name(rt->t.dtype));
+      return kc_kerr(e, o, "dtype %s is not supported by the cpu backend", ug_dtype_name(rt->t.dtype));
     rv->kind = K_SHARED;
     rv->param = SHARED_PARAM;
     rv->off = new_buffers(e, &rt->t, rt->stages);
     return NULL;
   case UG_KIR_BARRIER:
     /* one thread: program order is the barrier; it only ends the group */
-    plan_single(e, r, id, false, false, true);
+    kc_plan_single(e, r, id, false, false, true);
     return NULL;
   case UG_KIR_MMA:
-    return plan_mma(e, r, id);
+    return kc_plan_mma(e, r, id);
   case UG_KIR_FOR:
   case UG_KIR_IF: {
-    plan_single(e, r, id, true, true, true);
+    kc_plan_single(e, r, id, true, true, true);
     uint32_t nres = o->num_results;
     const ug_kir_region_t *body = ug_kir_region(k, o->regions);
     if (o->op == UG_KIR_FOR) {
       e->vals[ug_kir_region_arg(k, body, 0)].kind = K_INDEX;
       for (uint32_t i = 0; i < nres; i++) {
         ug_kir_value_id_t a = ug_kir_region_arg(k, body, i + 1), rr = ug_kir_result(k, o, i);
-        int64_t off = vtype(e, rr)->kind == UG_KT_TILE ? new_buffer(e, &vtype(e, rr)->t) : -1;
+        int64_t off = kc_vtype(e, rr)->kind == UG_KT_TILE ? kc_new_buffer(e, &kc_vtype(e, rr)->t) : -1;
         UG_RETURN_IF_ERROR(plan_carried(e, o, a, off));
         UG_RETURN_IF_ERROR(plan_carried(e, o, rr, off));
       }
     } else {
       for (uint32_t i = 0; i < nres; i++) {
         ug_kir_value_id_t rr = ug_kir_result(k, o, i);
-        int64_t off = vtype(e, rr)->kind == UG_KT_TILE ? new_buffer(e, &vtype(e, rr)->t) : -1;
+        int64_t off = kc_vtype(e, rr)->kind == UG_KT_TILE ? kc_new_buffer(e, &kc_vtype(e, rr)->t) : -1;
         UG_RETURN_IF_ERROR(plan_carried(e, o, rr, off));
       }
     }
@@ -577,7 +393,7 @@ static int64_t buffer_of(kemit_t *e, ug_kir_value_id_t v) {
     if (d->def_kind != UG_KV_RESULT) return -1;
     const ug_kir_op_data_t *o = ug_kir_op(e->k, d->def);
     if (o->op != UG_KIR_RESHAPE) return -1;
-    v = opnd_value(e, o, 0);
+    v = kc_opnd_value(e, o, 0);
   }
 }
 
@@ -593,7 +409,7 @@ static ug_status_t plan_storage(kemit_t *e) {
       kval_t *x = &e->vals[a->value];
       if (x->kind == K_ELEM && x->group != e->op_group[id] && !x->stored) {
         x->stored = true;
-        x->off = new_buffer(e, &vtype(e, a->value)->t);
+        x->off = kc_new_buffer(e, &kc_vtype(e, a->value)->t);
       }
     }
   }
@@ -604,12 +420,12 @@ static ug_status_t plan_storage(kemit_t *e) {
     if (reg->owner == UG_NONE) continue;
     const ug_kir_op_data_t *owner = ug_kir_op(k, reg->owner);
     for (uint32_t i = 0; i < o->num_operands; i++) {
-      ug_kir_value_id_t v = opnd_value(e, o, i);
+      ug_kir_value_id_t v = kc_opnd_value(e, o, i);
       if (v == UG_NONE || e->vals[v].kind == K_UNIFORM || e->vals[v].kind == K_INDEX) continue;
       int64_t src = buffer_of(e, v);
       for (uint32_t j = 0; j < owner->num_results; j++)
         if (j != i && src >= 0 && e->vals[ug_kir_result(k, owner, j)].off == src)
-          return kerr(e, o, "yields one carried tile in place of another: not supported on the cpu");
+          return kc_kerr(e, o, "yields one carried tile in place of another: not supported on the cpu");
     }
   }
   return NULL;
@@ -617,16 +433,16 @@ static ug_status_t plan_storage(kemit_t *e) {
 
 /* ---- emission helpers ---- */
 
-static LLVMValueRef elem_ptr(kemit_t *e, LLVMValueRef buf, ug_dtype_t dt, LLVMValueRef idx) {
+LLVMValueRef kc_elem_ptr(kemit_t *e, LLVMValueRef buf, ug_dtype_t dt, LLVMValueRef idx) {
   return LLVMBuildGEP2(e->cg->b, ug_cg_ctype(e->cg, dt), buf, &idx, 1, "");
 }
 
 static LLVMValueRef buf_load(kemit_t *e, LLVMValueRef buf, ug_dtype_t dt, LLVMValueRef idx) {
-  return LLVMBuildLoad2(e->cg->b, ug_cg_ctype(e->cg, dt), elem_ptr(e, buf, dt, idx), "");
+  return LLVMBuildLoad2(e->cg->b, ug_cg_ctype(e->cg, dt), kc_elem_ptr(e, buf, dt, idx), "");
 }
 
 static void buf_store(kemit_t *e, LLVMValueRef buf, ug_dtype_t dt, LLVMValueRef idx, LLVMValueRef v) {
-  LLVMBuildStore(e->cg->b, v, elem_ptr(e, buf, dt, idx));
+  LLVMBuildStore(e->cg->b, v, kc_elem_ptr(e, buf, dt, idx));
 }
 
 /* A constant of dtype dt from a double attribute (infinities and NaN of
@@ -641,7 +457,7 @@ static LLVMValueRef const_of(kemit_t *e, ug_dtype_t dt, double v) {
   return ug_cg_round_to(e->cg, ug_cg_const(e->cg, dt, v), dt);
 }
 
-static LLVMValueRef index_operand(kemit_t *e, const ug_kir_operand_t *a) {
+LLVMValueRef kc_index_operand(kemit_t *e, const ug_kir_operand_t *a) {
   if (a->value == UG_NONE) return ug_cg_dim(e->cg, a->imm);
   return e->vals[a->value].v;
 }
@@ -653,7 +469,7 @@ static LLVMValueRef read_elem(kemit_t *e, ug_kir_value_id_t v) {
   if (x->kind == K_UNIFORM || x->kind == K_INDEX) return x->v;
   if (x->kind == K_ELEM && x->group == e->cur) return x->v;
   UG_ASSERT(x->buf);
-  return buf_load(e, x->buf, vtype(e, v)->t.dtype, e->lin);
+  return buf_load(e, x->buf, kc_vtype(e, v)->t.dtype, e->lin);
 }
 
 /* The loop index of tile axis j of a tile of type t in the current group (0 along size-1 axes). */
@@ -681,31 +497,23 @@ static LLVMValueRef linear_in(kemit_t *e, const ug_type_t *t, const ug_type_t *c
 static void set_elem(kemit_t *e, ug_kir_value_id_t v, LLVMValueRef x) {
   kval_t *r = &e->vals[v];
   r->v = x;
-  if (r->kind == K_ELEM && r->stored) buf_store(e, r->buf, vtype(e, v)->t.dtype, e->lin, x);
+  if (r->kind == K_ELEM && r->stored) buf_store(e, r->buf, kc_vtype(e, v)->t.dtype, e->lin, x);
 }
 
 /* ---- global accesses ---- */
 
-typedef struct {
-  int R, r;                   /* buffer rank, tile rank */
-  const ug_type_t *tt;        /* the tile */
-  LLVMValueRef base;
-  ug_dtype_t dt;
-  const kglobal_t *g;
-  LLVMValueRef origin[UG_MAX_RANK];
-} kaccess_t;
 
-static void access_init(kemit_t *e, const ug_kir_op_data_t *o, const ug_type_t *tt, kaccess_t *a) {
+void kc_access_init(kemit_t *e, const ug_kir_op_data_t *o, const ug_type_t *tt, kaccess_t *a) {
   const ug_kir_operand_t *acc = ug_kir_operand(e->k, o, 0);
   const kval_t *gv = &e->vals[acc->value];
-  const ug_type_t *gt = &vtype(e, acc->value)->t;
+  const ug_type_t *gt = &kc_vtype(e, acc->value)->t;
   a->R = gt->rank;
   a->r = tt->rank;
   a->tt = tt;
   a->base = gv->buf;
   a->dt = gt->dtype;
   a->g = &e->globals[gv->param];
-  for (int i = 0; i < a->R; i++) a->origin[i] = index_operand(e, ug_kir_index(e->k, acc, (uint32_t)i));
+  for (int i = 0; i < a->R; i++) a->origin[i] = kc_index_operand(e, ug_kir_index(e->k, acc, (uint32_t)i));
 }
 
 /* Global coordinate along axis i for the current element (tile coords from the loop; NULL: all 0). */
@@ -716,18 +524,18 @@ static LLVMValueRef access_coord(kemit_t *e, const kaccess_t *a, int i, bool in_
 }
 
 /* 0 <= x < d, as one unsigned compare. */
-static LLVMValueRef in_range(kemit_t *e, LLVMValueRef x, LLVMValueRef d) {
+LLVMValueRef kc_in_range(kemit_t *e, LLVMValueRef x, LLVMValueRef d) {
   return LLVMBuildICmp(e->cg->b, LLVMIntULT, x, d, "");
 }
 
 /* Element offset and (when want_ok) the in-bounds condition of the current element. */
-static LLVMValueRef access_offset(kemit_t *e, const kaccess_t *a, bool in_loop, LLVMValueRef *ok) {
+LLVMValueRef kc_access_offset(kemit_t *e, const kaccess_t *a, bool in_loop, LLVMValueRef *ok) {
   LLVMValueRef off = ug_cg_i64(e->cg, 0), c = NULL;
   for (int i = 0; i < a->R; i++) {
     LLVMValueRef x = access_coord(e, a, i, in_loop);
     off = ug_cg_iadd(e->cg, off, ug_cg_imul(e->cg, x, a->g->strides[i]));
     if (ok) {
-      LLVMValueRef t = in_range(e, x, a->g->dims[i]);
+      LLVMValueRef t = kc_in_range(e, x, a->g->dims[i]);
       c = c ? LLVMBuildAnd(e->cg->b, c, t, "") : t;
     }
   }
@@ -770,13 +578,13 @@ static void emit_shared_access(kemit_t *e, const ug_kir_op_data_t *o, bool in_lo
   ug_cg_t *cg = e->cg;
   bool load = o->op == UG_KIR_LOAD;
   const ug_kir_operand_t *acc = ug_kir_operand(e->k, o, 0);
-  ug_kir_value_id_t tv = load ? ug_kir_result(e->k, o, 0) : opnd_value(e, o, 1);
-  const ug_type_t *tt = &vtype(e, tv)->t;
-  LLVMValueRef idx = ug_cg_imul(cg, index_operand(e, ug_kir_index(e->k, acc, 0)), ug_cg_i64(cg, numel(tt)));
+  ug_kir_value_id_t tv = load ? ug_kir_result(e->k, o, 0) : kc_opnd_value(e, o, 1);
+  const ug_type_t *tt = &kc_vtype(e, tv)->t;
+  LLVMValueRef idx = ug_cg_imul(cg, kc_index_operand(e, ug_kir_index(e->k, acc, 0)), ug_cg_i64(cg, kc_numel(tt)));
   if (in_loop) idx = ug_cg_iadd(cg, idx, e->lin);
   LLVMValueRef buf = e->vals[acc->value].buf;
   uint32_t mi = load ? 1 : 2;
-  LLVMValueRef mask = o->num_operands > mi ? read_elem(e, opnd_value(e, o, mi)) : NULL;
+  LLVMValueRef mask = o->num_operands > mi ? read_elem(e, kc_opnd_value(e, o, mi)) : NULL;
   if (load) {
     LLVMValueRef x = buf_load(e, buf, tt->dtype, idx);
     if (mask) x = LLVMBuildSelect(cg->b, mask, x, other_of(e, o, tt->dtype), "");
@@ -803,14 +611,14 @@ static void emit_access(kemit_t *e, const ug_kir_op_data_t *o, bool in_loop) {
     return;
   }
   bool load = o->op == UG_KIR_LOAD;
-  ug_kir_value_id_t tv = load ? ug_kir_result(e->k, o, 0) : opnd_value(e, o, 1);
+  ug_kir_value_id_t tv = load ? ug_kir_result(e->k, o, 0) : kc_opnd_value(e, o, 1);
   uint32_t mi = load ? 1 : 2;
   kaccess_t a;
-  access_init(e, o, &vtype(e, tv)->t, &a);
+  kc_access_init(e, o, &kc_vtype(e, tv)->t, &a);
   bool check = e->checked || !in_loop;
   LLVMValueRef ok = NULL;
-  LLVMValueRef off = access_offset(e, &a, in_loop, check ? &ok : NULL);
-  LLVMValueRef mask = o->num_operands > mi ? read_elem(e, opnd_value(e, o, mi)) : NULL;
+  LLVMValueRef off = kc_access_offset(e, &a, in_loop, check ? &ok : NULL);
+  LLVMValueRef mask = o->num_operands > mi ? read_elem(e, kc_opnd_value(e, o, mi)) : NULL;
   if (load) {
     LLVMValueRef other = other_of(e, o, a.dt), x;
     if (check) {
@@ -835,14 +643,14 @@ static void emit_access(kemit_t *e, const ug_kir_op_data_t *o, bool in_loop) {
  * the buffer. */
 static void emit_gather(kemit_t *e, const ug_kir_op_data_t *o, bool in_loop) {
   ug_cg_t *cg = e->cg;
-  ug_kir_value_id_t r = ug_kir_result(e->k, o, 0), bv = opnd_value(e, o, 0), ov = opnd_value(e, o, 1);
+  ug_kir_value_id_t r = ug_kir_result(e->k, o, 0), bv = kc_opnd_value(e, o, 0), ov = kc_opnd_value(e, o, 1);
   const kval_t *gv = &e->vals[bv];
   const kglobal_t *g = &e->globals[gv->param];
-  kaccess_t a = {.base = gv->buf, .dt = vtype(e, bv)->t.dtype, .g = g};
-  LLVMValueRef n = vtype(e, bv)->t.rank ? ug_cg_imul(cg, g->dims[0], g->strides[0]) : ug_cg_i64(cg, 1);
-  LLVMValueRef off = ug_cg_convert(cg, read_elem(e, ov), vtype(e, ov)->t.dtype, UG_DTYPE_I64);
-  LLVMValueRef ok = in_range(e, off, n);
-  if (o->num_operands > 2) ok = LLVMBuildAnd(cg->b, ok, read_elem(e, opnd_value(e, o, 2)), "");
+  kaccess_t a = {.base = gv->buf, .dt = kc_vtype(e, bv)->t.dtype, .g = g};
+  LLVMValueRef n = kc_vtype(e, bv)->t.rank ? ug_cg_imul(cg, g->dims[0], g->strides[0]) : ug_cg_i64(cg, 1);
+  LLVMValueRef off = ug_cg_convert(cg, read_elem(e, ov), kc_vtype(e, ov)->t.dtype, UG_DTYPE_I64);
+  LLVMValueRef ok = kc_in_range(e, off, n);
+  if (o->num_operands > 2) ok = LLVMBuildAnd(cg->b, ok, read_elem(e, kc_opnd_value(e, o, 2)), "");
   LLVMValueRef x = guarded_load(e, ok, &a, off, other_of(e, o, a.dt));
   if (in_loop) set_elem(e, r, x);
   else e->vals[r].v = x;
@@ -866,14 +674,14 @@ static LLVMValueRef index_divmod(kemit_t *e, LLVMValueRef a, LLVMValueRef b, boo
 static ug_status_t emit_index_ew(kemit_t *e, const ug_kir_op_data_t *o) {
   ug_cg_t *cg = e->cg;
   ug_kir_value_id_t r = ug_kir_result(e->k, o, 0);
-  LLVMValueRef a = index_operand(e, ug_kir_operand(e->k, o, 0));
+  LLVMValueRef a = kc_index_operand(e, ug_kir_operand(e->k, o, 0));
   if (o->ew == UG_OP_CAST) {
-    ug_dtype_t to = vtype(e, r)->t.dtype;
+    ug_dtype_t to = kc_vtype(e, r)->t.dtype;
     e->vals[r].v = ug_cg_round_to(cg, ug_cg_convert(cg, a, UG_DTYPE_I64, to), to);
     return NULL;
   }
-  if (o->num_operands != 2) return kerr(e, o, "index arity: not supported on the cpu");
-  LLVMValueRef b = index_operand(e, ug_kir_operand(e->k, o, 1)), x;
+  if (o->num_operands != 2) return kc_kerr(e, o, "index arity: not supported on the cpu");
+  LLVMValueRef b = kc_index_operand(e, ug_kir_operand(e->k, o, 1)), x;
   switch (o->ew) {
   case UG_OP_ADD: x = LLVMBuildAdd(cg->b, a, b, ""); break;
   case UG_OP_SUB: x = LLVMBuildSub(cg->b, a, b, ""); break;
@@ -887,7 +695,7 @@ static ug_status_t emit_index_ew(kemit_t *e, const ug_kir_op_data_t *o) {
   case UG_OP_LESS_EQUAL: x = ug_cg_cmp(cg, UG_DTYPE_I64, UG_CMP_LE, a, b); break;
   case UG_OP_GREATER: x = ug_cg_cmp(cg, UG_DTYPE_I64, UG_CMP_GT, a, b); break;
   case UG_OP_GREATER_EQUAL: x = ug_cg_cmp(cg, UG_DTYPE_I64, UG_CMP_GE, a, b); break;
-  default: return kerr(e, o, "on indices: not supported on the cpu");
+  default: return kc_kerr(e, o, "on indices: not supported on the cpu");
   }
   e->vals[r].v = x;
   return NULL;
@@ -898,13 +706,13 @@ static ug_status_t emit_index_ew(kemit_t *e, const ug_kir_op_data_t *o) {
 static ug_status_t emit_tile_ew(kemit_t *e, const ug_kir_op_data_t *o, LLVMValueRef *out) {
   LLVMValueRef in[3] = {NULL, NULL, NULL};
   ug_dtype_t dts[3] = {UG_DTYPE_F32, UG_DTYPE_F32, UG_DTYPE_F32};
-  if (o->num_operands > 3) return kerr(e, o, "arity: not supported on the cpu");
+  if (o->num_operands > 3) return kc_kerr(e, o, "arity: not supported on the cpu");
   for (uint32_t i = 0; i < o->num_operands; i++) {
-    ug_kir_value_id_t v = opnd_value(e, o, i);
-    dts[i] = vtype(e, v)->t.dtype;
+    ug_kir_value_id_t v = kc_opnd_value(e, o, i);
+    dts[i] = kc_vtype(e, v)->t.dtype;
     in[i] = read_elem(e, v);
   }
-  ug_dtype_t rdt = vtype(e, ug_kir_result(e->k, o, 0))->t.dtype;
+  ug_dtype_t rdt = kc_vtype(e, ug_kir_result(e->k, o, 0))->t.dtype;
   ug_attr_t attrs[UG_KIR_EW_MAX_ATTRS];
   ug_ew_t ew = ug_kir_ew_desc(e->k, o, attrs, UG_KIR_EW_MAX_ATTRS);
   LLVMValueRef x;
@@ -962,7 +770,7 @@ static ug_status_t emit_group_body(kemit_t *e, const group_t *g) {
   for (uint32_t i = 0; i < g->count; i++) {
     const ug_kir_op_data_t *o = ug_kir_op(e->k, e->gops[g->first + i]);
     ug_kir_value_id_t r = o->num_results ? ug_kir_result(e->k, o, 0) : UG_NONE;
-    const ug_type_t *rt = r != UG_NONE ? &vtype(e, r)->t : NULL;
+    const ug_type_t *rt = r != UG_NONE ? &kc_vtype(e, r)->t : NULL;
     switch (o->op) {
     case UG_KIR_LOAD:
     case UG_KIR_STORE: emit_access(e, o, true); break;
@@ -980,20 +788,20 @@ static ug_status_t emit_group_body(kemit_t *e, const group_t *g) {
       break;
     }
     case UG_KIR_BROADCAST: {
-      ug_kir_value_id_t x = opnd_value(e, o, 0);
+      ug_kir_value_id_t x = kc_opnd_value(e, o, 0);
       const kval_t *xv = &e->vals[x];
       if (xv->kind == K_ELEM && xv->group == e->cur) {
         set_elem(e, r, xv->v);
       } else {
         UG_ASSERT(xv->buf);
-        set_elem(e, r, buf_load(e, xv->buf, rt->dtype, linear_in(e, &vtype(e, x)->t, rt, -1)));
+        set_elem(e, r, buf_load(e, xv->buf, rt->dtype, linear_in(e, &kc_vtype(e, x)->t, rt, -1)));
       }
       break;
     }
-    case UG_KIR_RESHAPE: set_elem(e, r, read_elem(e, opnd_value(e, o, 0))); break;
+    case UG_KIR_RESHAPE: set_elem(e, r, read_elem(e, kc_opnd_value(e, o, 0))); break;
     case UG_KIR_REDUCE: {
-      ug_kir_value_id_t x = opnd_value(e, o, 0);
-      const ug_type_t *xt = &vtype(e, x)->t;
+      ug_kir_value_id_t x = kc_opnd_value(e, o, 0);
+      const ug_type_t *xt = &kc_vtype(e, x)->t;
       ug_op_t c = combine_of(e, o);
       int64_t axis = ug_kir_op_attr(e->k, o, UG_KATTR_AXIS)->i;
       LLVMValueRef v = read_elem(e, x);
@@ -1039,16 +847,16 @@ static bool group_range(kemit_t *e, const group_t *g, LLVMValueRef n, LLVMValueR
     const ug_kir_op_data_t *o = ug_kir_op(e->k, e->gops[g->first + i]);
     if ((o->op != UG_KIR_LOAD && o->op != UG_KIR_STORE) || is_shared(e, o)) continue;
     any = true;
-    ug_kir_value_id_t tv = o->op == UG_KIR_LOAD ? ug_kir_result(e->k, o, 0) : opnd_value(e, o, 1);
+    ug_kir_value_id_t tv = o->op == UG_KIR_LOAD ? ug_kir_result(e->k, o, 0) : kc_opnd_value(e, o, 1);
     kaccess_t ac;
-    access_init(e, o, &vtype(e, tv)->t, &ac);
+    kc_access_init(e, o, &kc_vtype(e, tv)->t, &ac);
     int jl = ac.r - 1;
     while (ac.tt->dims[jl] == 1) jl--; /* the tile axis of the innermost loop */
     int gl = ac.R - ac.r + jl;
     LLVMValueRef ok = NULL;
     for (int k = 0; k < ac.R; k++) {
       if (k == gl) continue;
-      LLVMValueRef t = in_range(e, access_coord(e, &ac, k, true), ac.g->dims[k]);
+      LLVMValueRef t = kc_in_range(e, access_coord(e, &ac, k, true), ac.g->dims[k]);
       ok = ok ? LLVMBuildAnd(cg->b, ok, t, "") : t;
     }
     if (ok) row_ok = row_ok ? LLVMBuildAnd(cg->b, row_ok, ok, "") : ok;
@@ -1086,13 +894,13 @@ static ug_status_t emit_group(kemit_t *e, uint32_t gi) {
     const ug_kir_op_data_t *o = ug_kir_op(e->k, e->gops[g->first + i]);
     if (o->op != UG_KIR_REDUCE) continue;
     kval_t *rv = &e->vals[ug_kir_result(e->k, o, 0)];
-    const ug_type_t *rt = &vtype(e, ug_kir_result(e->k, o, 0))->t;
+    const ug_type_t *rt = &kc_vtype(e, ug_kir_result(e->k, o, 0))->t;
     LLVMValueRef id = identity_of(e, combine_of(e, o), rt->dtype);
     if (rv->kind == K_UNIFORM) {
       if (!rv->acc) rv->acc = ug_cg_alloca(cg, ug_cg_ctype(cg, rt->dtype), "acc");
       LLVMBuildStore(cg->b, id, rv->acc);
     } else {
-      buf_loop(e, rv->buf, rt->dtype, numel(rt), FILL, id);
+      buf_loop(e, rv->buf, rt->dtype, kc_numel(rt), FILL, id);
     }
   }
   int n = g->rank;
@@ -1137,11 +945,11 @@ static ug_status_t emit_group(kemit_t *e, uint32_t gi) {
     const ug_kir_op_data_t *o = ug_kir_op(e->k, e->gops[g->first + i]);
     if (o->op != UG_KIR_REDUCE) continue;
     kval_t *rv = &e->vals[ug_kir_result(e->k, o, 0)];
-    const ug_type_t *rt = &vtype(e, ug_kir_result(e->k, o, 0))->t;
+    const ug_type_t *rt = &kc_vtype(e, ug_kir_result(e->k, o, 0))->t;
     if (rv->kind == K_UNIFORM)
       rv->v = ug_cg_round_to(cg, LLVMBuildLoad2(cg->b, ug_cg_ctype(cg, rt->dtype), rv->acc, ""), rt->dtype);
     else if (rt->dtype == UG_DTYPE_F16 || rt->dtype == UG_DTYPE_BF16)
-      buf_loop(e, rv->buf, rt->dtype, numel(rt), ROUND, NULL);
+      buf_loop(e, rv->buf, rt->dtype, kc_numel(rt), ROUND, NULL);
   }
   return NULL;
 }
@@ -1151,22 +959,22 @@ static ug_status_t emit_group(kemit_t *e, uint32_t gi) {
 static ug_status_t emit_region(kemit_t *e, ug_kir_region_id_t r);
 
 /* Copies tile value v (uniform or in a buffer) into buffer dst. */
-static void copy_tile(kemit_t *e, LLVMValueRef dst, ug_kir_value_id_t v) {
+void kc_copy_tile(kemit_t *e, LLVMValueRef dst, ug_kir_value_id_t v) {
   const kval_t *x = &e->vals[v];
-  const ug_type_t *t = &vtype(e, v)->t;
+  const ug_type_t *t = &kc_vtype(e, v)->t;
   if (x->kind == K_UNIFORM) {
-    buf_loop(e, dst, t->dtype, numel(t), FILL, x->v);
+    buf_loop(e, dst, t->dtype, kc_numel(t), FILL, x->v);
     return;
   }
   UG_ASSERT(x->buf);
   if (x->buf == dst) return;
-  LLVMBuildMemCpy(e->cg->b, dst, 64, x->buf, 64, ug_cg_i64(e->cg, numel(t) * csize(t->dtype)));
+  LLVMBuildMemCpy(e->cg->b, dst, 64, x->buf, 64, ug_cg_i64(e->cg, kc_numel(t) * csize(t->dtype)));
 }
 
 /* The carried value of v: its scalar, or (buffers) NULL after copying v into dst. */
 static LLVMValueRef pass_on(kemit_t *e, ug_kir_value_id_t v, const kval_t *dst) {
   if (dst->kind != K_BUF) return e->vals[v].v;
-  copy_tile(e, dst->buf, v);
+  kc_copy_tile(e, dst->buf, v);
   return NULL;
 }
 
@@ -1179,13 +987,13 @@ static ug_status_t emit_for(kemit_t *e, const ug_kir_op_data_t *o) {
   ug_kir_kernel_t *k = e->k;
   uint32_t n = o->num_results;
   const ug_kir_region_t *body = ug_kir_region(k, o->regions);
-  LLVMValueRef lb = index_operand(e, ug_kir_operand(k, o, 0)), ub = index_operand(e, ug_kir_operand(k, o, 1));
-  LLVMValueRef step = index_operand(e, ug_kir_operand(k, o, 2));
+  LLVMValueRef lb = kc_index_operand(e, ug_kir_operand(k, o, 0)), ub = kc_index_operand(e, ug_kir_operand(k, o, 1));
+  LLVMValueRef step = kc_index_operand(e, ug_kir_operand(k, o, 2));
   LLVMValueRef *init = calloc(n + 1, sizeof *init), *phis = calloc(n + 1, sizeof *phis);
   for (uint32_t i = 0; i < n; i++) {
     kval_t *a = &e->vals[ug_kir_region_arg(k, body, i + 1)];
     const ug_kir_operand_t *in = ug_kir_operand(k, o, 3 + i);
-    if (a->kind == K_BUF) copy_tile(e, a->buf, in->value);
+    if (a->kind == K_BUF) kc_copy_tile(e, a->buf, in->value);
     else init[i] = carried_in(e, in);
   }
   LLVMBasicBlockRef pre = LLVMGetInsertBlock(cg->b);
@@ -1207,7 +1015,7 @@ static ug_status_t emit_for(kemit_t *e, const ug_kir_op_data_t *o) {
   if (!st) {
     const ug_kir_op_data_t *y = e->yield != UG_NONE ? ug_kir_op(k, e->yield) : NULL;
     LLVMValueRef *next = calloc(n + 1, sizeof *next);
-    for (uint32_t i = 0; i < n; i++) next[i] = pass_on(e, opnd_value(e, y, i), &e->vals[ug_kir_region_arg(k, body, i + 1)]);
+    for (uint32_t i = 0; i < n; i++) next[i] = pass_on(e, kc_opnd_value(e, y, i), &e->vals[ug_kir_region_arg(k, body, i + 1)]);
     LLVMBasicBlockRef latch = LLVMGetInsertBlock(cg->b);
     LLVMValueRef nx = LLVMBuildAdd(cg->b, iv, step, "");
     LLVMAddIncoming(iv, &nx, &latch, 1);
@@ -1234,7 +1042,7 @@ static ug_status_t emit_if(kemit_t *e, const ug_kir_op_data_t *o) {
   ug_cg_t *cg = e->cg;
   ug_kir_kernel_t *k = e->k;
   uint32_t n = o->num_results;
-  LLVMValueRef cond = e->vals[opnd_value(e, o, 0)].v;
+  LLVMValueRef cond = e->vals[kc_opnd_value(e, o, 0)].v;
   LLVMValueRef *vals[2] = {calloc(n + 1, sizeof(LLVMValueRef)), calloc(n + 1, sizeof(LLVMValueRef))};
   LLVMBasicBlockRef ends[2];
   ug_cg_if_t f;
@@ -1245,7 +1053,7 @@ static ug_status_t emit_if(kemit_t *e, const ug_kir_op_data_t *o) {
     st = emit_region(e, o->regions + (uint32_t)side);
     if (st) break;
     const ug_kir_op_data_t *y = e->yield != UG_NONE ? ug_kir_op(k, e->yield) : NULL;
-    for (uint32_t i = 0; i < n && y; i++) vals[side][i] = pass_on(e, opnd_value(e, y, i), &e->vals[ug_kir_result(k, o, i)]);
+    for (uint32_t i = 0; i < n && y; i++) vals[side][i] = pass_on(e, kc_opnd_value(e, y, i), &e->vals[ug_kir_result(k, o, i)]);
     ends[side] = LLVMGetInsertBlock(cg->b);
   }
   if (!st) {
@@ -1264,87 +1072,6 @@ static ug_status_t emit_if(kemit_t *e, const ug_kir_op_data_t *o) {
   return st;
 }
 
-/* ---- mma ---- */
-
-/* The part of the global tile that load ld reads that lies inside its
- * buffer: tile rows [lo[0], hi[0]) and columns [lo[1], hi[1]) (empty when
- * an outer coordinate is outside; the origin may be negative). */
-static void tile_extent(kemit_t *e, const ug_kir_op_data_t *ld, LLVMValueRef *lo, LLVMValueRef *hi) {
-  ug_cg_t *cg = e->cg;
-  kaccess_t a;
-  access_init(e, ld, &vtype(e, ug_kir_result(e->k, ld, 0))->t, &a);
-  LLVMValueRef zero = ug_cg_i64(cg, 0);
-  for (int j = 0; j < 2; j++) {
-    int i = a.R - 2 + j;
-    LLVMValueRef T = ug_cg_i64(cg, a.tt->dims[j]);
-    lo[j] = ug_cg_imin(cg, ug_cg_imax(cg, LLVMBuildNeg(cg->b, a.origin[i], ""), zero), T);
-    hi[j] = ug_cg_imin(cg, ug_cg_imax(cg, LLVMBuildSub(cg->b, a.g->dims[i], a.origin[i], ""), lo[j]), T);
-  }
-  for (int i = 0; i < a.R - 2; i++)
-    hi[0] = LLVMBuildSelect(cg->b, in_range(e, a.origin[i], a.g->dims[i]), hi[0], lo[0], "");
-}
-
-/* c + a @ b through the register-blocked GEMM (gemm.c), into the result's
- * buffer.  An operand whose stage holds one global load's tile
- * (stage_source) is zeros outside the part inside the buffer, so the GEMM
- * runs over that part only: rows from a's, columns from b's, depth where
- * both are inside, each a [lo, hi) range of the tile.  Operands that
- * find_mma_sources marks are read in place from the global buffer. */
-static ug_status_t emit_mma(kemit_t *e, ug_kir_op_id_t id) {
-  ug_cg_t *cg = e->cg;
-  ug_kir_kernel_t *k = e->k;
-  const ug_kir_op_data_t *o = ug_kir_op(k, id);
-  ug_kir_value_id_t res = ug_kir_result(k, o, 0);
-  const ug_type_t *rt = &vtype(e, res)->t;
-  LLVMValueRef zero = ug_cg_i64(cg, 0);
-  int64_t depth_n = vtype(e, opnd_value(e, o, 0))->t.dims[1];
-  /* ranges of the result's rows, columns and the depth */
-  LLVMValueRef lo[3] = {zero, zero, zero};
-  LLVMValueRef hi[3] = {ug_cg_i64(cg, rt->dims[0]), ug_cg_i64(cg, rt->dims[1]), ug_cg_i64(cg, depth_n)};
-  LLVMValueRef ptr[2], ld[2];
-  for (uint32_t i = 0; i < 2; i++) {
-    const ug_kir_operand_t *a = ug_kir_operand(k, o, i);
-    const ug_type_t *t = &vtype(e, a->value)->t;
-    const mma_src_t *ms = &e->mma[id][i];
-    if (ms->direct) {
-      kaccess_t ac;
-      const ug_kir_op_data_t *lo_op = ug_kir_op(k, ms->src);
-      access_init(e, lo_op, &vtype(e, ug_kir_result(k, lo_op, 0))->t, &ac);
-      LLVMValueRef off = access_offset(e, &ac, false, NULL);
-      ptr[i] = LLVMBuildGEP2(cg->b, ug_cg_ctype(cg, ac.dt), ac.base, &off, 1, "");
-      ld[i] = ac.g->strides[ac.R - 2];
-    } else if (a->access) {
-      LLVMValueRef st = ug_cg_imul(cg, index_operand(e, ug_kir_index(k, a, 0)), ug_cg_i64(cg, numel(t)));
-      ptr[i] = elem_ptr(e, e->vals[a->value].buf, t->dtype, st);
-      ld[i] = ug_cg_i64(cg, t->dims[1]);
-    } else {
-      UG_ASSERT(e->vals[a->value].buf);
-      ptr[i] = e->vals[a->value].buf;
-      ld[i] = ug_cg_i64(cg, t->dims[1]);
-    }
-    if (ms->src == UG_NONE) continue;
-    /* a: rows x depth, b: depth x columns */
-    LLVMValueRef l[2], h[2];
-    tile_extent(e, ug_kir_op(k, ms->src), l, h);
-    int outer = i == 0 ? 0 : 1, inner = i == 0 ? 1 : 0;
-    lo[outer] = l[outer];
-    hi[outer] = h[outer];
-    lo[2] = ug_cg_imax(cg, lo[2], l[inner]);
-    hi[2] = ug_cg_imin(cg, hi[2], h[inner]);
-  }
-  LLVMValueRef ext[3];
-  for (int j = 0; j < 3; j++) ext[j] = ug_cg_imax(cg, LLVMBuildSub(cg->b, hi[j], lo[j], ""), zero);
-  /* the GEMM starts at (rows lo, depth lo) of a, (depth lo, columns lo) of b */
-  LLVMValueRef pa = elem_ptr(e, ptr[0], rt->dtype, ug_cg_iadd(cg, ug_cg_imul(cg, lo[0], ld[0]), lo[2]));
-  LLVMValueRef pb = elem_ptr(e, ptr[1], rt->dtype, ug_cg_iadd(cg, ug_cg_imul(cg, lo[2], ld[1]), lo[1]));
-  kval_t *rv = &e->vals[res];
-  copy_tile(e, rv->buf, opnd_value(e, o, 2));
-  LLVMValueRef ldc = ug_cg_i64(cg, rt->dims[1]);
-  LLVMValueRef pc = elem_ptr(e, rv->buf, rt->dtype, ug_cg_iadd(cg, ug_cg_imul(cg, lo[0], ldc), lo[1]));
-  ug_cg_gemm(cg, rt->dtype, ext[0], ext[1], ext[2], pa, ld[0], pb, ld[1], pc, ldc);
-  return NULL;
-}
-
 /* ---- single ops ---- */
 
 static ug_status_t emit_single(kemit_t *e, ug_kir_op_id_t id) {
@@ -1355,29 +1082,29 @@ static ug_status_t emit_single(kemit_t *e, ug_kir_op_id_t id) {
   switch (o->op) {
   case UG_KIR_PROGRAM_ID: rv->v = e->pid[ug_kir_op_attr(e->k, o, UG_KATTR_AXIS)->i]; return NULL;
   case UG_KIR_TO_INDEX: {
-    ug_kir_value_id_t x = opnd_value(e, o, 0);
-    rv->v = ug_cg_convert(cg, e->vals[x].v, vtype(e, x)->t.dtype, UG_DTYPE_I64);
+    ug_kir_value_id_t x = kc_opnd_value(e, o, 0);
+    rv->v = ug_cg_convert(cg, e->vals[x].v, kc_vtype(e, x)->t.dtype, UG_DTYPE_I64);
     return NULL;
   }
   case UG_KIR_EW: {
     bool index = false;
     for (uint32_t i = 0; i < o->num_operands; i++) {
-      ug_kir_value_id_t v = opnd_value(e, o, i);
-      if (v == UG_NONE || vtype(e, v)->kind == UG_KT_INDEX) index = true;
+      ug_kir_value_id_t v = kc_opnd_value(e, o, i);
+      if (v == UG_NONE || kc_vtype(e, v)->kind == UG_KT_INDEX) index = true;
     }
     if (index) return emit_index_ew(e, o);
     return emit_tile_ew(e, o, &rv->v);
   }
   case UG_KIR_SPLAT: {
     const ug_kir_attr_t *a = ug_kir_op_attr(e->k, o, UG_KATTR_VALUE);
-    rv->v = const_of(e, vtype(e, r)->t.dtype, a ? a->f : 0.0);
+    rv->v = const_of(e, kc_vtype(e, r)->t.dtype, a ? a->f : 0.0);
     return NULL;
   }
-  case UG_KIR_IOTA: rv->v = ug_cg_const(cg, vtype(e, r)->t.dtype, 0); return NULL;
+  case UG_KIR_IOTA: rv->v = ug_cg_const(cg, kc_vtype(e, r)->t.dtype, 0); return NULL;
   case UG_KIR_BROADCAST:
   case UG_KIR_RESHAPE:
   case UG_KIR_REDUCE: {
-    const kval_t *x = &e->vals[opnd_value(e, o, 0)];
+    const kval_t *x = &e->vals[kc_opnd_value(e, o, 0)];
     if (rv->kind == K_UNIFORM) rv->v = x->v;
     else rv->buf = x->buf; /* reshape of a tile in a buffer: the same elements */
     return NULL;
@@ -1389,7 +1116,7 @@ static ug_status_t emit_single(kemit_t *e, ug_kir_op_id_t id) {
   case UG_KIR_IF: return emit_if(e, o);
   case UG_KIR_YIELD: e->yield = id; return NULL;
   case UG_KIR_BARRIER: return NULL;
-  case UG_KIR_MMA: return emit_mma(e, id);
+  case UG_KIR_MMA: return kc_emit_mma(e, id);
   default: return unsupported(e, o);
   }
 }
@@ -1419,11 +1146,11 @@ static ug_status_t emit_kernel(kemit_t *e, LLVMValueRef const *args) {
   /* parameters */
   for (uint32_t i = 0; i < k->params.len; i++) {
     ug_kir_value_id_t p = k->params.items[i];
-    const ug_kir_type_t *t = vtype(e, p);
+    const ug_kir_type_t *t = kc_vtype(e, p);
     kval_t *x = &e->vals[p];
     if (t->kind == UG_KT_GLOBAL) {
       if (!ug_cg_dtype_supported(t->t.dtype))
-        return kerr(e, NULL, "parameter %u: dtype %s is not supported by the cpu backend", i, ug_dtype_name(t->t.dtype));
+        return kc_kerr(e, NULL, "parameter %u: dtype %s is not supported by the cpu backend", i, ug_dtype_name(t->t.dtype));
       x->kind = K_GLOBAL;
       x->buf = args[i];
       x->param = i;
@@ -1437,11 +1164,11 @@ static ug_status_t emit_kernel(kemit_t *e, LLVMValueRef const *args) {
     } else if (t->kind == UG_KT_INDEX) {
       x->kind = K_INDEX;
       x->v = LLVMBuildLoad2(cg->b, cg->t_i64, args[i], "");
-    } else if (t->kind == UG_KT_TILE && numel(&t->t) == 1 && ug_cg_dtype_supported(t->t.dtype)) {
+    } else if (t->kind == UG_KT_TILE && kc_numel(&t->t) == 1 && ug_cg_dtype_supported(t->t.dtype)) {
       x->kind = K_UNIFORM;
       x->v = ug_cg_load(cg, args[i], t->t.dtype, ug_cg_i64(cg, 0));
     } else {
-      return kerr(e, NULL, "parameter %u: only global buffers, indices and one-element tiles are supported on the cpu", i);
+      return kc_kerr(e, NULL, "parameter %u: only global buffers, indices and one-element tiles are supported on the cpu", i);
     }
   }
   for (uint32_t id = 0; id < k->ops.len; id++) {
@@ -1451,7 +1178,7 @@ static ug_status_t emit_kernel(kemit_t *e, LLVMValueRef const *args) {
       if (a->value != UG_NONE) e->vals[a->value].uses++;
     }
   }
-  find_mma_sources(e);
+  kc_find_mma_sources(e);
   UG_RETURN_IF_ERROR(plan_region(e, k->body));
   UG_RETURN_IF_ERROR(plan_storage(e));
   /* the scratch area */
@@ -1500,8 +1227,8 @@ static ug_status_t emit_kernel(kemit_t *e, LLVMValueRef const *args) {
 
 ug_status_t ug_cg_emit_kir(ug_cg_t *cg, ug_kir_kernel_t *k, LLVMValueRef const *args, uint32_t num_args) {
   kemit_t e = {.cg = cg, .k = k, .open = UG_NONE, .cur = UG_NONE, .yield = UG_NONE};
-  if (k->params.len > num_args) return kerr(&e, NULL, "%zu parameters but %u args", k->params.len, num_args);
-  if (k->grid_rank < 1 || k->grid_rank > UG_KIR_MAX_GRID) return kerr(&e, NULL, "grid of rank %d", k->grid_rank);
+  if (k->params.len > num_args) return kc_kerr(&e, NULL, "%zu parameters but %u args", k->params.len, num_args);
+  if (k->grid_rank < 1 || k->grid_rank > UG_KIR_MAX_GRID) return kc_kerr(&e, NULL, "grid of rank %d", k->grid_rank);
   size_t nv = k->values.len, no = k->ops.len;
   e.vals = calloc(nv + 1, sizeof *e.vals);
   e.op_group = malloc((no + 1) * sizeof *e.op_group);
