@@ -338,6 +338,10 @@ const ug_kir_mm_tiles_t ug_kir_gpu_mm_tiles = {.bm = 128, .bn = 128, .bk = 32, .
  * 4096^3 3xTF32 GEMM). */
 const ug_kir_mm_tiles_t ug_kir_gpu_mm_tiles_f32 = {.bm = 128, .bn = 128, .bk = 16, .warps = 8, .stages = 4};
 
+const ug_kir_mm_tiles_t *ug_kir_gpu_mm_tiles_for(ug_dtype_t dt) {
+  return dt == UG_DTYPE_F32 ? &ug_kir_gpu_mm_tiles_f32 : &ug_kir_gpu_mm_tiles;
+}
+
 /* The CPU (codegen/llvm/kir.c): one thread per program; the accumulator
  * tile lives in memory and the register-blocked GEMM of codegen/llvm/gemm.c
  * runs each mma, so tiles are larger than the register file and K steps

@@ -109,6 +109,8 @@ typedef struct {
 extern const ug_kir_mm_tiles_t ug_kir_gpu_mm_tiles;     /* the CUDA backend's (f16, bf16) */
 extern const ug_kir_mm_tiles_t ug_kir_gpu_mm_tiles_f32; /* ... and for f32 (tf32 mma: k steps of 16) */
 extern const ug_kir_mm_tiles_t ug_kir_cpu_mm_tiles; /* the CPU backend's */
+/* The CUDA backend's tiles for a matmul of operand dtype dt. */
+const ug_kir_mm_tiles_t *ug_kir_gpu_mm_tiles_for(ug_dtype_t dt);
 ug_status_t ug_kir_lower_matmul(ug_kir_module_t *km, const ug_plan_t *p, const ug_plan_step_t *s,
                                 const ug_kir_mm_tiles_t *tiles, ug_kir_kernel_t **out);
 /* The conditions above on the graph alone, for the kernel of nodes[0..n)

@@ -650,7 +650,7 @@ static ug_status_t emit_matmul_kir(kctx_t *k, bool *out_done) {
   for (int i = 0; i + 2 < rt->rank; i++) tiles = ug_dim_mul(d, tiles, rt->dims[i]);
   if (!f32 && ug_cuda_mma16_split(tiles, ug_dim_ceildiv(d, at->dims[at->rank - 1], 32)) > 1) return NULL;
   ug_kir_kernel_t *kk;
-  ug_status_t st = ug_kir_lower_matmul(k->kir, k->plan, s, f32 ? &ug_kir_gpu_mm_tiles_f32 : &ug_kir_gpu_mm_tiles, &kk);
+  ug_status_t st = ug_kir_lower_matmul(k->kir, k->plan, s, ug_kir_gpu_mm_tiles_for(at->dtype), &kk);
   if (st && ug_status_code(st) == UG_ERR_UNSUPPORTED && !kk) {
     ug_status_free(st);
     return NULL;
