@@ -1,5 +1,6 @@
-/* Contraction steps to kernel-IR kernels: the matmul, alone or with its
- * fused epilogue (kir_lower.h, docs/kernel-ir.md "Lowering"). */
+/* Contraction steps to kernel-IR kernels: the matmul and the convolution
+ * (an implicit GEMM whose B operand is gathered), alone or with a fused
+ * epilogue (kir_lower.h, docs/kernel-ir.md "Lowering"). */
 #include "codegen/kir_lower.h"
 
 #include <string.h>
@@ -14,6 +15,12 @@ typedef struct {
   ug_kir_operand_t bi, m0, n0; /* this program's matrix, first row and column */
   int64_t bm, bn, bk;         /* the tiles: the target's, or fitted to static extents */
   ug_kir_value_id_t *tile;    /* per graph value of the epilogue: its [bm,bn] tile (f32 for floats) */
+  ug_kir_value_id_t *params;  /* per step arg: its parameter, */
+  ug_dim_t (*shp)[3];         /* its view */
+  int *rank;                  /* and the view's rank */
+  ug_kir_value_id_t As, Bs;   /* the one-stage shared buffers of the K loop */
+  struct { int64_t v; ug_kir_region_id_t r; ug_kir_value_id_t t; } kc[32]; /* i32 constants made so far */
+  int nkc;
 } mm_lower_t;
 
 static ug_status_t not_lowered(ug_graph_t *g, const ug_node_t *n, const char *why) {
@@ -129,6 +136,43 @@ static bool dtype_ok(ug_dtype_t dt) {
   return !ug_dtype_is_quant(dt) && dt != UG_DTYPE_F8E4M3 && dt != UG_DTYPE_F8E5M2 && ug_dtype_bits(dt) % 8 == 0;
 }
 
+/* The epilogue of a contraction kernel: nodes[1..n), elementwise over the
+ * head's result rt, one result each, of floating-point values; `view`
+ * says whether an operand from outside of type t has a view over the
+ * result's matrices. */
+static ug_status_t check_epilogue(ug_graph_t *g, const ug_node_id_t *nodes, uint32_t num_nodes, const ug_type_t *rt,
+                                  bool (*view)(const void *ctx, const ug_type_t *t), const void *ctx) {
+  for (uint32_t i = 1; i < num_nodes; i++) {
+    const ug_node_t *n = &g->nodes.items[nodes[i]];
+    if (ug_op_info(n->op)->category != UG_CAT_EW || n->num_results != 1)
+      return not_lowered(g, n, "an epilogue node that is not elementwise");
+    if (n->num_operands > 3) return not_lowered(g, n, "arity");
+    const ug_type_t *nt = ug_value_type(g, ug_node_result(g, n, 0));
+    if (!same_shape(nt, rt)) return not_lowered(g, n, "an epilogue value of another shape than the contraction's");
+    if (!ug_dtype_is_float(nt->dtype)) return not_lowered(g, n, "an epilogue value that is not floating-point");
+    for (uint32_t j = 0; j < n->num_operands; j++) {
+      ug_value_id_t v = ug_node_operand(g, n, j);
+      if (v == UG_NONE) return not_lowered(g, n, "an omitted operand");
+      if (in_nodes(nodes, num_nodes, g->values.items[v].def)) continue;
+      const ug_type_t *t = ug_value_type(g, v);
+      if (!dtype_ok(t->dtype)) return not_lowered(g, n, "dtype");
+      if (!view(ctx, t)) return not_lowered(g, n, "an epilogue operand that broadcasts within the result's matrices");
+    }
+  }
+  return NULL;
+}
+
+typedef struct {
+  ug_dim_t M, N;
+  const ug_type_t *rt;
+} mm_view_ctx_t;
+
+static bool mm_view_ok(const void *ctx, const ug_type_t *t) {
+  const mm_view_ctx_t *c = ctx;
+  ug_dim_t nx = t->rank >= 1 ? t->dims[t->rank - 1] : 1, mx = t->rank >= 2 ? t->dims[t->rank - 2] : 1;
+  return t->rank <= c->rt->rank && (nx == 1 || nx == c->N) && (mx == 1 || mx == c->M) && batch_ok(t, c->rt);
+}
+
 ug_status_t ug_kir_matmul_check(ug_graph_t *g, const ug_node_id_t *nodes, uint32_t num_nodes) {
   const ug_node_t *head = &g->nodes.items[nodes[0]];
   if (head->op != UG_OP_MATMUL) return not_lowered(g, head, "a contraction other than matmul");
@@ -139,29 +183,9 @@ ug_status_t ug_kir_matmul_check(ug_graph_t *g, const ug_node_id_t *nodes, uint32
     return not_lowered(g, head, "a matmul of a dtype other than f16, bf16, f32");
   if (at->rank < 2 || bt->rank < 2) return not_lowered(g, head, "a matrix-vector product");
   if (!batch_ok(at, rt) || !batch_ok(bt, rt)) return not_lowered(g, head, "batch axes that broadcast partly");
-  ug_dim_t M = at->dims[at->rank - 2], N = bt->dims[bt->rank - 1];
-  /* the epilogue: elementwise nodes over the result's shape, reading
-   * operands that view it as [Bx, Mx, Nx] */
-  for (uint32_t i = 1; i < num_nodes; i++) {
-    const ug_node_t *n = &g->nodes.items[nodes[i]];
-    if (ug_op_info(n->op)->category != UG_CAT_EW || n->num_results != 1)
-      return not_lowered(g, n, "an epilogue node that is not elementwise");
-    if (n->num_operands > 3) return not_lowered(g, n, "arity");
-    const ug_type_t *nt = ug_value_type(g, ug_node_result(g, n, 0));
-    if (!same_shape(nt, rt)) return not_lowered(g, n, "an epilogue value of another shape than the matmul's");
-    if (!ug_dtype_is_float(nt->dtype)) return not_lowered(g, n, "an epilogue value that is not floating-point");
-    for (uint32_t j = 0; j < n->num_operands; j++) {
-      ug_value_id_t v = ug_node_operand(g, n, j);
-      if (v == UG_NONE) return not_lowered(g, n, "an omitted operand");
-      if (in_nodes(nodes, num_nodes, g->values.items[v].def)) continue;
-      const ug_type_t *t = ug_value_type(g, v);
-      if (!dtype_ok(t->dtype)) return not_lowered(g, n, "dtype");
-      ug_dim_t nx = t->rank >= 1 ? t->dims[t->rank - 1] : 1, mx = t->rank >= 2 ? t->dims[t->rank - 2] : 1;
-      if (t->rank > rt->rank || (nx != 1 && nx != N) || (mx != 1 && mx != M) || !batch_ok(t, rt))
-        return not_lowered(g, n, "an epilogue operand that broadcasts within the result's matrices");
-    }
-  }
-  return NULL;
+  /* the epilogue: operands that view the result as [Bx, Mx, Nx] */
+  mm_view_ctx_t c = {.M = at->dims[at->rank - 2], .N = bt->dims[bt->rank - 1], .rt = rt};
+  return check_epilogue(g, nodes, num_nodes, rt, mm_view_ok, &c);
 }
 
 /* The tile extent along a dim of extent E: the target's T, or, when the
@@ -174,134 +198,132 @@ static int64_t fit_tile(const ug_kir_mm_tiles_t *t, ug_dim_t E, int64_t T) {
   return (x + q - 1) / q * q;
 }
 
-ug_status_t ug_kir_lower_matmul(ug_kir_module_t *km, const ug_plan_t *p, const ug_plan_step_t *s,
-                                const ug_kir_mm_tiles_t *tiles, ug_kir_kernel_t **out) {
-  *out = NULL;
-  ug_graph_t *g = p->g;
-  if (s->kind != UG_STEP_NODE) return ug_status_make(UG_ERR_UNSUPPORTED, NULL, "not lowered to kernel IR: copy step");
-  UG_RETURN_IF_ERROR(ug_kir_matmul_check(g, s->nodes, s->num_nodes));
-  const ug_node_t *head = &g->nodes.items[s->nodes[0]];
-  if (s->num_scratch) return not_lowered(g, head, "scratch buffers");
-  ug_value_id_t av = ug_node_operand(g, head, 0), bv = ug_node_operand(g, head, 1), rv = ug_node_result(g, head, 0);
-  const ug_type_t *at = ug_value_type(g, av), *bt = ug_value_type(g, bv), *rt = ug_value_type(g, rv);
-  ug_dtype_t dt = at->dtype;
-  mm_lower_t L = {.g = g, .D = km->dims, .t = tiles};
-  L.M = at->dims[at->rank - 2];
-  L.K = at->dims[at->rank - 1];
-  L.N = bt->dims[bt->rank - 1];
-  L.bm = fit_tile(tiles, L.M, tiles->bm);
-  L.bn = fit_tile(tiles, L.N, tiles->bn);
-  L.bk = fit_tile(tiles, L.K, tiles->bk);
-  L.Bo = 1;
-  for (int i = 0; i + 2 < rt->rank; i++) L.Bo = ug_dim_mul(L.D, L.Bo, rt->dims[i]);
-  L.batched = L.Bo != 1;
-  ug_dim_t ash[3], bsh[3];
-  int ar = operand_view(&L, at, rt, L.M, L.K, ash), br = operand_view(&L, bt, rt, L.K, L.N, bsh);
-  if (!ar || !br) return ug_node_error(g, head, UG_ERR_INTERNAL, "matmul operand views");
-  size_t nv = g->values.len + 1;
-  L.tile = ug_arena_alloc(km->arena, sizeof(ug_kir_value_id_t) * nv);
-  for (size_t i = 0; i < nv; i++) L.tile[i] = UG_NONE;
-
+/* Sets up L for a result of Bo matrices M x N over K of operands of dtype
+ * dt, and the kernel: its tiles, warps, the per-arg tables, the shared
+ * buffers. */
+static ug_kir_kernel_t *mm_begin(mm_lower_t *L, ug_kir_module_t *km, const ug_plan_step_t *s, ug_dtype_t dt) {
+  const ug_kir_mm_tiles_t *t = L->t;
+  L->bm = fit_tile(t, L->M, t->bm);
+  L->bn = fit_tile(t, L->N, t->bn);
+  L->bk = fit_tile(t, L->K, t->bk);
+  L->batched = L->Bo != 1;
+  size_t nv = L->g->values.len + 1;
+  L->tile = ug_arena_alloc(km->arena, sizeof(ug_kir_value_id_t) * nv);
+  for (size_t i = 0; i < nv; i++) L->tile[i] = UG_NONE;
+  L->params = ug_arena_alloc(km->arena, sizeof(ug_kir_value_id_t) * (s->num_args + 1));
+  L->shp = ug_arena_alloc(km->arena, sizeof *L->shp * (s->num_args + 1));
+  L->rank = ug_arena_alloc(km->arena, sizeof(int) * (s->num_args + 1));
   ug_kir_kernel_t *k = ug_kir_kernel_create(km, s->kernel_name);
-  L.k = k;
-  k->warps = (uint32_t)tiles->warps;
-  ug_kir_value_id_t *params = ug_arena_alloc(km->arena, sizeof(ug_kir_value_id_t) * (s->num_args + 1));
-  ug_dim_t (*shp)[3] = ug_arena_alloc(km->arena, sizeof *shp * (s->num_args + 1));
-  int *rank = ug_arena_alloc(km->arena, sizeof(int) * (s->num_args + 1));
-  for (uint32_t a = 0; a < s->num_args; a++) {
-    ug_value_id_t v = s->arg_values[a];
-    if (v == UG_NONE) return ug_node_error(g, head, UG_ERR_INTERNAL, "matmul kernel argument %u without a value", a);
-    const ug_type_t *vt = ug_value_type(g, v);
-    if (v == av) memcpy(shp[a], ash, sizeof ash), rank[a] = ar;
-    else if (v == bv) memcpy(shp[a], bsh, sizeof bsh), rank[a] = br;
-    else if (!view_of(&L, vt, rt, shp[a], &rank[a]) || !dtype_ok(vt->dtype))
-      return ug_node_error(g, head, UG_ERR_INTERNAL, "matmul kernel argument %u: view or dtype", a);
-    ug_kir_type_t gt = ug_kir_type_global(vt->dtype, rank[a], shp[a]);
-    params[a] = ug_kir_add_param(k, ug_arena_printf(km->arena, "a%u", a), &gt);
-  }
-  int pa = -1, pb = -1;
-  for (uint32_t a = 0; a < s->num_args; a++) {
-    if (s->arg_values[a] == av && pa < 0) pa = (int)a;
-    if (s->arg_values[a] == bv && pb < 0) pb = (int)a;
-  }
-  if (pa < 0 || pb < 0) return ug_node_error(g, head, UG_ERR_INTERNAL, "matmul operands without parameters");
-
-  /* programs: Bo x tiles, the tiles of a matrix in groups of 8 row tiles
-   * that sweep the column tiles together (their A rows and B columns are
-   * shared in L2 by the blocks running at once) */
-  ug_dims_t *D = L.D;
-  int64_t BM = L.bm, BN = L.bn, BK = L.bk;
-  ug_dim_t tm = ug_dim_ceildiv(D, L.M, BM), tn = ug_dim_ceildiv(D, L.N, BN), per = ug_dim_mul(D, tm, tn);
-  ug_dim_t grid = ug_dim_mul(D, per, L.Bo);
-  ug_kir_set_grid(k, 1, &grid);
-  ug_dim_t sa[2] = {BM, BK}, sb[2] = {BK, BN}, sc[2] = {BM, BN};
+  L->k = k;
+  k->warps = (uint32_t)t->warps;
+  ug_dim_t sa[2] = {L->bm, L->bk}, sb[2] = {L->bk, L->bn};
   ug_kir_type_t ast = ug_kir_type_shared(dt, 2, sa, 1), bst = ug_kir_type_shared(dt, 2, sb, 1);
-  ug_kir_value_id_t As = ug_kir_alloc(k, &ast, "As"), Bs = ug_kir_alloc(k, &bst, "Bs");
-  ug_kir_operand_t pid = ug_kir_val(ug_kir_program_id(k, k->body, 0)), id = pid;
-  L.bi = ug_kir_imm(0);
-  if (L.batched) {
-    L.bi = idx_op(&L, UG_OP_DIV, pid, ug_kir_imm(per));
-    id = idx_op(&L, UG_OP_MOD, pid, ug_kir_imm(per));
+  L->As = ug_kir_alloc(k, &ast, "As");
+  L->Bs = ug_kir_alloc(k, &bst, "Bs");
+  return k;
+}
+
+static void mm_param(mm_lower_t *L, uint32_t a, ug_dtype_t dt, const ug_dim_t *shp, int rank) {
+  memcpy(L->shp[a], shp, sizeof(ug_dim_t) * (size_t)rank);
+  L->rank[a] = rank;
+  ug_kir_type_t gt = ug_kir_type_global(dt, rank, shp);
+  L->params[a] = ug_kir_add_param(L->k, ug_arena_printf(L->k->module->arena, "a%u", a), &gt);
+}
+
+static int arg_of(const ug_plan_step_t *s, ug_value_id_t v) {
+  for (uint32_t a = 0; a < s->num_args; a++)
+    if (s->arg_values[a] == v) return (int)a;
+  return -1;
+}
+
+/* The grid and this program's matrix and tile: Bo x tiles, the tiles of a
+ * matrix in groups of 8 row tiles that sweep the column tiles together
+ * (their A rows and B columns are shared in L2 by the blocks running at
+ * once). */
+static void mm_programs(mm_lower_t *L) {
+  ug_dims_t *D = L->D;
+  ug_dim_t tm = ug_dim_ceildiv(D, L->M, L->bm), tn = ug_dim_ceildiv(D, L->N, L->bn), per = ug_dim_mul(D, tm, tn);
+  ug_dim_t grid = ug_dim_mul(D, per, L->Bo);
+  ug_kir_set_grid(L->k, 1, &grid);
+  ug_kir_operand_t pid = ug_kir_val(ug_kir_program_id(L->k, L->k->body, 0)), id = pid;
+  L->bi = ug_kir_imm(0);
+  if (L->batched) {
+    L->bi = idx_op(L, UG_OP_DIV, pid, ug_kir_imm(per));
+    id = idx_op(L, UG_OP_MOD, pid, ug_kir_imm(per));
   }
   ug_dim_t gsz = ug_dim_mul(D, tn, 8);
-  ug_kir_operand_t gid = idx_op(&L, UG_OP_DIV, id, ug_kir_imm(gsz));
-  ug_kir_operand_t first = idx_op(&L, UG_OP_MUL, gid, ug_kir_imm(8));
-  ug_kir_operand_t left = idx_op(&L, UG_OP_SUB, ug_kir_imm(tm), first);
-  ug_kir_operand_t gs = idx_op(&L, UG_OP_MIN, left, ug_kir_imm(8));
-  ug_kir_operand_t in = idx_op(&L, UG_OP_MOD, id, ug_kir_imm(gsz));
-  ug_kir_operand_t mt = idx_op(&L, UG_OP_ADD, first, idx_op(&L, UG_OP_MOD, in, gs));
-  ug_kir_operand_t nt = idx_op(&L, UG_OP_DIV, in, gs);
-  L.m0 = idx_op(&L, UG_OP_MUL, mt, ug_kir_imm(BM));
-  L.n0 = idx_op(&L, UG_OP_MUL, nt, ug_kir_imm(BN));
+  ug_kir_operand_t gid = idx_op(L, UG_OP_DIV, id, ug_kir_imm(gsz));
+  ug_kir_operand_t first = idx_op(L, UG_OP_MUL, gid, ug_kir_imm(8));
+  ug_kir_operand_t left = idx_op(L, UG_OP_SUB, ug_kir_imm(tm), first);
+  ug_kir_operand_t gs = idx_op(L, UG_OP_MIN, left, ug_kir_imm(8));
+  ug_kir_operand_t in = idx_op(L, UG_OP_MOD, id, ug_kir_imm(gsz));
+  ug_kir_operand_t mt = idx_op(L, UG_OP_ADD, first, idx_op(L, UG_OP_MOD, in, gs));
+  ug_kir_operand_t nt = idx_op(L, UG_OP_DIV, in, gs);
+  L->m0 = idx_op(L, UG_OP_MUL, mt, ug_kir_imm(L->bm));
+  L->n0 = idx_op(L, UG_OP_MUL, nt, ug_kir_imm(L->bn));
+}
 
-  /* the K loop, plain form: tiles through registers into shared memory,
-   * mma from shared memory; pipeline(S) allows the software-pipeline pass
-   * up to S stages */
+/* The K loop, plain form: the body `fill` builds loads (or gathers) the
+ * [bm,bk] and [bk,bn] tiles of k step %k (its second argument) and
+ * returns them; they are stored into one-stage shared buffers, `barrier`,
+ * `mma` from shared memory into the f32 accumulator, `barrier`.
+ * pipeline(S) allows the software-pipeline pass up to S stages.  Returns
+ * the accumulator after the loop. */
+typedef void (*mm_fill_fn)(mm_lower_t *L, ug_kir_region_id_t body, ug_kir_operand_t kv, const void *ctx,
+                           ug_kir_value_id_t *ta, ug_kir_value_id_t *tb);
+
+static ug_kir_value_id_t mm_loop(mm_lower_t *L, const char *loc, mm_fill_fn fill, const void *ctx) {
+  ug_kir_kernel_t *k = L->k;
+  ug_kir_value_id_t As = L->As, Bs = L->Bs;
+  ug_dim_t sc[2] = {L->bm, L->bn};
   ug_kir_type_t acct = ug_kir_type_tile(UG_DTYPE_F32, 2, sc);
   ug_kir_value_id_t acc0 = ug_kir_splat(k, k->body, 0.0, &acct);
   ug_kir_region_id_t body;
-  ug_kir_op_id_t loop = ug_kir_for(k, k->body, ug_kir_imm(0), ug_kir_imm(L.K), ug_kir_imm(BK), &acc0, 1,
-                                   (uint32_t)tiles->stages, &body);
-  ug_kir_region_t *br_ = ug_kir_region(k, body);
-  ug_kir_operand_t kv = ug_kir_val(ug_kir_region_arg(k, br_, 0));
-  ug_kir_value_id_t c = ug_kir_region_arg(k, br_, 1);
-  ug_kir_operand_t ia[3], ib[3];
-  uint32_t na = 0, nb = 0;
-  if (ar == 3) ia[na++] = ash[0] == 1 ? ug_kir_imm(0) : L.bi;
-  ia[na++] = L.m0;
-  ia[na++] = kv;
-  if (br == 3) ib[nb++] = bsh[0] == 1 ? ug_kir_imm(0) : L.bi;
-  ib[nb++] = kv;
-  ib[nb++] = L.n0;
-  ug_kir_type_t atl = ug_kir_type_tile(dt, 2, sa), btl = ug_kir_type_tile(dt, 2, sb);
-  ug_kir_value_id_t ta = ug_kir_load(k, body, params[pa], ia, na, UG_NONE, &atl);
-  ug_kir_value_id_t tb = ug_kir_load(k, body, params[pb], ib, nb, UG_NONE, &btl);
+  ug_kir_op_id_t loop = ug_kir_for(k, k->body, ug_kir_imm(0), ug_kir_imm(L->K), ug_kir_imm(L->bk), &acc0, 1,
+                                   (uint32_t)L->t->stages, &body);
+  ug_kir_region_t *br = ug_kir_region(k, body);
+  ug_kir_operand_t kv = ug_kir_val(ug_kir_region_arg(k, br, 0));
+  ug_kir_value_id_t c = ug_kir_region_arg(k, br, 1);
+  ug_kir_value_id_t ta, tb;
+  fill(L, body, kv, ctx, &ta, &tb);
   ug_kir_operand_t st0 = ug_kir_imm(0);
   ug_kir_store(k, body, As, &st0, 1, ta, UG_NONE);
   ug_kir_store(k, body, Bs, &st0, 1, tb, UG_NONE);
   ug_kir_barrier(k, body);
   ug_kir_value_id_t c1 = ug_kir_mma(k, body, As, st0, Bs, st0, c);
-  k->ops.items[k->ops.len - 1].loc = head->loc;
+  k->ops.items[k->ops.len - 1].loc = loc;
   ug_kir_barrier(k, body);
   ug_kir_yield(k, body, &c1, 1);
-  L.tile[rv] = ug_kir_result(k, ug_kir_op(k, loop), 0);
+  return ug_kir_result(k, ug_kir_op(k, loop), 0);
+}
 
-  /* the epilogue on the accumulator tile, in f32 (a cast to f16 / bf16
-   * rounds where it stands, as in an elementwise kernel) */
+/* The epilogue on the accumulator tile (the head's result rv, rounded to
+ * its dtype first), in f32 (a cast to f16 / bf16 rounds where it stands,
+ * as in an elementwise kernel), then a store of every result the step
+ * stores, rounded once to its dtype. */
+static ug_status_t mm_epilogue(mm_lower_t *L, const ug_plan_step_t *s, ug_value_id_t rv, ug_kir_value_id_t acc) {
+  ug_graph_t *g = L->g;
+  ug_kir_kernel_t *k = L->k;
+  const ug_node_t *head = &g->nodes.items[s->nodes[0]];
+  ug_dim_t sc[2] = {L->bm, L->bn};
+  /* the head's result as the graph has it: rounded to its dtype before
+   * the epilogue reads it (the per-node kernels' values) */
+  ug_dtype_t hdt = ug_value_type(g, rv)->dtype;
+  if (s->num_nodes > 1 && ug_dtype_compute(hdt) != hdt) acc = cast_tile(L, cast_tile(L, acc, hdt), ug_dtype_compute(hdt));
+  L->tile[rv] = acc;
   for (uint32_t i = 1; i < s->num_nodes; i++) {
     const ug_node_t *n = &g->nodes.items[s->nodes[i]];
     ug_kir_value_id_t xs[3];
-    for (uint32_t j = 0; j < n->num_operands && j < 3; j++) {
-      ug_value_id_t v = ug_node_operand(g, n, j);
-      if (L.tile[v] == UG_NONE) {
-        uint32_t a = 0;
-        while (a < s->num_args && s->arg_values[a] != v) a++;
-        if (a == s->num_args || in_step(s, g->values.items[v].def)) return not_lowered(g, n, "an operand without a tile");
-        L.tile[v] = operand_tile(&L, params[a], shp[a], rank[a], ug_value_type(g, v)->dtype);
-      }
-      xs[j] = L.tile[v];
-    }
     if (n->num_operands > 3) return not_lowered(g, n, "arity");
+    for (uint32_t j = 0; j < n->num_operands; j++) {
+      ug_value_id_t v = ug_node_operand(g, n, j);
+      if (L->tile[v] == UG_NONE) {
+        int a = arg_of(s, v);
+        if (a < 0 || in_step(s, g->values.items[v].def)) return not_lowered(g, n, "an operand without a tile");
+        L->tile[v] = operand_tile(L, L->params[a], L->shp[a], L->rank[a], ug_value_type(g, v)->dtype);
+      }
+      xs[j] = L->tile[v];
+    }
     ug_dtype_t odt = ug_value_type(g, ug_node_result(g, n, 0))->dtype;
     bool round = n->op == UG_OP_CAST && ug_dtype_compute(odt) != odt;
     ug_kir_type_t tt = ug_kir_type_tile(round ? odt : ug_dtype_compute(odt), 2, sc);
@@ -312,21 +334,499 @@ ug_status_t ug_kir_lower_matmul(ug_kir_module_t *km, const ug_plan_t *p, const u
     for (uint32_t j = 0; j < n->num_attrs; j++)
       if (attrs[j].key != UG_ATTR_KERNEL) ug_kir_push_attr(k, o, ug_kir_attr_graph(attrs[j]));
     ug_value_id_t nr = ug_node_result(g, n, 0);
-    L.tile[nr] = ug_kir_push_result(k, o, &tt, NULL);
-    if (round) L.tile[nr] = cast_tile(&L, L.tile[nr], ug_dtype_compute(odt));
+    L->tile[nr] = ug_kir_push_result(k, o, &tt, NULL);
+    if (round) L->tile[nr] = cast_tile(L, L->tile[nr], ug_dtype_compute(odt));
   }
-  /* stored results, rounded once to their dtype */
   for (uint32_t a = 0; a < s->num_args; a++) {
     ug_value_id_t v = s->arg_values[a];
     if (!in_step(s, g->values.items[v].def)) continue;
-    if (L.tile[v] == UG_NONE) return not_lowered(g, head, "a result without a tile");
+    if (L->tile[v] == UG_NONE) return not_lowered(g, head, "a result without a tile");
     ug_kir_operand_t idx[3];
-    uint32_t ni = view_index(&L, shp[a], rank[a], idx);
-    ug_kir_value_id_t t = cast_tile(&L, L.tile[v], ug_value_type(g, v)->dtype);
-    ug_kir_store(k, k->body, params[a], idx, ni, t, UG_NONE);
+    uint32_t ni = view_index(L, L->shp[a], L->rank[a], idx);
+    ug_kir_value_id_t t = cast_tile(L, L->tile[v], ug_value_type(g, v)->dtype);
+    ug_kir_store(k, k->body, L->params[a], idx, ni, t, UG_NONE);
   }
-  *out = k;
-  return ug_kir_verify_kernel(k);
+  return NULL;
+}
+
+typedef struct {
+  ug_kir_value_id_t A, B;
+  ug_kir_operand_t ia[3], ib[3]; /* the origins, k at ka / kb */
+  uint32_t na, nb, ka, kb;
+} mm_fill_t;
+
+/* A matmul's k step: [bm,bk] and [bk,bn] tiles loaded from A and B. */
+static void mm_fill(mm_lower_t *L, ug_kir_region_id_t body, ug_kir_operand_t kv, const void *ctx, ug_kir_value_id_t *ta,
+                    ug_kir_value_id_t *tb) {
+  const mm_fill_t *f = ctx;
+  ug_kir_operand_t ia[3], ib[3];
+  memcpy(ia, f->ia, sizeof ia);
+  memcpy(ib, f->ib, sizeof ib);
+  ia[f->ka] = kv;
+  ib[f->kb] = kv;
+  ug_dtype_t dt = ug_kir_value_type(L->k, f->A)->t.dtype;
+  ug_dim_t sa[2] = {L->bm, L->bk}, sb[2] = {L->bk, L->bn};
+  ug_kir_type_t atl = ug_kir_type_tile(dt, 2, sa), btl = ug_kir_type_tile(dt, 2, sb);
+  *ta = ug_kir_load(L->k, body, f->A, ia, f->na, UG_NONE, &atl);
+  *tb = ug_kir_load(L->k, body, f->B, ib, f->nb, UG_NONE, &btl);
+}
+
+ug_status_t ug_kir_lower_matmul(ug_kir_module_t *km, const ug_plan_t *p, const ug_plan_step_t *s,
+                                const ug_kir_mm_tiles_t *tiles, ug_kir_kernel_t **out) {
+  *out = NULL;
+  ug_graph_t *g = p->g;
+  if (s->kind != UG_STEP_NODE) return ug_status_make(UG_ERR_UNSUPPORTED, NULL, "not lowered to kernel IR: copy step");
+  UG_RETURN_IF_ERROR(ug_kir_matmul_check(g, s->nodes, s->num_nodes));
+  const ug_node_t *head = &g->nodes.items[s->nodes[0]];
+  if (s->num_scratch) return not_lowered(g, head, "scratch buffers");
+  ug_value_id_t av = ug_node_operand(g, head, 0), bv = ug_node_operand(g, head, 1), rv = ug_node_result(g, head, 0);
+  const ug_type_t *at = ug_value_type(g, av), *bt = ug_value_type(g, bv), *rt = ug_value_type(g, rv);
+  mm_lower_t L = {.g = g, .D = km->dims, .t = tiles};
+  L.M = at->dims[at->rank - 2];
+  L.K = at->dims[at->rank - 1];
+  L.N = bt->dims[bt->rank - 1];
+  L.Bo = 1;
+  for (int i = 0; i + 2 < rt->rank; i++) L.Bo = ug_dim_mul(L.D, L.Bo, rt->dims[i]);
+  mm_begin(&L, km, s, at->dtype);
+  ug_dim_t ash[3], bsh[3];
+  int ar = operand_view(&L, at, rt, L.M, L.K, ash), br = operand_view(&L, bt, rt, L.K, L.N, bsh);
+  if (!ar || !br) return ug_node_error(g, head, UG_ERR_INTERNAL, "matmul operand views");
+  for (uint32_t a = 0; a < s->num_args; a++) {
+    ug_value_id_t v = s->arg_values[a];
+    if (v == UG_NONE) return ug_node_error(g, head, UG_ERR_INTERNAL, "matmul kernel argument %u without a value", a);
+    const ug_type_t *vt = ug_value_type(g, v);
+    ug_dim_t shp[3];
+    int rank;
+    if (v == av) mm_param(&L, a, vt->dtype, ash, ar);
+    else if (v == bv) mm_param(&L, a, vt->dtype, bsh, br);
+    else if (!view_of(&L, vt, rt, shp, &rank) || !dtype_ok(vt->dtype))
+      return ug_node_error(g, head, UG_ERR_INTERNAL, "matmul kernel argument %u: view or dtype", a);
+    else mm_param(&L, a, vt->dtype, shp, rank);
+  }
+  int pa = arg_of(s, av), pb = arg_of(s, bv);
+  if (pa < 0 || pb < 0) return ug_node_error(g, head, UG_ERR_INTERNAL, "matmul operands without parameters");
+  mm_programs(&L);
+  mm_fill_t f = {.A = L.params[pa], .B = L.params[pb]};
+  if (ar == 3) f.ia[f.na++] = ash[0] == 1 ? ug_kir_imm(0) : L.bi;
+  f.ia[f.na++] = L.m0;
+  f.ka = f.na++;
+  if (br == 3) f.ib[f.nb++] = bsh[0] == 1 ? ug_kir_imm(0) : L.bi;
+  f.kb = f.nb++;
+  f.ib[f.nb++] = L.n0;
+  ug_kir_value_id_t acc = mm_loop(&L, head->loc, mm_fill, &f);
+  UG_RETURN_IF_ERROR(mm_epilogue(&L, s, rv, acc));
+  *out = L.k;
+  return ug_kir_verify_kernel(L.k);
+}
+
+/* ---- convolution: an implicit GEMM ----
+ * conv (NCHW) of x [N, C, S...], w [M, C/G, k...] and an optional bias [M]
+ * into y [N, M, O...] is, per image n and group g, the GEMM
+ *   y[n, g*Mg + m, p] = sum_k w[g*Mg + m, k] * X[k, p]
+ * of Mg = M/G rows, P = prod O columns and Kg = C/G * prod k terms, where
+ * row k = (channel c, taps t...) and column p = output position (o...) of
+ * X is the input element x[n, g*Cg + c, o*stride - pad + t*dilation]
+ * (zero in the padding): im2col, gathered one [bk,bn] tile at a time and
+ * never materialized.  So a program is a matmul program over the result
+ * viewed as [N*G, Mg, P] (w viewed as [G, Mg, Kg]), whose B tiles are
+ * `gather`s. */
+
+typedef struct {
+  int sr;                       /* spatial dims */
+  int64_t G, Cg, Mg, Kg, KS;    /* groups, channels and rows per group, terms, taps */
+  int64_t S[UG_MAX_RANK], O[UG_MAX_RANK], ks[UG_MAX_RANK];
+  int64_t stride[UG_MAX_RANK], pb[UG_MAX_RANK], dil[UG_MAX_RANK];
+  int64_t xs[UG_MAX_RANK];      /* x's strides along the spatial dims (in one channel) */
+  int64_t HW;                   /* elements of one channel of x */
+  ug_dim_t N;                   /* images */
+  const ug_type_t *rt;
+  bool need_lo[UG_MAX_RANK], need_hi[UG_MAX_RANK]; /* taps that may fall before / past the input */
+  bool pointwise;               /* 1x1 taps, stride 1, no padding: X is x viewed as [N*G, Cg, P] */
+} conv_shape_t;
+
+static const int64_t *conv_ints(ug_graph_t *g, const ug_node_t *n, ug_attr_key_t key, int count) {
+  const ug_attr_t *a = ug_node_attr(g, n, key);
+  if (!a || a->u.ints.n != (uint32_t)count) return NULL;
+  return a->u.ints.v;
+}
+
+/* The shape of a conv node, or UG_ERR_UNSUPPORTED naming why it is not lowered. */
+static ug_status_t conv_shape(ug_graph_t *g, const ug_node_t *n, conv_shape_t *c) {
+  memset(c, 0, sizeof *c);
+  if (n->op != UG_OP_CONV) return not_lowered(g, n, "a contraction other than matmul and conv (NCHW)");
+  const ug_type_t *xt = ug_value_type(g, ug_node_operand(g, n, 0)), *wt = ug_value_type(g, ug_node_operand(g, n, 1));
+  const ug_type_t *rt = ug_value_type(g, ug_node_result(g, n, 0));
+  ug_value_id_t bv = n->num_operands > 2 ? ug_node_operand(g, n, 2) : UG_NONE;
+  ug_dtype_t dt = rt->dtype;
+  if ((dt != UG_DTYPE_F16 && dt != UG_DTYPE_BF16 && dt != UG_DTYPE_F32) || xt->dtype != dt || wt->dtype != dt ||
+      (bv != UG_NONE && ug_value_type(g, bv)->dtype != dt))
+    return not_lowered(g, n, "a conv of a dtype other than f16, bf16, f32");
+  c->sr = xt->rank - 2;
+  if (c->sr < 1 || wt->rank != xt->rank || rt->rank != xt->rank) return not_lowered(g, n, "conv ranks");
+  c->G = ug_node_attr_int(g, n, UG_ATTR_GROUP, 1);
+  const int64_t *st = conv_ints(g, n, UG_ATTR_STRIDES, c->sr), *pd = conv_ints(g, n, UG_ATTR_PADS, 2 * c->sr);
+  const int64_t *dl = conv_ints(g, n, UG_ATTR_DILATIONS, c->sr);
+  for (int i = 0; i < wt->rank; i++)
+    if (!UG_DIM_IS_STATIC(wt->dims[i])) return not_lowered(g, n, "a conv weight of symbolic shape");
+  for (int i = 1; i < xt->rank; i++)
+    if (!UG_DIM_IS_STATIC(xt->dims[i]) || !UG_DIM_IS_STATIC(rt->dims[i]))
+      return not_lowered(g, n, "a conv of symbolic channels or spatial extents");
+  int64_t M = wt->dims[0];
+  if (c->G < 1 || M % c->G || xt->dims[1] != wt->dims[1] * c->G || rt->dims[1] != M)
+    return not_lowered(g, n, "conv group and channel counts");
+  c->Cg = wt->dims[1];
+  c->Mg = M / c->G;
+  c->KS = 1;
+  c->HW = 1;
+  for (int i = c->sr - 1; i >= 0; i--) {
+    c->S[i] = xt->dims[2 + i];
+    c->O[i] = rt->dims[2 + i];
+    c->ks[i] = wt->dims[2 + i];
+    c->stride[i] = st ? st[i] : 1;
+    c->dil[i] = dl ? dl[i] : 1;
+    c->pb[i] = pd ? pd[i] : 0;
+    if (c->stride[i] < 1 || c->dil[i] < 1 || c->pb[i] < 0) return not_lowered(g, n, "conv strides, dilations or pads");
+    c->xs[i] = c->HW;
+    c->HW *= c->S[i];
+    c->KS *= c->ks[i];
+    /* the first and last output positions' reach */
+    c->need_lo[i] = c->pb[i] > 0;
+    c->need_hi[i] = (c->O[i] - 1) * c->stride[i] - c->pb[i] + (c->ks[i] - 1) * c->dil[i] >= c->S[i];
+  }
+  c->Kg = c->Cg * c->KS;
+  int64_t P = 1;
+  c->pointwise = true;
+  for (int i = 0; i < c->sr; i++) {
+    P *= c->O[i];
+    c->pointwise = c->pointwise && c->ks[i] == 1 && c->stride[i] == 1 && c->pb[i] == 0 && c->O[i] == c->S[i];
+  }
+  /* offsets inside one image and the GEMM's extents in 32 bits */
+  if (c->HW * xt->dims[1] >= (1LL << 31) || c->Kg >= (1LL << 31) || P >= (1LL << 31) || P == 0 || c->Kg == 0)
+    return not_lowered(g, n, "a conv of more than 2^31 elements an image, or of none");
+  c->N = xt->dims[0];
+  c->rt = rt;
+  return NULL;
+}
+
+/* How a value of type t sits over the conv's result [N, M, O...] viewed as
+ * Bo = N*G matrices of Mg x P: batch N or 1, channels M or 1, output
+ * positions all O or all 1 (with groups: per image and channel, or
+ * neither); its view [Bx, Mx, Px] (Bx dropped when Bo is 1), false when
+ * it has none. */
+static bool conv_view(const conv_shape_t *c, ug_dim_t Bo, const ug_type_t *t, ug_dim_t *out, int *out_rank) {
+  int R = c->rt->rank, r = t->rank;
+  if (r > R) return false;
+  ug_dim_t d[UG_MAX_RANK];
+  for (int i = 0; i < R; i++) d[i] = i < R - r ? 1 : t->dims[i - (R - r)];
+  bool all = true, none = true;
+  ug_dim_t P = 1;
+  for (int i = 2; i < R; i++) {
+    all = all && d[i] == c->rt->dims[i];
+    none = none && d[i] == 1;
+    P *= c->rt->dims[i];
+  }
+  if ((!all && !none) || (d[1] != 1 && d[1] != c->rt->dims[1]) || (d[0] != 1 && d[0] != c->N)) return false;
+  bool per_m = d[1] != 1, per_b = d[0] != 1;
+  if (c->G > 1 && (per_m ? d[0] != c->N : per_b)) return false;
+  int n = 0;
+  if (Bo != 1) out[n++] = per_b || (c->G > 1 && per_m) ? Bo : 1;
+  out[n++] = per_m ? c->Mg : 1;
+  out[n++] = all ? P : 1;
+  *out_rank = n;
+  return true;
+}
+
+typedef struct {
+  const conv_shape_t *c;
+  ug_dim_t Bo;
+  ug_value_id_t x, w, b;
+} conv_ctx_t;
+
+static bool conv_view_ok(const void *ctx, const ug_type_t *t) {
+  const conv_ctx_t *cc = ctx;
+  ug_dim_t shp[3];
+  int rank;
+  return conv_view(cc->c, cc->Bo, t, shp, &rank);
+}
+
+static ug_status_t conv_check(ug_graph_t *g, const ug_node_id_t *nodes, uint32_t num_nodes, conv_shape_t *c) {
+  const ug_node_t *head = &g->nodes.items[nodes[0]];
+  UG_RETURN_IF_ERROR(conv_shape(g, head, c));
+  conv_ctx_t cc = {.c = c, .Bo = ug_dim_mul(g->module->dims, c->N, c->G), .x = ug_node_operand(g, head, 0),
+                   .w = ug_node_operand(g, head, 1), .b = head->num_operands > 2 ? ug_node_operand(g, head, 2) : UG_NONE};
+  /* the conv's own operands are parameters of other views */
+  for (uint32_t i = 1; i < num_nodes; i++) {
+    const ug_node_t *n = &g->nodes.items[nodes[i]];
+    for (uint32_t j = 0; j < n->num_operands; j++) {
+      ug_value_id_t v = ug_node_operand(g, n, j);
+      if (v != UG_NONE && (v == cc.x || v == cc.w || v == cc.b))
+        return not_lowered(g, n, "an epilogue operand that is also an operand of the conv");
+    }
+  }
+  return check_epilogue(g, nodes, num_nodes, c->rt, conv_view_ok, &cc);
+}
+
+ug_status_t ug_kir_conv_check(ug_graph_t *g, const ug_node_id_t *nodes, uint32_t num_nodes) {
+  conv_shape_t c;
+  return conv_check(g, nodes, num_nodes, &c);
+}
+
+typedef struct {
+  const conv_shape_t *c;
+  ug_kir_value_id_t W, X;
+  ug_kir_operand_t ia[3];        /* w's origin, k at ka */
+  uint32_t na, ka;
+  ug_kir_value_id_t i0[UG_MAX_RANK]; /* per output column: the input position of tap 0 along each spatial dim */
+  ug_kir_value_id_t xo;          /* ... and the offset of its channel-0 tap 0 (off64: inside the image) */
+  ug_kir_value_id_t base64;      /* the image's offset as an i64 scalar when offsets are i64, else UG_NONE */
+} conv_fill_t;
+
+/* Tile math of the gather's offsets: `op a, b` on i32 (or bool) tiles. */
+static ug_kir_value_id_t tmath(mm_lower_t *L, ug_kir_region_id_t r, ug_op_t op, ug_kir_value_id_t a, ug_kir_value_id_t b) {
+  const ug_kir_type_t *at = ug_kir_value_type(L->k, a), *bt = ug_kir_value_type(L->k, b);
+  ug_kir_type_t t = at->t.rank >= bt->t.rank ? *at : *bt;
+  bool cmp = op == UG_OP_LESS || op == UG_OP_GREATER_EQUAL;
+  if (cmp) t.t.dtype = UG_DTYPE_BOOL;
+  ug_kir_operand_t args[2] = {ug_kir_val(a), ug_kir_val(b)};
+  return ug_kir_ew(L->k, r, op, args, 2, &t);
+}
+
+/* An index (or dim) as a scalar tile of dtype dt. */
+static ug_kir_value_id_t scalar_of(mm_lower_t *L, ug_kir_region_id_t r, ug_kir_operand_t x, ug_dtype_t dt) {
+  ug_kir_type_t t = ug_kir_type_tile(dt, 0, NULL);
+  ug_kir_op_id_t o = ug_kir_begin(L->k, r, UG_KIR_EW, NULL);
+  L->k->ops.items[o].ew = UG_OP_CAST;
+  ug_kir_push_operand(L->k, o, x);
+  ug_attr_t a = {.key = UG_ATTR_TO};
+  a.u.dtype = dt;
+  ug_kir_push_attr(L->k, o, ug_kir_attr_graph(a));
+  return ug_kir_push_result(L->k, o, &t, NULL);
+}
+
+/* An i32 constant, once per region. */
+static ug_kir_value_id_t konst(mm_lower_t *L, ug_kir_region_id_t r, int64_t v) {
+  for (int i = 0; i < L->nkc; i++)
+    if (L->kc[i].v == v && L->kc[i].r == r) return L->kc[i].t;
+  ug_kir_value_id_t t = scalar_of(L, r, ug_kir_imm(v), UG_DTYPE_I32);
+  if (L->nkc < 32) {
+    L->kc[L->nkc].v = v;
+    L->kc[L->nkc].r = r;
+    L->kc[L->nkc++].t = t;
+  }
+  return t;
+}
+
+/* iota along axis of an i32 tile [d0, d1], plus index x. */
+static ug_kir_value_id_t iota_plus(mm_lower_t *L, ug_kir_region_id_t r, int axis, ug_dim_t d0, ug_dim_t d1, ug_kir_operand_t x) {
+  ug_dim_t d[2] = {d0, d1};
+  ug_kir_type_t t = ug_kir_type_tile(UG_DTYPE_I32, 2, d);
+  ug_kir_op_id_t o = ug_kir_begin(L->k, r, UG_KIR_IOTA, NULL);
+  ug_kir_push_attr(L->k, o, ug_kir_attr_int(UG_KATTR_AXIS, axis));
+  ug_kir_value_id_t i = ug_kir_push_result(L->k, o, &t, NULL);
+  return tmath(L, r, UG_OP_ADD, i, scalar_of(L, r, x, UG_DTYPE_I32));
+}
+
+static ug_kir_value_id_t bcast(mm_lower_t *L, ug_kir_region_id_t r, ug_kir_value_id_t x) {
+  ug_dim_t d[2] = {L->bk, L->bn};
+  ug_kir_type_t t = ug_kir_type_tile(ug_kir_value_type(L->k, x)->t.dtype, 2, d);
+  return ug_kir_unary(L->k, r, UG_KIR_BROADCAST, x, &t);
+}
+
+/* `x * m + a` on a tile, skipping a factor 1 and a term 0 (immediates
+ * are never negative: a negative term is subtracted). */
+static ug_kir_value_id_t mad(mm_lower_t *L, ug_kir_region_id_t r, ug_kir_value_id_t x, int64_t m, int64_t a) {
+  if (m != 1) x = tmath(L, r, UG_OP_MUL, x, konst(L, r, m));
+  if (a) x = tmath(L, r, a > 0 ? UG_OP_ADD : UG_OP_SUB, x, konst(L, r, a > 0 ? a : -a));
+  return x;
+}
+
+/* The per-column part of the gather, before the K loop: for output
+ * position p = n0 + iota, its coordinates o, the input position of tap 0
+ * (o * stride - pad) and that position's offset in channel 0 of the
+ * image.  Columns past P read positions of later rows or images (or
+ * nothing, past the buffer): the columns they feed are never stored. */
+static void conv_columns(mm_lower_t *L, conv_fill_t *f, ug_kir_operand_t base, bool off64) {
+  const conv_shape_t *c = f->c;
+  ug_kir_region_id_t r = L->k->body;
+  ug_kir_value_id_t rem = iota_plus(L, r, 1, 1, L->bn, L->n0), xo = UG_NONE;
+  for (int i = c->sr - 1; i >= 0; i--) {
+    ug_kir_value_id_t o = rem;
+    if (i > 0) {
+      o = tmath(L, r, UG_OP_MOD, rem, konst(L, r, c->O[i]));
+      rem = tmath(L, r, UG_OP_DIV, rem, konst(L, r, c->O[i]));
+    }
+    f->i0[i] = mad(L, r, o, c->stride[i], -c->pb[i]);
+    ug_kir_value_id_t part = mad(L, r, f->i0[i], c->xs[i], 0);
+    xo = xo == UG_NONE ? part : tmath(L, r, UG_OP_ADD, xo, part);
+  }
+  if (!off64) xo = tmath(L, r, UG_OP_ADD, xo, scalar_of(L, r, base, UG_DTYPE_I32));
+  f->xo = xo;
+  f->base64 = off64 ? scalar_of(L, r, base, UG_DTYPE_I64) : UG_NONE;
+}
+
+/* A conv's k step: the [bm,bk] tile of w, and the [bk,bn] tile of X
+ * gathered: row k = (c, taps t) reads at the column's offset plus
+ * c * HW + sum t * dilation * stride_x, where every tap lands inside the
+ * input and k < Kg. */
+static void conv_fill(mm_lower_t *L, ug_kir_region_id_t body, ug_kir_operand_t kv, const void *ctx, ug_kir_value_id_t *ta,
+                      ug_kir_value_id_t *tb) {
+  const conv_fill_t *f = ctx;
+  const conv_shape_t *c = f->c;
+  ug_dtype_t dt = ug_kir_value_type(L->k, f->W)->t.dtype;
+  ug_kir_operand_t ia[3];
+  memcpy(ia, f->ia, sizeof ia);
+  ia[f->ka] = kv;
+  ug_dim_t sa[2] = {L->bm, L->bk}, sb[2] = {L->bk, L->bn};
+  ug_kir_type_t atl = ug_kir_type_tile(dt, 2, sa), btl = ug_kir_type_tile(dt, 2, sb);
+  *ta = ug_kir_load(L->k, body, f->W, ia, f->na, UG_NONE, &atl);
+  /* the rows: channel and taps of k */
+  ug_kir_value_id_t kk = iota_plus(L, body, 0, L->bk, 1, kv), rem = kk, roff = UG_NONE, t[UG_MAX_RANK];
+  if (c->KS > 1) rem = tmath(L, body, UG_OP_MOD, kk, konst(L, body, c->KS));
+  for (int i = c->sr - 1; i >= 0; i--) {
+    t[i] = rem;
+    if (c->ks[i] == 1) {
+      t[i] = UG_NONE;
+      continue;
+    }
+    if (i > 0) {
+      t[i] = tmath(L, body, UG_OP_MOD, rem, konst(L, body, c->ks[i]));
+      rem = tmath(L, body, UG_OP_DIV, rem, konst(L, body, c->ks[i]));
+    }
+    t[i] = mad(L, body, t[i], c->dil[i], 0);
+    ug_kir_value_id_t part = mad(L, body, t[i], c->xs[i], 0);
+    roff = roff == UG_NONE ? part : tmath(L, body, UG_OP_ADD, roff, part);
+  }
+  ug_kir_value_id_t ch = c->KS > 1 ? tmath(L, body, UG_OP_DIV, kk, konst(L, body, c->KS)) : kk;
+  ch = mad(L, body, ch, c->HW, 0);
+  roff = roff == UG_NONE ? ch : tmath(L, body, UG_OP_ADD, roff, ch);
+  /* the mask: k inside the terms (unless every k step is whole), every tap inside the input */
+  ug_kir_value_id_t mask = UG_NONE;
+  if (c->Kg % L->bk) mask = bcast(L, body, tmath(L, body, UG_OP_LESS, kk, konst(L, body, c->Kg)));
+  for (int i = 0; i < c->sr; i++) {
+    if (!c->need_lo[i] && !c->need_hi[i]) continue;
+    ug_kir_value_id_t pos = bcast(L, body, f->i0[i]);
+    if (t[i] != UG_NONE) pos = tmath(L, body, UG_OP_ADD, pos, bcast(L, body, t[i]));
+    ug_kir_value_id_t in[2] = {UG_NONE, UG_NONE};
+    if (c->need_lo[i]) in[0] = tmath(L, body, UG_OP_GREATER_EQUAL, pos, konst(L, body, 0));
+    if (c->need_hi[i]) in[1] = tmath(L, body, UG_OP_LESS, pos, konst(L, body, c->S[i]));
+    for (int j = 0; j < 2; j++)
+      if (in[j] != UG_NONE) mask = mask == UG_NONE ? in[j] : tmath(L, body, UG_OP_AND, mask, in[j]);
+  }
+  ug_kir_value_id_t off = tmath(L, body, UG_OP_ADD, bcast(L, body, f->xo), bcast(L, body, roff));
+  if (f->base64 != UG_NONE) {
+    ug_kir_type_t t64 = *ug_kir_value_type(L->k, off);
+    t64.t.dtype = UG_DTYPE_I64;
+    ug_kir_op_id_t o = ug_kir_begin(L->k, body, UG_KIR_EW, NULL);
+    L->k->ops.items[o].ew = UG_OP_CAST;
+    ug_kir_push_operand(L->k, o, ug_kir_val(off));
+    ug_attr_t a = {.key = UG_ATTR_TO};
+    a.u.dtype = UG_DTYPE_I64;
+    ug_kir_push_attr(L->k, o, ug_kir_attr_graph(a));
+    off = tmath(L, body, UG_OP_ADD, ug_kir_push_result(L->k, o, &t64, NULL), f->base64);
+  }
+  *tb = ug_kir_gather(L->k, body, f->X, off, mask, 0.0, &btl);
+}
+
+ug_status_t ug_kir_lower_conv(ug_kir_module_t *km, const ug_plan_t *p, const ug_plan_step_t *s,
+                              const ug_kir_mm_tiles_t *tiles, ug_kir_kernel_t **out) {
+  *out = NULL;
+  ug_graph_t *g = p->g;
+  if (s->kind != UG_STEP_NODE) return ug_status_make(UG_ERR_UNSUPPORTED, NULL, "not lowered to kernel IR: copy step");
+  conv_shape_t c;
+  UG_RETURN_IF_ERROR(conv_check(g, s->nodes, s->num_nodes, &c));
+  const ug_node_t *head = &g->nodes.items[s->nodes[0]];
+  if (s->num_scratch) return not_lowered(g, head, "scratch buffers");
+  ug_value_id_t xv = ug_node_operand(g, head, 0), wv = ug_node_operand(g, head, 1), rv = ug_node_result(g, head, 0);
+  ug_value_id_t bv = head->num_operands > 2 ? ug_node_operand(g, head, 2) : UG_NONE;
+  const ug_type_t *xt = ug_value_type(g, xv);
+  ug_dtype_t dt = xt->dtype;
+  mm_lower_t L = {.g = g, .D = km->dims, .t = tiles};
+  L.M = c.Mg;
+  L.K = c.Kg;
+  L.N = 1;
+  for (int i = 0; i < c.sr; i++) L.N *= c.O[i];
+  L.Bo = ug_dim_mul(L.D, c.N, c.G);
+  mm_begin(&L, km, s, dt);
+  for (uint32_t a = 0; a < s->num_args; a++) {
+    ug_value_id_t v = s->arg_values[a];
+    if (v == UG_NONE) return ug_node_error(g, head, UG_ERR_INTERNAL, "conv kernel argument %u without a value", a);
+    const ug_type_t *vt = ug_value_type(g, v);
+    ug_dim_t shp[3];
+    int rank = 0;
+    if (v == xv && c.pointwise) { /* [N*G, Cg, P], read as a matmul's B */
+      ug_dim_t xs[3] = {L.Bo, c.Cg, L.N};
+      if (L.Bo == 1) mm_param(&L, a, dt, xs + 1, 2);
+      else mm_param(&L, a, dt, xs, 3);
+      continue;
+    }
+    if (v == xv) {
+      mm_param(&L, a, dt, xt->dims, xt->rank);
+      continue;
+    }
+    if (v == wv) { /* [G, Mg, Kg] */
+      if (c.G > 1) shp[rank++] = c.G;
+      shp[rank++] = c.Mg;
+      shp[rank++] = c.Kg;
+    } else if (v == bv) { /* [G, Mg, 1] */
+      if (c.G > 1) shp[rank++] = c.G;
+      shp[rank++] = c.Mg;
+      shp[rank++] = 1;
+    } else if (!conv_view(&c, L.Bo, vt, shp, &rank) || !dtype_ok(vt->dtype)) {
+      return ug_node_error(g, head, UG_ERR_INTERNAL, "conv kernel argument %u: view or dtype", a);
+    }
+    mm_param(&L, a, vt->dtype, shp, rank);
+  }
+  int px = arg_of(s, xv), pw = arg_of(s, wv), pbias = bv == UG_NONE ? -1 : arg_of(s, bv);
+  if (px < 0 || pw < 0 || (bv != UG_NONE && pbias < 0)) return ug_node_error(g, head, UG_ERR_INTERNAL, "conv operands without parameters");
+  mm_programs(&L);
+  /* this program's group (matrix bi is image bi / G's group bi % G) */
+  ug_kir_operand_t grp = c.G > 1 ? idx_op(&L, UG_OP_MOD, L.bi, ug_kir_imm(c.G)) : ug_kir_imm(0);
+  conv_fill_t f = {.c = &c, .W = L.params[pw], .X = L.params[px]};
+  if (c.G > 1) f.ia[f.na++] = grp;
+  f.ia[f.na++] = L.m0;
+  f.ka = f.na++;
+  ug_kir_value_id_t acc;
+  if (c.pointwise) {
+    mm_fill_t mf = {.A = f.W, .B = f.X, .na = f.na, .ka = f.ka};
+    memcpy(mf.ia, f.ia, sizeof mf.ia);
+    if (L.batched) mf.ib[mf.nb++] = L.bi;
+    mf.kb = mf.nb++;
+    mf.ib[mf.nb++] = L.n0;
+    acc = mm_loop(&L, head->loc, mm_fill, &mf);
+  } else {
+    /* the offset of the group's first channel of the image in x: matrix bi's */
+    ug_kir_operand_t base = idx_op(&L, UG_OP_MUL, L.bi, ug_kir_imm(c.Cg * c.HW));
+    ug_dim_t xn = ug_type_numel(L.D, xt);
+    conv_columns(&L, &f, base, !UG_DIM_IS_STATIC(xn) || xn >= (1LL << 31));
+    acc = mm_loop(&L, head->loc, conv_fill, &f);
+  }
+  if (bv != UG_NONE) { /* the bias, added to the f32 accumulator */
+    ug_kir_operand_t idx[3];
+    uint32_t ni = 0;
+    if (c.G > 1) idx[ni++] = grp;
+    idx[ni++] = L.m0;
+    idx[ni++] = ug_kir_imm(0);
+    ug_dim_t bd[2] = {L.bm, 1}, sc[2] = {L.bm, L.bn};
+    ug_kir_type_t lt = ug_kir_type_tile(dt, 2, bd), ft = ug_kir_type_tile(UG_DTYPE_F32, 2, sc);
+    ug_kir_value_id_t b = ug_kir_load(L.k, L.k->body, L.params[pbias], idx, ni, UG_NONE, &lt);
+    b = ug_kir_unary(L.k, L.k->body, UG_KIR_BROADCAST, cast_tile(&L, b, UG_DTYPE_F32), &ft);
+    ug_kir_operand_t args[2] = {ug_kir_val(acc), ug_kir_val(b)};
+    acc = ug_kir_ew(L.k, L.k->body, UG_OP_ADD, args, 2, &ft);
+  }
+  UG_RETURN_IF_ERROR(mm_epilogue(&L, s, rv, acc));
+  *out = L.k;
+  return ug_kir_verify_kernel(L.k);
+}
+
+ug_status_t ug_kir_contract_check(ug_graph_t *g, const ug_node_id_t *nodes, uint32_t num_nodes) {
+  if (g->nodes.items[nodes[0]].op == UG_OP_CONV) return ug_kir_conv_check(g, nodes, num_nodes);
+  return ug_kir_matmul_check(g, nodes, num_nodes);
+}
+
+ug_status_t ug_kir_lower_contract(ug_kir_module_t *km, const ug_plan_t *p, const ug_plan_step_t *s,
+                                  const ug_kir_mm_tiles_t *tiles, ug_kir_kernel_t **out) {
+  if (s->kind == UG_STEP_NODE && p->g->nodes.items[s->nodes[0]].op == UG_OP_CONV) return ug_kir_lower_conv(km, p, s, tiles, out);
+  return ug_kir_lower_matmul(km, p, s, tiles, out);
 }
 
 /* The tensor-core target (the CUDA backend on sm_80 and newer): 128x128

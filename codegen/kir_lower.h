@@ -119,4 +119,24 @@ ug_status_t ug_kir_lower_matmul(ug_kir_module_t *km, const ug_plan_t *p, const u
  * backend asks this before it plans the step's buffers. */
 ug_status_t ug_kir_matmul_check(ug_graph_t *g, const ug_node_id_t *nodes, uint32_t num_nodes);
 
+/* A conv step (NCHW, alone or heading a fused kernel with its elementwise
+ * epilogue) as the same kind of kernel: the implicit GEMM of a program per
+ * bm x bn tile of one image's and group's [Mg, P] result matrix, w's rows
+ * loaded, the [bk,bn] im2col tiles of x `gather`ed (row k: channel and
+ * taps, column: output position; zero in the padding and past the terms),
+ * the bias added to the accumulator, then the epilogue as for a matmul
+ * (operands: batch N or 1, channels M or 1, output positions all or none).
+ * x, w and the result f16, bf16 or f32 of one dtype, w and every extent but
+ * the batch static, an image and the GEMM's extents below 2^31 elements.
+ * Otherwise UG_ERR_UNSUPPORTED naming why; ug_kir_conv_check answers from
+ * the graph alone. */
+ug_status_t ug_kir_lower_conv(ug_kir_module_t *km, const ug_plan_t *p, const ug_plan_step_t *s,
+                              const ug_kir_mm_tiles_t *tiles, ug_kir_kernel_t **out);
+ug_status_t ug_kir_conv_check(ug_graph_t *g, const ug_node_id_t *nodes, uint32_t num_nodes);
+
+/* Either of the two, by the head's op (matmul, conv). */
+ug_status_t ug_kir_contract_check(ug_graph_t *g, const ug_node_id_t *nodes, uint32_t num_nodes);
+ug_status_t ug_kir_lower_contract(ug_kir_module_t *km, const ug_plan_t *p, const ug_plan_step_t *s,
+                                  const ug_kir_mm_tiles_t *tiles, ug_kir_kernel_t **out);
+
 #endif

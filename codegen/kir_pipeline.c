@@ -76,9 +76,22 @@ typedef struct {
   uint32_t nc;                /* copies: load lds[i] then store sts[i] into buf[i] */
   ug_kir_op_id_t lds[8], sts[8];
   ug_kir_value_id_t buf[8];
+  uint32_t nf;                /* fills: store fsts[i] of a computed tile fval[i] into fbuf[i] */
+  ug_kir_op_id_t fsts[8];
+  ug_kir_value_id_t fval[8], fbuf[8];
   uint32_t barrier1;          /* position in the body of the barrier after the stores */
   bool tail_barrier;          /* a barrier right before the yield (dropped) */
 } plain_t;
+
+/* Tile math a fill may compute before the barrier. */
+static bool fill_op(ug_kir_kernel_t *k, const ug_kir_op_data_t *o) {
+  switch (o->op) {
+  case UG_KIR_EW: return ug_kir_value_type(k, ug_kir_result(k, o, 0))->kind == UG_KT_TILE;
+  case UG_KIR_IOTA: case UG_KIR_SPLAT: case UG_KIR_BROADCAST: case UG_KIR_RESHAPE: return true;
+  case UG_KIR_GATHER: return ug_kir_value_type(k, ug_kir_operand(k, o, 0)->value)->kind == UG_KT_GLOBAL;
+  default: return false;
+  }
+}
 
 static bool uses_value(ug_kir_kernel_t *k, const ug_kir_op_data_t *o, ug_kir_value_id_t v) {
   for (uint32_t i = 0; i < o->num_operands; i++) {
@@ -103,10 +116,12 @@ static uint32_t count_uses(ug_kir_kernel_t *k, ug_kir_region_id_t rid, ug_kir_va
 }
 
 /* Whether for-loop `loop` is the plain form: before the first barrier only
- * index math and pairs `%x = load %G[...]; store %Xs[0], %x` (%x used by
- * the store alone, %Xs a one-stage shared buffer of the kernel stored
- * nowhere else); after it ops that read those buffers at stage 0; then
- * optionally a barrier, and the yield. */
+ * index math, pairs `%x = load %G[...]; store %Xs[0], %x` (copies) and
+ * tile math ending in `store %Xs[0], %x` (fills: %x computed, a gather
+ * of im2col offsets), each %x used by its store alone, %Xs a one-stage
+ * shared buffer of the kernel stored nowhere else; after it ops that read
+ * those buffers at stage 0 and no value of the tile math; then optionally
+ * a barrier, and the yield. */
 static bool match_plain(ug_kir_kernel_t *k, ug_kir_op_id_t loop, plain_t *out) {
   memset(out, 0, sizeof *out);
   out->loop = loop;
@@ -120,6 +135,7 @@ static bool match_plain(ug_kir_kernel_t *k, ug_kir_op_id_t loop, plain_t *out) {
     const ug_kir_op_data_t *o = ug_kir_op(k, body->ops.items[i]);
     if (o->op == UG_KIR_BARRIER) break;
     if (o->op == UG_KIR_EW && ug_kir_value_type(k, ug_kir_result(k, o, 0))->kind == UG_KT_INDEX) continue;
+    if (fill_op(k, o)) continue;
     if (o->op == UG_KIR_LOAD) {
       if (out->nc == 8 || o->num_operands != 1) return false;
       if (ug_kir_value_type(k, ug_kir_operand(k, o, 0)->value)->kind != UG_KT_GLOBAL) return false;
@@ -132,22 +148,43 @@ static bool match_plain(ug_kir_kernel_t *k, ug_kir_op_id_t loop, plain_t *out) {
     const ug_kir_operand_t *st = ug_kir_index(k, a, 0);
     if (bt->kind != UG_KT_SHARED || bt->stages != 1 || st->value != UG_NONE || st->imm != 0) return false;
     ug_kir_value_id_t x = ug_kir_operand(k, o, 1)->value;
+    if (count_uses(k, rid, x) != 1) return false;
     uint32_t c = 0;
     while (c < out->nc && ug_kir_result(k, ug_kir_op(k, out->lds[c]), 0) != x) c++;
-    if (c == out->nc || out->sts[c] || count_uses(k, rid, x) != 1) return false;
-    out->sts[c] = body->ops.items[i];
-    out->buf[c] = a->value;
+    if (c < out->nc) {
+      if (out->sts[c]) return false;
+      out->sts[c] = body->ops.items[i];
+      out->buf[c] = a->value;
+      continue;
+    }
+    /* a fill: x made by tile math of this body */
+    const ug_kir_value_t *xv = &k->values.items[x];
+    if (out->nf == 8 || xv->def_kind != UG_KV_RESULT || ug_kir_op(k, xv->def)->parent != rid ||
+        !fill_op(k, ug_kir_op(k, xv->def)))
+      return false;
+    out->fsts[out->nf] = body->ops.items[i];
+    out->fval[out->nf] = x;
+    out->fbuf[out->nf++] = a->value;
   }
-  if (i == body->ops.len || out->nc == 0) return false;
-  for (uint32_t c = 0; c < out->nc; c++) {
-    if (!out->sts[c]) return false;
+  if (i == body->ops.len || out->nc + out->nf == 0) return false;
+  for (uint32_t c = 0; c < out->nc + out->nf; c++) {
+    if (c < out->nc && !out->sts[c]) return false;
+    ug_kir_op_id_t st = c < out->nc ? out->sts[c] : out->fsts[c - out->nc];
+    ug_kir_value_id_t buf = c < out->nc ? out->buf[c] : out->fbuf[c - out->nc];
     /* the buffer is stored by this copy alone */
     for (size_t j = 0; j < k->ops.len; j++) {
       const ug_kir_op_data_t *o = ug_kir_op(k, (ug_kir_op_id_t)j);
-      if ((ug_kir_op_id_t)j != out->sts[c] && (o->op == UG_KIR_STORE || o->op == UG_KIR_ASYNC_COPY) &&
-          ug_kir_operand(k, o, o->op == UG_KIR_STORE ? 0 : 1)->value == out->buf[c])
+      if ((ug_kir_op_id_t)j != st && (o->op == UG_KIR_STORE || o->op == UG_KIR_ASYNC_COPY) &&
+          ug_kir_operand(k, o, o->op == UG_KIR_STORE ? 0 : 1)->value == buf)
         return false;
     }
+  }
+  /* the tile math feeds the fills alone: nothing after the barrier reads it */
+  for (size_t j = 0; j < i; j++) {
+    const ug_kir_op_data_t *o = ug_kir_op(k, body->ops.items[j]);
+    if (!fill_op(k, o)) continue;
+    for (size_t q = i + 1; q < body->ops.len; q++)
+      if (uses_value(k, ug_kir_op(k, body->ops.items[q]), ug_kir_result(k, o, 0))) return false;
   }
   out->barrier1 = (uint32_t)i;
   for (i = i + 1; i < body->ops.len; i++) {
@@ -180,8 +217,8 @@ static uint32_t choose_stages(ug_kir_kernel_t *k, const plain_t *pl, const ug_ki
     flops += 2.0 * (double)c->dims[0] * (double)c->dims[1] * (double)a->t.dims[1];
   }
   uint64_t stage_bytes = 0;
-  for (uint32_t c = 0; c < pl->nc; c++) {
-    const ug_kir_type_t *t = ug_kir_value_type(k, pl->buf[c]);
+  for (uint32_t c = 0; c < pl->nc + pl->nf; c++) {
+    const ug_kir_type_t *t = ug_kir_value_type(k, c < pl->nc ? pl->buf[c] : pl->fbuf[c - pl->nc]);
     uint64_t n = (uint64_t)ug_dtype_bits(t->t.dtype) / 8;
     for (int j = 0; j < t->t.rank; j++) n *= (uint64_t)t->t.dims[j];
     stage_bytes += n;
@@ -194,19 +231,34 @@ static uint32_t choose_stages(ug_kir_kernel_t *k, const plain_t *pl, const ug_ki
   return s < 2 ? 2 : s;
 }
 
-/* The index ops before the first barrier, then the copies, with the
- * induction variable mapped to `iv` and every copy into stage `stage`, and
- * the commit of their group. */
+/* What issue() writes of the ops before the first barrier. */
+typedef enum {
+  ISSUE_COPIES,      /* index math, the copies as async_copy, their group's commit */
+  ISSUE_FILLS_LATER, /* index and tile math: the fills' values, stored by the caller */
+  ISSUE_ALL,         /* both, the fills stored at once */
+} issue_t;
+
+static void store_fills(swp_t *P, const plain_t *pl, ug_kir_region_id_t r, ug_kir_operand_t stage) {
+  for (uint32_t c = 0; c < pl->nf; c++)
+    ug_kir_store(P->dst, r, P->map[pl->fbuf[c]].value, &stage, 1, P->map[pl->fval[c]].value, UG_NONE);
+}
+
+/* The ops before the first barrier (what `what` says of them) with the
+ * induction variable mapped to `iv`, every copy and fill into stage
+ * `stage`. */
 static void issue(swp_t *P, const plain_t *pl, ug_kir_region_id_t r, ug_kir_operand_t iv, ug_kir_operand_t stage,
-                  ug_kir_region_id_t commit_r) {
+                  ug_kir_region_id_t commit_r, issue_t what) {
   ug_kir_kernel_t *S = P->src, *D = P->dst;
   const ug_kir_op_data_t *lo = ug_kir_op(S, pl->loop);
   const ug_kir_region_t *body = ug_kir_region(S, lo->regions);
   P->map[ug_kir_region_arg(S, body, 0)] = iv;
   for (uint32_t i = 0; i < pl->barrier1; i++) {
     const ug_kir_op_data_t *o = ug_kir_op(S, body->ops.items[i]);
-    if (o->op == UG_KIR_EW) clone_op(P, r, body->ops.items[i], NULL, stage);
+    bool index = o->op == UG_KIR_EW && ug_kir_value_type(S, ug_kir_result(S, o, 0))->kind == UG_KT_INDEX;
+    if (index || (what != ISSUE_COPIES && fill_op(S, o))) clone_op(P, r, body->ops.items[i], NULL, stage);
   }
+  if (what == ISSUE_ALL) store_fills(P, pl, r, stage);
+  if (what == ISSUE_FILLS_LATER || pl->nc == 0) return;
   ug_kir_value_id_t toks[8];
   for (uint32_t c = 0; c < pl->nc; c++) {
     const ug_kir_op_data_t *ld = ug_kir_op(S, pl->lds[c]);
@@ -273,6 +325,7 @@ ug_status_t ug_kir_software_pipeline(ug_kir_kernel_t *k, const ug_kir_swp_model_
   bool *restage = ug_arena_alloc(arena, k->values.len + 1);
   memset(restage, 0, k->values.len + 1);
   for (uint32_t c = 0; c < pl.nc; c++) restage[pl.buf[c]] = true;
+  for (uint32_t c = 0; c < pl.nf; c++) restage[pl.fbuf[c]] = true;
 
   const ug_kir_op_data_t *lo = ug_kir_op(k, pl.loop);
   ug_dim_t lb = ug_kir_operand(k, lo, 0)->imm, ub = ug_kir_operand(k, lo, 1)->imm, step = ug_kir_operand(k, lo, 2)->imm;
@@ -295,7 +348,8 @@ ug_status_t ug_kir_software_pipeline(ug_kir_kernel_t *k, const ug_kir_swp_model_
     /* prologue: tiles 0 .. S-2 into stages 0 .. S-2 (past the loop's end
      * the bounds rule makes them zeros that nothing reads) */
     for (uint32_t s = 0; s + 1 < S; s++)
-      issue(&P, &pl, r, ug_kir_imm(ug_dim_add(D, lb, ug_dim_mul(D, (ug_dim_t)s, step))), ug_kir_imm((ug_dim_t)s), r);
+      issue(&P, &pl, r, ug_kir_imm(ug_dim_add(D, lb, ug_dim_mul(D, (ug_dim_t)s, step))), ug_kir_imm((ug_dim_t)s), r,
+            ISSUE_ALL);
     /* steady state: wait for tile i, refill the stage tile i-1 used with
      * tile i+S-1, compute tile i */
     ug_dim_t trips = ug_dim_ceildiv(D, ug_dim_sub(D, ub, lb), step);
@@ -312,20 +366,33 @@ ug_status_t ug_kir_software_pipeline(ug_kir_kernel_t *k, const ug_kir_swp_model_
       d->values.items[ug_kir_result(d, ug_kir_op(d, nl), q)].name = k->values.items[ug_kir_result(k, lo, q)].name;
     for (uint32_t j = 1; j < sb->num_args; j++) P.map[ug_kir_region_arg(k, sb, j)] = ug_kir_val(ug_kir_region_arg(d, ug_kir_region(d, nb), j));
     ug_kir_operand_t i = ug_kir_val(ug_kir_region_arg(d, ug_kir_region(d, nb), 0));
-    wait_pending(d, nb, (int64_t)S - 2);
+    if (pl.nc) wait_pending(d, nb, (int64_t)S - 2);
     ug_kir_barrier(d, nb);
     /* the refill only while there are tiles left (the commit stays
      * unconditional: one group an iteration keeps the wait's count) */
     ug_kir_operand_t j = ug_kir_index_op(d, nb, UG_OP_ADD, i, ug_kir_imm((ug_dim_t)S - 1));
-    ug_kir_operand_t more[2] = {j, ug_kir_imm(trips)};
-    ug_kir_type_t bt = ug_kir_type_tile(UG_DTYPE_BOOL, 0, NULL);
-    ug_kir_value_id_t cond = ug_kir_ew(d, nb, UG_OP_LESS, more, 2, &bt);
-    ug_kir_region_id_t then, els;
-    ug_kir_if(d, nb, cond, NULL, 0, &then, &els);
-    ug_kir_operand_t sj = ug_kir_index_op(d, then, UG_OP_MOD, j, ug_kir_imm((ug_dim_t)S));
-    ug_kir_operand_t kj = ug_kir_index_op(d, then, UG_OP_MUL, j, ug_kir_imm(step));
-    if (lb != 0) kj = ug_kir_index_op(d, then, UG_OP_ADD, kj, ug_kir_imm(lb));
-    issue(&P, &pl, then, kj, sj, nb);
+    if (pl.nc) {
+      ug_kir_operand_t more[2] = {j, ug_kir_imm(trips)};
+      ug_kir_type_t bt = ug_kir_type_tile(UG_DTYPE_BOOL, 0, NULL);
+      ug_kir_value_id_t cond = ug_kir_ew(d, nb, UG_OP_LESS, more, 2, &bt);
+      ug_kir_region_id_t then, els;
+      ug_kir_if(d, nb, cond, NULL, 0, &then, &els);
+      ug_kir_operand_t sj = ug_kir_index_op(d, then, UG_OP_MOD, j, ug_kir_imm((ug_dim_t)S));
+      ug_kir_operand_t kj = ug_kir_index_op(d, then, UG_OP_MUL, j, ug_kir_imm(step));
+      if (lb != 0) kj = ug_kir_index_op(d, then, UG_OP_ADD, kj, ug_kir_imm(lb));
+      issue(&P, &pl, then, kj, sj, nb, ISSUE_COPIES);
+    }
+    /* fills: tile i+S-1 computed (a gather's loads in flight) before tile
+     * i's math and stored into its stage after it, as registers cannot be
+     * copied asynchronously; past the last tile its masks and bounds give
+     * zeros that nothing reads */
+    ug_kir_operand_t sf = ug_kir_imm(0);
+    if (pl.nf) {
+      sf = ug_kir_index_op(d, nb, UG_OP_MOD, j, ug_kir_imm((ug_dim_t)S));
+      ug_kir_operand_t kf = ug_kir_index_op(d, nb, UG_OP_MUL, j, ug_kir_imm(step));
+      if (lb != 0) kf = ug_kir_index_op(d, nb, UG_OP_ADD, kf, ug_kir_imm(lb));
+      issue(&P, &pl, nb, kf, sf, nb, ISSUE_FILLS_LATER);
+    }
     ug_kir_operand_t si = ug_kir_index_op(d, nb, UG_OP_MOD, i, ug_kir_imm((ug_dim_t)S));
     /* the compute ops see the induction variable as this tile's */
     ug_kir_value_id_t iv = ug_kir_region_arg(k, sb, 0);
@@ -337,11 +404,12 @@ ug_status_t ug_kir_software_pipeline(ug_kir_kernel_t *k, const ug_kir_swp_model_
     }
     size_t end = sb->ops.len - (pl.tail_barrier ? 2 : 1);
     for (size_t q = pl.barrier1 + 1; q < end; q++) clone_op(&P, nb, sb->ops.items[q], restage, si);
+    store_fills(&P, &pl, nb, sf);
     clone_op(&P, nb, sb->ops.items[sb->ops.len - 1], restage, si); /* the yield */
     for (uint32_t q = 0; q < lo->num_results; q++) P.map[ug_kir_result(k, lo, q)] = ug_kir_val(ug_kir_result(d, ug_kir_op(d, nl), q));
     /* drain: nothing in flight past the loop (the last groups hold only
      * tiles past the end) */
-    wait_pending(d, r, 0);
+    if (pl.nc) wait_pending(d, r, 0);
   }
   if (out_stages) *out_stages = S;
   *out = d;

@@ -56,7 +56,7 @@ ug_status_t ug_codegen_kir_text(ug_module_t *m, const char *targets, bool pipeli
       const ug_plan_step_t *s = &p.steps.items[si];
       ug_kir_kernel_t *kk;
       const ug_node_t *head = s->kind == UG_STEP_NODE ? &p.g->nodes.items[s->node] : NULL;
-      if (head && head->op == UG_OP_MATMUL) {
+      if (head && (head->op == UG_OP_MATMUL || head->op == UG_OP_CONV)) {
         /* each target's kernel: the tensor-core one (software-pipelined
          * when asked), the CPU's plain form */
         ug_status_t ls = NULL;
@@ -64,10 +64,10 @@ ug_status_t ug_codegen_kir_text(ug_module_t *m, const char *targets, bool pipeli
           if (!(t == 0 ? tg.cuda : tg.cpu)) continue;
           ug_dtype_t dt = ug_value_type(p.g, ug_node_operand(p.g, head, 0))->dtype;
           const ug_kir_mm_tiles_t *tl = t == 1 ? &ug_kir_cpu_mm_tiles : ug_kir_gpu_mm_tiles_for(dt);
-          ls = ug_kir_lower_matmul(km, &p, s, tl, &kk);
+          ls = ug_kir_lower_contract(km, &p, s, tl, &kk);
           if (!ls && t == 0 && pipelined) ls = ug_kir_software_pipeline(kk, &ug_kir_gpu_swp_model, &kk, NULL);
           if (ls) break;
-          fprintf(f, "// step %zu @%s: matmul%s, lowered for %s\n", si, s->kernel_name,
+          fprintf(f, "// step %zu @%s: %s%s, lowered for %s\n", si, s->kernel_name, ug_op_info(head->op)->name,
                   s->num_nodes > 1 ? " with its epilogue" : "", t == 0 ? "tensor cores (CUDA)" : "the CPU");
           ug_kir_print_kernel(kk, f);
           fputc('\n', f);

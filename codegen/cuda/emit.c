@@ -628,29 +628,32 @@ static ug_status_t emit_via_kir(kctx_t *k, bool *out_done) {
   return st ? st : ug_cuda_emit_kir(k, kk);
 }
 
-/* A matmul step (alone or with its epilogue) through the kernel IR: the
- * contraction lowering, the software-pipeline pass, kir_emit.c.  f16 and
- * bf16 (128x128x32 tiles) and f32 (128x128x16, the arithmetic of
+/* A matmul or conv step (alone or with its epilogue) through the kernel
+ * IR: the contraction lowering, the software-pipeline pass, kir_emit.c.
+ * f16 and bf16 (128x128x32 tiles) and f32 (128x128x16, the arithmetic of
  * --precision); f16 / bf16 matmuls that split K over clusters (contract.c's
- * ug_cuda_mma16_split: the kernel IR has no cluster reduction yet) and what
- * the lowering does not take stay with contract.c (*out_done false,
- * nothing written). */
+ * ug_cuda_mma16_split: the kernel IR has no cluster reduction yet), what
+ * the lowering does not take and what the emitter rejects (f32 convs with
+ * gathered tiles in 3xTF32: the NaN fix-up reads B through a copy) stay
+ * with contract.c and conv.c (*out_done false, nothing written). */
 static ug_status_t emit_matmul_kir(kctx_t *k, bool *out_done) {
   *out_done = false;
   const ug_plan_step_t *s = k->s;
   ug_graph_t *g = k->g;
   const ug_node_t *head = &g->nodes.items[s->node];
-  if (head->op != UG_OP_MATMUL) return NULL;
+  if (head->op != UG_OP_MATMUL && head->op != UG_OP_CONV) return NULL;
   const ug_type_t *at = ug_value_type(g, ug_node_operand(g, head, 0)), *bt = ug_value_type(g, ug_node_operand(g, head, 1));
   const ug_type_t *rt = ug_value_type(g, ug_node_result(g, head, 0));
   bool f32 = at->dtype == UG_DTYPE_F32;
   if ((at->dtype != UG_DTYPE_F16 && at->dtype != UG_DTYPE_BF16 && !f32) || at->rank < 2 || bt->rank < 2) return NULL;
   ug_dims_t *d = k->m->dims;
-  ug_dim_t tiles = ug_dim_mul(d, ug_dim_ceildiv(d, at->dims[at->rank - 2], 128), ug_dim_ceildiv(d, bt->dims[bt->rank - 1], 128));
-  for (int i = 0; i + 2 < rt->rank; i++) tiles = ug_dim_mul(d, tiles, rt->dims[i]);
-  if (!f32 && ug_cuda_mma16_split(tiles, ug_dim_ceildiv(d, at->dims[at->rank - 1], 32)) > 1) return NULL;
+  if (head->op == UG_OP_MATMUL) {
+    ug_dim_t tiles = ug_dim_mul(d, ug_dim_ceildiv(d, at->dims[at->rank - 2], 128), ug_dim_ceildiv(d, bt->dims[bt->rank - 1], 128));
+    for (int i = 0; i + 2 < rt->rank; i++) tiles = ug_dim_mul(d, tiles, rt->dims[i]);
+    if (!f32 && ug_cuda_mma16_split(tiles, ug_dim_ceildiv(d, at->dims[at->rank - 1], 32)) > 1) return NULL;
+  }
   ug_kir_kernel_t *kk;
-  ug_status_t st = ug_kir_lower_matmul(k->kir, k->plan, s, ug_kir_gpu_mm_tiles_for(at->dtype), &kk);
+  ug_status_t st = ug_kir_lower_contract(k->kir, k->plan, s, ug_kir_gpu_mm_tiles_for(at->dtype), &kk);
   if (st && ug_status_code(st) == UG_ERR_UNSUPPORTED && !kk) {
     ug_status_free(st);
     return NULL;
@@ -658,7 +661,8 @@ static ug_status_t emit_matmul_kir(kctx_t *k, bool *out_done) {
   if (st) return st;
   uint32_t stages;
   UG_RETURN_IF_ERROR(ug_kir_software_pipeline(kk, &ug_kir_gpu_swp_model, &kk, &stages));
-  if (!stages) return ug_node_error(g, head, UG_ERR_INTERNAL, "the matmul's K loop is not in the form software-pipeline takes");
+  if (!stages) return ug_node_error(g, head, UG_ERR_INTERNAL, "the %s's K loop is not in the form software-pipeline takes",
+                                    ug_op_info(head->op)->name);
   /* the body goes to a buffer first: an op the emitter rejects leaves the
    * step to contract.c (the launch fields are set only on success) */
   char *text = NULL;

@@ -38,6 +38,11 @@ typedef struct {
   int64_t bm, bn;
   uint32_t *smem; /* per value: byte offset of an alloc in the dynamic shared memory */
   bool vec_copies; /* this copy of the body: every async_copy's buffer allows 16-byte copies */
+  /* the stage layout (tiles stored into a shared stage and what computes
+   * them, stage_layout()): per value whether it has it, and the stage's
+   * [R, C], chunk of Ws elements (16 bytes) and slots a thread */
+  uint8_t *stage; /* 1: the stage layout, 2: ... and raw 16-bit values (a gather only stored) */
+  int64_t stR, stC, stW, stP;
 } kemit_t;
 
 /* Programs of one warp run UG_KIR_PACK to a block, a warp each: a block of
@@ -92,10 +97,44 @@ static bool acc_tile(const kemit_t *e, const ug_kir_type_t *t) {
          (t->t.dims[1] == e->bn || t->t.dims[1] == 1) && t->t.dims[0] * t->t.dims[1] > 1;
 }
 
+/* Whether value v has the stage layout: a tile [R|1, C|1] over a shared
+ * stage [R, C] whose element (r, c) slot q of thread t holds, for
+ * e = ((q / Ws) * threads + t) * Ws + q % Ws, r = e / C and c = e % C (the
+ * async copies' chunks, so a thread stores its Ws slots of a round as one
+ * 16-byte chunk); a broadcast row or column holds its values in every
+ * slot. */
+static bool stage_val(const kemit_t *e, ug_kir_value_id_t v) { return e->stage && v != UG_NONE && e->stage[v]; }
+static bool stage_raw(const kemit_t *e, ug_kir_value_id_t v) { return stage_val(e, v) && e->stage[v] == 2; }
+
+/* Accumulator-layout values: acc_tile's, unless they have the stage layout. */
+static bool acc_val(const kemit_t *e, ug_kir_value_id_t v) {
+  return !stage_val(e, v) && acc_tile(e, ug_kir_value_type(e->kk, v));
+}
+
+/* The row and column (C expressions) of slot q (an expression) in the
+ * stage layout; rounds share their columns when a round is whole rows. */
+static void stage_rc(const kemit_t *e, const char *q, char *row, size_t rs, char *col, size_t cs) {
+  long long W = e->stW, T = e->threads, C = e->stC;
+  if ((T * W) % C == 0) {
+    snprintf(col, cs, "((int)(ug_tid * %lldu + (%s) %% %lld) %% %lld)", W, q, W, C);
+    snprintf(row, rs, "((%s) / %lld * %lld + (int)(ug_tid * %lldu / %lldu))", q, W, T * W / C, W, C);
+  } else {
+    snprintf(col, cs, "((int)((((%s) / %lld) * %lld + ug_tid) * %lld + (%s) %% %lld) %% %lld)", q, W, T, W, q, W, C);
+    snprintf(row, rs, "((int)((((%s) / %lld) * %lld + ug_tid) * %lld + (%s) %% %lld) / %lld)", q, W, T, W, q, W, C);
+  }
+}
+
 static int64_t per_thread(kemit_t *e, int64_t S) {
   if (S % (e->threads * e->W) == 0) return S / e->threads;
   if (S <= (int64_t)e->threads) return 1;
   return (S + e->threads - 1) / e->threads;
+}
+
+/* Register slots a thread holds of tile value v. */
+static int64_t slots(kemit_t *e, ug_kir_value_id_t v) {
+  if (stage_val(e, v)) return e->stP;
+  const ug_kir_type_t *t = ug_kir_value_type(e->kk, v);
+  return acc_tile(e, t) ? ACC_SLOTS : per_thread(e, tile_size(t));
 }
 
 /* Rounds of chunks (the chunked layout), or 0 for contiguous runs. */
@@ -215,9 +254,11 @@ static ug_status_t whole_mask(kemit_t *e, const ug_kir_op_data_t *o, uint32_t i)
 
 static ug_status_t emit_acc_load(kemit_t *e, const ug_kir_op_data_t *o);
 static ug_status_t emit_acc_store(kemit_t *e, const ug_kir_op_data_t *o);
+static ug_status_t emit_stage_store(kemit_t *e, const ug_kir_op_data_t *o);
 
 static ug_status_t emit_load(kemit_t *e, const ug_kir_op_data_t *o) {
-  if (acc_tile(e, ug_kir_value_type(e->kk, ug_kir_result(e->kk, o, 0)))) return emit_acc_load(e, o);
+  if (stage_val(e, ug_kir_result(e->kk, o, 0))) return kerr(e, o, "a load of a tile stored into shared memory");
+  if (acc_val(e, ug_kir_result(e->kk, o, 0))) return emit_acc_load(e, o);
   if (o->num_operands > 1 && ug_kir_value_type(e->kk, ug_kir_operand(e->kk, o, 1)->value)->t.rank != 0)
     return kerr(e, o, "masked load");
   ug_kir_value_id_t r = ug_kir_result(e->kk, o, 0);
@@ -289,7 +330,8 @@ static ug_status_t emit_load(kemit_t *e, const ug_kir_op_data_t *o) {
 }
 
 static ug_status_t emit_store(kemit_t *e, const ug_kir_op_data_t *o) {
-  if (acc_tile(e, ug_kir_value_type(e->kk, ug_kir_operand(e->kk, o, 1)->value))) return emit_acc_store(e, o);
+  if (stage_val(e, ug_kir_operand(e->kk, o, 1)->value)) return emit_stage_store(e, o);
+  if (acc_val(e, ug_kir_operand(e->kk, o, 1)->value)) return emit_acc_store(e, o);
   if (o->num_operands > 2 && ug_kir_value_type(e->kk, ug_kir_operand(e->kk, o, 2)->value)->t.rank != 0)
     return kerr(e, o, "masked store");
   ug_kir_value_id_t v = ug_kir_operand(e->kk, o, 1)->value;
@@ -357,14 +399,14 @@ static ug_status_t emit_store(kemit_t *e, const ug_kir_op_data_t *o) {
 static ug_status_t emit_gather(kemit_t *e, const ug_kir_op_data_t *o) {
   ug_kir_value_id_t r = ug_kir_result(e->kk, o, 0);
   const ug_kir_type_t *rt = ug_kir_value_type(e->kk, r);
-  if (rt->t.rank > 1) return kerr(e, o, "tile rank");
+  if (rt->t.rank > 1 && !stage_val(e, r)) return kerr(e, o, "tile rank");
   ug_kir_value_id_t buf = ug_kir_operand(e->kk, o, 0)->value, off = ug_kir_operand(e->kk, o, 1)->value;
   ug_kir_value_id_t mask = o->num_operands > 2 ? ug_kir_operand(e->kk, o, 2)->value : UG_NONE;
   const ug_kir_type_t *bt = ug_kir_value_type(e->kk, buf);
   if (bt->kind != UG_KT_GLOBAL) return kerr(e, o, "not a global buffer");
   ug_dtype_t dt = rt->t.dtype;
   const char *ct = ug_cuda_ctype(dt);
-  int64_t S = tile_size(rt), P = per_thread(e, S);
+  int64_t S = tile_size(rt), P = slots(e, r);
   char other[96], ld[256], src[96], n[UG_CUDA_PROD];
   other_expr(ug_kir_op_attr(e->kk, o, UG_KATTR_OTHER), ct, other, sizeof other);
   ug_cuda_prodstr(&bt->t, 0, bt->t.rank, n, sizeof n);
@@ -376,6 +418,13 @@ static ug_status_t emit_gather(kemit_t *e, const ug_kir_op_data_t *o) {
   else snprintf(mexpr, sizeof mexpr, "v%u%s", mask, ms ? "" : "[q]");
   snprintf(src, sizeof src, "a%u[o]", a);
   ug_cuda_load_expr(dt, src, ld, sizeof ld);
+  if (stage_raw(e, r)) { /* the element's bits, for a 16-byte shared store */
+    ct = ug_cuda_stype(dt);
+    snprintf(ld, sizeof ld, "a%u[o]", a);
+    char of[96];
+    snprintf(of, sizeof of, "%s", other);
+    ug_cuda_store_expr(dt, of, other, sizeof other);
+  }
   if (S == 1) {
     fprintf(e->f, "  %s v%u;\n  {\n    const int64_t o = (int64_t)v%u;\n", ct, r, off);
     fprintf(e->f, "    v%u = (%s) && (uint64_t)o < (uint64_t)(%s) ? %s : %s;\n  }\n", r, mexpr, n, ld, other);
@@ -404,18 +453,20 @@ static ug_status_t emit_index_cast(kemit_t *e, const ug_kir_op_data_t *o) {
 static ug_status_t emit_broadcast(kemit_t *e, const ug_kir_op_data_t *o) {
   ug_kir_value_id_t r = ug_kir_result(e->kk, o, 0), x = ug_kir_operand(e->kk, o, 0)->value;
   const ug_kir_type_t *rt = ug_kir_value_type(e->kk, r);
-  if (acc_tile(e, rt) && acc_tile(e, ug_kir_value_type(e->kk, x))) {
+  if ((acc_val(e, r) && acc_val(e, x)) || (stage_val(e, r) && stage_val(e, x))) {
     /* a broadcast row or column holds its values in every slot already */
-    fprintf(e->f, "  %s v%u[%d];\n#pragma unroll\n  for (int c = 0; c < %d; c++) v%u[c] = v%u[c];\n",
-            ug_cuda_ctype(rt->t.dtype), r, ACC_SLOTS, ACC_SLOTS, r, x);
+    int64_t P = slots(e, r);
+    fprintf(e->f, "  %s v%u[%lld];\n#pragma unroll\n  for (int c = 0; c < %lld; c++) v%u[c] = v%u[c];\n",
+            ug_cuda_ctype(rt->t.dtype), r, (long long)P, (long long)P, r, x);
     return NULL;
   }
-  if ((rt->t.rank > 1 && !acc_tile(e, rt) && tile_size(rt) != 1) || tile_size(ug_kir_value_type(e->kk, x)) != 1) return kerr(e, o, "tile shape");
+  if ((rt->t.rank > 1 && !acc_val(e, r) && !stage_val(e, r) && tile_size(rt) != 1) || tile_size(ug_kir_value_type(e->kk, x)) != 1)
+    return kerr(e, o, "tile shape");
   if (tile_size(rt) == 1) { /* a scalar given a shape of ones: still one value every thread holds */
     fprintf(e->f, "  const %s v%u = v%u;\n", ug_cuda_ctype(rt->t.dtype), r, x);
     return NULL;
   }
-  int64_t P = acc_tile(e, rt) ? ACC_SLOTS : per_thread(e, tile_size(rt));
+  int64_t P = slots(e, r);
   fprintf(e->f, "  %s v%u[%lld];\n#pragma unroll\n  for (int c = 0; c < %lld; c++) v%u[c] = v%u;\n",
           ug_cuda_ctype(rt->t.dtype), r, (long long)P, (long long)P, r, x);
   return NULL;
@@ -426,8 +477,8 @@ static ug_status_t emit_broadcast(kemit_t *e, const ug_kir_op_data_t *o) {
 static ug_status_t emit_tile_ew(kemit_t *e, const ug_kir_op_data_t *o) {
   ug_kir_value_id_t r = ug_kir_result(e->kk, o, 0);
   const ug_kir_type_t *rt = ug_kir_value_type(e->kk, r);
-  if (rt->t.rank > 1 && !acc_tile(e, rt) && tile_size(rt) != 1) return kerr(e, o, "tile rank");
-  int64_t S = tile_size(rt), P = acc_tile(e, rt) ? ACC_SLOTS : per_thread(e, S);
+  if (rt->t.rank > 1 && !acc_val(e, r) && !stage_val(e, r) && tile_size(rt) != 1) return kerr(e, o, "tile rank");
+  int64_t S = tile_size(rt), P = slots(e, r);
   char names[3][8];
   const char *in[3] = {NULL, NULL, NULL};
   ug_dtype_t dts[3];
@@ -467,8 +518,8 @@ static void slot_elem(kemit_t *e, int64_t S, const char *q, char *buf, size_t si
 /* A tile filled per slot with `expr` (which may use q and elem). */
 static void fill_tile(kemit_t *e, ug_kir_value_id_t r, const char *expr) {
   const ug_kir_type_t *rt = ug_kir_value_type(e->kk, r);
-  bool acc = acc_tile(e, rt);
-  int64_t S = tile_size(rt), P = acc ? ACC_SLOTS : per_thread(e, S);
+  bool acc = acc_val(e, r) || stage_val(e, r); /* elem: not used there */
+  int64_t S = tile_size(rt), P = slots(e, r);
   const char *ct = ug_cuda_ctype(rt->t.dtype);
   char el[160];
   if (acc) snprintf(el, sizeof el, "0");
@@ -484,7 +535,7 @@ static void fill_tile(kemit_t *e, ug_kir_value_id_t r, const char *expr) {
 static ug_status_t emit_splat(kemit_t *e, const ug_kir_op_data_t *o) {
   ug_kir_value_id_t r = ug_kir_result(e->kk, o, 0);
   const ug_kir_type_t *rt = ug_kir_value_type(e->kk, r);
-  if (rt->t.rank > 1 && !acc_tile(e, rt) && tile_size(rt) != 1) return kerr(e, o, "tile rank");
+  if (rt->t.rank > 1 && !acc_val(e, r) && !stage_val(e, r) && tile_size(rt) != 1) return kerr(e, o, "tile rank");
   char v[96], rv[256];
   other_expr(ug_kir_op_attr(e->kk, o, UG_KATTR_VALUE), ug_cuda_ctype(rt->t.dtype), v, sizeof v);
   ug_cuda_round_expr(rt->t.dtype, v, rv, sizeof rv);
@@ -495,8 +546,17 @@ static ug_status_t emit_splat(kemit_t *e, const ug_kir_op_data_t *o) {
 static ug_status_t emit_iota(kemit_t *e, const ug_kir_op_data_t *o) {
   ug_kir_value_id_t r = ug_kir_result(e->kk, o, 0);
   const ug_kir_type_t *rt = ug_kir_value_type(e->kk, r);
+  char v[320];
+  if (stage_val(e, r)) { /* the slot's row or column, 0 along a dim of 1 */
+    const ug_kir_attr_t *ax = ug_kir_op_attr(e->kk, o, UG_KATTR_AXIS);
+    int a = ax ? (int)ax->i : 0;
+    char row[160], col[160];
+    stage_rc(e, "q", row, sizeof row, col, sizeof col);
+    snprintf(v, sizeof v, "(%s)(%s)", ug_cuda_ctype(rt->t.dtype), rt->t.dims[a] == 1 ? "0" : a == 0 ? row : col);
+    fill_tile(e, r, v);
+    return NULL;
+  }
   if (rt->t.rank > 1) return kerr(e, o, "tile rank");
-  char v[96];
   snprintf(v, sizeof v, "(%s)elem", ug_cuda_ctype(rt->t.dtype));
   fill_tile(e, r, v);
   return NULL;
@@ -776,6 +836,111 @@ static ug_status_t emit_async_copy(kemit_t *e, const ug_kir_op_data_t *o) {
   return NULL;
 }
 
+/* store %Xs[stage], %x of a stage-layout tile: each round of a thread's
+ * slots is one 16-byte chunk, written where async_copy writes that chunk
+ * (16-bit rows swizzled, 32-bit rows padded), so mma reads either alike. */
+static ug_status_t emit_stage_store(kemit_t *e, const ug_kir_op_data_t *o) {
+  const ug_kir_operand_t *a = ug_kir_operand(e->kk, o, 0);
+  const ug_kir_type_t *st = ug_kir_value_type(e->kk, a->value);
+  ug_kir_value_id_t v = ug_kir_operand(e->kk, o, 1)->value;
+  if (o->num_operands != 2 || st->kind != UG_KT_SHARED) return kerr(e, o, "a stage-layout tile stored other than whole into shared memory");
+  ug_dtype_t dt = st->t.dtype;
+  bool f32 = ug_dtype_bits(dt) == 32;
+  int64_t C = e->stC, W = e->stW, CC = C / W;
+  char so[256], sw[96], x[96], bits[256];
+  stage_offset(e, o, 0, so, sizeof so);
+  swizzle(CC, "r", "c", sw, sizeof sw);
+  fprintf(e->f, "  {\n    const unsigned so = %s;\n", so);
+  fprintf(e->f, "#pragma unroll\n    for (int j = 0; j < %lld; j++) {\n", (long long)(e->stP / W));
+  fprintf(e->f, "      const int q = (int)ug_tid + j * %u, r = q / %lld, c = q %% %lld;\n", e->threads, (long long)CC, (long long)CC);
+  if (f32) fprintf(e->f, "      const unsigned d = so + (unsigned)(r * %lld + c * 4) * 4u;\n", (long long)row_stride(st));
+  else fprintf(e->f, "      const unsigned d = so + (unsigned)(r * %lld + (%s << 3)) * 2u;\n", (long long)C, sw);
+  fprintf(e->f, "      unsigned w[4];\n#pragma unroll\n      for (int h = 0; h < 4; h++)\n");
+  if (f32) {
+    fprintf(e->f, "        w[h] = __float_as_uint(v%u[j * 4 + h]);\n", v);
+  } else {
+    const char *as = dt == UG_DTYPE_F16 ? "__half_as_ushort" : "__bfloat16_as_ushort";
+    for (int h = 0; h < 2; h++) {
+      snprintf(x, sizeof x, "v%u[j * 8 + 2 * h + %d]", v, h);
+      char cv[160];
+      if (stage_raw(e, v)) snprintf(cv, sizeof cv, "%s", x);
+      else ug_cuda_store_expr(dt, x, cv, sizeof cv);
+      snprintf(bits + (h ? strlen(bits) : 0), sizeof bits - (h ? strlen(bits) : 0), h ? " | (unsigned)%s(%s) << 16" : "(unsigned)%s(%s)", as, cv);
+    }
+    fprintf(e->f, "        w[h] = %s;\n", bits);
+  }
+  fprintf(e->f, "      *reinterpret_cast<uint4 *>(ug_smem + d) = make_uint4(w[0], w[1], w[2], w[3]);\n    }\n  }\n");
+  return NULL;
+}
+
+static uint32_t uses_of(ug_kir_kernel_t *kk, ug_kir_value_id_t v) {
+  uint32_t n = 0;
+  for (size_t i = 0; i < kk->ops.len; i++) {
+    const ug_kir_op_data_t *o = ug_kir_op(kk, (ug_kir_op_id_t)i);
+    for (uint32_t j = 0; j < o->num_operands; j++) n += ug_kir_operand(kk, o, j)->value == v;
+  }
+  return n;
+}
+
+/* The stage layout: the register tiles stored whole into a shared stage
+ * (a software-pipelined loop's fills: im2col tiles gathered) and the
+ * tiles that compute them, back to their scalars; one stage shape a
+ * kernel. */
+static ug_status_t stage_layout(kemit_t *e) {
+  ug_kir_kernel_t *kk = e->kk;
+  const ug_kir_type_t *shared = NULL;
+  for (size_t i = 0; i < kk->ops.len; i++) {
+    const ug_kir_op_data_t *o = ug_kir_op(kk, (ug_kir_op_id_t)i);
+    if (o->op != UG_KIR_STORE) continue;
+    const ug_kir_type_t *bt = ug_kir_value_type(kk, ug_kir_operand(kk, o, 0)->value);
+    ug_kir_value_id_t v = ug_kir_operand(kk, o, 1)->value;
+    if (bt->kind != UG_KT_SHARED) continue;
+    if (bt->t.rank != 2 || (shared && (shared->t.dims[0] != bt->t.dims[0] || shared->t.dims[1] != bt->t.dims[1] ||
+                                       shared->t.dtype != bt->t.dtype)))
+      return kerr(e, o, "register tiles stored into shared stages of several shapes");
+    shared = bt;
+    if (!e->stage && !(e->stage = calloc(kk->values.len + 1, 1))) return ug_status_make(UG_ERR_NOMEM, NULL, "out of memory");
+    e->stage[v] = 1;
+  }
+  if (!shared) return NULL;
+  e->stR = shared->t.dims[0];
+  e->stC = shared->t.dims[1];
+  e->stW = 128 / ug_dtype_bits(shared->t.dtype);
+  e->stP = e->stR * e->stC / e->threads;
+  int bits = ug_dtype_bits(shared->t.dtype);
+  if ((bits != 16 && bits != 32) || e->stC % e->stW || (e->stR * e->stC) % (e->threads * e->stW))
+    return ug_node_error(e->k->g, e->k->n, UG_ERR_UNSUPPORTED, "kernel-IR stage [%lld,%lld] of %d-bit values stored from registers on cuda",
+                         (long long)e->stR, (long long)e->stC, bits);
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (size_t i = 0; i < kk->ops.len; i++) {
+      const ug_kir_op_data_t *o = ug_kir_op(kk, (ug_kir_op_id_t)i);
+      if (o->num_results != 1 || !stage_val(e, ug_kir_result(kk, o, 0))) continue;
+      if (o->op != UG_KIR_EW && o->op != UG_KIR_BROADCAST && o->op != UG_KIR_GATHER) continue;
+      for (uint32_t j = o->op == UG_KIR_GATHER; j < o->num_operands; j++) {
+        ug_kir_value_id_t x = ug_kir_operand(kk, o, j)->value;
+        if (x == UG_NONE || e->stage[x] || ug_kir_value_type(kk, x)->kind != UG_KT_TILE ||
+            tile_size(ug_kir_value_type(kk, x)) == 1)
+          continue;
+        e->stage[x] = 1;
+        changed = true;
+      }
+    }
+  }
+  for (size_t i = 0; i < kk->ops.len; i++) {
+    const ug_kir_op_data_t *o = ug_kir_op(kk, (ug_kir_op_id_t)i);
+    if (o->num_results != 1 || !stage_val(e, ug_kir_result(kk, o, 0))) continue;
+    ug_kir_value_id_t r = ug_kir_result(kk, o, 0);
+    const ug_type_t *t = &ug_kir_value_type(kk, r)->t;
+    if (t->rank != 2 || (t->dims[0] != e->stR && t->dims[0] != 1) || (t->dims[1] != e->stC && t->dims[1] != 1))
+      return kerr(e, o, "a tile of another shape than its shared stage's");
+    /* a 16-bit gather only stored keeps its bits */
+    if (o->op == UG_KIR_GATHER && ug_dtype_bits(t->dtype) == 16 && t->dtype == shared->t.dtype && uses_of(kk, r) == 1)
+      e->stage[r] = 2;
+  }
+  return NULL;
+}
+
 /* mma of f32 stages [128,16] x [16,128] into the f32 accumulator of 8
  * warps, in the arithmetic of --precision (contract.c's f32 GEMM math on
  * the same stage layout and fragments); below sm_80 exact per-slot dot
@@ -887,22 +1052,22 @@ static bool slot_op(kemit_t *e, const ug_kir_op_data_t *o) {
   switch (o->op) {
   case UG_KIR_LOAD:
     return o->num_operands == 1 && ug_kir_value_type(kk, ug_kir_operand(kk, o, 0)->value)->kind == UG_KT_GLOBAL &&
-           acc_tile(e, ug_kir_value_type(kk, ug_kir_result(kk, o, 0)));
+           acc_val(e, ug_kir_result(kk, o, 0));
   case UG_KIR_STORE:
     return o->num_operands == 2 && ug_kir_value_type(kk, ug_kir_operand(kk, o, 0)->value)->kind == UG_KT_GLOBAL &&
-           acc_tile(e, ug_kir_value_type(kk, ug_kir_operand(kk, o, 1)->value));
+           acc_val(e, ug_kir_operand(kk, o, 1)->value);
   case UG_KIR_BROADCAST: {
-    const ug_kir_type_t *x = ug_kir_value_type(kk, ug_kir_operand(kk, o, 0)->value);
-    return acc_tile(e, ug_kir_value_type(kk, ug_kir_result(kk, o, 0))) && (acc_tile(e, x) || tile_size(x) == 1);
+    ug_kir_value_id_t x = ug_kir_operand(kk, o, 0)->value;
+    return acc_val(e, ug_kir_result(kk, o, 0)) && (acc_val(e, x) || tile_size(ug_kir_value_type(kk, x)) == 1);
   }
-  case UG_KIR_SPLAT: return acc_tile(e, ug_kir_value_type(kk, ug_kir_result(kk, o, 0)));
+  case UG_KIR_SPLAT: return acc_val(e, ug_kir_result(kk, o, 0));
   case UG_KIR_EW: {
-    if (!acc_tile(e, ug_kir_value_type(kk, ug_kir_result(kk, o, 0)))) return false;
+    if (!acc_val(e, ug_kir_result(kk, o, 0))) return false;
     for (uint32_t j = 0; j < o->num_operands; j++) {
       const ug_kir_operand_t *a = ug_kir_operand(kk, o, j);
       if (a->value == UG_NONE) return false;
       const ug_kir_type_t *t = ug_kir_value_type(kk, a->value);
-      if (t->kind != UG_KT_TILE || (!acc_tile(e, t) && tile_size(t) != 1)) return false;
+      if (t->kind != UG_KT_TILE || (!acc_val(e, a->value) && tile_size(t) != 1)) return false;
     }
     return true;
   }
@@ -1111,7 +1276,7 @@ static void decl_copy(kemit_t *e, ug_kir_value_id_t dst, ug_kir_value_id_t src, 
   const ug_kir_type_t *t = ug_kir_value_type(e->kk, dst);
   const char *ct = t->kind == UG_KT_INDEX ? "int64_t" : ug_cuda_ctype(t->t.dtype);
   if (t->kind == UG_KT_TILE && tile_size(t) > 1) {
-    int64_t P = acc_tile(e, t) ? ACC_SLOTS : per_thread(e, tile_size(t));
+    int64_t P = slots(e, dst);
     if (declare) fprintf(e->f, "  %s v%u[%lld];\n", ct, dst, (long long)P);
     fprintf(e->f, "#pragma unroll\n  for (int q = 0; q < %lld; q++) v%u[q] = v%u[q];\n", (long long)P, dst, src);
   } else {
@@ -1281,8 +1446,15 @@ ug_status_t ug_cuda_emit_kir(ug_cuda_kctx_t *k, ug_kir_kernel_t *kk) {
       smem += (uint64_t)stage_bytes(t) * t->stages;
     }
   }
+  ug_status_t sl = stage_layout(&e);
+  if (sl) {
+    free(e.smem);
+    free(e.stage);
+    return sl;
+  }
   if (smem > 227u * 1024u) {
     free(e.smem);
+    free(e.stage);
     return ug_node_error(k->g, k->n, UG_ERR_UNSUPPORTED, "kernel-IR kernel with %llu bytes of shared memory",
                          (unsigned long long)smem);
   }
@@ -1356,6 +1528,7 @@ ug_status_t ug_cuda_emit_kir(ug_cuda_kctx_t *k, ug_kir_kernel_t *kk) {
     st = emit_region(&e, kk->body);
   }
   free(e.smem);
+  free(e.stage);
   if (st) return st;
   if (e.pack > 1) fprintf(e.f, "  }\n  }\n");
   k->custom_launch = true;

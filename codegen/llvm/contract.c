@@ -185,9 +185,9 @@ ug_status_t ug_cg_contract_scratch(ug_graph_t *g, const ug_node_id_t *nodes, uin
   *out_count = 0;
   *out_result = false;
   const ug_node_t *head = ug_node(g, nodes[0]);
-  /* a matmul the kernel-IR lowering takes needs nothing (lower.c) */
-  if (head->op == UG_OP_MATMUL) {
-    ug_status_t st = ug_kir_matmul_check(g, nodes, num_nodes);
+  /* a matmul or conv the kernel-IR lowering takes needs nothing (lower.c) */
+  if (head->op == UG_OP_MATMUL || head->op == UG_OP_CONV) {
+    ug_status_t st = ug_kir_contract_check(g, nodes, num_nodes);
     if (!st) return NULL;
     ug_status_free(st);
   }
