@@ -21,29 +21,12 @@
  * thread, each element checked.  Registers: `v<N>[P]`, slot j*W + w.
  * One-element tiles and rank-0 tiles are a scalar that
  * every thread holds.  Index values are int64_t, uniform over the block. */
-#include "codegen/cuda/kir_emit.h"
+#include "codegen/cuda/kir_cuda.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct {
-  ug_cuda_kctx_t *k;
-  ug_kir_kernel_t *kk;
-  FILE *f;
-  uint32_t threads; /* per program */
-  uint32_t pack;    /* programs per block (one warp each), 1 for programs of several warps */
-  int64_t W; /* chunk: elements in 16 bytes of the widest tile dtype */
-  /* contraction kernels: the mma accumulator's shape, 0 when none */
-  int64_t bm, bn;
-  uint32_t *smem; /* per value: byte offset of an alloc in the dynamic shared memory */
-  bool vec_copies; /* this copy of the body: every async_copy's buffer allows 16-byte copies */
-  /* the stage layout (tiles stored into a shared stage and what computes
-   * them, stage_layout()): per value whether it has it, and the stage's
-   * [R, C], chunk of Ws elements (16 bytes) and slots a thread */
-  uint8_t *stage; /* 1: the stage layout, 2: ... and raw 16-bit values (a gather only stored) */
-  int64_t stR, stC, stW, stP;
-} kemit_t;
 
 /* Programs of one warp run UG_KIR_PACK to a block, a warp each: a block of
  * 32 threads per program would leave most of an SM's thread slots empty
@@ -77,38 +60,21 @@ const char ug_cuda_kir_prelude[] =
     "static __forceinline__ long long ug_kmin(long long a, long long b) { return a < b ? a : b; }\n"
     "static __forceinline__ long long ug_kmax(long long a, long long b) { return a < b ? b : a; }\n";
 
-static ug_status_t kerr(kemit_t *e, const ug_kir_op_data_t *o, const char *what) {
+ug_status_t ck_err(kemit_t *e, const ug_kir_op_data_t *o, const char *what) {
   return ug_node_error(e->k->g, e->k->n, UG_ERR_UNSUPPORTED, "kernel-IR op %s: %s on cuda",
                        o->op == UG_KIR_EW ? ug_op_info(o->ew)->name : ug_kir_op_info(o->op)->name, what);
 }
 
-/* Elements of a tile type (1 for scalars). */
-static int64_t tile_size(const ug_kir_type_t *t) {
-  int64_t s = 1;
-  for (int i = 0; i < t->t.rank; i++) s *= t->t.dims[i];
-  return s;
-}
-
 /* Tiles in the accumulator layout: 2-D tiles whose dims are the mma
  * result's or 1 (a broadcast row or column, replicated in every slot). */
-#define ACC_SLOTS 64
 static bool acc_tile(const kemit_t *e, const ug_kir_type_t *t) {
   return e->bm && t->kind == UG_KT_TILE && t->t.rank == 2 && (t->t.dims[0] == e->bm || t->t.dims[0] == 1) &&
          (t->t.dims[1] == e->bn || t->t.dims[1] == 1) && t->t.dims[0] * t->t.dims[1] > 1;
 }
 
-/* Whether value v has the stage layout: a tile [R|1, C|1] over a shared
- * stage [R, C] whose element (r, c) slot q of thread t holds, for
- * e = ((q / Ws) * threads + t) * Ws + q % Ws, r = e / C and c = e % C (the
- * async copies' chunks, so a thread stores its Ws slots of a round as one
- * 16-byte chunk); a broadcast row or column holds its values in every
- * slot. */
-static bool stage_val(const kemit_t *e, ug_kir_value_id_t v) { return e->stage && v != UG_NONE && e->stage[v]; }
-static bool stage_raw(const kemit_t *e, ug_kir_value_id_t v) { return stage_val(e, v) && e->stage[v] == 2; }
-
 /* Accumulator-layout values: acc_tile's, unless they have the stage layout. */
 static bool acc_val(const kemit_t *e, ug_kir_value_id_t v) {
-  return !stage_val(e, v) && acc_tile(e, ug_kir_value_type(e->kk, v));
+  return !ck_stage_val(e, v) && acc_tile(e, ug_kir_value_type(e->kk, v));
 }
 
 /* The row and column (C expressions) of slot q (an expression) in the
@@ -132,9 +98,9 @@ static int64_t per_thread(kemit_t *e, int64_t S) {
 
 /* Register slots a thread holds of tile value v. */
 static int64_t slots(kemit_t *e, ug_kir_value_id_t v) {
-  if (stage_val(e, v)) return e->stP;
+  if (ck_stage_val(e, v)) return e->stP;
   const ug_kir_type_t *t = ug_kir_value_type(e->kk, v);
-  return acc_tile(e, t) ? ACC_SLOTS : per_thread(e, tile_size(t));
+  return acc_tile(e, t) ? ACC_SLOTS : per_thread(e, ck_tile_size(t));
 }
 
 /* Rounds of chunks (the chunked layout), or 0 for contiguous runs. */
@@ -143,7 +109,7 @@ static int64_t rounds(kemit_t *e, int64_t S) {
 }
 
 /* An index operand as a C expression. */
-static const char *index_expr(kemit_t *e, const ug_kir_operand_t *a, char *buf, size_t size) {
+const char *ck_index_expr(kemit_t *e, const ug_kir_operand_t *a, char *buf, size_t size) {
   if (a->value == UG_NONE) return ug_cuda_dimstr(a->imm, buf, size);
   snprintf(buf, size, "v%u", a->value);
   return buf;
@@ -154,9 +120,9 @@ static bool is_index(kemit_t *e, ug_kir_value_id_t v) { return ug_kir_value_type
 static ug_status_t emit_index_ew(kemit_t *e, const ug_kir_op_data_t *o) {
   char a[128], b[128];
   ug_kir_value_id_t r = ug_kir_result(e->kk, o, 0);
-  if (o->num_operands != 2) return kerr(e, o, "index arity");
-  index_expr(e, ug_kir_operand(e->kk, o, 0), a, sizeof a);
-  index_expr(e, ug_kir_operand(e->kk, o, 1), b, sizeof b);
+  if (o->num_operands != 2) return ck_err(e, o, "index arity");
+  ck_index_expr(e, ug_kir_operand(e->kk, o, 0), a, sizeof a);
+  ck_index_expr(e, ug_kir_operand(e->kk, o, 1), b, sizeof b);
   /* a divisor that is a positive constant (an immediate, or a static dim) */
   const ug_kir_operand_t *d = ug_kir_operand(e->kk, o, 1);
   bool pos = d->value == UG_NONE && UG_DIM_IS_STATIC(d->imm) && d->imm > 0;
@@ -174,7 +140,7 @@ static ug_status_t emit_index_ew(kemit_t *e, const ug_kir_op_data_t *o) {
   case UG_OP_LESS_EQUAL: fmt = "(%s) <= (%s)"; break;
   case UG_OP_GREATER: fmt = "(%s) > (%s)"; break;
   case UG_OP_GREATER_EQUAL: fmt = "(%s) >= (%s)"; break;
-  default: return kerr(e, o, "index op");
+  default: return ck_err(e, o, "index op");
   }
   fprintf(e->f, "  const %s v%u = ", is_index(e, r) ? "int64_t" : "bool", r);
   fprintf(e->f, fmt, a, b);
@@ -214,28 +180,28 @@ static bool last_axis_inside(kemit_t *e, const ug_kir_op_data_t *o, int64_t S) {
 static ug_status_t access(kemit_t *e, const ug_kir_op_data_t *o, uint32_t *out_buf) {
   const ug_kir_operand_t *acc = ug_kir_operand(e->kk, o, 0);
   const ug_kir_type_t *bt = ug_kir_value_type(e->kk, acc->value);
-  if (bt->kind != UG_KT_GLOBAL) return kerr(e, o, "shared memory");
+  if (bt->kind != UG_KT_GLOBAL) return ck_err(e, o, "shared memory");
   const ug_type_t *t = &bt->t;
   int r = t->rank;
-  if ((int)acc->nidx != r || r == 0) return kerr(e, o, "access rank");
+  if ((int)acc->nidx != r || r == 0) return ck_err(e, o, "access rank");
   const ug_kir_value_t *pv = &e->kk->values.items[acc->value];
   *out_buf = pv->index;
   char ix[128], d[64], st[UG_CUDA_PROD];
   fprintf(e->f, "    int64_t base = 0;\n    bool inb = true;\n");
   for (int j = 0; j < r; j++) {
-    index_expr(e, ug_kir_index(e->kk, acc, (uint32_t)j), ix, sizeof ix);
+    ck_index_expr(e, ug_kir_index(e->kk, acc, (uint32_t)j), ix, sizeof ix);
     ug_cuda_prodstr(t, j + 1, r, st, sizeof st);
     fprintf(e->f, "    base += (int64_t)(%s) * %s;\n", ix, st);
     if (j < r - 1) fprintf(e->f, "    inb = inb && (%s) >= 0 && (%s) < %s;\n", ix, ix, ug_cuda_dimstr(t->dims[j], d, sizeof d));
   }
-  index_expr(e, ug_kir_index(e->kk, acc, (uint32_t)r - 1), ix, sizeof ix);
+  ck_index_expr(e, ug_kir_index(e->kk, acc, (uint32_t)r - 1), ix, sizeof ix);
   /* elements c of the tile with 0 <= last + c < d_last exist */
   fprintf(e->f, "    const int64_t lo = -(int64_t)(%s), lim = %s - (int64_t)(%s);\n", ix,
           ug_cuda_dimstr(t->dims[r - 1], d, sizeof d), ix);
   return NULL;
 }
 
-static void other_expr(const ug_kir_attr_t *a, const char *ct, char *buf, size_t size) {
+void ck_other_expr(const ug_kir_attr_t *a, const char *ct, char *buf, size_t size) {
   double v = a ? a->f : 0.0;
   if (isinf(v)) snprintf(buf, size, "(%s)(%s__int_as_float(0x7f800000))", ct, v < 0 ? "-" : "");
   else if (isnan(v)) snprintf(buf, size, "(%s)__int_as_float(0x7fc00000)", ct);
@@ -247,28 +213,25 @@ static void other_expr(const ug_kir_attr_t *a, const char *ct, char *buf, size_t
 static ug_status_t whole_mask(kemit_t *e, const ug_kir_op_data_t *o, uint32_t i) {
   if (o->num_operands <= i) return NULL;
   ug_kir_value_id_t m = ug_kir_operand(e->kk, o, i)->value;
-  if (ug_kir_value_type(e->kk, m)->t.rank != 0) return kerr(e, o, "element mask");
+  if (ug_kir_value_type(e->kk, m)->t.rank != 0) return ck_err(e, o, "element mask");
   fprintf(e->f, "    inb = inb && v%u;\n", m);
   return NULL;
 }
 
-static ug_status_t emit_acc_load(kemit_t *e, const ug_kir_op_data_t *o);
-static ug_status_t emit_acc_store(kemit_t *e, const ug_kir_op_data_t *o);
-static ug_status_t emit_stage_store(kemit_t *e, const ug_kir_op_data_t *o);
 
 static ug_status_t emit_load(kemit_t *e, const ug_kir_op_data_t *o) {
-  if (stage_val(e, ug_kir_result(e->kk, o, 0))) return kerr(e, o, "a load of a tile stored into shared memory");
-  if (acc_val(e, ug_kir_result(e->kk, o, 0))) return emit_acc_load(e, o);
+  if (ck_stage_val(e, ug_kir_result(e->kk, o, 0))) return ck_err(e, o, "a load of a tile stored into shared memory");
+  if (acc_val(e, ug_kir_result(e->kk, o, 0))) return ck_acc_load(e, o);
   if (o->num_operands > 1 && ug_kir_value_type(e->kk, ug_kir_operand(e->kk, o, 1)->value)->t.rank != 0)
-    return kerr(e, o, "masked load");
+    return ck_err(e, o, "masked load");
   ug_kir_value_id_t r = ug_kir_result(e->kk, o, 0);
   const ug_kir_type_t *rt = ug_kir_value_type(e->kk, r);
-  if (rt->t.rank > 1 && tile_size(rt) != 1) return kerr(e, o, "tile rank");
+  if (rt->t.rank > 1 && ck_tile_size(rt) != 1) return ck_err(e, o, "tile rank");
   ug_dtype_t dt = rt->t.dtype;
   const char *ct = ug_cuda_ctype(dt), *sty = ug_cuda_stype(dt);
-  int64_t S = tile_size(rt), P = per_thread(e, S);
+  int64_t S = ck_tile_size(rt), P = per_thread(e, S);
   char other[96], ld[256], src[96];
-  other_expr(ug_kir_op_attr(e->kk, o, UG_KATTR_OTHER), ct, other, sizeof other);
+  ck_other_expr(ug_kir_op_attr(e->kk, o, UG_KATTR_OTHER), ct, other, sizeof other);
   uint32_t buf;
   if (S == 1) {
     fprintf(e->f, "  %s v%u;\n  {\n", ct, r);
@@ -330,16 +293,16 @@ static ug_status_t emit_load(kemit_t *e, const ug_kir_op_data_t *o) {
 }
 
 static ug_status_t emit_store(kemit_t *e, const ug_kir_op_data_t *o) {
-  if (stage_val(e, ug_kir_operand(e->kk, o, 1)->value)) return emit_stage_store(e, o);
-  if (acc_val(e, ug_kir_operand(e->kk, o, 1)->value)) return emit_acc_store(e, o);
+  if (ck_stage_val(e, ug_kir_operand(e->kk, o, 1)->value)) return ck_stage_store(e, o);
+  if (acc_val(e, ug_kir_operand(e->kk, o, 1)->value)) return ck_acc_store(e, o);
   if (o->num_operands > 2 && ug_kir_value_type(e->kk, ug_kir_operand(e->kk, o, 2)->value)->t.rank != 0)
-    return kerr(e, o, "masked store");
+    return ck_err(e, o, "masked store");
   ug_kir_value_id_t v = ug_kir_operand(e->kk, o, 1)->value;
   const ug_kir_type_t *vt = ug_kir_value_type(e->kk, v);
-  if (vt->kind != UG_KT_TILE || vt->t.rank > 1) return kerr(e, o, "tile rank");
+  if (vt->kind != UG_KT_TILE || vt->t.rank > 1) return ck_err(e, o, "tile rank");
   ug_dtype_t dt = vt->t.dtype;
   const char *sty = ug_cuda_stype(dt);
-  int64_t S = tile_size(vt), P = per_thread(e, S);
+  int64_t S = ck_tile_size(vt), P = per_thread(e, S);
   char st[256], src[64];
   uint32_t buf;
   fprintf(e->f, "  {\n");
@@ -399,26 +362,26 @@ static ug_status_t emit_store(kemit_t *e, const ug_kir_op_data_t *o) {
 static ug_status_t emit_gather(kemit_t *e, const ug_kir_op_data_t *o) {
   ug_kir_value_id_t r = ug_kir_result(e->kk, o, 0);
   const ug_kir_type_t *rt = ug_kir_value_type(e->kk, r);
-  if (rt->t.rank > 1 && !stage_val(e, r)) return kerr(e, o, "tile rank");
+  if (rt->t.rank > 1 && !ck_stage_val(e, r)) return ck_err(e, o, "tile rank");
   ug_kir_value_id_t buf = ug_kir_operand(e->kk, o, 0)->value, off = ug_kir_operand(e->kk, o, 1)->value;
   ug_kir_value_id_t mask = o->num_operands > 2 ? ug_kir_operand(e->kk, o, 2)->value : UG_NONE;
   const ug_kir_type_t *bt = ug_kir_value_type(e->kk, buf);
-  if (bt->kind != UG_KT_GLOBAL) return kerr(e, o, "not a global buffer");
+  if (bt->kind != UG_KT_GLOBAL) return ck_err(e, o, "not a global buffer");
   ug_dtype_t dt = rt->t.dtype;
   const char *ct = ug_cuda_ctype(dt);
-  int64_t S = tile_size(rt), P = slots(e, r);
+  int64_t S = ck_tile_size(rt), P = slots(e, r);
   char other[96], ld[256], src[96], n[UG_CUDA_PROD];
-  other_expr(ug_kir_op_attr(e->kk, o, UG_KATTR_OTHER), ct, other, sizeof other);
+  ck_other_expr(ug_kir_op_attr(e->kk, o, UG_KATTR_OTHER), ct, other, sizeof other);
   ug_cuda_prodstr(&bt->t, 0, bt->t.rank, n, sizeof n);
   uint32_t a = e->kk->values.items[buf].index;
-  bool os = tile_size(ug_kir_value_type(e->kk, off)) == 1;
-  bool ms = mask == UG_NONE || tile_size(ug_kir_value_type(e->kk, mask)) == 1;
+  bool os = ck_tile_size(ug_kir_value_type(e->kk, off)) == 1;
+  bool ms = mask == UG_NONE || ck_tile_size(ug_kir_value_type(e->kk, mask)) == 1;
   char mexpr[64];
   if (mask == UG_NONE) snprintf(mexpr, sizeof mexpr, "true");
   else snprintf(mexpr, sizeof mexpr, "v%u%s", mask, ms ? "" : "[q]");
   snprintf(src, sizeof src, "a%u[o]", a);
   ug_cuda_load_expr(dt, src, ld, sizeof ld);
-  if (stage_raw(e, r)) { /* the element's bits, for a 16-byte shared store */
+  if (ck_stage_raw(e, r)) { /* the element's bits, for a 16-byte shared store */
     ct = ug_cuda_stype(dt);
     snprintf(ld, sizeof ld, "a%u[o]", a);
     char of[96];
@@ -441,9 +404,9 @@ static ug_status_t emit_gather(kemit_t *e, const ug_kir_op_data_t *o) {
 static ug_status_t emit_index_cast(kemit_t *e, const ug_kir_op_data_t *o) {
   ug_kir_value_id_t r = ug_kir_result(e->kk, o, 0);
   const ug_kir_type_t *rt = ug_kir_value_type(e->kk, r);
-  if (o->ew != UG_OP_CAST || o->num_operands != 1 || tile_size(rt) != 1) return kerr(e, o, "index operand");
+  if (o->ew != UG_OP_CAST || o->num_operands != 1 || ck_tile_size(rt) != 1) return ck_err(e, o, "index operand");
   char a[128], x[160], rd[256];
-  index_expr(e, ug_kir_operand(e->kk, o, 0), a, sizeof a);
+  ck_index_expr(e, ug_kir_operand(e->kk, o, 0), a, sizeof a);
   snprintf(x, sizeof x, "(%s)(%s)", ug_cuda_ctype(rt->t.dtype), a);
   ug_cuda_round_expr(rt->t.dtype, x, rd, sizeof rd);
   fprintf(e->f, "  const %s v%u = %s;\n", ug_cuda_ctype(rt->t.dtype), r, rd);
@@ -453,16 +416,16 @@ static ug_status_t emit_index_cast(kemit_t *e, const ug_kir_op_data_t *o) {
 static ug_status_t emit_broadcast(kemit_t *e, const ug_kir_op_data_t *o) {
   ug_kir_value_id_t r = ug_kir_result(e->kk, o, 0), x = ug_kir_operand(e->kk, o, 0)->value;
   const ug_kir_type_t *rt = ug_kir_value_type(e->kk, r);
-  if ((acc_val(e, r) && acc_val(e, x)) || (stage_val(e, r) && stage_val(e, x))) {
+  if ((acc_val(e, r) && acc_val(e, x)) || (ck_stage_val(e, r) && ck_stage_val(e, x))) {
     /* a broadcast row or column holds its values in every slot already */
     int64_t P = slots(e, r);
     fprintf(e->f, "  %s v%u[%lld];\n#pragma unroll\n  for (int c = 0; c < %lld; c++) v%u[c] = v%u[c];\n",
             ug_cuda_ctype(rt->t.dtype), r, (long long)P, (long long)P, r, x);
     return NULL;
   }
-  if ((rt->t.rank > 1 && !acc_val(e, r) && !stage_val(e, r) && tile_size(rt) != 1) || tile_size(ug_kir_value_type(e->kk, x)) != 1)
-    return kerr(e, o, "tile shape");
-  if (tile_size(rt) == 1) { /* a scalar given a shape of ones: still one value every thread holds */
+  if ((rt->t.rank > 1 && !acc_val(e, r) && !ck_stage_val(e, r) && ck_tile_size(rt) != 1) || ck_tile_size(ug_kir_value_type(e->kk, x)) != 1)
+    return ck_err(e, o, "tile shape");
+  if (ck_tile_size(rt) == 1) { /* a scalar given a shape of ones: still one value every thread holds */
     fprintf(e->f, "  const %s v%u = v%u;\n", ug_cuda_ctype(rt->t.dtype), r, x);
     return NULL;
   }
@@ -477,8 +440,8 @@ static ug_status_t emit_broadcast(kemit_t *e, const ug_kir_op_data_t *o) {
 static ug_status_t emit_tile_ew(kemit_t *e, const ug_kir_op_data_t *o) {
   ug_kir_value_id_t r = ug_kir_result(e->kk, o, 0);
   const ug_kir_type_t *rt = ug_kir_value_type(e->kk, r);
-  if (rt->t.rank > 1 && !acc_val(e, r) && !stage_val(e, r) && tile_size(rt) != 1) return kerr(e, o, "tile rank");
-  int64_t S = tile_size(rt), P = slots(e, r);
+  if (rt->t.rank > 1 && !acc_val(e, r) && !ck_stage_val(e, r) && ck_tile_size(rt) != 1) return ck_err(e, o, "tile rank");
+  int64_t S = ck_tile_size(rt), P = slots(e, r);
   char names[3][8];
   const char *in[3] = {NULL, NULL, NULL};
   ug_dtype_t dts[3];
@@ -489,11 +452,11 @@ static ug_status_t emit_tile_ew(kemit_t *e, const ug_kir_op_data_t *o) {
   for (uint32_t i = 0; i < o->num_operands && i < 3; i++) {
     ug_kir_value_id_t v = ug_kir_operand(e->kk, o, i)->value;
     const ug_kir_type_t *t = ug_kir_value_type(e->kk, v);
-    if (t->kind != UG_KT_TILE) return kerr(e, o, "index operand");
+    if (t->kind != UG_KT_TILE) return ck_err(e, o, "index operand");
     dts[i] = t->t.dtype;
     snprintf(names[i], sizeof names[i], "x%u", i);
     in[i] = names[i];
-    fprintf(e->f, "    const %s x%u = v%u%s;\n", ug_cuda_ctype(dts[i]), i, v, tile_size(t) == 1 ? "" : "[c]");
+    fprintf(e->f, "    const %s x%u = v%u%s;\n", ug_cuda_ctype(dts[i]), i, v, ck_tile_size(t) == 1 ? "" : "[c]");
   }
   char expr[UG_CUDA_EXPR];
   ug_attr_t attrs[UG_KIR_EW_MAX_ATTRS];
@@ -518,8 +481,8 @@ static void slot_elem(kemit_t *e, int64_t S, const char *q, char *buf, size_t si
 /* A tile filled per slot with `expr` (which may use q and elem). */
 static void fill_tile(kemit_t *e, ug_kir_value_id_t r, const char *expr) {
   const ug_kir_type_t *rt = ug_kir_value_type(e->kk, r);
-  bool acc = acc_val(e, r) || stage_val(e, r); /* elem: not used there */
-  int64_t S = tile_size(rt), P = slots(e, r);
+  bool acc = acc_val(e, r) || ck_stage_val(e, r); /* elem: not used there */
+  int64_t S = ck_tile_size(rt), P = slots(e, r);
   const char *ct = ug_cuda_ctype(rt->t.dtype);
   char el[160];
   if (acc) snprintf(el, sizeof el, "0");
@@ -535,9 +498,9 @@ static void fill_tile(kemit_t *e, ug_kir_value_id_t r, const char *expr) {
 static ug_status_t emit_splat(kemit_t *e, const ug_kir_op_data_t *o) {
   ug_kir_value_id_t r = ug_kir_result(e->kk, o, 0);
   const ug_kir_type_t *rt = ug_kir_value_type(e->kk, r);
-  if (rt->t.rank > 1 && !acc_val(e, r) && !stage_val(e, r) && tile_size(rt) != 1) return kerr(e, o, "tile rank");
+  if (rt->t.rank > 1 && !acc_val(e, r) && !ck_stage_val(e, r) && ck_tile_size(rt) != 1) return ck_err(e, o, "tile rank");
   char v[96], rv[256];
-  other_expr(ug_kir_op_attr(e->kk, o, UG_KATTR_VALUE), ug_cuda_ctype(rt->t.dtype), v, sizeof v);
+  ck_other_expr(ug_kir_op_attr(e->kk, o, UG_KATTR_VALUE), ug_cuda_ctype(rt->t.dtype), v, sizeof v);
   ug_cuda_round_expr(rt->t.dtype, v, rv, sizeof rv);
   fill_tile(e, r, rv);
   return NULL;
@@ -547,7 +510,7 @@ static ug_status_t emit_iota(kemit_t *e, const ug_kir_op_data_t *o) {
   ug_kir_value_id_t r = ug_kir_result(e->kk, o, 0);
   const ug_kir_type_t *rt = ug_kir_value_type(e->kk, r);
   char v[320];
-  if (stage_val(e, r)) { /* the slot's row or column, 0 along a dim of 1 */
+  if (ck_stage_val(e, r)) { /* the slot's row or column, 0 along a dim of 1 */
     const ug_kir_attr_t *ax = ug_kir_op_attr(e->kk, o, UG_KATTR_AXIS);
     int a = ax ? (int)ax->i : 0;
     char row[160], col[160];
@@ -556,7 +519,7 @@ static ug_status_t emit_iota(kemit_t *e, const ug_kir_op_data_t *o) {
     fill_tile(e, r, v);
     return NULL;
   }
-  if (rt->t.rank > 1) return kerr(e, o, "tile rank");
+  if (rt->t.rank > 1) return ck_err(e, o, "tile rank");
   snprintf(v, sizeof v, "(%s)elem", ug_cuda_ctype(rt->t.dtype));
   fill_tile(e, r, v);
   return NULL;
@@ -568,7 +531,7 @@ static ug_status_t emit_iota(kemit_t *e, const ug_kir_op_data_t *o) {
 static ug_status_t emit_reduce(kemit_t *e, const ug_kir_op_data_t *o) {
   ug_kir_value_id_t r = ug_kir_result(e->kk, o, 0), x = ug_kir_operand(e->kk, o, 0)->value;
   const ug_kir_type_t *xt = ug_kir_value_type(e->kk, x), *rt = ug_kir_value_type(e->kk, r);
-  if (xt->t.rank != 1 || tile_size(rt) != 1) return kerr(e, o, "tile rank");
+  if (xt->t.rank != 1 || ck_tile_size(rt) != 1) return ck_err(e, o, "tile rank");
   const ug_kir_attr_t *ca = ug_kir_op_attr(e->kk, o, UG_KATTR_COMBINE);
   ug_dtype_t dt = xt->t.dtype;
   const char *ct = ug_cuda_ctype(dt);
@@ -580,15 +543,15 @@ static ug_status_t emit_reduce(kemit_t *e, const ug_kir_op_data_t *o) {
   case UG_OP_MUL: comb = "(a) * (b)"; init = "1"; break;
   case UG_OP_MAX:
   case UG_OP_MIN:
-    if (!fl) return kerr(e, o, "integer min/max reduction");
+    if (!fl) return ck_err(e, o, "integer min/max reduction");
     comb = ca->op == UG_OP_MAX ? "ug_fmax(a, b)" : "ug_fmin(a, b)";
     snprintf(initb, sizeof initb, "%sug_inf((%s)0)", ca->op == UG_OP_MAX ? "-" : "", ct);
     init = initb;
     break;
-  default: return kerr(e, o, "combine");
+  default: return ck_err(e, o, "combine");
   }
-  if (dt == UG_DTYPE_BOOL) return kerr(e, o, "bool reduction");
-  int64_t S = tile_size(xt), P = per_thread(e, S);
+  if (dt == UG_DTYPE_BOOL) return ck_err(e, o, "bool reduction");
+  int64_t S = ck_tile_size(xt), P = per_thread(e, S);
   char el[160];
   slot_elem(e, S, "q", el, sizeof el);
   fprintf(e->f, "  %s v%u;\n  {\n    %s acc = (%s)(%s);\n", ct, r, ct, ct, init);
@@ -607,432 +570,6 @@ static ug_status_t emit_reduce(kemit_t *e, const ug_kir_op_data_t *o) {
   char ld[200];
   ug_cuda_round_expr(rt->t.dtype, "acc", ld, sizeof ld);
   fprintf(e->f, "    v%u = %s;\n  }\n", r, ld);
-  return NULL;
-}
-
-/* ---- contraction kernels: the accumulator layout, shared stages, async
- * copies, mma and loops ----
- * The mma result [128,128] of 8 warps is held as mma.sync m16n8k16
- * fragments: warp w computes rows 64 (w >> 2) .. +63 and columns
- * 32 (w & 3) .. +31; slot q = (mi * 4 + ni) * 4 + h of a thread is row
- * 16 mi + lane / 4 + 8 (h >> 1), column 8 ni + 2 (lane % 4) + (h & 1) of
- * its warp's part.  Every 2-D tile of the kernel whose dims are those or 1
- * uses the same slots (a broadcast row or column holds its values
- * replicated), so epilogue math is per slot.  Shared stages hold rows of
- * 16-byte chunks, XOR-swizzled so that ldmatrix's eight row reads hit
- * eight bank groups: chunk c of row r of a 4-chunk row (k tile 32 of f16)
- * lives at c ^ ((r >> 1) & 3), of a row of a multiple of 8 chunks at
- * c ^ (r & 7). */
-#define ACC_ROW(q) "(ug_wm * 64 + ((" q ") >> 4) * 16 + (ug_lane >> 2) + ((((" q ") >> 1) & 1) << 3))"
-#define ACC_COL(q) "(ug_wn * 32 + (((" q ") >> 2) & 3) * 8 + (ug_lane & 3) * 2 + ((" q ") & 1))"
-
-/* The swizzled chunk of chunk c (a C expression) of row r in a shared tile
- * of `chunks` 16-byte chunks a row. */
-static void swizzle(int64_t chunks, const char *r, const char *c, char *buf, size_t size) {
-  if (chunks == 4) snprintf(buf, size, "((%s) ^ (((%s) >> 1) & 3))", c, r);
-  else if (chunks % 8 == 0) snprintf(buf, size, "((%s) ^ ((%s) & 7))", c, r);
-  else snprintf(buf, size, "(%s)", c);
-}
-
-/* A 2-D tile access of o's operand `i` on a global buffer of rank >= 2:
- * emits base (the origin's offset), inb (the leading indices in range),
- * r0 / c0 (the origin's row and column), rows / cols / ld. */
-static ug_status_t access2d_px(kemit_t *e, const ug_kir_op_data_t *o, uint32_t i, const char *px, uint32_t *out_buf) {
-  const ug_kir_operand_t *acc = ug_kir_operand(e->kk, o, i);
-  const ug_kir_type_t *bt = ug_kir_value_type(e->kk, acc->value);
-  if (bt->kind != UG_KT_GLOBAL) return kerr(e, o, "a 2-D tile of registers and shared memory");
-  const ug_type_t *t = &bt->t;
-  int r = t->rank;
-  if ((int)acc->nidx != r || r < 2) return kerr(e, o, "access rank of a 2-D tile");
-  *out_buf = e->kk->values.items[acc->value].index;
-  char ix[128], d[64], st[UG_CUDA_PROD];
-  fprintf(e->f, "    int64_t %sbase = 0;\n    bool %sinb = true;\n", px, px);
-  for (int j = 0; j < r; j++) {
-    index_expr(e, ug_kir_index(e->kk, acc, (uint32_t)j), ix, sizeof ix);
-    ug_cuda_prodstr(t, j + 1, r, st, sizeof st);
-    fprintf(e->f, "    %sbase += (int64_t)(%s) * %s;\n", px, ix, st);
-    if (j < r - 2)
-      fprintf(e->f, "    %sinb = %sinb && (%s) >= 0 && (%s) < %s;\n", px, px, ix, ix, ug_cuda_dimstr(t->dims[j], d, sizeof d));
-  }
-  index_expr(e, ug_kir_index(e->kk, acc, (uint32_t)r - 2), ix, sizeof ix);
-  fprintf(e->f, "    const int64_t %sr0 = %s, %srows = %s;\n", px, ix, px, ug_cuda_dimstr(t->dims[r - 2], d, sizeof d));
-  index_expr(e, ug_kir_index(e->kk, acc, (uint32_t)r - 1), ix, sizeof ix);
-  fprintf(e->f, "    const int64_t %sc0 = %s, %scols = %s, %sld = %scols;\n    (void)%sinb;\n", px, ix, px,
-          ug_cuda_dimstr(t->dims[r - 1], d, sizeof d), px, px, px);
-  return NULL;
-}
-
-static ug_status_t access2d(kemit_t *e, const ug_kir_op_data_t *o, uint32_t i, uint32_t *out_buf) {
-  return access2d_px(e, o, i, "", out_buf);
-}
-
-/* A load of an accumulator-layout tile.  A broadcast row ([1,N]) is read
- * in the slots of one row (8 of 64) and a broadcast column in those of one
- * column, the others copied from them; the two columns of a slot pair are
- * one 4- or 8-byte load where aligned and inside. */
-static ug_status_t emit_acc_load(kemit_t *e, const ug_kir_op_data_t *o) {
-  if (o->num_operands > 1) return kerr(e, o, "masked load");
-  ug_kir_value_id_t r = ug_kir_result(e->kk, o, 0);
-  const ug_kir_type_t *rt = ug_kir_value_type(e->kk, r);
-  ug_dtype_t dt = rt->t.dtype;
-  const char *ct = ug_cuda_ctype(dt), *sty = ug_cuda_stype(dt);
-  int bytes = ug_dtype_bits(dt) / 8;
-  bool row1 = rt->t.dims[0] == 1, col1 = rt->t.dims[1] == 1;
-  /* slot q's values are slot (q & keep)'s: mi and the row half drop out of
-   * a broadcast row, ni and the column pair out of a broadcast column */
-  int keep = row1 ? 0x0D : col1 ? 0x32 : 0x3F;
-  bool pairs = !col1 && (bytes == 2 || bytes == 4);
-  char other[96], ld0[256], ld1[256], ldp0[256], ldp1[256];
-  other_expr(ug_kir_op_attr(e->kk, o, UG_KATTR_OTHER), ct, other, sizeof other);
-  uint32_t buf;
-  fprintf(e->f, "  %s v%u[%d];\n  {\n", ct, r, ACC_SLOTS);
-  UG_RETURN_IF_ERROR(access2d(e, o, 0, &buf));
-  char src[96];
-  snprintf(src, sizeof src, "a%u[base + rr * ld + cc]", buf);
-  ug_cuda_load_expr(dt, src, ld0, sizeof ld0);
-  snprintf(src, sizeof src, "a%u[base + rr * ld + cc + 1]", buf);
-  ug_cuda_load_expr(dt, src, ld1, sizeof ld1);
-  ug_cuda_load_expr(dt, "w.e[0]", ldp0, sizeof ldp0);
-  ug_cuda_load_expr(dt, "w.e[1]", ldp1, sizeof ldp1);
-  if (pairs)
-    fprintf(e->f, "    const bool pair = ((ld | base | c0) & 1) == 0 && ((unsigned long long)a%u & %d) == 0;\n", buf, 2 * bytes - 1);
-  fprintf(e->f, "#pragma unroll\n    for (int q = 0; q < %d; q += %d) {\n", ACC_SLOTS, pairs ? 2 : 1);
-  fprintf(e->f, "      if ((q & ~%d) != 0) continue;\n", keep);
-  fprintf(e->f, "      const int64_t rr = %s, cc = %s;\n", row1 ? "0" : ACC_ROW("q"), col1 ? "0" : ACC_COL("q"));
-  fprintf(e->f, "      const bool rin = inb && (uint64_t)(r0 + rr) < (uint64_t)rows;\n");
-  if (pairs) {
-    fprintf(e->f, "      if (rin && pair && (uint64_t)(c0 + cc + 1) < (uint64_t)cols) {\n");
-    fprintf(e->f, "        const ug_vec<%s, 2> w = *reinterpret_cast<const ug_vec<%s, 2> *>(a%u + base + rr * ld + cc);\n", sty,
-            sty, buf);
-    fprintf(e->f, "        v%u[q] = %s;\n        v%u[q + 1] = %s;\n      } else {\n", r, ldp0, r, ldp1);
-    fprintf(e->f, "        v%u[q] = rin && (uint64_t)(c0 + cc) < (uint64_t)cols ? %s : %s;\n", r, ld0, other);
-    fprintf(e->f, "        v%u[q + 1] = rin && (uint64_t)(c0 + cc + 1) < (uint64_t)cols ? %s : %s;\n      }\n", r, ld1, other);
-  } else {
-    fprintf(e->f, "      v%u[q] = rin && (uint64_t)(c0 + cc) < (uint64_t)cols ? %s : %s;\n", r, ld0, other);
-  }
-  fprintf(e->f, "    }\n");
-  if (keep != 0x3F)
-    fprintf(e->f, "#pragma unroll\n    for (int q = 0; q < %d; q++) v%u[q] = v%u[q & %d];\n", ACC_SLOTS, r, r, keep);
-  fprintf(e->f, "  }\n");
-  return NULL;
-}
-
-/* A store of an accumulator-layout tile: the two columns of a slot pair
- * as one vector where aligned, else element by element, in bounds. */
-static ug_status_t emit_acc_store(kemit_t *e, const ug_kir_op_data_t *o) {
-  if (o->num_operands > 2) return kerr(e, o, "masked store");
-  ug_kir_value_id_t v = ug_kir_operand(e->kk, o, 1)->value;
-  const ug_kir_type_t *vt = ug_kir_value_type(e->kk, v);
-  ug_dtype_t dt = vt->t.dtype;
-  int bytes = ug_dtype_bits(dt) / 8;
-  char st0[256], st1[256], src[64];
-  uint32_t buf;
-  fprintf(e->f, "  {\n");
-  UG_RETURN_IF_ERROR(access2d(e, o, 0, &buf));
-  snprintf(src, sizeof src, "v%u[q]", v);
-  ug_cuda_store_expr(dt, src, st0, sizeof st0);
-  snprintf(src, sizeof src, "v%u[q + 1]", v);
-  ug_cuda_store_expr(dt, src, st1, sizeof st1);
-  const char *rr = vt->t.dims[0] == 1 ? "0" : ACC_ROW("q"), *cc = vt->t.dims[1] == 1 ? "0" : ACC_COL("q");
-  bool pairs = vt->t.dims[1] != 1 && (bytes == 2 || bytes == 4);
-  if (pairs) {
-    fprintf(e->f, "    const bool pair = ((ld | base | c0) & 1) == 0 && ((unsigned long long)a%u & %d) == 0;\n", buf, 2 * bytes - 1);
-    fprintf(e->f, "    if (inb)\n#pragma unroll\n    for (int q = 0; q < %d; q += 2) {\n", ACC_SLOTS);
-  } else {
-    fprintf(e->f, "    if (inb)\n#pragma unroll\n    for (int q = 0; q < %d; q++) {\n", ACC_SLOTS);
-  }
-  fprintf(e->f, "      const int64_t rr = %s, cc = %s;\n", rr, cc);
-  fprintf(e->f, "      if ((uint64_t)(r0 + rr) >= (uint64_t)rows) continue;\n");
-  fprintf(e->f, "      %s *p = a%u + base + rr * ld + cc;\n", ug_cuda_stype(dt), buf);
-  if (pairs) {
-    const char *vty = bytes == 2 ? "unsigned" : "unsigned long long";
-    const char *ety = bytes == 2 ? "unsigned short" : "unsigned";
-    fprintf(e->f, "      if (pair && (uint64_t)(c0 + cc + 1) < (uint64_t)cols) {\n");
-    fprintf(e->f, "        const %s x = %s, y = %s;\n", ug_cuda_stype(dt), st0, st1);
-    fprintf(e->f, "        *reinterpret_cast<%s *>(p) = (%s)*reinterpret_cast<const %s *>(&x) | (%s)*reinterpret_cast<const %s *>(&y) << %d;\n",
-            vty, vty, ety, vty, ety, bytes * 8);
-    fprintf(e->f, "      } else {\n");
-    fprintf(e->f, "        if ((uint64_t)(c0 + cc) < (uint64_t)cols) p[0] = %s;\n", st0);
-    fprintf(e->f, "        if ((uint64_t)(c0 + cc + 1) < (uint64_t)cols) p[1] = %s;\n      }\n", st1);
-  } else {
-    fprintf(e->f, "      if ((uint64_t)(c0 + cc) < (uint64_t)cols) p[0] = %s;\n", st0);
-  }
-  fprintf(e->f, "    }\n  }\n");
-  return NULL;
-}
-
-/* Elements a row of a 2-D stage takes in shared memory: 16-bit rows are
- * swizzled, f32 rows padded (to 24 for k tiles of 16, by 4 otherwise) so
- * that the f32 mma's fragment reads hit distinct banks (contract.c's
- * layout). */
-static int64_t row_stride(const ug_kir_type_t *t) {
-  int64_t C = t->t.dims[t->t.rank - 1];
-  if (t->t.rank == 2 && ug_dtype_bits(t->t.dtype) == 32) return C == 16 ? 24 : C + 4;
-  return C;
-}
-
-/* Bytes of one stage of a shared buffer, and its chunks per row. */
-static int64_t stage_bytes(const ug_kir_type_t *t) {
-  int64_t rows = t->t.rank == 2 ? t->t.dims[0] * row_stride(t) : tile_size(t);
-  return rows * (ug_dtype_bits(t->t.dtype) / 8);
-}
-static int64_t row_chunks(const ug_kir_type_t *t) {
-  return t->t.dims[t->t.rank - 1] * (ug_dtype_bits(t->t.dtype) / 8) / 16;
-}
-
-/* The byte offset (in the dynamic shared memory) of stage `st` of the
- * buffer accessed by operand i. */
-static void stage_offset(kemit_t *e, const ug_kir_op_data_t *o, uint32_t i, char *buf, size_t size) {
-  const ug_kir_operand_t *a = ug_kir_operand(e->kk, o, i);
-  char ix[128];
-  index_expr(e, ug_kir_index(e->kk, a, 0), ix, sizeof ix);
-  snprintf(buf, size, "(%uu + (unsigned)(%s) * %lldu)", e->smem[a->value], ix,
-           (long long)stage_bytes(ug_kir_value_type(e->kk, a->value)));
-}
-
-/* async_copy %G[...], %Xs[stage]: the tile's 16-byte chunks spread over
- * the threads (16-bit tiles: swizzled; 32-bit: rows padded, row_stride),
- * cp.async (zero-filled outside the buffer) when the buffer
- * allows 16-byte copies (vq<N>: its rows a multiple of 16 bytes and
- * 16-byte aligned), element loads and a 16-byte shared store otherwise
- * (and below sm_80). */
-static ug_status_t emit_async_copy(kemit_t *e, const ug_kir_op_data_t *o) {
-  if (o->num_operands != 2) return kerr(e, o, "an mbarrier copy");
-  const ug_kir_type_t *st = ug_kir_value_type(e->kk, ug_kir_operand(e->kk, o, 1)->value);
-  int bits = ug_dtype_bits(st->t.dtype);
-  if ((bits != 16 && bits != 32) || st->t.rank != 2) return kerr(e, o, "a copy other than a 2-D tile of 16- or 32-bit values");
-  bool f32 = bits == 32; /* padded rows (row_stride) of 4-element chunks; 16-bit: swizzled chunks of 8 */
-  int per = f32 ? 4 : 8;
-  int64_t R = st->t.dims[0], C = st->t.dims[1], CC = C / per, chunks = R * CC;
-  if (C % per != 0 || chunks % e->threads != 0) return kerr(e, o, "tile shape");
-  char so[256], sw[96];
-  uint32_t buf;
-  stage_offset(e, o, 1, so, sizeof so);
-  swizzle(CC, "r", "c", sw, sizeof sw);
-  fprintf(e->f, "  {\n");
-  UG_RETURN_IF_ERROR(access2d(e, o, 0, &buf));
-  fprintf(e->f, "    const unsigned so = %s;\n", so);
-  fprintf(e->f, "    const unsigned %s*au = reinterpret_cast<const unsigned %s*>(a%u);\n", f32 ? "" : "short ", f32 ? "" : "short ", buf);
-  fprintf(e->f, "#pragma unroll\n    for (int j = 0; j < %lld; j++) {\n", (long long)(chunks / e->threads));
-  fprintf(e->f, "      const int q = (int)threadIdx.x + j * %u, r = q / %lld, c = q %% %lld;\n", e->threads, (long long)CC,
-          (long long)CC);
-  if (f32) fprintf(e->f, "      const unsigned d = so + (unsigned)(r * %lld + c * 4) * 4u;\n", (long long)row_stride(st));
-  else fprintf(e->f, "      const unsigned d = so + (unsigned)(r * %lld + (%s << 3)) * 2u;\n", (long long)C, sw);
-  fprintf(e->f, "      const bool rin = inb && (uint64_t)(r0 + r) < (uint64_t)rows;\n");
-  fprintf(e->f, "      const int64_t g = base + r * ld + c * %d, left = rin ? cols - (c0 + c * %d) : 0;\n", per, per);
-  fprintf(e->f, "#if __CUDA_ARCH__ >= 800\n      if (%s) {\n", e->vec_copies ? "true" : "false");
-  fprintf(e->f, "        const bool ok = left > 0;\n");
-  fprintf(e->f, "        asm volatile(\"cp.async.cg.shared.global [%%0], [%%1], 16, %%2;\\n\" :: \"r\"(ug_sbase + d), "
-                "\"l\"(ok ? au + g : au), \"r\"(ok ? 16 : 0) : \"memory\");\n");
-  fprintf(e->f, "        continue;\n      }\n#endif\n");
-  fprintf(e->f, "      unsigned w[4];\n#pragma unroll\n      for (int h = 0; h < 4; h++)\n");
-  if (f32)
-    fprintf(e->f, "        w[h] = h < left && c0 + c * 4 + h >= 0 ? au[g + h] : 0u;\n");
-  else
-    fprintf(e->f, "        w[h] = (2 * h < left && c0 + c * 8 + 2 * h >= 0 ? (unsigned)au[g + 2 * h] : 0u) |\n"
-                  "               (2 * h + 1 < left && c0 + c * 8 + 2 * h + 1 >= 0 ? (unsigned)au[g + 2 * h + 1] : 0u) << 16;\n");
-  fprintf(e->f, "      *reinterpret_cast<uint4 *>(ug_smem + d) = make_uint4(w[0], w[1], w[2], w[3]);\n");
-  fprintf(e->f, "    }\n  }\n");
-  return NULL;
-}
-
-/* store %Xs[stage], %x of a stage-layout tile: each round of a thread's
- * slots is one 16-byte chunk, written where async_copy writes that chunk
- * (16-bit rows swizzled, 32-bit rows padded), so mma reads either alike. */
-static ug_status_t emit_stage_store(kemit_t *e, const ug_kir_op_data_t *o) {
-  const ug_kir_operand_t *a = ug_kir_operand(e->kk, o, 0);
-  const ug_kir_type_t *st = ug_kir_value_type(e->kk, a->value);
-  ug_kir_value_id_t v = ug_kir_operand(e->kk, o, 1)->value;
-  if (o->num_operands != 2 || st->kind != UG_KT_SHARED) return kerr(e, o, "a stage-layout tile stored other than whole into shared memory");
-  ug_dtype_t dt = st->t.dtype;
-  bool f32 = ug_dtype_bits(dt) == 32;
-  int64_t C = e->stC, W = e->stW, CC = C / W;
-  char so[256], sw[96], x[96], bits[256];
-  stage_offset(e, o, 0, so, sizeof so);
-  swizzle(CC, "r", "c", sw, sizeof sw);
-  fprintf(e->f, "  {\n    const unsigned so = %s;\n", so);
-  fprintf(e->f, "#pragma unroll\n    for (int j = 0; j < %lld; j++) {\n", (long long)(e->stP / W));
-  fprintf(e->f, "      const int q = (int)ug_tid + j * %u, r = q / %lld, c = q %% %lld;\n", e->threads, (long long)CC, (long long)CC);
-  if (f32) fprintf(e->f, "      const unsigned d = so + (unsigned)(r * %lld + c * 4) * 4u;\n", (long long)row_stride(st));
-  else fprintf(e->f, "      const unsigned d = so + (unsigned)(r * %lld + (%s << 3)) * 2u;\n", (long long)C, sw);
-  fprintf(e->f, "      unsigned w[4];\n#pragma unroll\n      for (int h = 0; h < 4; h++)\n");
-  if (f32) {
-    fprintf(e->f, "        w[h] = __float_as_uint(v%u[j * 4 + h]);\n", v);
-  } else {
-    const char *as = dt == UG_DTYPE_F16 ? "__half_as_ushort" : "__bfloat16_as_ushort";
-    for (int h = 0; h < 2; h++) {
-      snprintf(x, sizeof x, "v%u[j * 8 + 2 * h + %d]", v, h);
-      char cv[160];
-      if (stage_raw(e, v)) snprintf(cv, sizeof cv, "%s", x);
-      else ug_cuda_store_expr(dt, x, cv, sizeof cv);
-      snprintf(bits + (h ? strlen(bits) : 0), sizeof bits - (h ? strlen(bits) : 0), h ? " | (unsigned)%s(%s) << 16" : "(unsigned)%s(%s)", as, cv);
-    }
-    fprintf(e->f, "        w[h] = %s;\n", bits);
-  }
-  fprintf(e->f, "      *reinterpret_cast<uint4 *>(ug_smem + d) = make_uint4(w[0], w[1], w[2], w[3]);\n    }\n  }\n");
-  return NULL;
-}
-
-static uint32_t uses_of(ug_kir_kernel_t *kk, ug_kir_value_id_t v) {
-  uint32_t n = 0;
-  for (size_t i = 0; i < kk->ops.len; i++) {
-    const ug_kir_op_data_t *o = ug_kir_op(kk, (ug_kir_op_id_t)i);
-    for (uint32_t j = 0; j < o->num_operands; j++) n += ug_kir_operand(kk, o, j)->value == v;
-  }
-  return n;
-}
-
-/* The stage layout: the register tiles stored whole into a shared stage
- * (a software-pipelined loop's fills: im2col tiles gathered) and the
- * tiles that compute them, back to their scalars; one stage shape a
- * kernel. */
-static ug_status_t stage_layout(kemit_t *e) {
-  ug_kir_kernel_t *kk = e->kk;
-  const ug_kir_type_t *shared = NULL;
-  for (size_t i = 0; i < kk->ops.len; i++) {
-    const ug_kir_op_data_t *o = ug_kir_op(kk, (ug_kir_op_id_t)i);
-    if (o->op != UG_KIR_STORE) continue;
-    const ug_kir_type_t *bt = ug_kir_value_type(kk, ug_kir_operand(kk, o, 0)->value);
-    ug_kir_value_id_t v = ug_kir_operand(kk, o, 1)->value;
-    if (bt->kind != UG_KT_SHARED) continue;
-    if (bt->t.rank != 2 || (shared && (shared->t.dims[0] != bt->t.dims[0] || shared->t.dims[1] != bt->t.dims[1] ||
-                                       shared->t.dtype != bt->t.dtype)))
-      return kerr(e, o, "register tiles stored into shared stages of several shapes");
-    shared = bt;
-    if (!e->stage && !(e->stage = calloc(kk->values.len + 1, 1))) return ug_status_make(UG_ERR_NOMEM, NULL, "out of memory");
-    e->stage[v] = 1;
-  }
-  if (!shared) return NULL;
-  e->stR = shared->t.dims[0];
-  e->stC = shared->t.dims[1];
-  e->stW = 128 / ug_dtype_bits(shared->t.dtype);
-  e->stP = e->stR * e->stC / e->threads;
-  int bits = ug_dtype_bits(shared->t.dtype);
-  if ((bits != 16 && bits != 32) || e->stC % e->stW || (e->stR * e->stC) % (e->threads * e->stW))
-    return ug_node_error(e->k->g, e->k->n, UG_ERR_UNSUPPORTED, "kernel-IR stage [%lld,%lld] of %d-bit values stored from registers on cuda",
-                         (long long)e->stR, (long long)e->stC, bits);
-  for (bool changed = true; changed;) {
-    changed = false;
-    for (size_t i = 0; i < kk->ops.len; i++) {
-      const ug_kir_op_data_t *o = ug_kir_op(kk, (ug_kir_op_id_t)i);
-      if (o->num_results != 1 || !stage_val(e, ug_kir_result(kk, o, 0))) continue;
-      if (o->op != UG_KIR_EW && o->op != UG_KIR_BROADCAST && o->op != UG_KIR_GATHER) continue;
-      for (uint32_t j = o->op == UG_KIR_GATHER; j < o->num_operands; j++) {
-        ug_kir_value_id_t x = ug_kir_operand(kk, o, j)->value;
-        if (x == UG_NONE || e->stage[x] || ug_kir_value_type(kk, x)->kind != UG_KT_TILE ||
-            tile_size(ug_kir_value_type(kk, x)) == 1)
-          continue;
-        e->stage[x] = 1;
-        changed = true;
-      }
-    }
-  }
-  for (size_t i = 0; i < kk->ops.len; i++) {
-    const ug_kir_op_data_t *o = ug_kir_op(kk, (ug_kir_op_id_t)i);
-    if (o->num_results != 1 || !stage_val(e, ug_kir_result(kk, o, 0))) continue;
-    ug_kir_value_id_t r = ug_kir_result(kk, o, 0);
-    const ug_type_t *t = &ug_kir_value_type(kk, r)->t;
-    if (t->rank != 2 || (t->dims[0] != e->stR && t->dims[0] != 1) || (t->dims[1] != e->stC && t->dims[1] != 1))
-      return kerr(e, o, "a tile of another shape than its shared stage's");
-    /* a 16-bit gather only stored keeps its bits */
-    if (o->op == UG_KIR_GATHER && ug_dtype_bits(t->dtype) == 16 && t->dtype == shared->t.dtype && uses_of(kk, r) == 1)
-      e->stage[r] = 2;
-  }
-  return NULL;
-}
-
-/* mma of f32 stages [128,16] x [16,128] into the f32 accumulator of 8
- * warps, in the arithmetic of --precision (contract.c's f32 GEMM math on
- * the same stage layout and fragments); below sm_80 exact per-slot dot
- * products.  3xTF32's NaN results are recomputed after the loop
- * (emit_nan_fixup). */
-static ug_status_t emit_mma32(kemit_t *e, const ug_kir_op_data_t *o) {
-  const ug_kir_operand_t *a = ug_kir_operand(e->kk, o, 0), *b = ug_kir_operand(e->kk, o, 1);
-  const ug_kir_type_t *at = ug_kir_value_type(e->kk, a->value), *bt = ug_kir_value_type(e->kk, b->value);
-  ug_kir_value_id_t c = ug_kir_operand(e->kk, o, 2)->value, r = ug_kir_result(e->kk, o, 0);
-  if (e->bm != 128 || e->bn != 128 || e->threads != 256 || at->t.dims[0] != 128 || at->t.dims[1] != 16 ||
-      bt->t.dims[0] != 16 || bt->t.dims[1] != 128)
-    return kerr(e, o, "an f32 shape other than [128,16] x [16,128] on 8 warps");
-  char sa[256], sb[256];
-  stage_offset(e, o, 0, sa, sizeof sa);
-  stage_offset(e, o, 1, sb, sizeof sb);
-  fprintf(e->f, "  float v%u[%d];\n#pragma unroll\n  for (int q = 0; q < %d; q++) v%u[q] = v%u[q];\n  {\n", r, ACC_SLOTS,
-          ACC_SLOTS, r, c);
-  fprintf(e->f, "#if __CUDA_ARCH__ >= 800\n");
-  fprintf(e->f, "    const float *As = reinterpret_cast<const float *>(ug_smem + %s) + (ug_wm * 64 + (ug_lane >> 2)) * 24 + 2 * (ug_lane & 3);\n", sa);
-  fprintf(e->f, "    const float *Bs = reinterpret_cast<const float *>(ug_smem + %s) + 2 * (ug_lane & 3) * 132 + ug_wn * 32 + (ug_lane >> 2);\n", sb);
-  fprintf(e->f, "    float (&acc)[4][4][4] = *reinterpret_cast<float (*)[4][4][4]>(v%u);\n", r);
-  ug_cuda_mma32_helpers(e->f, e->k->precision);
-  ug_cuda_mma32_ktile(e->f, e->k->precision);
-  fprintf(e->f, "#else\n");
-  fprintf(e->f, "    const float *As = reinterpret_cast<const float *>(ug_smem + %s), *Bs = reinterpret_cast<const float *>(ug_smem + %s);\n", sa, sb);
-  fprintf(e->f, "#pragma unroll 1\n    for (int q = 0; q < %d; q++) {\n", ACC_SLOTS);
-  fprintf(e->f, "      const int rr = %s, cc = %s;\n      float sum = 0.0f;\n", ACC_ROW("q"), ACC_COL("q"));
-  fprintf(e->f, "      for (int kq = 0; kq < 16; kq++) sum += As[rr * 24 + kq] * Bs[kq * 132 + cc];\n");
-  fprintf(e->f, "      v%u[q] += sum;\n    }\n", r);
-  fprintf(e->f, "#endif\n  }\n");
-  return NULL;
-}
-
-/* mma %As[s], %Bs[s], %c: f16 / bf16 stages [128,K] and [K,128] into the
- * f32 accumulator [128,128] of 8 warps; ldmatrix (.trans for B) and
- * mma.sync m16n8k16 on sm_80 and newer, per-slot dot products below. */
-static ug_status_t emit_mma(kemit_t *e, const ug_kir_op_data_t *o) {
-  const ug_kir_operand_t *a = ug_kir_operand(e->kk, o, 0), *b = ug_kir_operand(e->kk, o, 1);
-  if (!a->access || !b->access) return kerr(e, o, "register operands");
-  const ug_kir_type_t *at = ug_kir_value_type(e->kk, a->value), *bt = ug_kir_value_type(e->kk, b->value);
-  ug_kir_value_id_t c = ug_kir_operand(e->kk, o, 2)->value, r = ug_kir_result(e->kk, o, 0);
-  ug_dtype_t dt = at->t.dtype;
-  if (ug_kir_op_attr(e->kk, o, UG_KATTR_TRANS_A) || ug_kir_op_attr(e->kk, o, UG_KATTR_TRANS_B)) return kerr(e, o, "transposed operands");
-  if (dt == UG_DTYPE_F32 && bt->t.dtype == dt) return emit_mma32(e, o);
-  if ((dt != UG_DTYPE_F16 && dt != UG_DTYPE_BF16) || bt->t.dtype != dt) return kerr(e, o, "operands other than f16 / bf16 / f32");
-  int64_t BK = at->t.dims[1];
-  if (e->bm != 128 || e->bn != 128 || e->threads != 256 || at->t.dims[0] != 128 || bt->t.dims[1] != 128 ||
-      bt->t.dims[0] != BK || BK % 16 != 0 || row_chunks(at) != 4)
-    return kerr(e, o, "a shape other than [128,32] x [32,128] on 8 warps");
-  bool bf = dt == UG_DTYPE_BF16;
-  char sa[256], sb[256], swa[96], swb[96];
-  stage_offset(e, o, 0, sa, sizeof sa);
-  stage_offset(e, o, 1, sb, sizeof sb);
-  fprintf(e->f, "  float v%u[%d];\n#pragma unroll\n  for (int q = 0; q < %d; q++) v%u[q] = v%u[q];\n  {\n", r, ACC_SLOTS,
-          ACC_SLOTS, r, c);
-  fprintf(e->f, "    const unsigned As = %s, Bs = %s;\n", sa, sb);
-  fprintf(e->f, "#if __CUDA_ARCH__ >= 800\n");
-  swizzle(4, "ar", "ac", swa, sizeof swa);
-  swizzle(row_chunks(bt), "br", "bc", swb, sizeof swb);
-  fprintf(e->f, "#pragma unroll\n    for (int kk = 0; kk < %lld; kk++) {\n      unsigned af[4][4], bf[4][2];\n", (long long)BK / 16);
-  fprintf(e->f, "#pragma unroll\n      for (int mi = 0; mi < 4; mi++) {\n");
-  fprintf(e->f, "        const int ar = ug_wm * 64 + mi * 16 + (ug_lane & 15), ac = kk * 2 + (ug_lane >> 4);\n");
-  fprintf(e->f, "        const unsigned p = ug_sbase + As + (unsigned)(ar * %lld + (%s << 3)) * 2u;\n", (long long)BK, swa);
-  fprintf(e->f, "        asm volatile(\"ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%%0, %%1, %%2, %%3}, [%%4];\\n\"\n"
-                "                     : \"=r\"(af[mi][0]), \"=r\"(af[mi][1]), \"=r\"(af[mi][2]), \"=r\"(af[mi][3]) : \"r\"(p) : \"memory\");\n      }\n");
-  fprintf(e->f, "#pragma unroll\n      for (int nj = 0; nj < 2; nj++) {\n");
-  fprintf(e->f, "        const int br = kk * 16 + (ug_lane & 15), bc = ug_wn * 4 + nj * 2 + (ug_lane >> 4);\n");
-  fprintf(e->f, "        const unsigned p = ug_sbase + Bs + (unsigned)(br * 128 + (%s << 3)) * 2u;\n", swb);
-  fprintf(e->f, "        asm volatile(\"ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%%0, %%1, %%2, %%3}, [%%4];\\n\"\n"
-                "                     : \"=r\"(bf[2 * nj][0]), \"=r\"(bf[2 * nj][1]), \"=r\"(bf[2 * nj + 1][0]), \"=r\"(bf[2 * nj + 1][1])\n"
-                "                     : \"r\"(p) : \"memory\");\n      }\n");
-  fprintf(e->f, "#pragma unroll\n      for (int mi = 0; mi < 4; mi++)\n#pragma unroll\n        for (int ni = 0; ni < 4; ni++) {\n");
-  fprintf(e->f, "          float *x = &v%u[(mi * 4 + ni) * 4];\n", r);
-  fprintf(e->f, "          asm(\"mma.sync.aligned.m16n8k16.row.col.f32.%s.%s.f32 {%%0, %%1, %%2, %%3}, {%%4, %%5, %%6, %%7}, {%%8, %%9}, {%%0, %%1, %%2, %%3};\\n\"\n",
-          bf ? "bf16" : "f16", bf ? "bf16" : "f16");
-  fprintf(e->f, "              : \"+f\"(x[0]), \"+f\"(x[1]), \"+f\"(x[2]), \"+f\"(x[3])\n"
-                "              : \"r\"(af[mi][0]), \"r\"(af[mi][1]), \"r\"(af[mi][2]), \"r\"(af[mi][3]), \"r\"(bf[ni][0]), \"r\"(bf[ni][1]));\n        }\n    }\n");
-  fprintf(e->f, "#else\n");
-  char la[160], lb[160], sa2[96], sb2[96];
-  swizzle(4, "rr", "(kq >> 3)", sa2, sizeof sa2);
-  swizzle(row_chunks(bt), "kq", "(cc >> 3)", sb2, sizeof sb2);
-  ug_cuda_load_expr(dt, "pa[0]", la, sizeof la);
-  ug_cuda_load_expr(dt, "pb[0]", lb, sizeof lb);
-  fprintf(e->f, "#pragma unroll 1\n    for (int q = 0; q < %d; q++) {\n", ACC_SLOTS);
-  fprintf(e->f, "      const int rr = %s, cc = %s;\n      float sum = 0.0f;\n", ACC_ROW("q"), ACC_COL("q"));
-  fprintf(e->f, "      for (int kq = 0; kq < %lld; kq++) {\n", (long long)BK);
-  fprintf(e->f, "        const %s *pa = reinterpret_cast<const %s *>(ug_smem + As + (rr * %lld + (%s << 3) + (kq & 7)) * 2);\n",
-          ug_cuda_stype(dt), ug_cuda_stype(dt), (long long)BK, sa2);
-  fprintf(e->f, "        const %s *pb = reinterpret_cast<const %s *>(ug_smem + Bs + (kq * 128 + (%s << 3) + (cc & 7)) * 2);\n",
-          ug_cuda_stype(dt), ug_cuda_stype(dt), sb2);
-  fprintf(e->f, "        sum += %s * %s;\n      }\n      v%u[q] += sum;\n    }\n", la, lb, r);
-  fprintf(e->f, "#endif\n  }\n");
   return NULL;
 }
 
@@ -1058,7 +595,7 @@ static bool slot_op(kemit_t *e, const ug_kir_op_data_t *o) {
            acc_val(e, ug_kir_operand(kk, o, 1)->value);
   case UG_KIR_BROADCAST: {
     ug_kir_value_id_t x = ug_kir_operand(kk, o, 0)->value;
-    return acc_val(e, ug_kir_result(kk, o, 0)) && (acc_val(e, x) || tile_size(ug_kir_value_type(kk, x)) == 1);
+    return acc_val(e, ug_kir_result(kk, o, 0)) && (acc_val(e, x) || ck_tile_size(ug_kir_value_type(kk, x)) == 1);
   }
   case UG_KIR_SPLAT: return acc_val(e, ug_kir_result(kk, o, 0));
   case UG_KIR_EW: {
@@ -1067,7 +604,7 @@ static bool slot_op(kemit_t *e, const ug_kir_op_data_t *o) {
       const ug_kir_operand_t *a = ug_kir_operand(kk, o, j);
       if (a->value == UG_NONE) return false;
       const ug_kir_type_t *t = ug_kir_value_type(kk, a->value);
-      if (t->kind != UG_KT_TILE || (!acc_val(e, a->value) && tile_size(t) != 1)) return false;
+      if (t->kind != UG_KT_TILE || (!acc_val(e, a->value) && ck_tile_size(t) != 1)) return false;
     }
     return true;
   }
@@ -1079,7 +616,7 @@ static bool slot_op(kemit_t *e, const ug_kir_op_data_t *o) {
  * defined before it (its slot), or a one-element value. */
 static void slot_ref(kemit_t *e, const bool *in_run, ug_kir_value_id_t v, int h, char *buf, size_t size) {
   if (in_run[v]) snprintf(buf, size, "v%u_%d", v, h);
-  else if (tile_size(ug_kir_value_type(e->kk, v)) == 1) snprintf(buf, size, "v%u", v);
+  else if (ck_tile_size(ug_kir_value_type(e->kk, v)) == 1) snprintf(buf, size, "v%u", v);
   else snprintf(buf, size, "v%u[q + %d]", v, h);
 }
 
@@ -1113,7 +650,7 @@ static ug_status_t emit_slot_run(kemit_t *e, const ug_kir_region_t *reg, size_t 
     char px[24];
     uint32_t buf;
     snprintf(px, sizeof px, "p%zu_", i);
-    st = access2d_px(e, o, 0, px, &buf);
+    st = ck_access2d_px(e, o, 0, px, &buf);
     if (st) break;
     const ug_kir_type_t *t = ug_kir_value_type(kk, o->op == UG_KIR_LOAD ? ug_kir_result(kk, o, 0) : ug_kir_operand(kk, o, 1)->value);
     int bytes = ug_dtype_bits(t->t.dtype) / 8;
@@ -1145,7 +682,7 @@ static ug_status_t emit_slot_run(kemit_t *e, const ug_kir_region_t *reg, size_t 
       int next = t->t.dims[1] == 1 ? 0 : 1; /* the second slot's offset from g */
       if (load) {
         char other[96];
-        other_expr(ug_kir_op_attr(kk, o, UG_KATTR_OTHER), ct, other, sizeof other);
+        ck_other_expr(ug_kir_op_attr(kk, o, UG_KATTR_OTHER), ct, other, sizeof other);
         fprintf(e->f, "        if (rin && c0in && c1in && %spair) {\n", px);
         fprintf(e->f, "          const ug_vec<%s, 2> w = *reinterpret_cast<const ug_vec<%s, 2> *>(a%u + g);\n", sty, sty, buf);
         ug_cuda_load_expr(dt, "w.e[0]", ex, sizeof ex);
@@ -1182,7 +719,7 @@ static ug_status_t emit_slot_run(kemit_t *e, const ug_kir_region_t *reg, size_t 
     const char *ct = ug_cuda_ctype(rt->t.dtype);
     if (o->op == UG_KIR_SPLAT) {
       char v[96], rv[256];
-      other_expr(ug_kir_op_attr(kk, o, UG_KATTR_VALUE), ct, v, sizeof v);
+      ck_other_expr(ug_kir_op_attr(kk, o, UG_KATTR_VALUE), ct, v, sizeof v);
       ug_cuda_round_expr(rt->t.dtype, v, rv, sizeof rv);
       fprintf(e->f, "      const %s v%u_0 = %s, v%u_1 = v%u_0;\n", ct, r, rv, r, r);
     } else if (o->op == UG_KIR_BROADCAST) {
@@ -1218,64 +755,10 @@ static ug_status_t emit_slot_run(kemit_t *e, const ug_kir_region_t *reg, size_t 
 
 static ug_status_t emit_region(kemit_t *e, ug_kir_region_id_t rid);
 
-/* The async_copy into `buf` before op `before` in region r whose index
- * along axis `axis` of its global access is the immediate 0 (a pipeline's
- * first copy of k tile 0), or NULL. */
-static const ug_kir_op_data_t *first_copy(kemit_t *e, ug_kir_region_id_t r, ug_kir_op_id_t before, ug_kir_value_id_t buf,
-                                          int axis) {
-  const ug_kir_region_t *reg = ug_kir_region(e->kk, r);
-  for (size_t i = 0; i < reg->ops.len && reg->ops.items[i] != before; i++) {
-    const ug_kir_op_data_t *o = ug_kir_op(e->kk, reg->ops.items[i]);
-    if (o->op != UG_KIR_ASYNC_COPY || ug_kir_operand(e->kk, o, 1)->value != buf) continue;
-    const ug_kir_operand_t *g = ug_kir_operand(e->kk, o, 0);
-    int rank = ug_kir_value_type(e->kk, g->value)->t.rank, ax = axis < 0 ? rank + axis : axis;
-    const ug_kir_operand_t *x = ax >= 0 && (uint32_t)ax < g->nidx ? ug_kir_index(e->kk, g, (uint32_t)ax) : NULL;
-    if (x && x->value == UG_NONE && x->imm == 0) return o;
-  }
-  return NULL;
-}
-
-/* After a loop whose iter arg i accumulates an f32 mma in 3xTF32: an inf
- * or NaN operand (inf - inf in the split, inf * 0 with a zero small part)
- * or an overflow gives NaN where f32 gives inf or NaN, so the slots that
- * came out NaN are recomputed as exact f32 dot products over the whole K
- * from the global matrices the loop's first copies (k 0, before the loop)
- * read.  The accumulator must start at 0. */
-static ug_status_t emit_nan_fixup(kemit_t *e, const ug_kir_op_data_t *loop, uint32_t i) {
-  const ug_kir_region_t *body = ug_kir_region(e->kk, loop->regions);
-  const ug_kir_op_data_t *y = ug_kir_op(e->kk, body->ops.items[body->ops.len - 1]);
-  const ug_kir_value_t *yv = &e->kk->values.items[ug_kir_operand(e->kk, y, i)->value];
-  if (yv->def_kind != UG_KV_RESULT) return NULL;
-  const ug_kir_op_data_t *mma = ug_kir_op(e->kk, yv->def);
-  if (mma->op != UG_KIR_MMA || !ug_cuda_mma32_split(e->k->precision)) return NULL;
-  const ug_kir_operand_t *a = ug_kir_operand(e->kk, mma, 0), *b = ug_kir_operand(e->kk, mma, 1);
-  if (ug_kir_value_type(e->kk, a->value)->t.dtype != UG_DTYPE_F32) return NULL;
-  const ug_kir_value_t *iv = &e->kk->values.items[ug_kir_operand(e->kk, loop, 3 + i)->value];
-  const ug_kir_op_data_t *init = iv->def_kind == UG_KV_RESULT ? ug_kir_op(e->kk, iv->def) : NULL;
-  const ug_kir_attr_t *z = init && init->op == UG_KIR_SPLAT ? ug_kir_op_attr(e->kk, init, UG_KATTR_VALUE) : NULL;
-  if (!init || init->op != UG_KIR_SPLAT || (z && z->f != 0.0)) return kerr(e, mma, "a 3xTF32 accumulator that does not start at 0");
-  ug_kir_op_id_t lid = (ug_kir_op_id_t)(loop - e->kk->ops.items);
-  const ug_kir_op_data_t *ca = first_copy(e, loop->parent, lid, a->value, -1), *cb = first_copy(e, loop->parent, lid, b->value, -2);
-  if (!ca || !cb) return kerr(e, mma, "3xTF32 without the first copies of its operands before the loop");
-  uint32_t ba, bb;
-  ug_kir_value_id_t r = ug_kir_result(e->kk, loop, i);
-  fprintf(e->f, "  {\n");
-  UG_RETURN_IF_ERROR(access2d_px(e, ca, 0, "fa", &ba));
-  UG_RETURN_IF_ERROR(access2d_px(e, cb, 0, "fb", &bb));
-  fprintf(e->f, "#if __CUDA_ARCH__ >= 800\n#pragma unroll\n    for (int q = 0; q < %d; q++) {\n", ACC_SLOTS);
-  fprintf(e->f, "      if (v%u[q] == v%u[q]) continue;\n", r, r);
-  fprintf(e->f, "      const int rr = %s, cc = %s;\n", ACC_ROW("q"), ACC_COL("q"));
-  fprintf(e->f, "      if (!fainb || !fbinb || far0 + rr >= farows || fbc0 + cc >= fbcols) continue;\n");
-  fprintf(e->f, "      float x = 0.0f;\n#pragma unroll 1\n      for (int64_t kq = 0; kq < facols; kq++)\n");
-  fprintf(e->f, "        x += a%u[fabase + rr * fald + kq] * a%u[fbbase + kq * fbld + cc];\n", ba, bb);
-  fprintf(e->f, "      v%u[q] = x;\n    }\n#endif\n  }\n", r);
-  return NULL;
-}
-
 static void decl_copy(kemit_t *e, ug_kir_value_id_t dst, ug_kir_value_id_t src, bool declare) {
   const ug_kir_type_t *t = ug_kir_value_type(e->kk, dst);
   const char *ct = t->kind == UG_KT_INDEX ? "int64_t" : ug_cuda_ctype(t->t.dtype);
-  if (t->kind == UG_KT_TILE && tile_size(t) > 1) {
+  if (t->kind == UG_KT_TILE && ck_tile_size(t) > 1) {
     int64_t P = slots(e, dst);
     if (declare) fprintf(e->f, "  %s v%u[%lld];\n", ct, dst, (long long)P);
     fprintf(e->f, "#pragma unroll\n  for (int q = 0; q < %lld; q++) v%u[q] = v%u[q];\n", (long long)P, dst, src);
@@ -1288,22 +771,22 @@ static void decl_copy(kemit_t *e, ug_kir_value_id_t dst, ug_kir_value_id_t src, 
  * iter args are variables assigned by the yield; the results copy them. */
 static ug_status_t emit_for(kemit_t *e, const ug_kir_op_data_t *o) {
   char lb[128], ub[128], st[128];
-  index_expr(e, ug_kir_operand(e->kk, o, 0), lb, sizeof lb);
-  index_expr(e, ug_kir_operand(e->kk, o, 1), ub, sizeof ub);
-  index_expr(e, ug_kir_operand(e->kk, o, 2), st, sizeof st);
+  ck_index_expr(e, ug_kir_operand(e->kk, o, 0), lb, sizeof lb);
+  ck_index_expr(e, ug_kir_operand(e->kk, o, 1), ub, sizeof ub);
+  ck_index_expr(e, ug_kir_operand(e->kk, o, 2), st, sizeof st);
   const ug_kir_region_t *body = ug_kir_region(e->kk, o->regions);
   uint32_t n = o->num_operands - 3;
   const ug_kir_op_data_t *y = body->ops.len ? ug_kir_op(e->kk, body->ops.items[body->ops.len - 1]) : NULL;
-  if (n && (!y || y->op != UG_KIR_YIELD)) return kerr(e, o, "a loop without its yield");
+  if (n && (!y || y->op != UG_KIR_YIELD)) return ck_err(e, o, "a loop without its yield");
   /* the yield assigns the iter args in order: a value yielded in place of
    * another iter arg would be read after it changed */
   for (uint32_t i = 0; i < n && n > 1; i++)
     for (uint32_t j = 0; j < n; j++)
       if (j != i && ug_kir_operand(e->kk, y, i)->value == ug_kir_region_arg(e->kk, body, j + 1))
-        return kerr(e, o, "iter args yielded in each other's place");
+        return ck_err(e, o, "iter args yielded in each other's place");
   for (uint32_t i = 0; i < n; i++) {
     ug_kir_value_id_t arg = ug_kir_region_arg(e->kk, body, i + 1);
-    if (ug_kir_value_type(e->kk, arg)->kind == UG_KT_TILE && tile_size(ug_kir_value_type(e->kk, arg)) > 1)
+    if (ug_kir_value_type(e->kk, arg)->kind == UG_KT_TILE && ck_tile_size(ug_kir_value_type(e->kk, arg)) > 1)
       decl_copy(e, arg, ug_kir_operand(e->kk, o, i + 3)->value, true);
     else {
       const ug_kir_type_t *t = ug_kir_value_type(e->kk, arg);
@@ -1320,7 +803,7 @@ static ug_status_t emit_for(kemit_t *e, const ug_kir_op_data_t *o) {
   }
   fprintf(e->f, "  }\n");
   for (uint32_t i = 0; i < n; i++) decl_copy(e, ug_kir_result(e->kk, o, i), ug_kir_region_arg(e->kk, body, i + 1), true);
-  for (uint32_t i = 0; i < n; i++) UG_RETURN_IF_ERROR(emit_nan_fixup(e, o, i));
+  for (uint32_t i = 0; i < n; i++) UG_RETURN_IF_ERROR(ck_nan_fixup(e, o, i));
   return NULL;
 }
 
@@ -1376,7 +859,7 @@ static ug_status_t emit_region(kemit_t *e, ug_kir_region_id_t rid) {
       /* an if without results: both regions in a C if (the condition is a
        * bool[] every thread holds) */
       if (o->num_results) {
-        st = kerr(e, o, "an if with results");
+        st = ck_err(e, o, "an if with results");
         break;
       }
       fprintf(e->f, "  if (v%u) {\n", ug_kir_operand(kk, o, 0)->value);
@@ -1391,7 +874,7 @@ static ug_status_t emit_region(kemit_t *e, ug_kir_region_id_t rid) {
     }
     case UG_KIR_YIELD: break; /* emit_for's */
     case UG_KIR_BARRIER: fprintf(e->f, "  __syncthreads();\n"); break;
-    case UG_KIR_ASYNC_COPY: st = emit_async_copy(e, o); break;
+    case UG_KIR_ASYNC_COPY: st = ck_async_copy(e, o); break;
     case UG_KIR_COMMIT: fprintf(e->f, "#if __CUDA_ARCH__ >= 800\n  asm volatile(\"cp.async.commit_group;\\n\" ::: \"memory\");\n#endif\n"); break;
     case UG_KIR_WAIT: {
       const ug_kir_attr_t *pa = ug_kir_op_attr(kk, o, UG_KATTR_PENDING);
@@ -1399,8 +882,8 @@ static ug_status_t emit_region(kemit_t *e, ug_kir_region_id_t rid) {
               (long long)(pa ? pa->i : 0));
       break;
     }
-    case UG_KIR_MMA: st = emit_mma(e, o); break;
-    default: st = kerr(e, o, "not supported");
+    case UG_KIR_MMA: st = ck_mma(e, o); break;
+    default: st = ck_err(e, o, "not supported");
     }
     if (st) return st;
   }
@@ -1439,14 +922,14 @@ ug_status_t ug_cuda_emit_kir(ug_cuda_kctx_t *k, ug_kir_kernel_t *kk) {
       const ug_kir_type_t *t = ug_kir_value_type(kk, ug_kir_result(kk, o, 0));
       if (t->kind != UG_KT_SHARED) {
         free(e.smem);
-        return kerr(&e, o, "mbarriers");
+        return ck_err(&e, o, "mbarriers");
       }
       smem = (smem + 127) & ~(uint64_t)127;
       e.smem[ug_kir_result(kk, o, 0)] = (uint32_t)smem;
-      smem += (uint64_t)stage_bytes(t) * t->stages;
+      smem += (uint64_t)ck_stage_bytes(t) * t->stages;
     }
   }
-  ug_status_t sl = stage_layout(&e);
+  ug_status_t sl = ck_stage_layout(&e);
   if (sl) {
     free(e.smem);
     free(e.stage);
