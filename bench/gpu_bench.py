@@ -291,10 +291,11 @@ def main():
             cases.append((name + suffix, lambda x, w, b, st=st, p=p: F.conv2d(x, w, b, st, p), [cx, cw, cb],
                           (make_models.CONV_BATCH, co, o, o), nb, fl))
         if name in make_models.CONVS_F32:
-            # fp32: <name>_f32 ugcc's default (3xTF32: f32 accuracy), <name>_f32tf --precision=tf32;
+            # fp32: <name>_f32 ugcc's default (3xTF32: f32 accuracy), <name>_f32tf --precision=tf32,
+            # <name>_f32tf_nchw the same over NCHW (--layout=keep);
             # eager's cuDNN takes TF32 for fp32 convs by default (torch.backends.cudnn.allow_tf32)
             fx, fw, fb = cx.float(), cw.float(), cb.float()
-            for suffix in ("_f32", "_f32tf"):
+            for suffix in ("_f32", "_f32tf", "_f32tf_nchw"):
                 cases.append((name + suffix, lambda x, w, b, st=st, p=p: F.conv2d(x, w, b, st, p), [fx, fw, fb],
                               (make_models.CONV_BATCH, co, o, o), 2 * nb, fl))
         if name == "conv_3x3_14":

@@ -633,9 +633,10 @@ static ug_status_t emit_via_kir(kctx_t *k, bool *out_done) {
  * f16 and bf16 (128x128x32 tiles) and f32 (128x128x16, the arithmetic of
  * --precision); f16 / bf16 matmuls that split K over clusters (contract.c's
  * ug_cuda_mma16_split: the kernel IR has no cluster reduction yet), what
- * the lowering does not take and what the emitter rejects (f32 convs with
- * gathered tiles in 3xTF32: the NaN fix-up reads B through a copy) stay
- * with contract.c and conv.c (*out_done false, nothing written). */
+ * the lowering does not take, convs of small output planes (below) and what
+ * the emitter rejects (f32 convs with gathered tiles in 3xTF32: the NaN
+ * fix-up reads B through a copy) stay with contract.c and conv.c
+ * (*out_done false, nothing written). */
 static ug_status_t emit_matmul_kir(kctx_t *k, bool *out_done) {
   *out_done = false;
   const ug_plan_step_t *s = k->s;
@@ -647,6 +648,15 @@ static ug_status_t emit_matmul_kir(kctx_t *k, bool *out_done) {
   bool f32 = at->dtype == UG_DTYPE_F32;
   if ((at->dtype != UG_DTYPE_F16 && at->dtype != UG_DTYPE_BF16 && !f32) || at->rank < 2 || bt->rank < 2) return NULL;
   ug_dims_t *d = k->m->dims;
+  if (head->op == UG_OP_CONV) {
+    /* the lowering's programs are tiles of one image's output positions:
+     * where they would pad those by more than a quarter (a 7x7 plane is 49
+     * columns of 128), conv.c's columns across images do better (ResNet-50's
+     * last 1x1 conv at batch 8: 114 us against 84, bench/RESULTS.md) */
+    int64_t P = 1, bn = ug_kir_gpu_mm_tiles_for(at->dtype)->bn;
+    for (int i = 2; i < rt->rank; i++) P = UG_DIM_IS_STATIC(rt->dims[i]) && P > 0 ? P * rt->dims[i] : -1;
+    if (P <= 0 || (P + bn - 1) / bn * bn * 4 > 5 * P) return NULL;
+  }
   if (head->op == UG_OP_MATMUL) {
     ug_dim_t tiles = ug_dim_mul(d, ug_dim_ceildiv(d, at->dims[at->rank - 2], 128), ug_dim_ceildiv(d, bt->dims[bt->rank - 1], 128));
     for (int i = 0; i + 2 < rt->rank; i++) tiles = ug_dim_mul(d, tiles, rt->dims[i]);

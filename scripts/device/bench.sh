@@ -11,6 +11,8 @@
 # A model ugcc cannot compile yet is left out and reported as failed.
 # UG_BENCH_DIR (default .device/bench) names another directory, so that two
 # builds' models can travel side by side (an A/B of one change in one run).
+# UG_BENCH_MODELS (a shell pattern, e.g. 'conv_*') compiles only the ONNX
+# models it matches, and no linear cases.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 case ${1:-} in
@@ -19,6 +21,12 @@ prepare)
   dst=${UG_BENCH_DIR:-.device/bench}
   rm -rf "$dst" && mkdir -p "$dst/onnx" "$dst/lib"
   python3 bench/make_models.py "$dst/onnx"
+  if [ -n "${UG_BENCH_MODELS:-}" ]; then
+    for m in "$dst"/onnx/*.onnx; do
+      # shellcheck disable=SC2254
+      case $(basename "$m" .onnx) in $UG_BENCH_MODELS) ;; *) rm -f "$m" ;; esac
+    done
+  fi
   for m in "$dst"/onnx/*.onnx; do
     n=$(basename "$m" .onnx)
     "$build/tools/ugcc" "$m" --target=cuda:sm_90a -o "$dst/$n.so" || echo "bench: $n does not compile" >&2
@@ -31,19 +39,27 @@ prepare)
   done
   # fp32 convs and GEMMs with plain tf32 products (the default above is 3xTF32)
   for m in "$dst"/onnx/conv_*_f32.onnx "$dst"/onnx/gemm*_f32.onnx; do
+    [ -e "$m" ] || continue
     n=$(basename "$m" .onnx)
     "$build/tools/ugcc" "$m" --target=cuda:sm_90a --precision=tf32 -o "$dst/${n}tf.so" || echo "bench: ${n}tf does not compile" >&2
+    case $n in conv_*)
+      "$build/tools/ugcc" "$m" --target=cuda:sm_90a --precision=tf32 --layout=keep -o "$dst/${n}tf_nchw.so" \
+        || echo "bench: ${n}tf_nchw does not compile" >&2 ;;
+    esac
   done
   # the same GEMM epilogue model without the fuse pass: the before/after pair
-  "$build/tools/ugcc" "$dst/onnx/gemm_epi.onnx" --target=cuda:sm_90a --passes=canonicalize,const-fold,cse,dce \
-    -o "$dst/gemm_epi_nofuse.so" || echo "bench: gemm_epi_nofuse does not compile" >&2
+  if [ -e "$dst/onnx/gemm_epi.onnx" ]; then
+    "$build/tools/ugcc" "$dst/onnx/gemm_epi.onnx" --target=cuda:sm_90a --passes=canonicalize,const-fold,cse,dce \
+      -o "$dst/gemm_epi_nofuse.so" || echo "bench: gemm_epi_nofuse does not compile" >&2
+  fi
   rm -rf "$dst/onnx"
   # linear (GEMV) cases: text IR whose weights bench/make_linear_models.py
   # makes, compiled with external weights that gpu_bench.py makes again on
   # the GPU machine (they are too large to carry)
   lin=$(mktemp -d)
-  python3 bench/make_linear_models.py "$lin"
+  [ -n "${UG_BENCH_MODELS:-}" ] || python3 bench/make_linear_models.py "$lin"
   for g in "$lin"/linear_*.ugir; do
+    [ -e "$g" ] || continue
     n=$(basename "$g" .ugir)
     "$build/tests/cuda/cuda_weights" "$g" "$dst/$n.so" --target=cuda:sm_90a --weights=external \
       || echo "bench: $n does not compile" >&2

@@ -306,7 +306,8 @@ def main():
               "conv_nhwc in f16, 1x1 over 1024 channels (32 k tiles of 32) into 4, one 128x128 tile:\n"
               "on sm_90 a split-K cluster of 2 blocks (codegen/cuda/contract.c mm_split); bias, relu + residual.",
               "f16", [1, 2, 2, 1024], [1, 1, 1024, 4], [1, 1], [0, 0, 0, 0], 1e-3)
-    # the kernel-IR implicit GEMM (codegen/kir_contract.c ug_kir_lower_conv)
+    # the kernel-IR implicit GEMM (codegen/kir_contract.c ug_kir_lower_conv); output planes of
+    # 103-128 or 206-256 positions, which the CUDA backend takes this way too (codegen/cuda/emit.c)
     case("f16_3d",
          "f16 3-d conv, kernel 3x3x3, strides [1, 2, 1], pads 1, 4 channels in (108 reduction terms:\n"
          "not a multiple of the k step) and 16 out, bias, relu + residual.",
@@ -314,19 +315,19 @@ def main():
     case("f16_sym_dilated",
          "f16 3x3 conv over a symbolic batch (n = 3: gather offsets in 64 bits), dilations 2, pads 2,\n"
          "5 channels in and 20 out (partial tiles), bias, relu + residual.",
-         "f16", [3, 5, 9, 10], [20, 5, 3, 3], True, [1, 1], [2, 2, 2, 2], [2, 2], 1, "relu_res", 1e-3, sym="n")
+         "f16", [3, 5, 10, 12], [20, 5, 3, 3], True, [1, 1], [2, 2, 2, 2], [2, 2], 1, "relu_res", 1e-3, sym="n")
     case("bf16_group4_epilogue",
          "bf16 3x3 conv in 4 groups of 4 input and 16 output channels, pads [0, 1, 2, 1], bias,\n"
          "relu + residual (an epilogue operand per image and channel of every group).",
-         "bf16", [2, 16, 6, 5], [64, 4, 3, 3], True, [1, 1], [0, 1, 2, 1], [1, 1], 4, "relu_res", 1e-2)
+         "bf16", [2, 16, 10, 11], [64, 4, 3, 3], True, [1, 1], [0, 1, 2, 1], [1, 1], 4, "relu_res", 1e-2)
     case("f32_pointwise_sym",
          "f32 1x1 conv over a symbolic batch (n = 2) in 2 groups of 8 input and 12 output channels:\n"
          "x read as the [N*G, 8, P] matrices of a batched matmul; bias, relu + residual.",
-         "f32", [2, 16, 3, 5], [24, 8, 1, 1], True, [1, 1], [0, 0, 0, 0], [1, 1], 2, "relu_res", 1e-5, sym="n")
+         "f32", [2, 16, 8, 13], [24, 8, 1, 1], True, [1, 1], [0, 0, 0, 0], [1, 1], 2, "relu_res", 1e-5, sym="n")
     case("f16_wide",
-         "f16 3x3 conv, pads 1, 16 channels in and 136 out over 10x15 (two row and two column\n"
+         "f16 3x3 conv, pads 1, 16 channels in and 136 out over 16x15 (two row and two column\n"
          "tiles of 128, both partial; 144 reduction terms), bias, unfused.",
-         "f16", [1, 16, 10, 15], [136, 16, 3, 3], True, [1, 1], [1, 1, 1, 1], [1, 1], 1, None, 1e-3)
+         "f16", [1, 16, 16, 15], [136, 16, 3, 3], True, [1, 1], [1, 1, 1, 1], [1, 1], 1, None, 1e-3)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Runs one test file's graph through the CUDA emulation (tests/cuda/emu):
-#   emu_check.sh TEST.ugir BUILD_DIR WORK_DIR
+#   emu_check.sh TEST.ugir BUILD_DIR WORK_DIR [UGCC_FLAGS...]
 # compiles it for cuda (through tests/cuda/cuda_weights when its weights are
 # `// E2E weight` lines, else ugcc) with --dump-ir, builds the emulation
 # library of the generated CUDA source, and runs e2e_cuda_run (libugrt's
@@ -8,15 +8,17 @@
 # line must fail to compile for cuda (the CPU's message is not checked).
 set -eu
 test=$1 build=$2 work=$3
+shift 3
+extra="$*" # ugcc flags: words without spaces
 here=$(cd "$(dirname "$0")" && pwd)
 name=$(basename "$test" .ugir)
 rm -rf "$work/$name" && mkdir -p "$work/$name"
 d=$work/$name
 compile() {
   if grep -q '^// E2E weight ' "$test"; then
-    "$build/tests/cuda/cuda_weights" "$test" "$d/model.so" --target=cuda:compute_80 --dump-ir="$d/dump"
+    "$build/tests/cuda/cuda_weights" "$test" "$d/model.so" --target=cuda:compute_80 $extra --dump-ir="$d/dump"
   else
-    "$build/tools/ugcc" "$test" --target=cuda:compute_80 --dump-ir="$d/dump" -o "$d/model.so"
+    "$build/tools/ugcc" "$test" --target=cuda:compute_80 $extra --dump-ir="$d/dump" -o "$d/model.so"
   fi
 }
 if grep -q '^// E2E error ' "$test"; then
