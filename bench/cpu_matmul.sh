@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# CPU matmul timings of two ugcc builds side by side (an A/B of a change to the
+# CPU matmul and conv timings of two ugcc builds side by side (an A/B of a change to the
 # CPU backend), on a quieter machine than the development one if need be.
 #
 #   bench/cpu_matmul.sh prepare NEW_BUILD OLD_BUILD [DIR]   here (default DIR .device/cpumm)

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""ONNX matmul models for timing the CPU backend's matmuls (bench/cpu_matmul.sh):
+"""ONNX matmul and conv models for timing the CPU backend's contractions (bench/cpu_matmul.sh):
 every operand is an input (no weights), so the compiled model.so files are small
 enough to carry to another machine.
 
@@ -23,6 +23,26 @@ MODELS = {
 }
 
 
+# name: (C in, H = W, M out, kernel, stride, pad, dtype), batch 1, with a bias
+CONVS = {
+    "conv_3x3_28": (128, 28, 128, 3, 1, 1, T.FLOAT),
+    "conv_1x1_56": (256, 56, 64, 1, 1, 0, T.FLOAT),
+    "conv_7x7s2": (3, 224, 64, 7, 2, 3, T.FLOAT),
+    "conv_3x3_14_f16": (256, 14, 256, 3, 1, 1, T.FLOAT16),
+}
+
+
+def make_conv(d, name, ci, hw, co, k, st, p, dt):
+    o = (hw + 2 * p - k) // st + 1
+    ins = [h.make_tensor_value_info("x", dt, [1, ci, hw, hw]), h.make_tensor_value_info("w", dt, [co, ci, k, k]),
+           h.make_tensor_value_info("b", dt, [co])]
+    y = h.make_tensor_value_info("y", dt, [1, co, o, o])
+    node = h.make_node("Conv", ["x", "w", "b"], ["y"], strides=[st, st], pads=[p] * 4)
+    m = h.make_model(h.make_graph([node], name, ins, [y]), opset_imports=[h.make_opsetid("", 17)])
+    m.ir_version = 8
+    onnx.save(m, os.path.join(d, name + ".onnx"))
+
+
 def make(d, name, batch, M, K, N, dt, epi, sym):
     pre = [batch] if batch else []
     a = h.make_tensor_value_info("a", dt, pre + [M, K])
@@ -44,3 +64,5 @@ if __name__ == "__main__":
     os.makedirs(sys.argv[1], exist_ok=True)
     for name, spec in MODELS.items():
         make(sys.argv[1], name, *spec)
+    for name, spec in CONVS.items():
+        make_conv(sys.argv[1], name, *spec)
