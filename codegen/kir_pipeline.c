@@ -384,8 +384,8 @@ ug_status_t ug_kir_software_pipeline(ug_kir_kernel_t *k, const ug_kir_swp_model_
     }
     /* fills: tile i+S-1 computed (a gather's loads in flight) before tile
      * i's math and stored into its stage after it, as registers cannot be
-     * copied asynchronously; past the last tile its masks and bounds give
-     * zeros that nothing reads */
+     * copied asynchronously; past the last tile it is a tile nothing reads
+     * (its gathers stay inside their buffers by the bounds rule) */
     ug_kir_operand_t sf = ug_kir_imm(0);
     if (pl.nf) {
       sf = ug_kir_index_op(d, nb, UG_OP_MOD, j, ug_kir_imm((ug_dim_t)S));
