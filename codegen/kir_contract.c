@@ -442,6 +442,8 @@ typedef struct {
   const ug_type_t *rt;
   bool need_lo[UG_MAX_RANK], need_hi[UG_MAX_RANK]; /* taps that may fall before / past the input */
   bool pointwise;               /* 1x1 taps, stride 1, no padding: X is x viewed as [N*G, Cg, P] */
+  bool transpose;               /* conv_transpose: w [C, Mg, k...], input position (o + pad - t*d) / s */
+  int64_t wn;                   /* w's elements */
 } conv_shape_t;
 
 static const int64_t *conv_ints(ug_graph_t *g, const ug_node_t *n, ug_attr_key_t key, int count) {
@@ -453,7 +455,9 @@ static const int64_t *conv_ints(ug_graph_t *g, const ug_node_t *n, ug_attr_key_t
 /* The shape of a conv node, or UG_ERR_UNSUPPORTED naming why it is not lowered. */
 static ug_status_t conv_shape(ug_graph_t *g, const ug_node_t *n, conv_shape_t *c) {
   memset(c, 0, sizeof *c);
-  if (n->op != UG_OP_CONV) return not_lowered(g, n, "a contraction other than matmul and conv (NCHW)");
+  if (n->op != UG_OP_CONV && n->op != UG_OP_CONV_TRANSPOSE)
+    return not_lowered(g, n, "a contraction other than matmul, conv and conv_transpose (NCHW)");
+  c->transpose = n->op == UG_OP_CONV_TRANSPOSE;
   const ug_type_t *xt = ug_value_type(g, ug_node_operand(g, n, 0)), *wt = ug_value_type(g, ug_node_operand(g, n, 1));
   const ug_type_t *rt = ug_value_type(g, ug_node_result(g, n, 0));
   ug_value_id_t bv = n->num_operands > 2 ? ug_node_operand(g, n, 2) : UG_NONE;
@@ -471,11 +475,15 @@ static ug_status_t conv_shape(ug_graph_t *g, const ug_node_t *n, conv_shape_t *c
   for (int i = 1; i < xt->rank; i++)
     if (!UG_DIM_IS_STATIC(xt->dims[i]) || !UG_DIM_IS_STATIC(rt->dims[i]))
       return not_lowered(g, n, "a conv of symbolic channels or spatial extents");
-  int64_t M = wt->dims[0];
-  if (c->G < 1 || M % c->G || xt->dims[1] != wt->dims[1] * c->G || rt->dims[1] != M)
+  /* conv: w [M, C/G, k...]; conv_transpose: w [C, M/G, k...] */
+  int64_t M = c->transpose ? wt->dims[1] * c->G : wt->dims[0];
+  c->Cg = c->transpose ? wt->dims[0] / (c->G > 0 ? c->G : 1) : wt->dims[1];
+  if (c->G < 1 || M % c->G || xt->dims[1] != c->Cg * c->G || rt->dims[1] != M ||
+      (c->transpose && wt->dims[0] != xt->dims[1]))
     return not_lowered(g, n, "conv group and channel counts");
-  c->Cg = wt->dims[1];
   c->Mg = M / c->G;
+  c->wn = 1;
+  for (int i = 0; i < wt->rank; i++) c->wn *= wt->dims[i];
   c->KS = 1;
   c->HW = 1;
   for (int i = c->sr - 1; i >= 0; i--) {
@@ -498,10 +506,12 @@ static ug_status_t conv_shape(ug_graph_t *g, const ug_node_t *n, conv_shape_t *c
   c->pointwise = true;
   for (int i = 0; i < c->sr; i++) {
     P *= c->O[i];
-    c->pointwise = c->pointwise && c->ks[i] == 1 && c->stride[i] == 1 && c->pb[i] == 0 && c->O[i] == c->S[i];
+    c->pointwise = c->pointwise && !c->transpose && c->ks[i] == 1 && c->stride[i] == 1 && c->pb[i] == 0 &&
+                   c->O[i] == c->S[i];
   }
   /* offsets inside one image and the GEMM's extents in 32 bits */
-  if (c->HW * xt->dims[1] >= (1LL << 31) || c->Kg >= (1LL << 31) || P >= (1LL << 31) || P == 0 || c->Kg == 0)
+  if (c->HW * xt->dims[1] >= (1LL << 31) || c->Kg >= (1LL << 31) || P >= (1LL << 31) || P == 0 || c->Kg == 0 ||
+      c->wn >= (1LL << 31))
     return not_lowered(g, n, "a conv of more than 2^31 elements an image, or of none");
   c->N = xt->dims[0];
   c->rt = rt;
@@ -555,6 +565,7 @@ static ug_status_t conv_check(ug_graph_t *g, const ug_node_id_t *nodes, uint32_t
   conv_ctx_t cc = {.c = c, .Bo = ug_dim_mul(g->module->dims, c->N, c->G), .x = ug_node_operand(g, head, 0),
                    .w = ug_node_operand(g, head, 1), .b = head->num_operands > 2 ? ug_node_operand(g, head, 2) : UG_NONE};
   /* the conv's own operands are parameters of other views */
+  if (cc.x == cc.w || cc.x == cc.b || cc.w == cc.b) return not_lowered(g, head, "a value that is two operands of the conv");
   for (uint32_t i = 1; i < num_nodes; i++) {
     const ug_node_t *n = &g->nodes.items[nodes[i]];
     for (uint32_t j = 0; j < n->num_operands; j++) {
@@ -579,13 +590,14 @@ typedef struct {
   ug_kir_value_id_t i0[UG_MAX_RANK]; /* per output column: the input position of tap 0 along each spatial dim */
   ug_kir_value_id_t xo;          /* ... and the offset of its channel-0 tap 0 (off64: inside the image) */
   ug_kir_value_id_t base64;      /* the image's offset as an i64 scalar when offsets are i64, else UG_NONE */
+  ug_kir_value_id_t wrow;        /* conv_transpose: per row m of A, its offset in w (the group's included) */
 } conv_fill_t;
 
 /* Tile math of the gather's offsets: `op a, b` on i32 (or bool) tiles. */
 static ug_kir_value_id_t tmath(mm_lower_t *L, ug_kir_region_id_t r, ug_op_t op, ug_kir_value_id_t a, ug_kir_value_id_t b) {
   const ug_kir_type_t *at = ug_kir_value_type(L->k, a), *bt = ug_kir_value_type(L->k, b);
   ug_kir_type_t t = at->t.rank >= bt->t.rank ? *at : *bt;
-  bool cmp = op == UG_OP_LESS || op == UG_OP_GREATER_EQUAL;
+  bool cmp = op == UG_OP_LESS || op == UG_OP_GREATER_EQUAL || op == UG_OP_EQUAL;
   if (cmp) t.t.dtype = UG_DTYPE_BOOL;
   ug_kir_operand_t args[2] = {ug_kir_val(a), ug_kir_val(b)};
   return ug_kir_ew(L->k, r, op, args, 2, &t);
@@ -626,11 +638,14 @@ static ug_kir_value_id_t iota_plus(mm_lower_t *L, ug_kir_region_id_t r, int axis
   return tmath(L, r, UG_OP_ADD, i, scalar_of(L, r, x, UG_DTYPE_I32));
 }
 
-static ug_kir_value_id_t bcast(mm_lower_t *L, ug_kir_region_id_t r, ug_kir_value_id_t x) {
-  ug_dim_t d[2] = {L->bk, L->bn};
+static ug_kir_value_id_t bcast_to(mm_lower_t *L, ug_kir_region_id_t r, ug_kir_value_id_t x, ug_dim_t d0, ug_dim_t d1) {
+  ug_dim_t d[2] = {d0, d1};
   ug_kir_type_t t = ug_kir_type_tile(ug_kir_value_type(L->k, x)->t.dtype, 2, d);
   return ug_kir_unary(L->k, r, UG_KIR_BROADCAST, x, &t);
 }
+
+/* To the B tile's [bk,bn]. */
+static ug_kir_value_id_t bcast(mm_lower_t *L, ug_kir_region_id_t r, ug_kir_value_id_t x) { return bcast_to(L, r, x, L->bk, L->bn); }
 
 /* `x * m + a` on a tile, skipping a factor 1 and a term 0 (immediates
  * are never negative: a negative term is subtracted). */
@@ -655,13 +670,33 @@ static void conv_columns(mm_lower_t *L, conv_fill_t *f, ug_kir_operand_t base, b
       o = tmath(L, r, UG_OP_MOD, rem, konst(L, r, c->O[i]));
       rem = tmath(L, r, UG_OP_DIV, rem, konst(L, r, c->O[i]));
     }
+    if (c->transpose) { /* o + pad: tap t reads input position (o + pad - t*d) / s */
+      f->i0[i] = mad(L, r, o, 1, c->pb[i]);
+      continue;
+    }
     f->i0[i] = mad(L, r, o, c->stride[i], -c->pb[i]);
     ug_kir_value_id_t part = mad(L, r, f->i0[i], c->xs[i], 0);
     xo = xo == UG_NONE ? part : tmath(L, r, UG_OP_ADD, xo, part);
   }
+  if (c->transpose) xo = konst(L, r, 0);
   if (!off64) xo = tmath(L, r, UG_OP_ADD, xo, scalar_of(L, r, base, UG_DTYPE_I32));
   f->xo = xo;
   f->base64 = off64 ? scalar_of(L, r, base, UG_DTYPE_I64) : UG_NONE;
+}
+
+/* Offsets of a gather past the image's offset: i32, or i64 plus the
+ * image's i64 offset when x may hold 2^31 elements or more. */
+static ug_kir_value_id_t widen(mm_lower_t *L, ug_kir_region_id_t body, const conv_fill_t *f, ug_kir_value_id_t off) {
+  if (f->base64 == UG_NONE) return off;
+  ug_kir_type_t t64 = *ug_kir_value_type(L->k, off);
+  t64.t.dtype = UG_DTYPE_I64;
+  ug_kir_op_id_t o = ug_kir_begin(L->k, body, UG_KIR_EW, NULL);
+  L->k->ops.items[o].ew = UG_OP_CAST;
+  ug_kir_push_operand(L->k, o, ug_kir_val(off));
+  ug_attr_t a = {.key = UG_ATTR_TO};
+  a.u.dtype = UG_DTYPE_I64;
+  ug_kir_push_attr(L->k, o, ug_kir_attr_graph(a));
+  return tmath(L, body, UG_OP_ADD, ug_kir_push_result(L->k, o, &t64, NULL), f->base64);
 }
 
 /* A conv's k step: the [bm,bk] tile of w, and the [bk,bn] tile of X
@@ -712,18 +747,63 @@ static void conv_fill(mm_lower_t *L, ug_kir_region_id_t body, ug_kir_operand_t k
     for (int j = 0; j < 2; j++)
       if (in[j] != UG_NONE) mask = mask == UG_NONE ? in[j] : tmath(L, body, UG_OP_AND, mask, in[j]);
   }
-  ug_kir_value_id_t off = tmath(L, body, UG_OP_ADD, bcast(L, body, f->xo), bcast(L, body, roff));
-  if (f->base64 != UG_NONE) {
-    ug_kir_type_t t64 = *ug_kir_value_type(L->k, off);
-    t64.t.dtype = UG_DTYPE_I64;
-    ug_kir_op_id_t o = ug_kir_begin(L->k, body, UG_KIR_EW, NULL);
-    L->k->ops.items[o].ew = UG_OP_CAST;
-    ug_kir_push_operand(L->k, o, ug_kir_val(off));
-    ug_attr_t a = {.key = UG_ATTR_TO};
-    a.u.dtype = UG_DTYPE_I64;
-    ug_kir_push_attr(L->k, o, ug_kir_attr_graph(a));
-    off = tmath(L, body, UG_OP_ADD, ug_kir_push_result(L->k, o, &t64, NULL), f->base64);
+  ug_kir_value_id_t off = widen(L, body, f, tmath(L, body, UG_OP_ADD, bcast(L, body, f->xo), bcast(L, body, roff)));
+  *tb = ug_kir_gather(L->k, body, f->X, off, mask, 0.0, &btl);
+}
+
+/* A conv_transpose's k step, both tiles gathered; k = (input channel ci,
+ * taps t).  A [bm,bk]: w[g*Cg + ci, m, t] (w's rows are not along k).  B
+ * [bk,bn]: x[n, g*Cg + ci, i] at i = (o + pad - t*d) / s where that
+ * divides and lands inside the input, zero elsewhere and past Kg. */
+static void convt_fill(mm_lower_t *L, ug_kir_region_id_t body, ug_kir_operand_t kv, const void *ctx, ug_kir_value_id_t *ta,
+                       ug_kir_value_id_t *tb) {
+  const conv_fill_t *f = ctx;
+  const conv_shape_t *c = f->c;
+  ug_dtype_t dt = ug_kir_value_type(L->k, f->X)->t.dtype;
+  ug_dim_t sa[2] = {L->bm, L->bk}, sb[2] = {L->bk, L->bn};
+  ug_kir_type_t atl = ug_kir_type_tile(dt, 2, sa), btl = ug_kir_type_tile(dt, 2, sb);
+  bool ragged = c->Kg % L->bk != 0;
+  /* A: the columns' offsets ci * Mg * KS + t, rows' from before the loop */
+  ug_kir_value_id_t kc = iota_plus(L, body, 1, 1, L->bk, kv), acol = kc;
+  if (c->KS > 1) {
+    ug_kir_value_id_t ks = konst(L, body, c->KS);
+    acol = tmath(L, body, UG_OP_ADD, mad(L, body, tmath(L, body, UG_OP_DIV, kc, ks), c->Mg * c->KS, 0),
+                 tmath(L, body, UG_OP_MOD, kc, ks));
+  } else {
+    acol = mad(L, body, kc, c->Mg, 0);
   }
+  ug_kir_value_id_t aoff = tmath(L, body, UG_OP_ADD, bcast_to(L, body, f->wrow, L->bm, L->bk), bcast_to(L, body, acol, L->bm, L->bk));
+  ug_kir_value_id_t amask = ragged ? bcast_to(L, body, tmath(L, body, UG_OP_LESS, kc, konst(L, body, c->Kg)), L->bm, L->bk) : UG_NONE;
+  *ta = ug_kir_gather(L->k, body, f->W, aoff, amask, 0.0, &atl);
+  /* B: the rows' channel and taps, then per element the input position */
+  ug_kir_value_id_t kk = iota_plus(L, body, 0, L->bk, 1, kv), rem = kk, t[UG_MAX_RANK];
+  if (c->KS > 1) rem = tmath(L, body, UG_OP_MOD, kk, konst(L, body, c->KS));
+  for (int i = c->sr - 1; i >= 0; i--) {
+    t[i] = rem;
+    if (i > 0) {
+      t[i] = tmath(L, body, UG_OP_MOD, rem, konst(L, body, c->ks[i]));
+      rem = tmath(L, body, UG_OP_DIV, rem, konst(L, body, c->ks[i]));
+    }
+    t[i] = mad(L, body, t[i], c->dil[i], 0);
+  }
+  ug_kir_value_id_t ch = c->KS > 1 ? tmath(L, body, UG_OP_DIV, kk, konst(L, body, c->KS)) : kk;
+  ug_kir_value_id_t off = bcast(L, body, mad(L, body, ch, c->HW, 0));
+  ug_kir_value_id_t mask = ragged ? bcast(L, body, tmath(L, body, UG_OP_LESS, kk, konst(L, body, c->Kg))) : UG_NONE;
+  ug_kir_value_id_t zero = konst(L, body, 0);
+  for (int i = 0; i < c->sr; i++) {
+    ug_kir_value_id_t num = tmath(L, body, UG_OP_SUB, bcast(L, body, f->i0[i]), bcast(L, body, t[i])), pos = num;
+    ug_kir_value_id_t in[3] = {tmath(L, body, UG_OP_GREATER_EQUAL, num, zero), UG_NONE, UG_NONE};
+    if (c->stride[i] > 1) {
+      ug_kir_value_id_t sv = konst(L, body, c->stride[i]);
+      in[1] = tmath(L, body, UG_OP_EQUAL, tmath(L, body, UG_OP_MOD, num, sv), zero);
+      pos = tmath(L, body, UG_OP_DIV, num, sv);
+    }
+    in[2] = tmath(L, body, UG_OP_LESS, pos, konst(L, body, c->S[i]));
+    for (int j = 0; j < 3; j++)
+      if (in[j] != UG_NONE) mask = mask == UG_NONE ? in[j] : tmath(L, body, UG_OP_AND, mask, in[j]);
+    off = tmath(L, body, UG_OP_ADD, off, mad(L, body, pos, c->xs[i], 0));
+  }
+  off = widen(L, body, f, tmath(L, body, UG_OP_ADD, off, bcast(L, body, f->xo)));
   *tb = ug_kir_gather(L->k, body, f->X, off, mask, 0.0, &btl);
 }
 
@@ -759,8 +839,8 @@ ug_status_t ug_kir_lower_conv(ug_kir_module_t *km, const ug_plan_t *p, const ug_
       else mm_param(&L, a, dt, xs, 3);
       continue;
     }
-    if (v == xv) {
-      mm_param(&L, a, dt, xt->dims, xt->rank);
+    if (v == xv || (v == wv && c.transpose)) { /* gathered: their own shapes */
+      mm_param(&L, a, dt, vt->dims, vt->rank);
       continue;
     }
     if (v == wv) { /* [G, Mg, Kg] */
@@ -798,7 +878,13 @@ ug_status_t ug_kir_lower_conv(ug_kir_module_t *km, const ug_plan_t *p, const ug_
     ug_kir_operand_t base = idx_op(&L, UG_OP_MUL, L.bi, ug_kir_imm(c.Cg * c.HW));
     ug_dim_t xn = ug_type_numel(L.D, xt);
     conv_columns(&L, &f, base, !UG_DIM_IS_STATIC(xn) || xn >= (1LL << 31));
-    acc = mm_loop(&L, head->loc, conv_fill, &f);
+    if (c.transpose) { /* A's rows: m * KS in the group's weights */
+      ug_kir_region_id_t r = L.k->body;
+      ug_kir_value_id_t m = iota_plus(&L, r, 0, L.bm, 1, L.m0);
+      ug_kir_operand_t wg = idx_op(&L, UG_OP_MUL, grp, ug_kir_imm(c.Cg * c.Mg * c.KS));
+      f.wrow = tmath(&L, r, UG_OP_ADD, mad(&L, r, m, c.KS, 0), scalar_of(&L, r, wg, UG_DTYPE_I32));
+    }
+    acc = mm_loop(&L, head->loc, c.transpose ? convt_fill : conv_fill, &f);
   }
   if (bv != UG_NONE) { /* the bias, added to the f32 accumulator */
     ug_kir_operand_t idx[3];
@@ -819,13 +905,15 @@ ug_status_t ug_kir_lower_conv(ug_kir_module_t *km, const ug_plan_t *p, const ug_
 }
 
 ug_status_t ug_kir_contract_check(ug_graph_t *g, const ug_node_id_t *nodes, uint32_t num_nodes) {
-  if (g->nodes.items[nodes[0]].op == UG_OP_CONV) return ug_kir_conv_check(g, nodes, num_nodes);
+  ug_op_t op = g->nodes.items[nodes[0]].op;
+  if (op == UG_OP_CONV || op == UG_OP_CONV_TRANSPOSE) return ug_kir_conv_check(g, nodes, num_nodes);
   return ug_kir_matmul_check(g, nodes, num_nodes);
 }
 
 ug_status_t ug_kir_lower_contract(ug_kir_module_t *km, const ug_plan_t *p, const ug_plan_step_t *s,
                                   const ug_kir_mm_tiles_t *tiles, ug_kir_kernel_t **out) {
-  if (s->kind == UG_STEP_NODE && p->g->nodes.items[s->nodes[0]].op == UG_OP_CONV) return ug_kir_lower_conv(km, p, s, tiles, out);
+  ug_op_t op = s->kind == UG_STEP_NODE ? p->g->nodes.items[s->nodes[0]].op : UG_OP_MATMUL;
+  if (op == UG_OP_CONV || op == UG_OP_CONV_TRANSPOSE) return ug_kir_lower_conv(km, p, s, tiles, out);
   return ug_kir_lower_matmul(km, p, s, tiles, out);
 }
 

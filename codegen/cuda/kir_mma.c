@@ -321,6 +321,14 @@ ug_status_t ck_stage_layout(kemit_t *e) {
       }
     }
   }
+  /* a tile has one layout: every use of a stage-layout tile is stage-layout math or its store */
+  for (size_t i = 0; i < kk->ops.len; i++) {
+    const ug_kir_op_data_t *o = ug_kir_op(kk, (ug_kir_op_id_t)i);
+    bool stage_op = (o->num_results == 1 && ck_stage_val(e, ug_kir_result(kk, o, 0))) ||
+                    (o->op == UG_KIR_STORE && ug_kir_value_type(kk, ug_kir_operand(kk, o, 0)->value)->kind == UG_KT_SHARED);
+    for (uint32_t j = 0; j < o->num_operands && !stage_op; j++)
+      if (ck_stage_val(e, ug_kir_operand(kk, o, j)->value)) return ck_err(e, o, "a tile of the stage layout read by other math");
+  }
   for (size_t i = 0; i < kk->ops.len; i++) {
     const ug_kir_op_data_t *o = ug_kir_op(kk, (ug_kir_op_id_t)i);
     if (o->num_results != 1 || !ck_stage_val(e, ug_kir_result(kk, o, 0))) continue;
