@@ -628,8 +628,9 @@ static ug_status_t emit_via_kir(kctx_t *k, bool *out_done) {
   return st ? st : ug_cuda_emit_kir(k, kk);
 }
 
-/* A matmul or conv step (alone or with its epilogue) through the kernel
- * IR: the contraction lowering, the software-pipeline pass, kir_emit.c.
+/* A matmul, conv or conv_transpose step (alone or with its epilogue)
+ * through the kernel IR: the contraction lowering, the software-pipeline
+ * pass, kir_emit.c.
  * f16 and bf16 (128x128x32 tiles) and f32 (128x128x16, the arithmetic of
  * --precision); f16 / bf16 matmuls that split K over clusters (contract.c's
  * ug_cuda_mma16_split: the kernel IR has no cluster reduction yet), what
@@ -642,13 +643,13 @@ static ug_status_t emit_matmul_kir(kctx_t *k, bool *out_done) {
   const ug_plan_step_t *s = k->s;
   ug_graph_t *g = k->g;
   const ug_node_t *head = &g->nodes.items[s->node];
-  if (head->op != UG_OP_MATMUL && head->op != UG_OP_CONV) return NULL;
+  if (head->op != UG_OP_MATMUL && head->op != UG_OP_CONV && head->op != UG_OP_CONV_TRANSPOSE) return NULL;
   const ug_type_t *at = ug_value_type(g, ug_node_operand(g, head, 0)), *bt = ug_value_type(g, ug_node_operand(g, head, 1));
   const ug_type_t *rt = ug_value_type(g, ug_node_result(g, head, 0));
   bool f32 = at->dtype == UG_DTYPE_F32;
   if ((at->dtype != UG_DTYPE_F16 && at->dtype != UG_DTYPE_BF16 && !f32) || at->rank < 2 || bt->rank < 2) return NULL;
   ug_dims_t *d = k->m->dims;
-  if (head->op == UG_OP_CONV) {
+  if (head->op != UG_OP_MATMUL) {
     /* the lowering's programs are tiles of one image's output positions:
      * where they would pad those by more than a quarter (a 7x7 plane is 49
      * columns of 128), conv.c's columns across images do better (ResNet-50's

@@ -9,6 +9,12 @@
 
 #include "codegen/cuda/kir_emit.h"
 
+/* A shared stage [R, C] stored from registers: its chunk of W elements (16
+ * bytes) and the P slots a thread holds of its tiles. */
+typedef struct {
+  int64_t R, C, W, P;
+} ck_stage_t;
+
 /* The emitter's state for one kernel. */
 typedef struct {
   ug_cuda_kctx_t *k;
@@ -22,10 +28,11 @@ typedef struct {
   uint32_t *smem; /* per value: byte offset of an alloc in the dynamic shared memory */
   bool vec_copies; /* this copy of the body: every async_copy's buffer allows 16-byte copies */
   /* the stage layout (tiles stored into a shared stage and what computes
-   * them, ck_stage_layout()): per value whether it has it, and the stage's
-   * [R, C], chunk of Ws elements (16 bytes) and slots a thread */
-  uint8_t *stage; /* 1: the stage layout, 2: ... and raw 16-bit values (a gather only stored) */
-  int64_t stR, stC, stW, stP;
+   * them, ck_stage_layout()): per value 0, or 1 + the index of its stage
+   * in st (| 0x80: raw 16-bit values, a gather only stored) */
+  uint8_t *stage;
+  ck_stage_t st[4];
+  int nst;
 } kemit_t;
 
 /* The accumulator layout (kir_mma.c's head comment): its 64 slots a
@@ -48,7 +55,8 @@ static inline int64_t ck_tile_size(const ug_kir_type_t *t) {
  * one 16-byte chunk); a broadcast row or column holds its values in every
  * slot.  Raw: a 16-bit gather only stored keeps its bits. */
 static inline bool ck_stage_val(const kemit_t *e, ug_kir_value_id_t v) { return e->stage && v != UG_NONE && e->stage[v]; }
-static inline bool ck_stage_raw(const kemit_t *e, ug_kir_value_id_t v) { return ck_stage_val(e, v) && e->stage[v] == 2; }
+static inline bool ck_stage_raw(const kemit_t *e, ug_kir_value_id_t v) { return ck_stage_val(e, v) && (e->stage[v] & 0x80); }
+static inline const ck_stage_t *ck_stage_of(const kemit_t *e, ug_kir_value_id_t v) { return &e->st[(e->stage[v] & 0x7f) - 1]; }
 
 /* kir_emit.c */
 ug_status_t ck_err(kemit_t *e, const ug_kir_op_data_t *o, const char *what);

@@ -79,8 +79,8 @@ static bool acc_val(const kemit_t *e, ug_kir_value_id_t v) {
 
 /* The row and column (C expressions) of slot q (an expression) in the
  * stage layout; rounds share their columns when a round is whole rows. */
-static void stage_rc(const kemit_t *e, const char *q, char *row, size_t rs, char *col, size_t cs) {
-  long long W = e->stW, T = e->threads, C = e->stC;
+static void stage_rc(const kemit_t *e, const ck_stage_t *sg, const char *q, char *row, size_t rs, char *col, size_t cs) {
+  long long W = sg->W, T = e->threads, C = sg->C;
   if ((T * W) % C == 0) {
     snprintf(col, cs, "((int)(ug_tid * %lldu + (%s) %% %lld) %% %lld)", W, q, W, C);
     snprintf(row, rs, "((%s) / %lld * %lld + (int)(ug_tid * %lldu / %lldu))", q, W, T * W / C, W, C);
@@ -98,7 +98,7 @@ static int64_t per_thread(kemit_t *e, int64_t S) {
 
 /* Register slots a thread holds of tile value v. */
 static int64_t slots(kemit_t *e, ug_kir_value_id_t v) {
-  if (ck_stage_val(e, v)) return e->stP;
+  if (ck_stage_val(e, v)) return ck_stage_of(e, v)->P;
   const ug_kir_type_t *t = ug_kir_value_type(e->kk, v);
   return acc_tile(e, t) ? ACC_SLOTS : per_thread(e, ck_tile_size(t));
 }
@@ -514,7 +514,7 @@ static ug_status_t emit_iota(kemit_t *e, const ug_kir_op_data_t *o) {
     const ug_kir_attr_t *ax = ug_kir_op_attr(e->kk, o, UG_KATTR_AXIS);
     int a = ax ? (int)ax->i : 0;
     char row[160], col[160];
-    stage_rc(e, "q", row, sizeof row, col, sizeof col);
+    stage_rc(e, ck_stage_of(e, r), "q", row, sizeof row, col, sizeof col);
     snprintf(v, sizeof v, "(%s)(%s)", ug_cuda_ctype(rt->t.dtype), rt->t.dims[a] == 1 ? "0" : a == 0 ? row : col);
     fill_tile(e, r, v);
     return NULL;

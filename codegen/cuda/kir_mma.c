@@ -240,12 +240,13 @@ ug_status_t ck_stage_store(kemit_t *e, const ug_kir_op_data_t *o) {
   if (o->num_operands != 2 || st->kind != UG_KT_SHARED) return ck_err(e, o, "a stage-layout tile stored other than whole into shared memory");
   ug_dtype_t dt = st->t.dtype;
   bool f32 = ug_dtype_bits(dt) == 32;
-  int64_t C = e->stC, W = e->stW, CC = C / W;
+  const ck_stage_t *sg = ck_stage_of(e, v);
+  int64_t C = sg->C, W = sg->W, CC = C / W;
   char so[256], sw[96], x[96], bits[256];
   stage_offset(e, o, 0, so, sizeof so);
   swizzle(CC, "r", "c", sw, sizeof sw);
   fprintf(e->f, "  {\n    const unsigned so = %s;\n", so);
-  fprintf(e->f, "#pragma unroll\n    for (int j = 0; j < %lld; j++) {\n", (long long)(e->stP / W));
+  fprintf(e->f, "#pragma unroll\n    for (int j = 0; j < %lld; j++) {\n", (long long)(sg->P / W));
   fprintf(e->f, "      const int q = (int)ug_tid + j * %u, r = q / %lld, c = q %% %lld;\n", e->threads, (long long)CC, (long long)CC);
   if (f32) fprintf(e->f, "      const unsigned d = so + (unsigned)(r * %lld + c * 4) * 4u;\n", (long long)row_stride(st));
   else fprintf(e->f, "      const unsigned d = so + (unsigned)(r * %lld + (%s << 3)) * 2u;\n", (long long)C, sw);
@@ -276,47 +277,59 @@ static uint32_t uses_of(ug_kir_kernel_t *kk, ug_kir_value_id_t v) {
   return n;
 }
 
+/* Whether value v's store into shared memory is into a stage of dtype dt. */
+static bool raw_store(ug_kir_kernel_t *kk, ug_kir_value_id_t v, ug_dtype_t dt) {
+  for (size_t i = 0; i < kk->ops.len; i++) {
+    const ug_kir_op_data_t *o = ug_kir_op(kk, (ug_kir_op_id_t)i);
+    if (o->op == UG_KIR_STORE && ug_kir_operand(kk, o, 1)->value == v)
+      return ug_kir_value_type(kk, ug_kir_operand(kk, o, 0)->value)->t.dtype == dt;
+  }
+  return false;
+}
+
 /* The stage layout: the register tiles stored whole into a shared stage
  * (a software-pipelined loop's fills: im2col tiles gathered) and the
- * tiles that compute them, back to their scalars; one stage shape a
- * kernel. */
+ * tiles that compute them, back to their scalars; each in the layout of
+ * its stage's shape (at most 4 shapes a kernel, one a tile). */
 ug_status_t ck_stage_layout(kemit_t *e) {
   ug_kir_kernel_t *kk = e->kk;
-  const ug_kir_type_t *shared = NULL;
   for (size_t i = 0; i < kk->ops.len; i++) {
     const ug_kir_op_data_t *o = ug_kir_op(kk, (ug_kir_op_id_t)i);
     if (o->op != UG_KIR_STORE) continue;
     const ug_kir_type_t *bt = ug_kir_value_type(kk, ug_kir_operand(kk, o, 0)->value);
     ug_kir_value_id_t v = ug_kir_operand(kk, o, 1)->value;
     if (bt->kind != UG_KT_SHARED) continue;
-    if (bt->t.rank != 2 || (shared && (shared->t.dims[0] != bt->t.dims[0] || shared->t.dims[1] != bt->t.dims[1] ||
-                                       shared->t.dtype != bt->t.dtype)))
-      return ck_err(e, o, "register tiles stored into shared stages of several shapes");
-    shared = bt;
+    int bits = ug_dtype_bits(bt->t.dtype);
+    if (bt->t.rank != 2 || (bits != 16 && bits != 32)) return ck_err(e, o, "a register tile stored into a stage other than 2-D of 16- or 32-bit values");
+    ck_stage_t sg = {.R = bt->t.dims[0], .C = bt->t.dims[1], .W = 128 / bits};
+    sg.P = sg.R * sg.C / e->threads;
+    if (sg.C % sg.W || (sg.R * sg.C) % (e->threads * sg.W)) return ck_err(e, o, "a register tile stored into a stage of this shape");
+    int s = 0;
+    while (s < e->nst && (e->st[s].R != sg.R || e->st[s].C != sg.C || e->st[s].W != sg.W)) s++;
+    if (s == e->nst) {
+      if (s == 4) return ck_err(e, o, "register tiles stored into stages of more than 4 shapes");
+      e->st[e->nst++] = sg;
+    }
     if (!e->stage && !(e->stage = calloc(kk->values.len + 1, 1))) return ug_status_make(UG_ERR_NOMEM, NULL, "out of memory");
-    e->stage[v] = 1;
+    if (e->stage[v] && e->stage[v] != s + 1) return ck_err(e, o, "a tile stored into stages of two shapes");
+    e->stage[v] = (uint8_t)(s + 1);
   }
-  if (!shared) return NULL;
-  e->stR = shared->t.dims[0];
-  e->stC = shared->t.dims[1];
-  e->stW = 128 / ug_dtype_bits(shared->t.dtype);
-  e->stP = e->stR * e->stC / e->threads;
-  int bits = ug_dtype_bits(shared->t.dtype);
-  if ((bits != 16 && bits != 32) || e->stC % e->stW || (e->stR * e->stC) % (e->threads * e->stW))
-    return ug_node_error(e->k->g, e->k->n, UG_ERR_UNSUPPORTED, "kernel-IR stage [%lld,%lld] of %d-bit values stored from registers on cuda",
-                         (long long)e->stR, (long long)e->stC, bits);
+  if (!e->nst) return NULL;
+  /* back from the stored tiles to the math that computes them, each in its stage's layout */
   for (bool changed = true; changed;) {
     changed = false;
     for (size_t i = 0; i < kk->ops.len; i++) {
       const ug_kir_op_data_t *o = ug_kir_op(kk, (ug_kir_op_id_t)i);
       if (o->num_results != 1 || !ck_stage_val(e, ug_kir_result(kk, o, 0))) continue;
       if (o->op != UG_KIR_EW && o->op != UG_KIR_BROADCAST && o->op != UG_KIR_GATHER) continue;
+      uint8_t sr = e->stage[ug_kir_result(kk, o, 0)] & 0x7f;
       for (uint32_t j = o->op == UG_KIR_GATHER; j < o->num_operands; j++) {
         ug_kir_value_id_t x = ug_kir_operand(kk, o, j)->value;
-        if (x == UG_NONE || e->stage[x] || ug_kir_value_type(kk, x)->kind != UG_KT_TILE ||
-            ck_tile_size(ug_kir_value_type(kk, x)) == 1)
+        if (x == UG_NONE || ug_kir_value_type(kk, x)->kind != UG_KT_TILE || ck_tile_size(ug_kir_value_type(kk, x)) == 1)
           continue;
-        e->stage[x] = 1;
+        if (e->stage[x] && e->stage[x] != sr) return ck_err(e, o, "a tile feeding stages of two shapes");
+        if (e->stage[x]) continue;
+        e->stage[x] = sr;
         changed = true;
       }
     }
@@ -334,11 +347,12 @@ ug_status_t ck_stage_layout(kemit_t *e) {
     if (o->num_results != 1 || !ck_stage_val(e, ug_kir_result(kk, o, 0))) continue;
     ug_kir_value_id_t r = ug_kir_result(kk, o, 0);
     const ug_type_t *t = &ug_kir_value_type(kk, r)->t;
-    if (t->rank != 2 || (t->dims[0] != e->stR && t->dims[0] != 1) || (t->dims[1] != e->stC && t->dims[1] != 1))
+    const ck_stage_t *sg = ck_stage_of(e, r);
+    if (t->rank != 2 || (t->dims[0] != sg->R && t->dims[0] != 1) || (t->dims[1] != sg->C && t->dims[1] != 1))
       return ck_err(e, o, "a tile of another shape than its shared stage's");
-    /* a 16-bit gather only stored keeps its bits */
-    if (o->op == UG_KIR_GATHER && ug_dtype_bits(t->dtype) == 16 && t->dtype == shared->t.dtype && uses_of(kk, r) == 1)
-      e->stage[r] = 2;
+    /* a 16-bit gather only stored (into a stage of its dtype) keeps its bits */
+    if (o->op == UG_KIR_GATHER && ug_dtype_bits(t->dtype) == 16 && uses_of(kk, r) == 1 && raw_store(kk, r, t->dtype))
+      e->stage[r] |= 0x80;
   }
   return NULL;
 }

@@ -30,10 +30,10 @@ prepare)
     case $n in *f32_tc* | *transpose_f32*)
       for p in tf32 fp16 bf16; do "$build/tools/ugcc" "$g" --target=cuda --precision=$p -o "$dst/cases/$n.$p.so"; done ;;
     esac
-    # NCHW convs as the graph has them (--layout=keep): the kernel-IR implicit
+    # NCHW convs and conv_transposes as the graph has them (--layout=keep): the kernel-IR implicit
     # GEMM (codegen/kir_contract.c), f32 ones in tf32 too (3xTF32 keeps conv.c
     # where the im2col tile is gathered)
-    case $n in conv_nhwc* | conv_transpose* | conv_block*) ;; conv_*)
+    case $n in conv_nhwc* | conv_block*) ;; conv_*)
       "$build/tools/ugcc" "$g" --target=cuda --layout=keep -o "$dst/cases/$n.nchw.so"
       case $n in *f32*) "$build/tools/ugcc" "$g" --target=cuda --layout=keep --precision=tf32 -o "$dst/cases/$n.nchw-tf32.so" ;; esac ;;
     esac
