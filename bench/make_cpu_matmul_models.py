@@ -32,12 +32,19 @@ CONVS = {
 }
 
 
-def make_conv(d, name, ci, hw, co, k, st, p, dt):
-    o = (hw + 2 * p - k) // st + 1
-    ins = [h.make_tensor_value_info("x", dt, [1, ci, hw, hw]), h.make_tensor_value_info("w", dt, [co, ci, k, k]),
+# ConvTranspose: (C in, H = W, M out, kernel, stride, pad, dtype), batch 1, with a bias
+CONVTS = {
+    "convt_4x4s2": (128, 28, 64, 4, 2, 1, T.FLOAT),
+}
+
+
+def make_conv(d, name, ci, hw, co, k, st, p, dt, transpose=False):
+    o = (hw - 1) * st - 2 * p + k if transpose else (hw + 2 * p - k) // st + 1
+    ins = [h.make_tensor_value_info("x", dt, [1, ci, hw, hw]),
+           h.make_tensor_value_info("w", dt, [ci, co, k, k] if transpose else [co, ci, k, k]),
            h.make_tensor_value_info("b", dt, [co])]
     y = h.make_tensor_value_info("y", dt, [1, co, o, o])
-    node = h.make_node("Conv", ["x", "w", "b"], ["y"], strides=[st, st], pads=[p] * 4)
+    node = h.make_node("ConvTranspose" if transpose else "Conv", ["x", "w", "b"], ["y"], strides=[st, st], pads=[p] * 4)
     m = h.make_model(h.make_graph([node], name, ins, [y]), opset_imports=[h.make_opsetid("", 17)])
     m.ir_version = 8
     onnx.save(m, os.path.join(d, name + ".onnx"))
@@ -66,3 +73,5 @@ if __name__ == "__main__":
         make(sys.argv[1], name, *spec)
     for name, spec in CONVS.items():
         make_conv(sys.argv[1], name, *spec)
+    for name, spec in CONVTS.items():
+        make_conv(sys.argv[1], name, *spec, transpose=True)
