@@ -1,5 +1,6 @@
-/* Contraction steps to kernel-IR kernels: the matmul and the convolution
- * (an implicit GEMM whose B operand is gathered), alone or with a fused
+/* Contraction steps to kernel-IR kernels: the matmul, the convolution (an
+ * implicit GEMM whose B operand is gathered) and the transposed one (both
+ * operands gathered), alone or with a fused
  * epilogue (kir_lower.h, docs/kernel-ir.md "Lowering"). */
 #include "codegen/kir_lower.h"
 

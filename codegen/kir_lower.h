@@ -119,11 +119,12 @@ ug_status_t ug_kir_lower_matmul(ug_kir_module_t *km, const ug_plan_t *p, const u
  * backend asks this before it plans the step's buffers. */
 ug_status_t ug_kir_matmul_check(ug_graph_t *g, const ug_node_id_t *nodes, uint32_t num_nodes);
 
-/* A conv step (NCHW, alone or heading a fused kernel with its elementwise
- * epilogue) as the same kind of kernel: the implicit GEMM of a program per
+/* A conv or conv_transpose step (NCHW, alone or heading a fused kernel with
+ * its elementwise epilogue) as the same kind of kernel: the implicit GEMM of a program per
  * bm x bn tile of one image's and group's [Mg, P] result matrix, w's rows
  * loaded, the [bk,bn] im2col tiles of x `gather`ed (row k: channel and
- * taps, column: output position; zero in the padding and past the terms),
+ * taps, column: output position; zero in the padding and past the terms;
+ * a conv_transpose gathers w's tiles too, and x where the stride divides),
  * the bias added to the accumulator, then the epilogue as for a matmul
  * (operands: batch N or 1, channels M or 1, output positions all or none).
  * x, w and the result f16, bf16 or f32 of one dtype, w and every extent but
