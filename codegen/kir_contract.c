@@ -84,17 +84,23 @@ static uint32_t view_index(mm_lower_t *L, const ug_dim_t *shp, int rank, ug_kir_
   return (uint32_t)n;
 }
 
-static ug_kir_value_id_t cast_tile(mm_lower_t *L, ug_kir_value_id_t x, ug_dtype_t to) {
-  const ug_kir_type_t *xt = ug_kir_value_type(L->k, x);
-  if (xt->t.dtype == to) return x;
-  ug_kir_type_t t = ug_kir_type_tile(to, xt->t.rank, xt->t.dims);
-  ug_kir_op_id_t o = ug_kir_begin(L->k, L->k->body, UG_KIR_EW, NULL);
+/* `cast x {to}` in region r: a tile (or an index, as a scalar tile) of x's shape. */
+static ug_kir_value_id_t cast_in(mm_lower_t *L, ug_kir_region_id_t r, ug_kir_operand_t x, ug_dtype_t to) {
+  const ug_kir_type_t *xt = x.value == UG_NONE ? NULL : ug_kir_value_type(L->k, x.value);
+  ug_kir_type_t t = xt && xt->kind == UG_KT_TILE ? ug_kir_type_tile(to, xt->t.rank, xt->t.dims) : ug_kir_type_tile(to, 0, NULL);
+  ug_kir_op_id_t o = ug_kir_begin(L->k, r, UG_KIR_EW, NULL);
   L->k->ops.items[o].ew = UG_OP_CAST;
-  ug_kir_push_operand(L->k, o, ug_kir_val(x));
+  ug_kir_push_operand(L->k, o, x);
   ug_attr_t a = {.key = UG_ATTR_TO};
   a.u.dtype = to;
   ug_kir_push_attr(L->k, o, ug_kir_attr_graph(a));
   return ug_kir_push_result(L->k, o, &t, NULL);
+}
+
+/* Tile x in dtype `to` (itself when it has it), at the kernel's top level. */
+static ug_kir_value_id_t cast_tile(mm_lower_t *L, ug_kir_value_id_t x, ug_dtype_t to) {
+  if (ug_kir_value_type(L->k, x)->t.dtype == to) return x;
+  return cast_in(L, L->k->body, ug_kir_val(x), to);
 }
 
 /* The tile of an epilogue operand read from parameter p (view shp): loaded
@@ -202,7 +208,7 @@ static int64_t fit_tile(const ug_kir_mm_tiles_t *t, ug_dim_t E, int64_t T) {
 /* Sets up L for a result of Bo matrices M x N over K of operands of dtype
  * dt, and the kernel: its tiles, warps, the per-arg tables, the shared
  * buffers. */
-static ug_kir_kernel_t *mm_begin(mm_lower_t *L, ug_kir_module_t *km, const ug_plan_step_t *s, ug_dtype_t dt) {
+static void mm_begin(mm_lower_t *L, ug_kir_module_t *km, const ug_plan_step_t *s, ug_dtype_t dt) {
   const ug_kir_mm_tiles_t *t = L->t;
   L->bm = fit_tile(t, L->M, t->bm);
   L->bn = fit_tile(t, L->N, t->bn);
@@ -221,7 +227,6 @@ static ug_kir_kernel_t *mm_begin(mm_lower_t *L, ug_kir_module_t *km, const ug_pl
   ug_kir_type_t ast = ug_kir_type_shared(dt, 2, sa, 1), bst = ug_kir_type_shared(dt, 2, sb, 1);
   L->As = ug_kir_alloc(k, &ast, "As");
   L->Bs = ug_kir_alloc(k, &bst, "Bs");
-  return k;
 }
 
 static void mm_param(mm_lower_t *L, uint32_t a, ug_dtype_t dt, const ug_dim_t *shp, int rank) {
@@ -604,23 +609,11 @@ static ug_kir_value_id_t tmath(mm_lower_t *L, ug_kir_region_id_t r, ug_op_t op, 
   return ug_kir_ew(L->k, r, op, args, 2, &t);
 }
 
-/* An index (or dim) as a scalar tile of dtype dt. */
-static ug_kir_value_id_t scalar_of(mm_lower_t *L, ug_kir_region_id_t r, ug_kir_operand_t x, ug_dtype_t dt) {
-  ug_kir_type_t t = ug_kir_type_tile(dt, 0, NULL);
-  ug_kir_op_id_t o = ug_kir_begin(L->k, r, UG_KIR_EW, NULL);
-  L->k->ops.items[o].ew = UG_OP_CAST;
-  ug_kir_push_operand(L->k, o, x);
-  ug_attr_t a = {.key = UG_ATTR_TO};
-  a.u.dtype = dt;
-  ug_kir_push_attr(L->k, o, ug_kir_attr_graph(a));
-  return ug_kir_push_result(L->k, o, &t, NULL);
-}
-
 /* An i32 constant, once per region. */
 static ug_kir_value_id_t konst(mm_lower_t *L, ug_kir_region_id_t r, int64_t v) {
   for (int i = 0; i < L->nkc; i++)
     if (L->kc[i].v == v && L->kc[i].r == r) return L->kc[i].t;
-  ug_kir_value_id_t t = scalar_of(L, r, ug_kir_imm(v), UG_DTYPE_I32);
+  ug_kir_value_id_t t = cast_in(L, r, ug_kir_imm(v), UG_DTYPE_I32);
   if (L->nkc < 32) {
     L->kc[L->nkc].v = v;
     L->kc[L->nkc].r = r;
@@ -636,7 +629,7 @@ static ug_kir_value_id_t iota_plus(mm_lower_t *L, ug_kir_region_id_t r, int axis
   ug_kir_op_id_t o = ug_kir_begin(L->k, r, UG_KIR_IOTA, NULL);
   ug_kir_push_attr(L->k, o, ug_kir_attr_int(UG_KATTR_AXIS, axis));
   ug_kir_value_id_t i = ug_kir_push_result(L->k, o, &t, NULL);
-  return tmath(L, r, UG_OP_ADD, i, scalar_of(L, r, x, UG_DTYPE_I32));
+  return tmath(L, r, UG_OP_ADD, i, cast_in(L, r, x, UG_DTYPE_I32));
 }
 
 static ug_kir_value_id_t bcast_to(mm_lower_t *L, ug_kir_region_id_t r, ug_kir_value_id_t x, ug_dim_t d0, ug_dim_t d1) {
@@ -680,24 +673,16 @@ static void conv_columns(mm_lower_t *L, conv_fill_t *f, ug_kir_operand_t base, b
     xo = xo == UG_NONE ? part : tmath(L, r, UG_OP_ADD, xo, part);
   }
   if (c->transpose) xo = konst(L, r, 0);
-  if (!off64) xo = tmath(L, r, UG_OP_ADD, xo, scalar_of(L, r, base, UG_DTYPE_I32));
+  if (!off64) xo = tmath(L, r, UG_OP_ADD, xo, cast_in(L, r, base, UG_DTYPE_I32));
   f->xo = xo;
-  f->base64 = off64 ? scalar_of(L, r, base, UG_DTYPE_I64) : UG_NONE;
+  f->base64 = off64 ? cast_in(L, r, base, UG_DTYPE_I64) : UG_NONE;
 }
 
 /* Offsets of a gather past the image's offset: i32, or i64 plus the
  * image's i64 offset when x may hold 2^31 elements or more. */
 static ug_kir_value_id_t widen(mm_lower_t *L, ug_kir_region_id_t body, const conv_fill_t *f, ug_kir_value_id_t off) {
   if (f->base64 == UG_NONE) return off;
-  ug_kir_type_t t64 = *ug_kir_value_type(L->k, off);
-  t64.t.dtype = UG_DTYPE_I64;
-  ug_kir_op_id_t o = ug_kir_begin(L->k, body, UG_KIR_EW, NULL);
-  L->k->ops.items[o].ew = UG_OP_CAST;
-  ug_kir_push_operand(L->k, o, ug_kir_val(off));
-  ug_attr_t a = {.key = UG_ATTR_TO};
-  a.u.dtype = UG_DTYPE_I64;
-  ug_kir_push_attr(L->k, o, ug_kir_attr_graph(a));
-  return tmath(L, body, UG_OP_ADD, ug_kir_push_result(L->k, o, &t64, NULL), f->base64);
+  return tmath(L, body, UG_OP_ADD, cast_in(L, body, ug_kir_val(off), UG_DTYPE_I64), f->base64);
 }
 
 /* A conv's k step: the [bm,bk] tile of w, and the [bk,bn] tile of X
@@ -883,7 +868,7 @@ ug_status_t ug_kir_lower_conv(ug_kir_module_t *km, const ug_plan_t *p, const ug_
       ug_kir_region_id_t r = L.k->body;
       ug_kir_value_id_t m = iota_plus(&L, r, 0, L.bm, 1, L.m0);
       ug_kir_operand_t wg = idx_op(&L, UG_OP_MUL, grp, ug_kir_imm(c.Cg * c.Mg * c.KS));
-      f.wrow = tmath(&L, r, UG_OP_ADD, mad(&L, r, m, c.KS, 0), scalar_of(&L, r, wg, UG_DTYPE_I32));
+      f.wrow = tmath(&L, r, UG_OP_ADD, mad(&L, r, m, c.KS, 0), cast_in(&L, r, wg, UG_DTYPE_I32));
     }
     acc = mm_loop(&L, head->loc, c.transpose ? convt_fill : conv_fill, &f);
   }
