@@ -15,6 +15,7 @@ typedef struct {
   bool batched;               /* Bo is not a static 1: views carry a batch axis */
   ug_kir_operand_t bi, m0, n0; /* this program's matrix, first row and column */
   int64_t bm, bn, bk;         /* the tiles: the target's, or fitted to static extents */
+  int64_t kdiv;               /* when not 0: a K step that divides it is preferred (fitted tiles) */
   ug_kir_value_id_t *tile;    /* per graph value of the epilogue: its [bm,bn] tile (f32 for floats) */
   ug_kir_value_id_t *params;  /* per step arg: its parameter, */
   ug_dim_t (*shp)[3];         /* its view */
@@ -213,6 +214,12 @@ static void mm_begin(mm_lower_t *L, ug_kir_module_t *km, const ug_plan_step_t *s
   L->bm = fit_tile(t, L->M, t->bm);
   L->bn = fit_tile(t, L->N, t->bn);
   L->bk = fit_tile(t, L->K, t->bk);
+  if (L->kdiv && t->fit) /* the largest multiple of fit up to the target's that divides kdiv */
+    for (int64_t d = t->bk / t->fit * t->fit; d >= t->fit; d -= t->fit)
+      if (L->kdiv % d == 0) {
+        L->bk = d;
+        break;
+      }
   L->batched = L->Bo != 1;
   size_t nv = L->g->values.len + 1;
   L->tile = ug_arena_alloc(km->arena, sizeof(ug_kir_value_id_t) * nv);
@@ -447,8 +454,9 @@ typedef struct {
   ug_dim_t N;                   /* images */
   const ug_type_t *rt;
   bool need_lo[UG_MAX_RANK], need_hi[UG_MAX_RANK]; /* taps that may fall before / past the input */
-  bool pointwise;               /* 1x1 taps, stride 1, no padding: X is x viewed as [N*G, Cg, P] */
+  bool pointwise;               /* 1x1 taps, stride 1, no padding: X is x viewed as [N*G, Cg, P] (nhwc: [N*P, C]) */
   bool transpose;               /* conv_transpose: w [C, Mg, k...], input position (o + pad - t*d) / s */
+  bool nhwc;                    /* conv_nhwc: x [N, S..., C], w [k..., C, M], y [N, O..., M] (one group) */
   int64_t wn;                   /* w's elements */
 } conv_shape_t;
 
@@ -461,9 +469,10 @@ static const int64_t *conv_ints(ug_graph_t *g, const ug_node_t *n, ug_attr_key_t
 /* The shape of a conv node, or UG_ERR_UNSUPPORTED naming why it is not lowered. */
 static ug_status_t conv_shape(ug_graph_t *g, const ug_node_t *n, conv_shape_t *c) {
   memset(c, 0, sizeof *c);
-  if (n->op != UG_OP_CONV && n->op != UG_OP_CONV_TRANSPOSE)
-    return not_lowered(g, n, "a contraction other than matmul, conv and conv_transpose (NCHW)");
+  if (n->op != UG_OP_CONV && n->op != UG_OP_CONV_TRANSPOSE && n->op != UG_OP_CONV_NHWC)
+    return not_lowered(g, n, "a contraction other than matmul, conv, conv_transpose and conv_nhwc");
   c->transpose = n->op == UG_OP_CONV_TRANSPOSE;
+  c->nhwc = n->op == UG_OP_CONV_NHWC;
   const ug_type_t *xt = ug_value_type(g, ug_node_operand(g, n, 0)), *wt = ug_value_type(g, ug_node_operand(g, n, 1));
   const ug_type_t *rt = ug_value_type(g, ug_node_result(g, n, 0));
   ug_value_id_t bv = n->num_operands > 2 ? ug_node_operand(g, n, 2) : UG_NONE;
@@ -481,21 +490,23 @@ static ug_status_t conv_shape(ug_graph_t *g, const ug_node_t *n, conv_shape_t *c
   for (int i = 1; i < xt->rank; i++)
     if (!UG_DIM_IS_STATIC(xt->dims[i]) || !UG_DIM_IS_STATIC(rt->dims[i]))
       return not_lowered(g, n, "a conv of symbolic channels or spatial extents");
-  /* conv: w [M, C/G, k...]; conv_transpose: w [C, M/G, k...] */
-  int64_t M = c->transpose ? wt->dims[1] * c->G : wt->dims[0];
-  c->Cg = c->transpose ? wt->dims[0] / (c->G > 0 ? c->G : 1) : wt->dims[1];
-  if (c->G < 1 || M % c->G || xt->dims[1] != c->Cg * c->G || rt->dims[1] != M ||
+  /* conv: w [M, C/G, k...]; conv_transpose: w [C, M/G, k...]; conv_nhwc: w [k..., C/G, M] */
+  int ch = c->nhwc ? xt->rank - 1 : 1, sp = c->nhwc ? 1 : 2, wk = c->nhwc ? 0 : 2; /* channel axis, first spatial axes */
+  int64_t M = c->transpose ? wt->dims[1] * c->G : c->nhwc ? wt->dims[c->sr + 1] : wt->dims[0];
+  c->Cg = c->transpose ? wt->dims[0] / (c->G > 0 ? c->G : 1) : wt->dims[c->nhwc ? c->sr : 1];
+  if (c->G < 1 || M % c->G || xt->dims[ch] != c->Cg * c->G || rt->dims[ch] != M ||
       (c->transpose && wt->dims[0] != xt->dims[1]))
     return not_lowered(g, n, "conv group and channel counts");
+  if (c->nhwc && c->G != 1) return not_lowered(g, n, "a grouped conv_nhwc (its groups are column ranges of the result's rows)");
   c->Mg = M / c->G;
   c->wn = 1;
   for (int i = 0; i < wt->rank; i++) c->wn *= wt->dims[i];
   c->KS = 1;
   c->HW = 1;
   for (int i = c->sr - 1; i >= 0; i--) {
-    c->S[i] = xt->dims[2 + i];
-    c->O[i] = rt->dims[2 + i];
-    c->ks[i] = wt->dims[2 + i];
+    c->S[i] = xt->dims[sp + i];
+    c->O[i] = rt->dims[sp + i];
+    c->ks[i] = wt->dims[wk + i];
     c->stride[i] = st ? st[i] : 1;
     c->dil[i] = dl ? dl[i] : 1;
     c->pb[i] = pd ? pd[i] : 0;
@@ -516,7 +527,7 @@ static ug_status_t conv_shape(ug_graph_t *g, const ug_node_t *n, conv_shape_t *c
                    c->O[i] == c->S[i];
   }
   /* offsets inside one image and the GEMM's extents in 32 bits */
-  if (c->HW * xt->dims[1] >= (1LL << 31) || c->Kg >= (1LL << 31) || P >= (1LL << 31) || P == 0 || c->Kg == 0 ||
+  if (c->HW * xt->dims[ch] >= (1LL << 31) || c->Kg >= (1LL << 31) || P >= (1LL << 31) || P == 0 || c->Kg == 0 ||
       c->wn >= (1LL << 31))
     return not_lowered(g, n, "a conv of more than 2^31 elements an image, or of none");
   c->N = xt->dims[0];
@@ -528,12 +539,25 @@ static ug_status_t conv_shape(ug_graph_t *g, const ug_node_t *n, conv_shape_t *c
  * Bo = N*G matrices of Mg x P: batch N or 1, channels M or 1, output
  * positions all O or all 1 (with groups: per image and channel, or
  * neither); its view [Bx, Mx, Px] (Bx dropped when Bo is 1), false when
- * it has none. */
+ * it has none.  conv_nhwc's result [N, O..., M] is one matrix of Bo = N*P
+ * rows (pixels) x M: the view [Rx, Mx]. */
 static bool conv_view(const conv_shape_t *c, ug_dim_t Bo, const ug_type_t *t, ug_dim_t *out, int *out_rank) {
   int R = c->rt->rank, r = t->rank;
   if (r > R) return false;
   ug_dim_t d[UG_MAX_RANK];
   for (int i = 0; i < R; i++) d[i] = i < R - r ? 1 : t->dims[i - (R - r)];
+  if (c->nhwc) { /* [N, O..., M] as one matrix of Bo = N*P rows: rows all or none, channels M or 1 */
+    bool all = true, none = true;
+    for (int i = 0; i + 1 < R; i++) {
+      all = all && d[i] == c->rt->dims[i];
+      none = none && d[i] == 1;
+    }
+    if ((!all && !none) || (d[R - 1] != 1 && d[R - 1] != c->rt->dims[R - 1])) return false;
+    out[0] = none ? 1 : Bo;
+    out[1] = d[R - 1];
+    *out_rank = 2;
+    return true;
+  }
   bool all = true, none = true;
   ug_dim_t P = 1;
   for (int i = 2; i < R; i++) {
@@ -558,6 +582,14 @@ typedef struct {
   ug_value_id_t x, w, b;
 } conv_ctx_t;
 
+/* conv_view's Bo: the result's matrices N*G, or conv_nhwc's rows N*P. */
+static ug_dim_t conv_outer(ug_dims_t *D, const conv_shape_t *c) {
+  if (!c->nhwc) return ug_dim_mul(D, c->N, c->G);
+  int64_t P = 1;
+  for (int i = 0; i < c->sr; i++) P *= c->O[i];
+  return ug_dim_mul(D, c->N, P);
+}
+
 static bool conv_view_ok(const void *ctx, const ug_type_t *t) {
   const conv_ctx_t *cc = ctx;
   ug_dim_t shp[3];
@@ -568,7 +600,7 @@ static bool conv_view_ok(const void *ctx, const ug_type_t *t) {
 static ug_status_t conv_check(ug_graph_t *g, const ug_node_id_t *nodes, uint32_t num_nodes, conv_shape_t *c) {
   const ug_node_t *head = &g->nodes.items[nodes[0]];
   UG_RETURN_IF_ERROR(conv_shape(g, head, c));
-  conv_ctx_t cc = {.c = c, .Bo = ug_dim_mul(g->module->dims, c->N, c->G), .x = ug_node_operand(g, head, 0),
+  conv_ctx_t cc = {.c = c, .Bo = conv_outer(g->module->dims, c), .x = ug_node_operand(g, head, 0),
                    .w = ug_node_operand(g, head, 1), .b = head->num_operands > 2 ? ug_node_operand(g, head, 2) : UG_NONE};
   /* the conv's own operands are parameters of other views */
   if (cc.x == cc.w || cc.x == cc.b || cc.w == cc.b) return not_lowered(g, head, "a value that is two operands of the conv");
@@ -793,6 +825,121 @@ static void convt_fill(mm_lower_t *L, ug_kir_region_id_t body, ug_kir_operand_t 
   *tb = ug_kir_gather(L->k, body, f->X, off, mask, 0.0, &btl);
 }
 
+/* ---- conv_nhwc: rows are output pixels ----
+ * conv_nhwc of x [N, S..., C], w [k..., C, M] (one group) into y [N, O...,
+ * M] is the GEMM y[q, m] = sum_k A[q, k] * w[k, m] over the N*P output
+ * pixels q (images included: no tile pads a small plane) and K = taps x C
+ * terms, k = (taps t, channel c), where A[q, k] is x at pixel q's input
+ * position o * stride - pad + t * dilation, channel c (zero in the
+ * padding).  A pixel's channels are contiguous in x: when a K step holds
+ * channels of one tap only (C a multiple of bk), A's tile is a gather of
+ * runs, one offset and one mask bit per row; otherwise one per element. */
+
+/* An index op in region r. */
+static ug_kir_operand_t idx_in(mm_lower_t *L, ug_kir_region_id_t r, ug_op_t op, ug_kir_operand_t a, ug_kir_operand_t b) {
+  bool imm = b.value == UG_NONE;
+  if (imm && ((op == UG_OP_MUL && b.imm == 1) || (op == UG_OP_ADD && b.imm == 0))) return a;
+  return ug_kir_index_op(L->k, r, op, a, b);
+}
+
+/* The rows' part, before the K loop: for pixel m0 + i (of image m0 / P +
+ * (m0 % P + i) / P), the input position of tap 0 along each spatial dim
+ * (f->i0) and the offset of its channel 0 (f->xo: in x, or with off64 in
+ * the image, the image's offset an i64 tile f->base64).  Rows past N*P
+ * read past x or nothing: they are never stored. */
+static void nhwc_rows(mm_lower_t *L, conv_fill_t *f, bool off64) {
+  const conv_shape_t *c = f->c;
+  ug_kir_region_id_t r = L->k->body;
+  int64_t P = 1, C = c->Cg;
+  for (int i = 0; i < c->sr; i++) P *= c->O[i];
+  ug_kir_operand_t img0 = idx_op(L, UG_OP_DIV, L->m0, ug_kir_imm(P)), p0 = idx_op(L, UG_OP_MOD, L->m0, ug_kir_imm(P));
+  ug_kir_value_id_t q = iota_plus(L, r, 0, L->bm, 1, p0), rem = tmath(L, r, UG_OP_MOD, q, konst(L, r, P));
+  ug_kir_value_id_t img = tmath(L, r, UG_OP_ADD, tmath(L, r, UG_OP_DIV, q, konst(L, r, P)), cast_in(L, r, img0, UG_DTYPE_I32));
+  ug_kir_value_id_t xo = UG_NONE;
+  for (int i = c->sr - 1; i >= 0; i--) {
+    ug_kir_value_id_t o = rem;
+    if (i > 0) {
+      o = tmath(L, r, UG_OP_MOD, rem, konst(L, r, c->O[i]));
+      rem = tmath(L, r, UG_OP_DIV, rem, konst(L, r, c->O[i]));
+    }
+    f->i0[i] = mad(L, r, o, c->stride[i], -c->pb[i]);
+    ug_kir_value_id_t part = mad(L, r, f->i0[i], c->xs[i] * C, 0);
+    xo = xo == UG_NONE ? part : tmath(L, r, UG_OP_ADD, xo, part);
+  }
+  f->base64 = UG_NONE;
+  if (off64) f->base64 = tmath(L, r, UG_OP_MUL, cast_in(L, r, ug_kir_val(img), UG_DTYPE_I64), cast_in(L, r, ug_kir_imm(c->HW * C), UG_DTYPE_I64));
+  else xo = tmath(L, r, UG_OP_ADD, xo, mad(L, r, img, c->HW * C, 0));
+  f->xo = xo;
+}
+
+/* Offsets past the image's: i64 plus the image's offset when f->base64 is
+ * set (its rows broadcast to off's shape). */
+static ug_kir_value_id_t nhwc_widen(mm_lower_t *L, ug_kir_region_id_t body, const conv_fill_t *f, ug_kir_value_id_t off) {
+  if (f->base64 == UG_NONE) return off;
+  const ug_kir_type_t *t = ug_kir_value_type(L->k, off);
+  ug_kir_value_id_t b = f->base64;
+  if (t->t.dims[1] != 1) b = bcast_to(L, body, b, t->t.dims[0], t->t.dims[1]);
+  return tmath(L, body, UG_OP_ADD, cast_in(L, body, ug_kir_val(off), UG_DTYPE_I64), b);
+}
+
+/* A conv_nhwc's k step: A [bm,bk] gathered from x (runs when the step is
+ * channels of one tap), B [bk,bn] loaded from w as [K, M]. */
+static void nhwc_fill(mm_lower_t *L, ug_kir_region_id_t body, ug_kir_operand_t kv, const void *ctx, ug_kir_value_id_t *ta,
+                      ug_kir_value_id_t *tb) {
+  const conv_fill_t *f = ctx;
+  const conv_shape_t *c = f->c;
+  ug_dtype_t dt = ug_kir_value_type(L->k, f->X)->t.dtype;
+  int64_t C = c->Cg;
+  ug_dim_t sa[2] = {L->bm, L->bk}, sb[2] = {L->bk, L->bn};
+  ug_kir_type_t atl = ug_kir_type_tile(dt, 2, sa), btl = ug_kir_type_tile(dt, 2, sb);
+  ug_kir_operand_t ib[2] = {kv, L->n0};
+  *tb = ug_kir_load(L->k, body, f->W, ib, 2, UG_NONE, &btl);
+  ug_kir_value_id_t mask = UG_NONE, off;
+  if (C % L->bk == 0) { /* one tap: index math, a [bm,1] offset and mask */
+    ug_kir_operand_t tap = idx_in(L, body, UG_OP_DIV, kv, ug_kir_imm(C)), toff = idx_in(L, body, UG_OP_MOD, kv, ug_kir_imm(C));
+    for (int i = c->sr - 1; i >= 0; i--) {
+      if (c->ks[i] == 1) continue;
+      ug_kir_operand_t t = tap;
+      if (i > 0) {
+        t = idx_in(L, body, UG_OP_MOD, tap, ug_kir_imm(c->ks[i]));
+        tap = idx_in(L, body, UG_OP_DIV, tap, ug_kir_imm(c->ks[i]));
+      }
+      ug_kir_operand_t td = idx_in(L, body, UG_OP_MUL, t, ug_kir_imm(c->dil[i]));
+      toff = idx_in(L, body, UG_OP_ADD, toff, idx_in(L, body, UG_OP_MUL, td, ug_kir_imm(c->xs[i] * C)));
+      if (!c->need_lo[i] && !c->need_hi[i]) continue;
+      ug_kir_value_id_t pos = tmath(L, body, UG_OP_ADD, f->i0[i], cast_in(L, body, td, UG_DTYPE_I32)), in[2] = {UG_NONE, UG_NONE};
+      if (c->need_lo[i]) in[0] = tmath(L, body, UG_OP_GREATER_EQUAL, pos, konst(L, body, 0));
+      if (c->need_hi[i]) in[1] = tmath(L, body, UG_OP_LESS, pos, konst(L, body, c->S[i]));
+      for (int j = 0; j < 2; j++)
+        if (in[j] != UG_NONE) mask = mask == UG_NONE ? in[j] : tmath(L, body, UG_OP_AND, mask, in[j]);
+    }
+    off = tmath(L, body, UG_OP_ADD, f->xo, cast_in(L, body, toff, UG_DTYPE_I32));
+  } else { /* per element: k = kv + iota along A's columns */
+    ug_kir_value_id_t kk = iota_plus(L, body, 1, 1, L->bk, kv), tap = tmath(L, body, UG_OP_DIV, kk, konst(L, body, C));
+    ug_kir_value_id_t coff = tmath(L, body, UG_OP_MOD, kk, konst(L, body, C));
+    if (c->Kg % L->bk) mask = bcast_to(L, body, tmath(L, body, UG_OP_LESS, kk, konst(L, body, c->Kg)), L->bm, L->bk);
+    for (int i = c->sr - 1; i >= 0; i--) {
+      if (c->ks[i] == 1) continue;
+      ug_kir_value_id_t t = tap;
+      if (i > 0) {
+        t = tmath(L, body, UG_OP_MOD, tap, konst(L, body, c->ks[i]));
+        tap = tmath(L, body, UG_OP_DIV, tap, konst(L, body, c->ks[i]));
+      }
+      ug_kir_value_id_t td = mad(L, body, t, c->dil[i], 0);
+      coff = tmath(L, body, UG_OP_ADD, coff, mad(L, body, td, c->xs[i] * C, 0));
+      if (!c->need_lo[i] && !c->need_hi[i]) continue;
+      ug_kir_value_id_t pos = tmath(L, body, UG_OP_ADD, bcast_to(L, body, f->i0[i], L->bm, L->bk), bcast_to(L, body, td, L->bm, L->bk));
+      ug_kir_value_id_t in[2] = {UG_NONE, UG_NONE};
+      if (c->need_lo[i]) in[0] = tmath(L, body, UG_OP_GREATER_EQUAL, pos, konst(L, body, 0));
+      if (c->need_hi[i]) in[1] = tmath(L, body, UG_OP_LESS, pos, konst(L, body, c->S[i]));
+      for (int j = 0; j < 2; j++)
+        if (in[j] != UG_NONE) mask = mask == UG_NONE ? in[j] : tmath(L, body, UG_OP_AND, mask, in[j]);
+    }
+    off = tmath(L, body, UG_OP_ADD, bcast_to(L, body, f->xo, L->bm, L->bk), bcast_to(L, body, coff, L->bm, L->bk));
+  }
+  *ta = ug_kir_gather(L->k, body, f->X, nhwc_widen(L, body, f, off), mask, 0.0, &atl);
+}
+
 ug_status_t ug_kir_lower_conv(ug_kir_module_t *km, const ug_plan_t *p, const ug_plan_step_t *s,
                               const ug_kir_mm_tiles_t *tiles, ug_kir_kernel_t **out) {
   *out = NULL;
@@ -807,11 +954,20 @@ ug_status_t ug_kir_lower_conv(ug_kir_module_t *km, const ug_plan_t *p, const ug_
   const ug_type_t *xt = ug_value_type(g, xv);
   ug_dtype_t dt = xt->dtype;
   mm_lower_t L = {.g = g, .D = km->dims, .t = tiles};
-  L.M = c.Mg;
+  int64_t P = 1;
+  for (int i = 0; i < c.sr; i++) P *= c.O[i];
+  ug_dim_t outer = conv_outer(L.D, &c);
   L.K = c.Kg;
-  L.N = 1;
-  for (int i = 0; i < c.sr; i++) L.N *= c.O[i];
-  L.Bo = ug_dim_mul(L.D, c.N, c.G);
+  if (c.nhwc) { /* one matrix: N*P pixels x M */
+    L.M = outer;
+    L.N = c.Mg;
+    L.Bo = 1;
+    L.kdiv = c.pointwise ? 0 : c.Cg;
+  } else { /* N*G matrices: Mg x P */
+    L.M = c.Mg;
+    L.N = P;
+    L.Bo = outer;
+  }
   mm_begin(&L, km, s, dt);
   for (uint32_t a = 0; a < s->num_args; a++) {
     ug_value_id_t v = s->arg_values[a];
@@ -819,9 +975,10 @@ ug_status_t ug_kir_lower_conv(ug_kir_module_t *km, const ug_plan_t *p, const ug_
     const ug_type_t *vt = ug_value_type(g, v);
     ug_dim_t shp[3];
     int rank = 0;
-    if (v == xv && c.pointwise) { /* [N*G, Cg, P], read as a matmul's B */
-      ug_dim_t xs[3] = {L.Bo, c.Cg, L.N};
-      if (L.Bo == 1) mm_param(&L, a, dt, xs + 1, 2);
+    if (v == xv && c.pointwise) { /* [N*G, Cg, P], read as a matmul's B; conv_nhwc: [N*P, C], its A */
+      ug_dim_t xs[3] = {L.Bo, c.Cg, P}, xh[2] = {L.M, c.Cg};
+      if (c.nhwc) mm_param(&L, a, dt, xh, 2);
+      else if (L.Bo == 1) mm_param(&L, a, dt, xs + 1, 2);
       else mm_param(&L, a, dt, xs, 3);
       continue;
     }
@@ -829,15 +986,21 @@ ug_status_t ug_kir_lower_conv(ug_kir_module_t *km, const ug_plan_t *p, const ug_
       mm_param(&L, a, dt, vt->dims, vt->rank);
       continue;
     }
-    if (v == wv) { /* [G, Mg, Kg] */
+    if (v == wv && c.nhwc) { /* [Kg, M] */
+      shp[rank++] = c.Kg;
+      shp[rank++] = c.Mg;
+    } else if (v == wv) { /* [G, Mg, Kg] */
       if (c.G > 1) shp[rank++] = c.G;
       shp[rank++] = c.Mg;
       shp[rank++] = c.Kg;
+    } else if (v == bv && c.nhwc) { /* [1, M] */
+      shp[rank++] = 1;
+      shp[rank++] = c.Mg;
     } else if (v == bv) { /* [G, Mg, 1] */
       if (c.G > 1) shp[rank++] = c.G;
       shp[rank++] = c.Mg;
       shp[rank++] = 1;
-    } else if (!conv_view(&c, L.Bo, vt, shp, &rank) || !dtype_ok(vt->dtype)) {
+    } else if (!conv_view(&c, outer, vt, shp, &rank) || !dtype_ok(vt->dtype)) {
       return ug_node_error(g, head, UG_ERR_INTERNAL, "conv kernel argument %u: view or dtype", a);
     }
     mm_param(&L, a, vt->dtype, shp, rank);
@@ -848,37 +1011,48 @@ ug_status_t ug_kir_lower_conv(ug_kir_module_t *km, const ug_plan_t *p, const ug_
   /* this program's group (matrix bi is image bi / G's group bi % G) */
   ug_kir_operand_t grp = c.G > 1 ? idx_op(&L, UG_OP_MOD, L.bi, ug_kir_imm(c.G)) : ug_kir_imm(0);
   conv_fill_t f = {.c = &c, .W = L.params[pw], .X = L.params[px]};
-  if (c.G > 1) f.ia[f.na++] = grp;
-  f.ia[f.na++] = L.m0;
-  f.ka = f.na++;
+  ug_dim_t xn = ug_type_numel(L.D, xt);
   ug_kir_value_id_t acc;
-  if (c.pointwise) {
-    mm_fill_t mf = {.A = f.W, .B = f.X, .na = f.na, .ka = f.ka};
-    memcpy(mf.ia, f.ia, sizeof mf.ia);
-    if (L.batched) mf.ib[mf.nb++] = L.bi;
-    mf.kb = mf.nb++;
-    mf.ib[mf.nb++] = L.n0;
+  if (c.nhwc && c.pointwise) { /* x [N*P, C] @ w [C, M] */
+    mm_fill_t mf = {.A = f.X, .B = f.W, .na = 2, .ka = 1, .nb = 2, .kb = 0};
+    mf.ia[0] = L.m0;
+    mf.ib[1] = L.n0;
     acc = mm_loop(&L, head->loc, mm_fill, &mf);
+  } else if (c.nhwc) {
+    /* offsets in 32 bits unless x, or the images rows past N*P would reach, hold 2^31 elements */
+    nhwc_rows(&L, &f, !UG_DIM_IS_STATIC(xn) || xn + (L.bm + 1) * c.HW * c.Cg >= (1LL << 31));
+    acc = mm_loop(&L, head->loc, nhwc_fill, &f);
   } else {
-    /* the offset of the group's first channel of the image in x: matrix bi's */
-    ug_kir_operand_t base = idx_op(&L, UG_OP_MUL, L.bi, ug_kir_imm(c.Cg * c.HW));
-    ug_dim_t xn = ug_type_numel(L.D, xt);
-    conv_columns(&L, &f, base, !UG_DIM_IS_STATIC(xn) || xn >= (1LL << 31));
-    if (c.transpose) { /* A's rows: m * KS in the group's weights */
-      ug_kir_region_id_t r = L.k->body;
-      ug_kir_value_id_t m = iota_plus(&L, r, 0, L.bm, 1, L.m0);
-      ug_kir_operand_t wg = idx_op(&L, UG_OP_MUL, grp, ug_kir_imm(c.Cg * c.Mg * c.KS));
-      f.wrow = tmath(&L, r, UG_OP_ADD, mad(&L, r, m, c.KS, 0), cast_in(&L, r, wg, UG_DTYPE_I32));
+    if (c.G > 1) f.ia[f.na++] = grp;
+    f.ia[f.na++] = L.m0;
+    f.ka = f.na++;
+    if (c.pointwise) {
+      mm_fill_t mf = {.A = f.W, .B = f.X, .na = f.na, .ka = f.ka};
+      memcpy(mf.ia, f.ia, sizeof mf.ia);
+      if (L.batched) mf.ib[mf.nb++] = L.bi;
+      mf.kb = mf.nb++;
+      mf.ib[mf.nb++] = L.n0;
+      acc = mm_loop(&L, head->loc, mm_fill, &mf);
+    } else {
+      /* the offset of the group's first channel of the image in x: matrix bi's */
+      ug_kir_operand_t base = idx_op(&L, UG_OP_MUL, L.bi, ug_kir_imm(c.Cg * c.HW));
+      conv_columns(&L, &f, base, !UG_DIM_IS_STATIC(xn) || xn >= (1LL << 31));
+      if (c.transpose) { /* A's rows: m * KS in the group's weights */
+        ug_kir_region_id_t r = L.k->body;
+        ug_kir_value_id_t m = iota_plus(&L, r, 0, L.bm, 1, L.m0);
+        ug_kir_operand_t wg = idx_op(&L, UG_OP_MUL, grp, ug_kir_imm(c.Cg * c.Mg * c.KS));
+        f.wrow = tmath(&L, r, UG_OP_ADD, mad(&L, r, m, c.KS, 0), cast_in(&L, r, wg, UG_DTYPE_I32));
+      }
+      acc = mm_loop(&L, head->loc, c.transpose ? convt_fill : conv_fill, &f);
     }
-    acc = mm_loop(&L, head->loc, c.transpose ? convt_fill : conv_fill, &f);
   }
-  if (bv != UG_NONE) { /* the bias, added to the f32 accumulator */
+  if (bv != UG_NONE) { /* the bias, added to the f32 accumulator: per row (NCHW) or column (NHWC) */
     ug_kir_operand_t idx[3];
     uint32_t ni = 0;
     if (c.G > 1) idx[ni++] = grp;
-    idx[ni++] = L.m0;
-    idx[ni++] = ug_kir_imm(0);
-    ug_dim_t bd[2] = {L.bm, 1}, sc[2] = {L.bm, L.bn};
+    idx[ni++] = c.nhwc ? ug_kir_imm(0) : L.m0;
+    idx[ni++] = c.nhwc ? L.n0 : ug_kir_imm(0);
+    ug_dim_t bd[2] = {c.nhwc ? 1 : L.bm, c.nhwc ? L.bn : 1}, sc[2] = {L.bm, L.bn};
     ug_kir_type_t lt = ug_kir_type_tile(dt, 2, bd), ft = ug_kir_type_tile(UG_DTYPE_F32, 2, sc);
     ug_kir_value_id_t b = ug_kir_load(L.k, L.k->body, L.params[pbias], idx, ni, UG_NONE, &lt);
     b = ug_kir_unary(L.k, L.k->body, UG_KIR_BROADCAST, cast_tile(&L, b, UG_DTYPE_F32), &ft);
@@ -892,14 +1066,14 @@ ug_status_t ug_kir_lower_conv(ug_kir_module_t *km, const ug_plan_t *p, const ug_
 
 ug_status_t ug_kir_contract_check(ug_graph_t *g, const ug_node_id_t *nodes, uint32_t num_nodes) {
   ug_op_t op = g->nodes.items[nodes[0]].op;
-  if (op == UG_OP_CONV || op == UG_OP_CONV_TRANSPOSE) return ug_kir_conv_check(g, nodes, num_nodes);
+  if (op != UG_OP_MATMUL) return ug_kir_conv_check(g, nodes, num_nodes);
   return ug_kir_matmul_check(g, nodes, num_nodes);
 }
 
 ug_status_t ug_kir_lower_contract(ug_kir_module_t *km, const ug_plan_t *p, const ug_plan_step_t *s,
                                   const ug_kir_mm_tiles_t *tiles, ug_kir_kernel_t **out) {
   ug_op_t op = s->kind == UG_STEP_NODE ? p->g->nodes.items[s->nodes[0]].op : UG_OP_MATMUL;
-  if (op == UG_OP_CONV || op == UG_OP_CONV_TRANSPOSE) return ug_kir_lower_conv(km, p, s, tiles, out);
+  if (op != UG_OP_MATMUL) return ug_kir_lower_conv(km, p, s, tiles, out);
   return ug_kir_lower_matmul(km, p, s, tiles, out);
 }
 

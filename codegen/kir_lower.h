@@ -127,6 +127,10 @@ ug_status_t ug_kir_matmul_check(ug_graph_t *g, const ug_node_id_t *nodes, uint32
  * a conv_transpose gathers w's tiles too, and x where the stride divides),
  * the bias added to the accumulator, then the epilogue as for a matmul
  * (operands: batch N or 1, channels M or 1, output positions all or none).
+ * A conv_nhwc (one group) is one GEMM of N*P pixels x M: its [bm,bk] tiles
+ * of x gathered (runs of a tap's channels when C is a multiple of bk), w
+ * [k..., C, M] loaded as [K, M], the bias per column (operands: pixels all
+ * or none, channels M or 1); 1x1, stride 1, unpadded: x loaded as [N*P, C].
  * x, w and the result f16, bf16 or f32 of one dtype, w and every extent but
  * the batch static, an image and the GEMM's extents below 2^31 elements.
  * Otherwise UG_ERR_UNSUPPORTED naming why; ug_kir_conv_check answers from
@@ -135,7 +139,13 @@ ug_status_t ug_kir_lower_conv(ug_kir_module_t *km, const ug_plan_t *p, const ug_
                               const ug_kir_mm_tiles_t *tiles, ug_kir_kernel_t **out);
 ug_status_t ug_kir_conv_check(ug_graph_t *g, const ug_node_id_t *nodes, uint32_t num_nodes);
 
-/* Either of the two, by the head's op (matmul, conv). */
+/* Whether op heads the contraction lowering's kernels: matmul, conv,
+ * conv_transpose, conv_nhwc. */
+static inline bool ug_kir_contract_op(ug_op_t op) {
+  return op == UG_OP_MATMUL || op == UG_OP_CONV || op == UG_OP_CONV_TRANSPOSE || op == UG_OP_CONV_NHWC;
+}
+
+/* Either of the two, by the head's op (matmul; conv, conv_transpose, conv_nhwc). */
 ug_status_t ug_kir_contract_check(ug_graph_t *g, const ug_node_id_t *nodes, uint32_t num_nodes);
 ug_status_t ug_kir_lower_contract(ug_kir_module_t *km, const ug_plan_t *p, const ug_plan_step_t *s,
                                   const ug_kir_mm_tiles_t *tiles, ug_kir_kernel_t **out);

@@ -56,7 +56,7 @@ ug_status_t ug_codegen_kir_text(ug_module_t *m, const char *targets, bool pipeli
       const ug_plan_step_t *s = &p.steps.items[si];
       ug_kir_kernel_t *kk;
       const ug_node_t *head = s->kind == UG_STEP_NODE ? &p.g->nodes.items[s->node] : NULL;
-      if (head && (head->op == UG_OP_MATMUL || head->op == UG_OP_CONV || head->op == UG_OP_CONV_TRANSPOSE)) {
+      if (head && ug_kir_contract_op(head->op)) {
         /* each target's kernel: the tensor-core one (software-pipelined
          * when asked), the CPU's plain form */
         ug_status_t ls = NULL;

@@ -163,6 +163,16 @@ static ug_status_t check_moved(ug_kverifier_t *v, ug_kir_op_id_t id, const ug_ki
   return NULL;
 }
 
+/* Whether a gather's offsets or mask of type a are per run of the tile
+ * t: t's shape with a last dim of 1 (element [..., j] reads at offset
+ * [..., 0] + j). */
+static bool runs_shape(const ug_type_t *a, const ug_type_t *t) {
+  if (a->rank != t->rank || a->rank == 0 || a->dims[a->rank - 1] != 1) return false;
+  for (int i = 0; i + 1 < a->rank; i++)
+    if (a->dims[i] != t->dims[i]) return false;
+  return true;
+}
+
 static ug_status_t check_mask(ug_kverifier_t *v, ug_kir_op_id_t id, uint32_t i, const ug_kir_type_t *tile) {
   UG_RETURN_IF_ERROR(want_value(v, id, i, UG_KT_TILE, "a bool mask tile"));
   const ug_kir_type_t *m = vtype(v, opnd(v, ug_kir_op(v->k, id), i)->value);
@@ -480,9 +490,9 @@ static ug_status_t check_op(ug_kverifier_t *v, ug_kir_op_id_t id) {
         if (i == 2 && t->t.dtype != UG_DTYPE_BOOL) return ERR("the mask must be bool");
         int64_t n = 0;
         bool scalar_ok = t->t.rank == 0 && ug_type_static_numel(&rt->t, &n) && n == 1;
-        if (!scalar_ok && !same_shape(&t->t, &rt->t))
-          return shape_mismatch(v, id, i == 1 ? "the offsets must have the tile's shape (a scalar for one element)"
-                                              : "the mask must have the tile's shape (a scalar for one element)", t, rt);
+        if (!scalar_ok && !same_shape(&t->t, &rt->t) && !runs_shape(&t->t, &rt->t))
+          return shape_mismatch(v, id, i == 1 ? "the offsets must have the tile's shape, or it with a last dim of 1 (runs; a scalar for one element)"
+                                              : "the mask must have the tile's shape, or it with a last dim of 1 (runs; a scalar for one element)", t, rt);
       }
       return NULL;
     }

@@ -628,12 +628,13 @@ static ug_status_t emit_via_kir(kctx_t *k, bool *out_done) {
   return st ? st : ug_cuda_emit_kir(k, kk);
 }
 
-/* A matmul, conv or conv_transpose step (alone or with its epilogue)
- * through the kernel IR: the contraction lowering, the software-pipeline
- * pass, kir_emit.c.
+/* A matmul, conv, conv_transpose or conv_nhwc step (alone or with its
+ * epilogue) through the kernel IR: the contraction lowering, the
+ * software-pipeline pass, kir_emit.c.
  * f16 and bf16 (128x128x32 tiles) and f32 (128x128x16, the arithmetic of
- * --precision); f16 / bf16 matmuls that split K over clusters (contract.c's
- * ug_cuda_mma16_split: the kernel IR has no cluster reduction yet), what
+ * --precision); f16 / bf16 matmuls and conv_nhwcs that split K over
+ * clusters (contract.c's ug_cuda_mma16_split: the kernel IR has no cluster
+ * reduction yet), what
  * the lowering does not take, convs of small output planes (below) and what
  * the emitter rejects (f32 convs with gathered tiles in 3xTF32: the NaN
  * fix-up reads B through a copy) stay with contract.c and conv.c
@@ -643,13 +644,13 @@ static ug_status_t emit_matmul_kir(kctx_t *k, bool *out_done) {
   const ug_plan_step_t *s = k->s;
   ug_graph_t *g = k->g;
   const ug_node_t *head = &g->nodes.items[s->node];
-  if (head->op != UG_OP_MATMUL && head->op != UG_OP_CONV && head->op != UG_OP_CONV_TRANSPOSE) return NULL;
+  if (!ug_kir_contract_op(head->op)) return NULL;
   const ug_type_t *at = ug_value_type(g, ug_node_operand(g, head, 0)), *bt = ug_value_type(g, ug_node_operand(g, head, 1));
   const ug_type_t *rt = ug_value_type(g, ug_node_result(g, head, 0));
   bool f32 = at->dtype == UG_DTYPE_F32;
   if ((at->dtype != UG_DTYPE_F16 && at->dtype != UG_DTYPE_BF16 && !f32) || at->rank < 2 || bt->rank < 2) return NULL;
   ug_dims_t *d = k->m->dims;
-  if (head->op != UG_OP_MATMUL) {
+  if (head->op == UG_OP_CONV || head->op == UG_OP_CONV_TRANSPOSE) {
     /* the lowering's programs are tiles of one image's output positions:
      * where they would pad those by more than a quarter (a 7x7 plane is 49
      * columns of 128), conv.c's columns across images do better (ResNet-50's
@@ -662,6 +663,13 @@ static ug_status_t emit_matmul_kir(kctx_t *k, bool *out_done) {
     ug_dim_t tiles = ug_dim_mul(d, ug_dim_ceildiv(d, at->dims[at->rank - 2], 128), ug_dim_ceildiv(d, bt->dims[bt->rank - 1], 128));
     for (int i = 0; i + 2 < rt->rank; i++) tiles = ug_dim_mul(d, tiles, rt->dims[i]);
     if (!f32 && ug_cuda_mma16_split(tiles, ug_dim_ceildiv(d, at->dims[at->rank - 1], 32)) > 1) return NULL;
+  }
+  if (head->op == UG_OP_CONV_NHWC) { /* [pixels, M] over K = taps x C: conv.c's split-K where it splits */
+    ug_dim_t pix = rt->dims[0], K = at->dims[at->rank - 1];
+    for (int i = 1; i + 1 < rt->rank; i++) pix = ug_dim_mul(d, pix, rt->dims[i]);
+    for (int i = 0; i + 2 < bt->rank; i++) K = ug_dim_mul(d, K, bt->dims[i]);
+    ug_dim_t tiles = ug_dim_mul(d, ug_dim_ceildiv(d, pix, 128), ug_dim_ceildiv(d, rt->dims[rt->rank - 1], 128));
+    if (!f32 && ug_cuda_mma16_split(tiles, ug_dim_ceildiv(d, K, 32)) > 1) return NULL;
   }
   ug_kir_kernel_t *kk;
   ug_status_t st = ug_kir_lower_contract(k->kir, k->plan, s, ug_kir_gpu_mm_tiles_for(at->dtype), &kk);

@@ -358,7 +358,9 @@ static ug_status_t emit_store(kemit_t *e, const ug_kir_op_data_t *o) {
 /* gather %buf, %offsets, %mask?: per register slot, the element at the
  * slot's offset, `other` where the mask is false or the offset is outside
  * the buffer (one unsigned compare against its element count).  Offsets
- * and mask have the tile's layout (same size), or are one scalar. */
+ * and mask have the tile's layout (same size), or are one scalar; or, for
+ * a tile of the stage layout, are per run (runs_gather). */
+static ug_status_t runs_gather(kemit_t *e, const ug_kir_op_data_t *o);
 static ug_status_t emit_gather(kemit_t *e, const ug_kir_op_data_t *o) {
   ug_kir_value_id_t r = ug_kir_result(e->kk, o, 0);
   const ug_kir_type_t *rt = ug_kir_value_type(e->kk, r);
@@ -367,6 +369,9 @@ static ug_status_t emit_gather(kemit_t *e, const ug_kir_op_data_t *o) {
   ug_kir_value_id_t mask = o->num_operands > 2 ? ug_kir_operand(e->kk, o, 2)->value : UG_NONE;
   const ug_kir_type_t *bt = ug_kir_value_type(e->kk, buf);
   if (bt->kind != UG_KT_GLOBAL) return ck_err(e, o, "not a global buffer");
+  const ug_kir_type_t *ot = ug_kir_value_type(e->kk, off);
+  if (ot->t.rank == rt->t.rank && rt->t.rank >= 1 && ot->t.dims[rt->t.rank - 1] == 1 && rt->t.dims[rt->t.rank - 1] != 1)
+    return runs_gather(e, o);
   ug_dtype_t dt = rt->t.dtype;
   const char *ct = ug_cuda_ctype(dt);
   int64_t S = ck_tile_size(rt), P = slots(e, r);
@@ -397,6 +402,56 @@ static ug_status_t emit_gather(kemit_t *e, const ug_kir_op_data_t *o) {
   fprintf(e->f, "#pragma unroll\n    for (int q = 0; q < %lld; q++) {\n", (long long)P);
   fprintf(e->f, "      const int64_t o = (int64_t)v%u%s;\n", off, os ? "" : "[q]");
   fprintf(e->f, "      v%u[q] = (%s) && (uint64_t)o < n ? %s : %s;\n    }\n  }\n", r, mexpr, ld, other);
+  return NULL;
+}
+
+/* A gather of runs into a tile of the stage layout: a thread's chunk of W
+ * slots lies in one row, so it is one run's W consecutive elements from
+ * the row's offset plus the chunk's first column; a 16-byte load where the
+ * run's mask holds, the chunk is inside the buffer and aligned, else
+ * element by element as a plain gather. */
+static ug_status_t runs_gather(kemit_t *e, const ug_kir_op_data_t *o) {
+  ug_kir_value_id_t r = ug_kir_result(e->kk, o, 0), buf = ug_kir_operand(e->kk, o, 0)->value, off = ug_kir_operand(e->kk, o, 1)->value;
+  ug_kir_value_id_t mask = o->num_operands > 2 ? ug_kir_operand(e->kk, o, 2)->value : UG_NONE;
+  const ug_kir_type_t *rt = ug_kir_value_type(e->kk, r), *bt = ug_kir_value_type(e->kk, buf);
+  if (!ck_stage_val(e, r) || rt->t.rank != 2) return ck_err(e, o, "a gather of runs outside a shared stage's fill");
+  const ck_stage_t *sg = ck_stage_of(e, r);
+  ug_dtype_t dt = rt->t.dtype;
+  bool raw = ck_stage_raw(e, r);
+  const char *ct = raw ? ug_cuda_stype(dt) : ug_cuda_ctype(dt), *sty = ug_cuda_stype(dt);
+  long long W = sg->W, P = sg->P;
+  char other[96], ld[256], ldv[256], src[96], n[UG_CUDA_PROD], row[256], col[256];
+  ck_other_expr(ug_kir_op_attr(e->kk, o, UG_KATTR_OTHER), ug_cuda_ctype(dt), other, sizeof other);
+  if (raw) {
+    char of[96];
+    snprintf(of, sizeof of, "%s", other);
+    ug_cuda_store_expr(dt, of, other, sizeof other);
+  }
+  ug_cuda_prodstr(&bt->t, 0, bt->t.rank, n, sizeof n);
+  uint32_t a = e->kk->values.items[buf].index;
+  snprintf(src, sizeof src, "a%u[o]", a);
+  if (raw) snprintf(ld, sizeof ld, "%s", src);
+  else ug_cuda_load_expr(dt, src, ld, sizeof ld);
+  if (raw) snprintf(ldv, sizeof ldv, "w.e[h]");
+  else ug_cuda_load_expr(dt, "w.e[h]", ldv, sizeof ldv);
+  stage_rc(e, sg, "q", row, sizeof row, col, sizeof col);
+  /* the vector path needs the run's mask bit, the same for the chunk */
+  bool mrun = mask == UG_NONE || ck_tile_size(ug_kir_value_type(e->kk, mask)) == 1 ||
+              ug_kir_value_type(e->kk, mask)->t.dims[1] == 1;
+  char m[64];
+  if (mask == UG_NONE) snprintf(m, sizeof m, "true");
+  else snprintf(m, sizeof m, "v%u%s", mask, ck_tile_size(ug_kir_value_type(e->kk, mask)) == 1 ? "" : "[q]");
+  fprintf(e->f, "  %s v%u[%lld];\n  {\n    const uint64_t n = (uint64_t)(%s);\n", ct, r, P, n);
+  fprintf(e->f, "#pragma unroll\n    for (int j = 0; j < %lld; j++) {\n", P / W);
+  fprintf(e->f, "      int q = j * %lld;\n", W);
+  fprintf(e->f, "      const int64_t o0 = (int64_t)v%u[q] + %s;\n", off, col);
+  fprintf(e->f, "      if ((%s) && o0 >= 0 && (uint64_t)o0 + %lld <= n && ((unsigned long long)(a%u + o0) & 15) == 0) {\n",
+          mrun ? m : "false", W, a);
+  fprintf(e->f, "        const ug_vec<%s, %lld> w = *reinterpret_cast<const ug_vec<%s, %lld> *>(a%u + o0);\n", sty, W, sty, W, a);
+  fprintf(e->f, "#pragma unroll\n        for (int h = 0; h < %lld; h++) v%u[q + h] = %s;\n        continue;\n      }\n", W, r, ldv);
+  fprintf(e->f, "#pragma unroll\n      for (int h = 0; h < %lld; h++, q++) {\n", W);
+  fprintf(e->f, "        const int64_t o = (int64_t)v%u[q] + %s;\n", off, col);
+  fprintf(e->f, "        v%u[q] = (%s) && (uint64_t)o < n ? %s : %s;\n      }\n    }\n  }\n", r, m, ld, other);
   return NULL;
 }
 

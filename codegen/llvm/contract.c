@@ -186,7 +186,7 @@ ug_status_t ug_cg_contract_scratch(ug_graph_t *g, const ug_node_id_t *nodes, uin
   *out_result = false;
   const ug_node_t *head = ug_node(g, nodes[0]);
   /* a matmul or conv the kernel-IR lowering takes needs nothing (lower.c) */
-  if (head->op == UG_OP_MATMUL || head->op == UG_OP_CONV || head->op == UG_OP_CONV_TRANSPOSE) {
+  if (ug_kir_contract_op(head->op)) {
     ug_status_t st = ug_kir_contract_check(g, nodes, num_nodes);
     if (!st) return NULL;
     ug_status_free(st);

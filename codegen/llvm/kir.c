@@ -494,6 +494,15 @@ static LLVMValueRef linear_in(kemit_t *e, const ug_type_t *t, const ug_type_t *c
   return idx;
 }
 
+/* Tile v (of shape c with some dims 1) at the current element of the
+ * group's tile type c: its element there, along size-1 dims element 0. */
+static LLVMValueRef read_bcast(kemit_t *e, ug_kir_value_id_t v, const ug_type_t *c) {
+  const kval_t *x = &e->vals[v];
+  if (x->kind == K_UNIFORM || x->kind == K_INDEX || (x->kind == K_ELEM && x->group == e->cur)) return x->v;
+  UG_ASSERT(x->buf);
+  return buf_load(e, x->buf, kc_vtype(e, v)->t.dtype, linear_in(e, &kc_vtype(e, v)->t, c, -1));
+}
+
 static void set_elem(kemit_t *e, ug_kir_value_id_t v, LLVMValueRef x) {
   kval_t *r = &e->vals[v];
   r->v = x;
@@ -639,8 +648,8 @@ static void emit_access(kemit_t *e, const ug_kir_op_data_t *o, bool in_loop) {
 }
 
 /* gather: the element at the current element's flat offset (or of the
- * uniform offset), `other` unless the mask holds and the offset is inside
- * the buffer. */
+ * uniform offset; of runs: the row's offset plus the column), `other`
+ * unless the mask holds and the offset is inside the buffer. */
 static void emit_gather(kemit_t *e, const ug_kir_op_data_t *o, bool in_loop) {
   ug_cg_t *cg = e->cg;
   ug_kir_value_id_t r = ug_kir_result(e->k, o, 0), bv = kc_opnd_value(e, o, 0), ov = kc_opnd_value(e, o, 1);
@@ -648,9 +657,14 @@ static void emit_gather(kemit_t *e, const ug_kir_op_data_t *o, bool in_loop) {
   const kglobal_t *g = &e->globals[gv->param];
   kaccess_t a = {.base = gv->buf, .dt = kc_vtype(e, bv)->t.dtype, .g = g};
   LLVMValueRef n = kc_vtype(e, bv)->t.rank ? ug_cg_imul(cg, g->dims[0], g->strides[0]) : ug_cg_i64(cg, 1);
-  LLVMValueRef off = ug_cg_convert(cg, read_elem(e, ov), kc_vtype(e, ov)->t.dtype, UG_DTYPE_I64);
+  const ug_type_t *rt = &kc_vtype(e, r)->t;
+  LLVMValueRef off = ug_cg_convert(cg, in_loop ? read_bcast(e, ov, rt) : read_elem(e, ov), kc_vtype(e, ov)->t.dtype, UG_DTYPE_I64);
+  const ug_type_t *otp = &kc_vtype(e, ov)->t;
+  if (in_loop && otp->rank == rt->rank && rt->rank && otp->dims[rt->rank - 1] == 1 && rt->dims[rt->rank - 1] != 1)
+    off = ug_cg_iadd(cg, off, tile_coord(e, rt, rt->rank - 1)); /* runs */
   LLVMValueRef ok = kc_in_range(e, off, n);
-  if (o->num_operands > 2) ok = LLVMBuildAnd(cg->b, ok, read_elem(e, kc_opnd_value(e, o, 2)), "");
+  if (o->num_operands > 2)
+    ok = LLVMBuildAnd(cg->b, ok, in_loop ? read_bcast(e, kc_opnd_value(e, o, 2), rt) : read_elem(e, kc_opnd_value(e, o, 2)), "");
   LLVMValueRef x = guarded_load(e, ok, &a, off, other_of(e, o, a.dt));
   if (in_loop) set_elem(e, r, x);
   else e->vals[r].v = x;
@@ -787,17 +801,7 @@ static ug_status_t emit_group_body(kemit_t *e, const group_t *g) {
       set_elem(e, r, ug_cg_round_to(cg, x, rt->dtype));
       break;
     }
-    case UG_KIR_BROADCAST: {
-      ug_kir_value_id_t x = kc_opnd_value(e, o, 0);
-      const kval_t *xv = &e->vals[x];
-      if (xv->kind == K_ELEM && xv->group == e->cur) {
-        set_elem(e, r, xv->v);
-      } else {
-        UG_ASSERT(xv->buf);
-        set_elem(e, r, buf_load(e, xv->buf, rt->dtype, linear_in(e, &kc_vtype(e, x)->t, rt, -1)));
-      }
-      break;
-    }
+    case UG_KIR_BROADCAST: set_elem(e, r, read_bcast(e, kc_opnd_value(e, o, 0), rt)); break;
     case UG_KIR_RESHAPE: set_elem(e, r, read_elem(e, kc_opnd_value(e, o, 0))); break;
     case UG_KIR_REDUCE: {
       ug_kir_value_id_t x = kc_opnd_value(e, o, 0);

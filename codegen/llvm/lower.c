@@ -211,7 +211,7 @@ static ug_status_t lower_to_kir(ug_kir_module_t *km, const ug_plan_t *p, const u
   /* a matmul or conv (with its epilogue) the contraction lowering takes:
    * the plan gave it no scratch (ug_cg_contract_scratch), so it must lower */
   ug_op_t hop = ug_node(p->g, s->nodes[0])->op;
-  if (hop == UG_OP_MATMUL || hop == UG_OP_CONV || hop == UG_OP_CONV_TRANSPOSE) {
+  if (ug_kir_contract_op(hop)) {
     ug_status_t cs = ug_kir_contract_check(p->g, s->nodes, s->num_nodes);
     if (!cs) return ug_kir_lower_contract(km, p, s, &ug_kir_cpu_mm_tiles, out);
     ug_status_free(cs);
@@ -343,7 +343,7 @@ ug_status_t ug_cg_lower_plan(ug_cg_t *cg, const ug_plan_t *p, LLVMValueRef *out_
     bool fused_con = s->kind == UG_STEP_NODE && s->num_nodes > 1 &&
                      ug_op_info(ug_node(p->g, s->nodes[0])->op)->category == UG_CAT_CON;
     ug_op_t hop = s->kind == UG_STEP_NODE ? ug_node(p->g, s->nodes[0])->op : UG_OP_MATMUL;
-    if (!fused_con || hop == UG_OP_MATMUL || hop == UG_OP_CONV || hop == UG_OP_CONV_TRANSPOSE) UG_RETURN_IF_ERROR(lower_to_kir(km, p, s, &kk));
+    if (!fused_con || ug_kir_contract_op(hop)) UG_RETURN_IF_ERROR(lower_to_kir(km, p, s, &kk));
     if (kk) fused_con = false;
     if (fused_con) UG_RETURN_IF_ERROR(plan_con_kernel(km, p, s, &con));
     if (!fused_con && !kk && s->kind == UG_STEP_NODE && s->num_nodes > 1)

@@ -190,8 +190,19 @@ def mma_offset_bf16():
     return {}, {"A": A, "B": B, "C": np.full((5, 7), 7, np.float32)}, {"C": A.astype(np.float64) @ B}, 1e-6
 
 
+def gather_runs():
+    x = rng.uniform(-1, 1, 60).astype(np.float32)
+    y = np.full((4, 8), -1, np.float32)
+    for i in (0, 1, 3):
+        for j in range(8):
+            o = 19 * i - 3 + j
+            if 0 <= o < 60:
+                y[i, j] = x[o]
+    return {}, {"x": x}, {"y": y}, 0
+
+
 CASES = [softmax_rows, softmax_online, causal_mask, rms_norm, masked, reduce_axes, f16_chain, ew_rows, big_scratch, ragged,
-         gather, shared_stages, mma_registers, mma_stages, mma_stages_bf16, mma_offset, mma_offset_bf16]
+         gather, shared_stages, mma_registers, mma_stages, mma_stages_bf16, mma_offset, mma_offset_bf16, gather_runs]
 
 
 def fmt(a):
