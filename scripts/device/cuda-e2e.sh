@@ -27,7 +27,7 @@ prepare)
       "$build/tools/ugcc" "$g" --target=cuda -o "$dst/cases/$n.so"
     fi
     # f32 contractions on tensor cores: every --precision (the inputs are exact in each)
-    case $n in *f32_tc* | *transpose_f32*)
+    case $n in *f32_tc* | *transpose_f32* | conv_nhwc_f32*)
       for p in tf32 fp16 bf16; do "$build/tools/ugcc" "$g" --target=cuda --precision=$p -o "$dst/cases/$n.$p.so"; done ;;
     esac
     # NCHW convs and conv_transposes as the graph has them (--layout=keep): the kernel-IR implicit
