@@ -16,6 +16,9 @@ typedef struct {
   ug_kir_operand_t bi, m0, n0; /* this program's matrix, first row and column */
   int64_t bm, bn, bk;         /* the tiles: the target's, or fitted to static extents */
   int64_t kdiv;               /* when not 0: a K step that divides it is preferred (fitted tiles) */
+  int split;                  /* programs a tile's K is split over (a cluster), 1: none */
+  ug_kir_operand_t crank, csize; /* with split: this program's cluster rank, the cluster's size */
+  ug_kir_region_id_t er;      /* where the epilogue goes: the body, or with split rank 0's `if` */
   ug_kir_value_id_t *tile;    /* per graph value of the epilogue: its [bm,bn] tile (f32 for floats) */
   ug_kir_value_id_t *params;  /* per step arg: its parameter, */
   ug_dim_t (*shp)[3];         /* its view */
@@ -98,10 +101,10 @@ static ug_kir_value_id_t cast_in(mm_lower_t *L, ug_kir_region_id_t r, ug_kir_ope
   return ug_kir_push_result(L->k, o, &t, NULL);
 }
 
-/* Tile x in dtype `to` (itself when it has it), at the kernel's top level. */
+/* Tile x in dtype `to` (itself when it has it), in the epilogue's region. */
 static ug_kir_value_id_t cast_tile(mm_lower_t *L, ug_kir_value_id_t x, ug_dtype_t to) {
   if (ug_kir_value_type(L->k, x)->t.dtype == to) return x;
-  return cast_in(L, L->k->body, ug_kir_val(x), to);
+  return cast_in(L, L->er, ug_kir_val(x), to);
 }
 
 /* The tile of an epilogue operand read from parameter p (view shp): loaded
@@ -111,12 +114,12 @@ static ug_kir_value_id_t operand_tile(mm_lower_t *L, ug_kir_value_id_t p, const 
   uint32_t ni = view_index(L, shp, rank, idx);
   ug_dim_t td[2] = {shp[rank - 2] == 1 ? 1 : L->bm, shp[rank - 1] == 1 ? 1 : L->bn};
   ug_kir_type_t lt = ug_kir_type_tile(dt, 2, td);
-  ug_kir_value_id_t x = ug_kir_load(L->k, L->k->body, p, idx, ni, UG_NONE, &lt);
+  ug_kir_value_id_t x = ug_kir_load(L->k, L->er, p, idx, ni, UG_NONE, &lt);
   x = cast_tile(L, x, ug_dtype_compute(dt));
   if (td[0] != L->bm || td[1] != L->bn) {
     ug_dim_t fd[2] = {L->bm, L->bn};
     ug_kir_type_t ft = ug_kir_type_tile(ug_dtype_compute(dt), 2, fd);
-    x = ug_kir_unary(L->k, L->k->body, UG_KIR_BROADCAST, x, &ft);
+    x = ug_kir_unary(L->k, L->er, UG_KIR_BROADCAST, x, &ft);
   }
   return x;
 }
@@ -229,7 +232,10 @@ static void mm_begin(mm_lower_t *L, ug_kir_module_t *km, const ug_plan_step_t *s
   L->rank = ug_arena_alloc(km->arena, sizeof(int) * (s->num_args + 1));
   ug_kir_kernel_t *k = ug_kir_kernel_create(km, s->kernel_name);
   L->k = k;
+  L->er = k->body;
   k->warps = (uint32_t)t->warps;
+  L->split = t->split > 1 ? t->split : 1;
+  if (L->split > 1) k->cluster = (uint32_t)L->split;
   ug_dim_t sa[2] = {L->bm, L->bk}, sb[2] = {L->bk, L->bn};
   ug_kir_type_t ast = ug_kir_type_shared(dt, 2, sa, 1), bst = ug_kir_type_shared(dt, 2, sb, 1);
   L->As = ug_kir_alloc(k, &ast, "As");
@@ -249,16 +255,22 @@ static int arg_of(const ug_plan_step_t *s, ug_value_id_t v) {
   return -1;
 }
 
-/* The grid and this program's matrix and tile: Bo x tiles, the tiles of a
- * matrix in groups of 8 row tiles that sweep the column tiles together
- * (their A rows and B columns are shared in L2 by the blocks running at
- * once). */
+/* The grid and this program's matrix and tile: Bo x tiles (x split, the
+ * programs of a cluster consecutive), the tiles of a matrix in groups of 8
+ * row tiles that sweep the column tiles together (their A rows and B
+ * columns are shared in L2 by the blocks running at once). */
 static void mm_programs(mm_lower_t *L) {
   ug_dims_t *D = L->D;
   ug_dim_t tm = ug_dim_ceildiv(D, L->M, L->bm), tn = ug_dim_ceildiv(D, L->N, L->bn), per = ug_dim_mul(D, tm, tn);
-  ug_dim_t grid = ug_dim_mul(D, per, L->Bo);
+  ug_dim_t grid = ug_dim_mul(D, ug_dim_mul(D, per, L->Bo), L->split);
   ug_kir_set_grid(L->k, 1, &grid);
-  ug_kir_operand_t pid = ug_kir_val(ug_kir_program_id(L->k, L->k->body, 0)), id = pid;
+  ug_kir_operand_t pid = ug_kir_val(ug_kir_program_id(L->k, L->k->body, 0));
+  if (L->split > 1) { /* a cluster of split programs a tile */
+    pid = idx_op(L, UG_OP_DIV, pid, ug_kir_imm(L->split));
+    L->crank = ug_kir_val(ug_kir_index_value(L->k, L->k->body, UG_KIR_CLUSTER_RANK));
+    L->csize = ug_kir_val(ug_kir_index_value(L->k, L->k->body, UG_KIR_CLUSTER_SIZE));
+  }
+  ug_kir_operand_t id = pid;
   L->bi = ug_kir_imm(0);
   if (L->batched) {
     L->bi = idx_op(L, UG_OP_DIV, pid, ug_kir_imm(per));
@@ -281,7 +293,9 @@ static void mm_programs(mm_lower_t *L) {
  * returns them; they are stored into one-stage shared buffers, `barrier`,
  * `mma` from shared memory into the f32 accumulator, `barrier`.
  * pipeline(S) allows the software-pipeline pass up to S stages.  Returns
- * the accumulator after the loop. */
+ * the accumulator after the loop; with a split, this rank's k tiles only,
+ * then the cluster's sum, and the epilogue's region becomes the `if` of
+ * rank 0. */
 typedef void (*mm_fill_fn)(mm_lower_t *L, ug_kir_region_id_t body, ug_kir_operand_t kv, const void *ctx,
                            ug_kir_value_id_t *ta, ug_kir_value_id_t *tb);
 
@@ -292,8 +306,15 @@ static ug_kir_value_id_t mm_loop(mm_lower_t *L, const char *loc, mm_fill_fn fill
   ug_kir_type_t acct = ug_kir_type_tile(UG_DTYPE_F32, 2, sc);
   ug_kir_value_id_t acc0 = ug_kir_splat(k, k->body, 0.0, &acct);
   ug_kir_region_id_t body;
-  ug_kir_op_id_t loop = ug_kir_for(k, k->body, ug_kir_imm(0), ug_kir_imm(L->K), ug_kir_imm(L->bk), &acc0, 1,
-                                   (uint32_t)L->t->stages, &body);
+  ug_kir_operand_t lb = ug_kir_imm(0), ub = ug_kir_imm(L->K);
+  if (L->split > 1) { /* this rank's k tiles: [rank * c, (rank + 1) * c) of ceil(K / bk), cut at K */
+    ug_dim_t kt = ug_dim_ceildiv(L->D, L->K, L->bk);
+    ug_kir_operand_t per = idx_op(L, UG_OP_DIV, idx_op(L, UG_OP_ADD, L->csize, ug_kir_imm(ug_dim_sub(L->D, kt, 1))), L->csize);
+    ug_kir_operand_t chunk = idx_op(L, UG_OP_MUL, per, ug_kir_imm(L->bk));
+    lb = idx_op(L, UG_OP_MIN, idx_op(L, UG_OP_MUL, L->crank, chunk), ug_kir_imm(L->K));
+    ub = idx_op(L, UG_OP_MIN, idx_op(L, UG_OP_ADD, lb, chunk), ug_kir_imm(L->K));
+  }
+  ug_kir_op_id_t loop = ug_kir_for(k, k->body, lb, ub, ug_kir_imm(L->bk), &acc0, 1, (uint32_t)L->t->stages, &body);
   ug_kir_region_t *br = ug_kir_region(k, body);
   ug_kir_operand_t kv = ug_kir_val(ug_kir_region_arg(k, br, 0));
   ug_kir_value_id_t c = ug_kir_region_arg(k, br, 1);
@@ -307,7 +328,20 @@ static ug_kir_value_id_t mm_loop(mm_lower_t *L, const char *loc, mm_fill_fn fill
   k->ops.items[k->ops.len - 1].loc = loc;
   ug_kir_barrier(k, body);
   ug_kir_yield(k, body, &c1, 1);
-  return ug_kir_result(k, ug_kir_op(k, loop), 0);
+  ug_kir_value_id_t acc = ug_kir_result(k, ug_kir_op(k, loop), 0);
+  if (L->split > 1) { /* the cluster's sum in rank 0, which alone goes on */
+    ug_kir_op_id_t o = ug_kir_begin(k, k->body, UG_KIR_CLUSTER_REDUCE, loc);
+    ug_kir_push_operand(k, o, ug_kir_val(acc));
+    ug_kir_push_attr(k, o, ug_kir_attr_op(UG_KATTR_COMBINE, UG_OP_ADD));
+    acc = ug_kir_push_result(k, o, &acct, NULL);
+    ug_kir_operand_t z[2] = {L->crank, ug_kir_imm(0)};
+    ug_kir_type_t bt = ug_kir_type_tile(UG_DTYPE_BOOL, 0, NULL);
+    ug_kir_value_id_t first = ug_kir_ew(k, k->body, UG_OP_EQUAL, z, 2, &bt);
+    ug_kir_region_id_t then, els;
+    ug_kir_if(k, k->body, first, NULL, 0, &then, &els);
+    L->er = then;
+  }
+  return acc;
 }
 
 /* The epilogue on the accumulator tile (the head's result rv, rounded to
@@ -340,7 +374,7 @@ static ug_status_t mm_epilogue(mm_lower_t *L, const ug_plan_step_t *s, ug_value_
     ug_dtype_t odt = ug_value_type(g, ug_node_result(g, n, 0))->dtype;
     bool round = n->op == UG_OP_CAST && ug_dtype_compute(odt) != odt;
     ug_kir_type_t tt = ug_kir_type_tile(round ? odt : ug_dtype_compute(odt), 2, sc);
-    ug_kir_op_id_t o = ug_kir_begin(k, k->body, UG_KIR_EW, n->loc);
+    ug_kir_op_id_t o = ug_kir_begin(k, L->er, UG_KIR_EW, n->loc);
     k->ops.items[o].ew = n->op;
     for (uint32_t j = 0; j < n->num_operands; j++) ug_kir_push_operand(k, o, ug_kir_val(xs[j]));
     const ug_attr_t *attrs = ug_node_attrs(g, n);
@@ -357,7 +391,7 @@ static ug_status_t mm_epilogue(mm_lower_t *L, const ug_plan_step_t *s, ug_value_
     ug_kir_operand_t idx[3];
     uint32_t ni = view_index(L, L->shp[a], L->rank[a], idx);
     ug_kir_value_id_t t = cast_tile(L, L->tile[v], ug_value_type(g, v)->dtype);
-    ug_kir_store(k, k->body, L->params[a], idx, ni, t, UG_NONE);
+    ug_kir_store(k, L->er, L->params[a], idx, ni, t, UG_NONE);
   }
   return NULL;
 }
@@ -618,6 +652,16 @@ static ug_status_t conv_check(ug_graph_t *g, const ug_node_id_t *nodes, uint32_t
 ug_status_t ug_kir_conv_check(ug_graph_t *g, const ug_node_id_t *nodes, uint32_t num_nodes) {
   conv_shape_t c;
   return conv_check(g, nodes, num_nodes, &c);
+}
+
+bool ug_kir_conv_gathers(ug_graph_t *g, const ug_node_t *n) {
+  conv_shape_t c;
+  ug_status_t st = conv_shape(g, n, &c);
+  if (st) {
+    ug_status_free(st);
+    return false;
+  }
+  return !c.pointwise;
 }
 
 typedef struct {
@@ -1054,10 +1098,10 @@ ug_status_t ug_kir_lower_conv(ug_kir_module_t *km, const ug_plan_t *p, const ug_
     idx[ni++] = c.nhwc ? L.n0 : ug_kir_imm(0);
     ug_dim_t bd[2] = {c.nhwc ? 1 : L.bm, c.nhwc ? L.bn : 1}, sc[2] = {L.bm, L.bn};
     ug_kir_type_t lt = ug_kir_type_tile(dt, 2, bd), ft = ug_kir_type_tile(UG_DTYPE_F32, 2, sc);
-    ug_kir_value_id_t b = ug_kir_load(L.k, L.k->body, L.params[pbias], idx, ni, UG_NONE, &lt);
-    b = ug_kir_unary(L.k, L.k->body, UG_KIR_BROADCAST, cast_tile(&L, b, UG_DTYPE_F32), &ft);
+    ug_kir_value_id_t b = ug_kir_load(L.k, L.er, L.params[pbias], idx, ni, UG_NONE, &lt);
+    b = ug_kir_unary(L.k, L.er, UG_KIR_BROADCAST, cast_tile(&L, b, UG_DTYPE_F32), &ft);
     ug_kir_operand_t args[2] = {ug_kir_val(acc), ug_kir_val(b)};
-    acc = ug_kir_ew(L.k, L.k->body, UG_OP_ADD, args, 2, &ft);
+    acc = ug_kir_ew(L.k, L.er, UG_OP_ADD, args, 2, &ft);
   }
   UG_RETURN_IF_ERROR(mm_epilogue(&L, s, rv, acc));
   *out = L.k;
@@ -1088,6 +1132,42 @@ const ug_kir_mm_tiles_t ug_kir_gpu_mm_tiles_f32 = {.bm = 128, .bn = 128, .bk = 1
 
 const ug_kir_mm_tiles_t *ug_kir_gpu_mm_tiles_for(ug_dtype_t dt) {
   return dt == UG_DTYPE_F32 ? &ug_kir_gpu_mm_tiles_f32 : &ug_kir_gpu_mm_tiles;
+}
+
+/* SMs of the H100 the split is tuned on; k tiles a program at least: a
+ * 1024x768x768 GEMM (24 k tiles) split 4 ways ran 1.2x slower on it (the
+ * 4-stage pipeline's fill and the reduction are not paid back by 6 k
+ * tiles), 1024x768x3072 (96) 1.45x faster (bench/RESULTS.md). */
+#define GPU_SPLIT_SMS 132
+#define GPU_SPLIT_MIN_KT 16
+int ug_kir_gpu_split(ug_dim_t tiles, ug_dim_t ktiles) {
+  if (!UG_DIM_IS_STATIC(tiles) || !UG_DIM_IS_STATIC(ktiles) || tiles <= 0 || tiles >= GPU_SPLIT_SMS) return 1;
+  for (int split = 8; split > 1; split /= 2)
+    if (tiles * split <= 2 * GPU_SPLIT_SMS && ktiles >= GPU_SPLIT_MIN_KT * split) return split;
+  return 1;
+}
+
+ug_kir_mm_tiles_t ug_kir_gpu_contract_tiles(ug_graph_t *g, const ug_node_t *head) {
+  const ug_type_t *at = ug_value_type(g, ug_node_operand(g, head, 0)), *bt = ug_value_type(g, ug_node_operand(g, head, 1));
+  const ug_type_t *rt = ug_value_type(g, ug_node_result(g, head, 0));
+  ug_kir_mm_tiles_t t = *ug_kir_gpu_mm_tiles_for(at->dtype);
+  if ((at->dtype != UG_DTYPE_F16 && at->dtype != UG_DTYPE_BF16) || at->rank < 2 || bt->rank < 2) return t;
+  ug_dims_t *d = g->module->dims;
+  ug_dim_t rows, cols = rt->dims[rt->rank - 1], K = at->dims[at->rank - 1], tiles;
+  if (head->op == UG_OP_MATMUL) { /* batch x M x N over K */
+    rows = rt->rank >= 2 ? rt->dims[rt->rank - 2] : 1;
+    tiles = ug_dim_mul(d, ug_dim_ceildiv(d, rows, t.bm), ug_dim_ceildiv(d, cols, t.bn));
+    for (int i = 0; i + 2 < rt->rank; i++) tiles = ug_dim_mul(d, tiles, rt->dims[i]);
+  } else if (head->op == UG_OP_CONV_NHWC) { /* pixels x M over taps x C */
+    rows = rt->dims[0];
+    for (int i = 1; i + 1 < rt->rank; i++) rows = ug_dim_mul(d, rows, rt->dims[i]);
+    for (int i = 0; i + 2 < bt->rank; i++) K = ug_dim_mul(d, K, bt->dims[i]);
+    tiles = ug_dim_mul(d, ug_dim_ceildiv(d, rows, t.bm), ug_dim_ceildiv(d, cols, t.bn));
+  } else {
+    return t;
+  }
+  t.split = ug_kir_gpu_split(tiles, ug_dim_ceildiv(d, K, t.bk));
+  return t;
 }
 
 /* The CPU (codegen/llvm/kir.c): one thread per program; the accumulator

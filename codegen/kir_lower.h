@@ -90,9 +90,14 @@ ug_status_t ug_kir_lower_epilogue(ug_kir_module_t *km, const ug_plan_t *p, const
  * software-pipeline pass up to `stages` stages.  fit > 0 fits each tile
  * extent to a static dim: as many tiles as the target's extent needs,
  * each the smallest multiple of `fit` that covers the dim (the dim itself
- * when smaller than `fit`), so small and ragged matrices carry no padding. */
+ * when smaller than `fit`), so small and ragged matrices carry no padding.
+ * split > 1 splits K over a cluster of that many programs a tile (the
+ * kernel's cluster(split)): rank r of cluster_size programs runs k tiles
+ * [r * c, (r + 1) * c) with c = ceil(k tiles / cluster_size) (cut at K),
+ * cluster_reduce adds the accumulators into rank 0, which alone runs the
+ * epilogue and stores (docs/kernel-ir.md, "Lowering"). */
 typedef struct {
-  int bm, bn, bk, warps, stages, fit;
+  int bm, bn, bk, warps, stages, fit, split;
 } ug_kir_mm_tiles_t;
 
 /* A matmul step (alone, or a fused kernel headed by a matmul with its
@@ -111,6 +116,16 @@ extern const ug_kir_mm_tiles_t ug_kir_gpu_mm_tiles_f32; /* ... and for f32 (tf32
 extern const ug_kir_mm_tiles_t ug_kir_cpu_mm_tiles; /* the CPU backend's */
 /* The CUDA backend's tiles for a matmul of operand dtype dt. */
 const ug_kir_mm_tiles_t *ug_kir_gpu_mm_tiles_for(ug_dtype_t dt);
+/* The CUDA backend's split of K for a GEMM of `tiles` 128x128 tiles and
+ * `ktiles` k tiles of 32 (static, else 1): on an H100's 132 SMs, two
+ * blocks each, a GEMM of fewer than 132 tiles runs each on a cluster of
+ * 8, 4 or 2 programs, the most that keep at most 264 programs and at least
+ * 16 k tiles a program; 1 when it does not split. */
+int ug_kir_gpu_split(ug_dim_t tiles, ug_dim_t ktiles);
+/* The CUDA backend's tiles for the contraction step headed by `head`:
+ * ug_kir_gpu_mm_tiles_for its operands' dtype, with f16 / bf16 matmuls and
+ * conv_nhwcs split by ug_kir_gpu_split. */
+ug_kir_mm_tiles_t ug_kir_gpu_contract_tiles(ug_graph_t *g, const ug_node_t *head);
 ug_status_t ug_kir_lower_matmul(ug_kir_module_t *km, const ug_plan_t *p, const ug_plan_step_t *s,
                                 const ug_kir_mm_tiles_t *tiles, ug_kir_kernel_t **out);
 /* The conditions above on the graph alone, for the kernel of nodes[0..n)
@@ -138,6 +153,9 @@ ug_status_t ug_kir_matmul_check(ug_graph_t *g, const ug_node_id_t *nodes, uint32
 ug_status_t ug_kir_lower_conv(ug_kir_module_t *km, const ug_plan_t *p, const ug_plan_step_t *s,
                               const ug_kir_mm_tiles_t *tiles, ug_kir_kernel_t **out);
 ug_status_t ug_kir_conv_check(ug_graph_t *g, const ug_node_id_t *nodes, uint32_t num_nodes);
+/* Whether the conv lowering gathers a tile of conv node n (false for a
+ * pointwise conv, whose x is a matrix, and for nodes it does not take). */
+bool ug_kir_conv_gathers(ug_graph_t *g, const ug_node_t *n);
 
 /* Whether op heads the contraction lowering's kernels: matmul, conv,
  * conv_transpose, conv_nhwc. */

@@ -115,6 +115,20 @@ static uint32_t count_uses(ug_kir_kernel_t *k, ug_kir_region_id_t rid, ug_kir_va
   return n;
 }
 
+/* Index math a + b, a * b in region r of d on operands that may be
+ * immediates (folded). */
+static ug_kir_operand_t op_add(ug_kir_kernel_t *d, ug_kir_region_id_t r, ug_kir_operand_t a, ug_kir_operand_t b) {
+  if (a.value == UG_NONE && b.value == UG_NONE) return ug_kir_imm(ug_dim_add(d->module->dims, a.imm, b.imm));
+  if (b.value == UG_NONE && b.imm == 0) return a;
+  if (a.value == UG_NONE && a.imm == 0) return b;
+  return ug_kir_index_op(d, r, UG_OP_ADD, a, b);
+}
+
+static ug_kir_operand_t op_mul(ug_kir_kernel_t *d, ug_kir_region_id_t r, ug_kir_operand_t a, ug_dim_t b) {
+  if (a.value == UG_NONE) return ug_kir_imm(ug_dim_mul(d->module->dims, a.imm, b));
+  return b == 1 ? a : ug_kir_index_op(d, r, UG_OP_MUL, a, ug_kir_imm(b));
+}
+
 /* Whether for-loop `loop` is the plain form: before the first barrier only
  * index math, pairs `%x = load %G[...]; store %Xs[0], %x` (copies) and
  * tile math ending in `store %Xs[0], %x` (fills: %x computed, a gather
@@ -126,8 +140,7 @@ static bool match_plain(ug_kir_kernel_t *k, ug_kir_op_id_t loop, plain_t *out) {
   memset(out, 0, sizeof *out);
   out->loop = loop;
   const ug_kir_op_data_t *lo = ug_kir_op(k, loop);
-  for (uint32_t i = 0; i < 3; i++)
-    if (ug_kir_operand(k, lo, i)->value != UG_NONE) return false; /* bounds and step: immediates */
+  if (ug_kir_operand(k, lo, 2)->value != UG_NONE) return false; /* the step: an immediate (bounds may be values) */
   ug_kir_region_id_t rid = lo->regions;
   const ug_kir_region_t *body = ug_kir_region(k, rid);
   size_t i = 0;
@@ -301,9 +314,11 @@ ug_status_t ug_kir_software_pipeline(ug_kir_kernel_t *k, const ug_kir_swp_model_
    * zeros (attention's QK^T has K = 64: two tiles of 32) */
   {
     const ug_kir_op_data_t *l = ug_kir_op(k, pl.loop);
-    ug_dim_t n = ug_dim_ceildiv(k->module->dims, ug_dim_sub(k->module->dims, ug_kir_operand(k, l, 1)->imm, ug_kir_operand(k, l, 0)->imm),
-                                ug_kir_operand(k, l, 2)->imm);
-    if (UG_DIM_IS_STATIC(n) && n < (ug_dim_t)S) S = n < 2 ? 2 : (uint32_t)n;
+    const ug_kir_operand_t *lbo = ug_kir_operand(k, l, 0), *ubo = ug_kir_operand(k, l, 1);
+    if (lbo->value == UG_NONE && ubo->value == UG_NONE) {
+      ug_dim_t n = ug_dim_ceildiv(k->module->dims, ug_dim_sub(k->module->dims, ubo->imm, lbo->imm), ug_kir_operand(k, l, 2)->imm);
+      if (UG_DIM_IS_STATIC(n) && n < (ug_dim_t)S) S = n < 2 ? 2 : (uint32_t)n;
+    }
   }
   ug_kir_module_t *km = k->module;
   ug_arena_t *arena = km->arena;
@@ -314,6 +329,7 @@ ug_status_t ug_kir_software_pipeline(ug_kir_kernel_t *k, const ug_kir_swp_model_
   km->kernels.len--;
   if (slot < km->kernels.len) km->kernels.items[slot] = d;
   d->warps = k->warps;
+  d->cluster = k->cluster;
   ug_kir_set_grid(d, k->grid_rank, k->grid);
   swp_t P = {.src = k, .dst = d};
   P.map = ug_arena_alloc(arena, sizeof(ug_kir_operand_t) * (k->values.len + 1));
@@ -328,7 +344,8 @@ ug_status_t ug_kir_software_pipeline(ug_kir_kernel_t *k, const ug_kir_swp_model_
   for (uint32_t c = 0; c < pl.nf; c++) restage[pl.fbuf[c]] = true;
 
   const ug_kir_op_data_t *lo = ug_kir_op(k, pl.loop);
-  ug_dim_t lb = ug_kir_operand(k, lo, 0)->imm, ub = ug_kir_operand(k, lo, 1)->imm, step = ug_kir_operand(k, lo, 2)->imm;
+  ug_dim_t step = ug_kir_operand(k, lo, 2)->imm;
+  ug_kir_operand_t lb = ug_kir_imm(0), ub = ug_kir_imm(0); /* the bounds in d: values defined before the loop */
   ug_dims_t *D = km->dims;
   ug_kir_region_id_t r = d->body;
   for (size_t i = 0; i < top->ops.len; i++) {
@@ -345,18 +362,27 @@ ug_status_t ug_kir_software_pipeline(ug_kir_kernel_t *k, const ug_kir_swp_model_
       clone_op(&P, r, id, NULL, ug_kir_imm(0));
       continue;
     }
+    lb = mapped(&P, ug_kir_operand(k, lo, 0));
+    ub = mapped(&P, ug_kir_operand(k, lo, 1));
     /* prologue: tiles 0 .. S-2 into stages 0 .. S-2 (past the loop's end
      * the bounds rule makes them zeros that nothing reads) */
     for (uint32_t s = 0; s + 1 < S; s++)
-      issue(&P, &pl, r, ug_kir_imm(ug_dim_add(D, lb, ug_dim_mul(D, (ug_dim_t)s, step))), ug_kir_imm((ug_dim_t)s), r,
+      issue(&P, &pl, r, op_add(d, r, lb, ug_kir_imm(ug_dim_mul(D, (ug_dim_t)s, step))), ug_kir_imm((ug_dim_t)s), r,
             ISSUE_ALL);
     /* steady state: wait for tile i, refill the stage tile i-1 used with
-     * tile i+S-1, compute tile i */
-    ug_dim_t trips = ug_dim_ceildiv(D, ug_dim_sub(D, ub, lb), step);
+     * tile i+S-1, compute tile i; trips ceil((ub - lb) / step), index math
+     * when a bound is a value (then ub >= lb) */
+    ug_kir_operand_t trips;
+    if (lb.value == UG_NONE && ub.value == UG_NONE) {
+      trips = ug_kir_imm(ug_dim_ceildiv(D, ug_dim_sub(D, ub.imm, lb.imm), step));
+    } else {
+      ug_kir_operand_t span = ug_kir_index_op(d, r, UG_OP_SUB, ub, lb);
+      trips = step == 1 ? span : ug_kir_index_op(d, r, UG_OP_DIV, op_add(d, r, span, ug_kir_imm(step - 1)), ug_kir_imm(step));
+    }
     ug_kir_value_id_t inits[16];
     for (uint32_t j = 3; j < lo->num_operands && j - 3 < 16; j++) inits[j - 3] = mapped(&P, ug_kir_operand(k, lo, j)).value;
     ug_kir_region_id_t nb;
-    ug_kir_op_id_t nl = ug_kir_for(d, r, ug_kir_imm(0), ug_kir_imm(trips), ug_kir_imm(1), inits, lo->num_operands - 3, 0, &nb);
+    ug_kir_op_id_t nl = ug_kir_for(d, r, ug_kir_imm(0), trips, ug_kir_imm(1), inits, lo->num_operands - 3, 0, &nb);
     ug_kir_op(d, nl)->loc = lo->loc;
     const ug_kir_region_t *sb = ug_kir_region(k, lo->regions);
     /* the carried values and the results keep their names */
@@ -372,14 +398,13 @@ ug_status_t ug_kir_software_pipeline(ug_kir_kernel_t *k, const ug_kir_swp_model_
      * unconditional: one group an iteration keeps the wait's count) */
     ug_kir_operand_t j = ug_kir_index_op(d, nb, UG_OP_ADD, i, ug_kir_imm((ug_dim_t)S - 1));
     if (pl.nc) {
-      ug_kir_operand_t more[2] = {j, ug_kir_imm(trips)};
+      ug_kir_operand_t more[2] = {j, trips};
       ug_kir_type_t bt = ug_kir_type_tile(UG_DTYPE_BOOL, 0, NULL);
       ug_kir_value_id_t cond = ug_kir_ew(d, nb, UG_OP_LESS, more, 2, &bt);
       ug_kir_region_id_t then, els;
       ug_kir_if(d, nb, cond, NULL, 0, &then, &els);
       ug_kir_operand_t sj = ug_kir_index_op(d, then, UG_OP_MOD, j, ug_kir_imm((ug_dim_t)S));
-      ug_kir_operand_t kj = ug_kir_index_op(d, then, UG_OP_MUL, j, ug_kir_imm(step));
-      if (lb != 0) kj = ug_kir_index_op(d, then, UG_OP_ADD, kj, ug_kir_imm(lb));
+      ug_kir_operand_t kj = op_add(d, then, op_mul(d, then, j, step), lb);
       issue(&P, &pl, then, kj, sj, nb, ISSUE_COPIES);
     }
     /* fills: tile i+S-1 computed (a gather's loads in flight) before tile
@@ -389,8 +414,7 @@ ug_status_t ug_kir_software_pipeline(ug_kir_kernel_t *k, const ug_kir_swp_model_
     ug_kir_operand_t sf = ug_kir_imm(0);
     if (pl.nf) {
       sf = ug_kir_index_op(d, nb, UG_OP_MOD, j, ug_kir_imm((ug_dim_t)S));
-      ug_kir_operand_t kf = ug_kir_index_op(d, nb, UG_OP_MUL, j, ug_kir_imm(step));
-      if (lb != 0) kf = ug_kir_index_op(d, nb, UG_OP_ADD, kf, ug_kir_imm(lb));
+      ug_kir_operand_t kf = op_add(d, nb, op_mul(d, nb, j, step), lb);
       issue(&P, &pl, nb, kf, sf, nb, ISSUE_FILLS_LATER);
     }
     ug_kir_operand_t si = ug_kir_index_op(d, nb, UG_OP_MOD, i, ug_kir_imm((ug_dim_t)S));
@@ -399,8 +423,7 @@ ug_status_t ug_kir_software_pipeline(ug_kir_kernel_t *k, const ug_kir_swp_model_
     bool used = false;
     for (size_t q = pl.barrier1 + 1; q < sb->ops.len; q++) used = used || uses_value(k, ug_kir_op(k, sb->ops.items[q]), iv);
     if (used) {
-      ug_kir_operand_t ki = ug_kir_index_op(d, nb, UG_OP_MUL, i, ug_kir_imm(step));
-      P.map[iv] = lb != 0 ? ug_kir_index_op(d, nb, UG_OP_ADD, ki, ug_kir_imm(lb)) : ki;
+      P.map[iv] = op_add(d, nb, op_mul(d, nb, i, step), lb);
     }
     size_t end = sb->ops.len - (pl.tail_barrier ? 2 : 1);
     for (size_t q = pl.barrier1 + 1; q < end; q++) clone_op(&P, nb, sb->ops.items[q], restage, si);

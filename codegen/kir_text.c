@@ -62,8 +62,8 @@ ug_status_t ug_codegen_kir_text(ug_module_t *m, const char *targets, bool pipeli
         ug_status_t ls = NULL;
         for (int t = 0; t < 2 && !ls; t++) {
           if (!(t == 0 ? tg.cuda : tg.cpu)) continue;
-          ug_dtype_t dt = ug_value_type(p.g, ug_node_operand(p.g, head, 0))->dtype;
-          const ug_kir_mm_tiles_t *tl = t == 1 ? &ug_kir_cpu_mm_tiles : ug_kir_gpu_mm_tiles_for(dt);
+          ug_kir_mm_tiles_t gt = ug_kir_gpu_contract_tiles(p.g, head);
+          const ug_kir_mm_tiles_t *tl = t == 1 ? &ug_kir_cpu_mm_tiles : &gt;
           ls = ug_kir_lower_contract(km, &p, s, tl, &kk);
           if (!ls && t == 0 && pipelined) ls = ug_kir_software_pipeline(kk, &ug_kir_gpu_swp_model, &kk, NULL);
           if (ls) break;

@@ -373,6 +373,12 @@ ug_kir_value_id_t ug_kir_program_id(ug_kir_kernel_t *k, ug_kir_region_id_t r, in
   return ug_kir_push_result(k, o, &t, NULL);
 }
 
+ug_kir_value_id_t ug_kir_index_value(ug_kir_kernel_t *k, ug_kir_region_id_t r, ug_kir_op_t op) {
+  ug_kir_op_id_t o = ug_kir_begin(k, r, op, NULL);
+  ug_kir_type_t t = ug_kir_type_index();
+  return ug_kir_push_result(k, o, &t, NULL);
+}
+
 ug_kir_value_id_t ug_kir_ew(ug_kir_kernel_t *k, ug_kir_region_id_t r, ug_op_t op, const ug_kir_operand_t *args,
                             uint32_t n, const ug_kir_type_t *t) {
   ug_kir_op_id_t o = ug_kir_begin(k, r, UG_KIR_EW, NULL);

@@ -168,6 +168,7 @@ typedef struct {
   int grid_rank;
   ug_dim_t grid[UG_KIR_MAX_GRID];
   uint32_t warps;              /* threads per block = warps * the target's warp size */
+  uint32_t cluster;            /* programs per cluster along grid axis 0 (0, 1: none) */
   ug_kir_region_id_t body;     /* always region 0 */
   UG_VEC(ug_kir_value_t) values;
   UG_VEC(ug_kir_op_data_t) ops;
@@ -261,6 +262,8 @@ ug_kir_region_id_t ug_kir_add_region(ug_kir_kernel_t *k, ug_kir_op_id_t o, const
 
 ug_kir_value_id_t ug_kir_alloc(ug_kir_kernel_t *k, const ug_kir_type_t *t, const char *name);
 ug_kir_value_id_t ug_kir_program_id(ug_kir_kernel_t *k, ug_kir_region_id_t r, int axis);
+/* An op without operands whose one result is an index: cluster_rank, cluster_size. */
+ug_kir_value_id_t ug_kir_index_value(ug_kir_kernel_t *k, ug_kir_region_id_t r, ug_kir_op_t op);
 /* An elementwise op on 1..3 operands with result type t. */
 ug_kir_value_id_t ug_kir_ew(ug_kir_kernel_t *k, ug_kir_region_id_t r, ug_op_t op, const ug_kir_operand_t *args,
                             uint32_t n, const ug_kir_type_t *t);

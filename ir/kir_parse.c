@@ -893,6 +893,13 @@ static ug_status_t kernel(ug_kparser_t *p) {
   } while (accept(p, ","));
   p->k->grid_rank = rank;
   UG_RETURN_IF_ERROR(expect(p, ")"));
+  if (keyword(p, "cluster")) {
+    UG_RETURN_IF_ERROR(expect(p, "("));
+    int64_t cl;
+    UG_RETURN_IF_ERROR(uint_lit(p, 1 << 10, &cl));
+    p->k->cluster = (uint32_t)cl;
+    UG_RETURN_IF_ERROR(expect(p, ")"));
+  }
   UG_RETURN_IF_ERROR(expect_kw(p, "block"));
   UG_RETURN_IF_ERROR(expect(p, "("));
   UG_RETURN_IF_ERROR(expect_kw(p, "warps"));

@@ -291,7 +291,9 @@ void ug_kir_print_kernel(ug_kir_kernel_t *k, FILE *f) {
     if (i) fputs(", ", f);
     print_dim(&p, k->grid[i]);
   }
-  fprintf(f, ") block(warps=%u) {\n", k->warps);
+  fputc(')', f);
+  if (k->cluster > 1) fprintf(f, " cluster(%u)", k->cluster);
+  fprintf(f, " block(warps=%u) {\n", k->warps);
   print_region(&p, k->body, 1);
   fputs("}\n", f);
   free(p.names);

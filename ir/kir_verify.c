@@ -442,6 +442,21 @@ static ug_status_t check_op(ug_kverifier_t *v, ug_kir_op_id_t id) {
       if (rt->kind != UG_KT_INDEX) return ERR("the result is an index");
       return NULL;
     }
+    case UG_KIR_CLUSTER_RANK:
+    case UG_KIR_CLUSTER_SIZE:
+      if (rt->kind != UG_KT_INDEX) return ERR("the result is an index");
+      return NULL;
+    case UG_KIR_CLUSTER_REDUCE: {
+      if (o->parent != k->body) return ERR("cluster_reduce belongs at the kernel's top level (every program reaches it)");
+      if (k->cluster < 2) return ERR("cluster_reduce in a kernel without cluster(S)");
+      UG_RETURN_IF_ERROR(want_value(v, id, 0, UG_KT_TILE, "a tile"));
+      const ug_kir_type_t *x = vtype(v, opnd(v, o, 0)->value);
+      if (!ug_kir_type_equal(rt, x)) return shape_mismatch(v, id, "the result has the operand's type", rt, x);
+      ug_op_t c = ug_kir_op_attr(k, o, UG_KATTR_COMBINE)->op;
+      if (c != UG_OP_ADD && c != UG_OP_MAX && c != UG_OP_MIN) return ERR("cannot combine with %s (add, max, min)", ug_op_info(c)->name);
+      if (!dtype_fits(ug_op_info(c)->props, x->t.dtype)) return ERR("%s does not take %s", ug_op_info(c)->name, ug_dtype_name(x->t.dtype));
+      return NULL;
+    }
     case UG_KIR_TO_INDEX: {
       UG_RETURN_IF_ERROR(want_value(v, id, 0, UG_KT_TILE, "a one-element integer tile"));
       const ug_kir_type_t *x = vtype(v, opnd(v, o, 0)->value);
@@ -684,6 +699,9 @@ static ug_status_t verify_signature(ug_kir_kernel_t *k) {
     return ug_status_make(UG_ERR_INVALID, n, "kernel @%s: a grid has 1 to 3 dimensions", n);
   if (k->warps < 1 || k->warps > 32)
     return ug_status_make(UG_ERR_INVALID, n, "kernel @%s: a block has 1 to 32 warps, not %u", n, k->warps);
+  if (k->cluster > 1 && UG_DIM_IS_STATIC(k->grid[0]) && k->grid[0] % k->cluster != 0)
+    return ug_status_make(UG_ERR_INVALID, n, "kernel @%s: grid axis 0 (%lld) is not a multiple of cluster(%u)", n,
+                          (long long)k->grid[0], k->cluster);
   if (!k->regions.len || k->body != 0 || k->regions.items[0].owner != UG_NONE || k->regions.items[0].num_args)
     return ug_status_make(UG_ERR_INVALID, n, "kernel @%s: malformed body", n);
   for (size_t i = 0; i < k->params.len; i++) {

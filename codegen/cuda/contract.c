@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "codegen/cuda/kernel.h"
+#include "codegen/kir_lower.h"
 
 #define TEXT UG_CUDA_PROD
 
@@ -335,25 +336,12 @@ static const char *const mm_tc_body[] = {
     "          }\n"
     "      __syncthreads();  // every warp is done with shared memory before the next tile\n"};
 
-/* Split-K for matmuls of few output tiles (sm_90 and newer): blocks on an
- * H100's 132 SMs, two each, are 264; a static matmul of fewer than 132
- * tiles of 128x128 runs each tile on a cluster of `split` blocks (8, 4 or
- * 2: the most that keep at most 264 blocks and at least MM_SPLIT_MIN_KT k
- * tiles of 32 per block), each over its share of K; the cluster's block 0 adds the
+/* Split-K for matmuls of few output tiles (sm_90 and newer): the kernel
+ * IR's rule (ug_kir_gpu_split, codegen/kir_contract.c) picks `split`
+ * blocks a tile, each over its share of K; the cluster's block 0 adds the
  * others' accumulators through distributed shared memory (MM_SPLIT_REDUCE)
  * and stores, in a fixed order, so results do not vary between runs. */
-#define MM_SPLIT_SMS 132
-/* k tiles per block at least: a 1024x768x768 GEMM (24 k tiles) split 4
- * ways ran 1.2x slower on the H100 (the 4-stage pipeline's fill and the
- * reduction are not paid back by 6 k tiles), 1024x768x3072 (96) 1.45x
- * faster (bench/RESULTS.md) */
-#define MM_SPLIT_MIN_KT 16
-int ug_cuda_mma16_split(ug_dim_t tiles, ug_dim_t ktiles) {
-  if (!UG_DIM_IS_STATIC(tiles) || !UG_DIM_IS_STATIC(ktiles) || tiles <= 0 || tiles >= MM_SPLIT_SMS) return 1;
-  for (int split = 8; split > 1; split /= 2)
-    if (tiles * split <= 2 * MM_SPLIT_SMS && ktiles >= MM_SPLIT_MIN_KT * split) return split;
-  return 1;
-}
+int ug_cuda_mma16_split(ug_dim_t tiles, ug_dim_t ktiles) { return ug_kir_gpu_split(tiles, ktiles); }
 
 void ug_cuda_tile_loop(FILE *f, const char *count, int split) {
   if (split > 1)

@@ -649,7 +649,6 @@ static ug_status_t emit_matmul_kir(kctx_t *k, bool *out_done) {
   const ug_type_t *rt = ug_value_type(g, ug_node_result(g, head, 0));
   bool f32 = at->dtype == UG_DTYPE_F32;
   if ((at->dtype != UG_DTYPE_F16 && at->dtype != UG_DTYPE_BF16 && !f32) || at->rank < 2 || bt->rank < 2) return NULL;
-  ug_dims_t *d = k->m->dims;
   if (head->op == UG_OP_CONV || head->op == UG_OP_CONV_TRANSPOSE) {
     /* the lowering's programs are tiles of one image's output positions:
      * where they would pad those by more than a quarter (a 7x7 plane is 49
@@ -659,20 +658,16 @@ static ug_status_t emit_matmul_kir(kctx_t *k, bool *out_done) {
     for (int i = 2; i < rt->rank; i++) P = UG_DIM_IS_STATIC(rt->dims[i]) && P > 0 ? P * rt->dims[i] : -1;
     if (P <= 0 || (P + bn - 1) / bn * bn * 4 > 5 * P) return NULL;
   }
-  if (head->op == UG_OP_MATMUL) {
-    ug_dim_t tiles = ug_dim_mul(d, ug_dim_ceildiv(d, at->dims[at->rank - 2], 128), ug_dim_ceildiv(d, bt->dims[bt->rank - 1], 128));
-    for (int i = 0; i + 2 < rt->rank; i++) tiles = ug_dim_mul(d, tiles, rt->dims[i]);
-    if (!f32 && ug_cuda_mma16_split(tiles, ug_dim_ceildiv(d, at->dims[at->rank - 1], 32)) > 1) return NULL;
-  }
-  if (head->op == UG_OP_CONV_NHWC) { /* [pixels, M] over K = taps x C: conv.c's split-K where it splits */
-    ug_dim_t pix = rt->dims[0], K = at->dims[at->rank - 1];
-    for (int i = 1; i + 1 < rt->rank; i++) pix = ug_dim_mul(d, pix, rt->dims[i]);
-    for (int i = 0; i + 2 < bt->rank; i++) K = ug_dim_mul(d, K, bt->dims[i]);
-    ug_dim_t tiles = ug_dim_mul(d, ug_dim_ceildiv(d, pix, 128), ug_dim_ceildiv(d, rt->dims[rt->rank - 1], 128));
-    if (!f32 && ug_cuda_mma16_split(tiles, ug_dim_ceildiv(d, K, 32)) > 1) return NULL;
-  }
+  /* the tiles, split-K over clusters for f16 / bf16 GEMMs of few tiles and long K;
+   * a split conv_nhwc whose x tile is gathered stays with conv.c, whose
+   * cp.async copies of a tap's channels hide S-1 k steps of latency where
+   * the kernel IR's register fills hide one (ResNet-50's 3x3 layers at 14²
+   * and 28², batch 8: 52.7 and 54.0 us against 39.0 and 39.9,
+   * bench/RESULTS.md) */
+  ug_kir_mm_tiles_t tiles = ug_kir_gpu_contract_tiles(g, head);
+  if (tiles.split > 1 && head->op == UG_OP_CONV_NHWC && ug_kir_conv_gathers(g, head)) return NULL;
   ug_kir_kernel_t *kk;
-  ug_status_t st = ug_kir_lower_contract(k->kir, k->plan, s, ug_kir_gpu_mm_tiles_for(at->dtype), &kk);
+  ug_status_t st = ug_kir_lower_contract(k->kir, k->plan, s, &tiles, &kk);
   if (st && ug_status_code(st) == UG_ERR_UNSUPPORTED && !kk) {
     ug_status_free(st);
     return NULL;

@@ -71,6 +71,7 @@ ug_status_t ck_async_copy(kemit_t *e, const ug_kir_op_data_t *o);
 ug_status_t ck_stage_store(kemit_t *e, const ug_kir_op_data_t *o);
 ug_status_t ck_mma(kemit_t *e, const ug_kir_op_data_t *o);
 ug_status_t ck_nan_fixup(kemit_t *e, const ug_kir_op_data_t *loop, uint32_t i);
+ug_status_t ck_cluster_reduce(kemit_t *e, const ug_kir_op_data_t *o);
 ug_status_t ck_stage_layout(kemit_t *e);
 int64_t ck_stage_bytes(const ug_kir_type_t *t);
 

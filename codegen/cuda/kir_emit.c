@@ -885,6 +885,9 @@ static ug_status_t emit_region(kemit_t *e, ug_kir_region_id_t rid) {
       else fprintf(e->f, "  const int64_t v%u = (int64_t)blockIdx.%c;\n", ug_kir_result(kk, o, 0), "xyz"[a ? a->i : 0]);
       break;
     }
+    case UG_KIR_CLUSTER_RANK: fprintf(e->f, "  const int64_t v%u = ug_crank;\n", ug_kir_result(kk, o, 0)); break;
+    case UG_KIR_CLUSTER_SIZE: fprintf(e->f, "  const int64_t v%u = ug_csize;\n", ug_kir_result(kk, o, 0)); break;
+    case UG_KIR_CLUSTER_REDUCE: st = ck_cluster_reduce(e, o); break;
     case UG_KIR_EW: {
       bool idx_in = false;
       for (uint32_t j = 0; j < o->num_operands; j++) {
@@ -984,6 +987,13 @@ ug_status_t ug_cuda_emit_kir(ug_cuda_kctx_t *k, ug_kir_kernel_t *kk) {
       smem += (uint64_t)ck_stage_bytes(t) * t->stages;
     }
   }
+  /* cluster_reduce stages a tile through the block's shared memory from 0 */
+  for (size_t i = 0; i < kk->ops.len; i++) {
+    const ug_kir_op_data_t *o = ug_kir_op(kk, (ug_kir_op_id_t)i);
+    if (o->op != UG_KIR_CLUSTER_REDUCE) continue;
+    uint64_t b = (uint64_t)ck_tile_size(ug_kir_value_type(kk, ug_kir_result(kk, o, 0))) * 4u;
+    if (smem < b) smem = b;
+  }
   ug_status_t sl = ck_stage_layout(&e);
   if (sl) {
     free(e.smem);
@@ -1028,6 +1038,22 @@ ug_status_t ug_cuda_emit_kir(ug_cuda_kctx_t *k, ug_kir_kernel_t *kk) {
   if (e.bm)
     fprintf(e.f, "  const int ug_lane = threadIdx.x & 31, ug_wm = (threadIdx.x >> 5) >> 2, ug_wn = (threadIdx.x >> 5) & 3;\n"
                  "  (void)ug_lane; (void)ug_wm; (void)ug_wn;\n");
+  /* a cluster of S programs along x (__cluster_dims__, sm_90 and newer);
+   * elsewhere its rank-0 programs alone run, as clusters of 1 */
+  if (kk->cluster > 1 && e.pack > 1) return ug_node_error(k->g, k->n, UG_ERR_UNSUPPORTED, "kernel-IR clusters of one-warp programs");
+  if (kk->cluster > 1)
+    fprintf(e.f, "#if __CUDA_ARCH__ >= 900\n  const int64_t ug_csize = %u, ug_crank = (int64_t)(blockIdx.x %% %uu);\n#else\n"
+                 "  const int64_t ug_csize = 1, ug_crank = 0;\n  if (blockIdx.x %% %uu != 0) return;\n#endif\n"
+                 "  (void)ug_csize; (void)ug_crank;\n",
+            kk->cluster, kk->cluster, kk->cluster);
+  else
+    for (size_t i = 0; i < kk->ops.len; i++) {
+      ug_kir_op_t op = ug_kir_op(kk, (ug_kir_op_id_t)i)->op;
+      if (op == UG_KIR_CLUSTER_RANK || op == UG_KIR_CLUSTER_SIZE) {
+        fprintf(e.f, "  const int64_t ug_csize = 1, ug_crank = 0;\n  (void)ug_csize; (void)ug_crank;\n");
+        break;
+      }
+    }
   if (smem) {
     fprintf(e.f, "  extern __shared__ __align__(128) unsigned char ug_smem[];\n");
     fprintf(e.f, "#if __CUDA_ARCH__ >= 800\n  const unsigned ug_sbase = (unsigned)__cvta_generic_to_shared(ug_smem);\n#endif\n");
@@ -1074,6 +1100,7 @@ ug_status_t ug_cuda_emit_kir(ug_cuda_kctx_t *k, ug_kir_kernel_t *kk) {
   k->grid[1] = k->grid[2] = 1;
   k->block = e.threads * e.pack;
   k->shared_bytes = (uint32_t)smem;
+  k->cluster = kk->cluster > 1 ? kk->cluster : 0;
   /* a contraction's block: two on an SM (128 registers a thread at most),
    * so one block's loads overlap the other's math */
   k->min_blocks = e.bm ? 2 : 0;

@@ -505,3 +505,44 @@ ug_status_t ck_nan_fixup(kemit_t *e, const ug_kir_op_data_t *loop, uint32_t i) {
   fprintf(e->f, "      v%u[q] = x;\n    }\n#endif\n  }\n", r);
   return NULL;
 }
+
+/* cluster_reduce %acc {combine} of the f32 accumulator layout on sm_90:
+ * after a barrier (the pipeline's shared memory is free), ranks 1.. leave
+ * their slots in their own shared memory (float4 j of thread t at
+ * 16 (256 j + t): conflict-free), a cluster barrier, rank 0 combines them
+ * in rank order through distributed shared memory (mapa +
+ * ld.shared::cluster), a second cluster barrier keeps the others' shared
+ * memory until it has read.  Below sm_90 a cluster is its rank 0 alone:
+ * the tile itself. */
+ug_status_t ck_cluster_reduce(kemit_t *e, const ug_kir_op_data_t *o) {
+  ug_kir_value_id_t x = ug_kir_operand(e->kk, o, 0)->value, r = ug_kir_result(e->kk, o, 0);
+  const ug_kir_type_t *t = ug_kir_value_type(e->kk, x);
+  if (ck_stage_val(e, x) || t->t.dtype != UG_DTYPE_F32 || t->t.rank != 2 || t->t.dims[0] != e->bm || t->t.dims[1] != e->bn ||
+      e->bm != 128 || e->bn != 128 || e->threads != 256)
+    return ck_err(e, o, "a cluster reduction of other than the [128,128] f32 accumulator of 8 warps");
+  ug_op_t c = ug_kir_op_attr(e->kk, o, UG_KATTR_COMBINE)->op;
+  const char *fmt = c == UG_OP_ADD ? "v%u[4 * j + %d] += %s;\n" : c == UG_OP_MAX ? "v%u[4 * j + %d] = fmaxf(v%u[4 * j + %d], %s);\n"
+                                                                               : "v%u[4 * j + %d] = fminf(v%u[4 * j + %d], %s);\n";
+  fprintf(e->f, "  float v%u[%d];\n#pragma unroll\n  for (int q = 0; q < %d; q++) v%u[q] = v%u[q];\n", r, ACC_SLOTS, ACC_SLOTS, r, x);
+  fprintf(e->f, "#if __CUDA_ARCH__ >= 900\n  {\n    __syncthreads();\n    const unsigned red = ug_sbase + ug_tid * 16u;\n");
+  fprintf(e->f, "    if (ug_crank != 0)\n#pragma unroll\n      for (int j = 0; j < %d; j++)\n", ACC_SLOTS / 4);
+  fprintf(e->f, "        asm volatile(\"st.shared.v4.f32 [%%0], {%%1, %%2, %%3, %%4};\\n\" :: \"r\"(red + 4096u * j), \"f\"(v%u[4 * j]),\n"
+                "                     \"f\"(v%u[4 * j + 1]), \"f\"(v%u[4 * j + 2]), \"f\"(v%u[4 * j + 3]) : \"memory\");\n", r, r, r, r);
+  fprintf(e->f, "    asm volatile(\"barrier.cluster.arrive.release.aligned;\\nbarrier.cluster.wait.acquire.aligned;\\n\" ::: \"memory\");\n");
+  fprintf(e->f, "    if (ug_crank == 0)\n#pragma unroll 1\n      for (unsigned p = 1; p < (unsigned)ug_csize; p++) {\n");
+  fprintf(e->f, "        unsigned ra;\n        asm volatile(\"mapa.shared::cluster.u32 %%0, %%1, %%2;\\n\" : \"=r\"(ra) : \"r\"(red), \"r\"(p));\n");
+  fprintf(e->f, "#pragma unroll\n        for (int j = 0; j < %d; j++) {\n          float w[4];\n", ACC_SLOTS / 4);
+  fprintf(e->f, "          asm volatile(\"ld.shared::cluster.v4.f32 {%%0, %%1, %%2, %%3}, [%%4];\\n\"\n"
+                "                       : \"=f\"(w[0]), \"=f\"(w[1]), \"=f\"(w[2]), \"=f\"(w[3]) : \"r\"(ra + 4096u * j) : \"memory\");\n");
+  for (int h = 0; h < 4; h++) {
+    char wv[16];
+    snprintf(wv, sizeof wv, "w[%d]", h);
+    fputs("          ", e->f);
+    if (c == UG_OP_ADD) fprintf(e->f, fmt, r, h, wv);
+    else fprintf(e->f, fmt, r, h, r, h, wv);
+  }
+  fprintf(e->f, "        }\n      }\n");
+  fprintf(e->f, "    asm volatile(\"barrier.cluster.arrive.release.aligned;\\nbarrier.cluster.wait.acquire.aligned;\\n\" ::: \"memory\");\n");
+  fprintf(e->f, "  }\n#endif\n");
+  return NULL;
+}

@@ -46,6 +46,11 @@
  * barrier only ends the open group.  mma calls the register-blocked GEMM
  * (gemm.c) on buffers (kir_mma.c).
  *
+ * Clusters: a thread has no cluster to share, so a kernel of cluster(S)
+ * runs each cluster's rank-0 program alone (cluster_rank 0, cluster_size
+ * 1, cluster_reduce the tile itself), as the IR allows a target without
+ * clusters.
+ *
  * Kernel parameters are the kernel function's args in order: a global is
  * the buffer; a one-element tile or an index parameter is read from the
  * memory its arg points to. */
@@ -240,9 +245,19 @@ static ug_status_t plan_op(kemit_t *e, ug_kir_region_id_t r, ug_kir_op_id_t id) 
   switch (o->op) {
   case UG_KIR_PROGRAM_ID:
   case UG_KIR_TO_INDEX:
+  case UG_KIR_CLUSTER_RANK:
+  case UG_KIR_CLUSTER_SIZE:
     rv->kind = K_INDEX;
     kc_plan_single(e, r, id, false, false, false);
     return NULL;
+  case UG_KIR_CLUSTER_REDUCE: {
+    /* one thread runs a cluster as its rank 0 alone: the tile itself */
+    const kval_t *x = &e->vals[kc_opnd_value(e, o, 0)];
+    if (x->kind != K_BUF && x->kind != K_UNIFORM) return kc_kerr(e, o, "a cluster reduction of a tile computed in a group: not supported on the cpu");
+    *rv = *x;
+    kc_plan_single(e, r, id, false, false, true);
+    return NULL;
+  }
   case UG_KIR_EW: {
     bool any_index = false, all_uniform = true;
     for (uint32_t i = 0; i < o->num_operands; i++) {
@@ -1085,6 +1100,9 @@ static ug_status_t emit_single(kemit_t *e, ug_kir_op_id_t id) {
   kval_t *rv = r != UG_NONE ? &e->vals[r] : NULL;
   switch (o->op) {
   case UG_KIR_PROGRAM_ID: rv->v = e->pid[ug_kir_op_attr(e->k, o, UG_KATTR_AXIS)->i]; return NULL;
+  case UG_KIR_CLUSTER_RANK: rv->v = ug_cg_i64(cg, 0); return NULL;
+  case UG_KIR_CLUSTER_SIZE: rv->v = ug_cg_i64(cg, 1); return NULL;
+  case UG_KIR_CLUSTER_REDUCE: return NULL; /* its operand's value or buffer (planned) */
   case UG_KIR_TO_INDEX: {
     ug_kir_value_id_t x = kc_opnd_value(e, o, 0);
     rv->v = ug_cg_convert(cg, e->vals[x].v, kc_vtype(e, x)->t.dtype, UG_DTYPE_I64);
@@ -1215,8 +1233,9 @@ static ug_status_t emit_kernel(kemit_t *e, LLVMValueRef const *args) {
   }
   /* the grid: axis 0 innermost */
   ug_cg_loop_t grid[UG_KIR_MAX_GRID];
-  for (int a = k->grid_rank - 1; a >= 0; a--)
-    e->pid[a] = ug_cg_loop_begin(cg, &grid[a], ug_cg_i64(cg, 0), ug_cg_dim(cg, k->grid[a]), NULL);
+  for (int a = k->grid_rank - 1; a >= 0; a--) /* a cluster's rank-0 program alone: clusters of 1 */
+    e->pid[a] = ug_cg_loop_begin(cg, &grid[a], ug_cg_i64(cg, 0), ug_cg_dim(cg, k->grid[a]),
+                                 a == 0 && k->cluster > 1 ? ug_cg_i64(cg, k->cluster) : NULL);
   ug_status_t st = emit_region(e, k->body);
   for (int a = 0; a < k->grid_rank; a++) ug_cg_loop_end(cg, &grid[a]);
   if (heap) {

@@ -201,8 +201,14 @@ def gather_runs():
     return {}, {"x": x}, {"y": y}, 0
 
 
+def cluster():
+    x = rng.uniform(-1, 1, (2, 64)).astype(np.float32)
+    y = x.astype(np.float64).reshape(2, 4, 16).sum(axis=1)
+    return {}, {"x": x}, {"y": y, "z": np.ones((2, 1), np.int64)}, 1e-6
+
+
 CASES = [softmax_rows, softmax_online, causal_mask, rms_norm, masked, reduce_axes, f16_chain, ew_rows, big_scratch, ragged,
-         gather, shared_stages, mma_registers, mma_stages, mma_stages_bf16, mma_offset, mma_offset_bf16, gather_runs]
+         gather, shared_stages, mma_registers, mma_stages, mma_stages_bf16, mma_offset, mma_offset_bf16, gather_runs, cluster]
 
 
 def fmt(a):

@@ -340,6 +340,42 @@ START_TEST(verify_gather) {
 }
 END_TEST
 
+/* gathers of runs: offsets and mask per row ([..., 1]) */
+START_TEST(verify_gather_runs) {
+  expect_round_trip(HDR "  %o = iota {axis=0} : i32[64,1]\n  %m = less %o, %o : bool[64,1]\n"
+                    "  %t = gather %A, %o, %m : f16[64,32]\n  %u = gather %A, %o : f16[64,32]\n}\n");
+  expect_verify_error(HDR "  %o = iota {axis=0} : i32[64,2]\n  %t = gather %A, %o : f16[64,32]\n}\n", "t.kir:3:8",
+                      "the offsets must have the tile's shape, or it with a last dim of 1");
+  expect_verify_error(HDR "  %o = iota {axis=0} : i32[1,32]\n  %t = gather %A, %o : f16[64,32]\n}\n", "t.kir:3:8",
+                      "the offsets must have the tile's shape, or it with a last dim of 1");
+}
+END_TEST
+
+/* clusters: the kernel attribute, cluster_rank / cluster_size, cluster_reduce */
+#define CHDR "kernel @k(%A: global f16[M,K], %C: global f32[M,N]) grid(8) cluster(4) block(warps=8) {\n"
+START_TEST(verify_clusters) {
+  expect_round_trip(CHDR "  %r = cluster_rank : index\n  %n = cluster_size : index\n"
+                    "  %z = splat {value=0.0} : f32[64,64]\n  %s = cluster_reduce %z {combine=add} : f32[64,64]\n"
+                    "  %first = equal %r, 0 : bool[]\n  if %first {\n    store %C[0, 0], %s\n  }\n}\n");
+  expect_verify_error(HDR "  %z = splat {value=0.0} : f32[64,64]\n  %s = cluster_reduce %z {combine=add} : f32[64,64]\n}\n",
+                      "t.kir:3:8", "cluster_reduce in a kernel without cluster(S)");
+  expect_verify_error(CHDR "  %z = splat {value=0.0} : f32[64,64]\n  for %k = 0 to K step 64 {\n"
+                      "    %s = cluster_reduce %z {combine=add} : f32[64,64]\n  }\n}\n",
+                      "t.kir:4:10", "belongs at the kernel's top level");
+  expect_verify_error(CHDR "  %z = splat {value=0.0} : f32[64,64]\n  %s = cluster_reduce %z {combine=mul} : f32[64,64]\n}\n",
+                      "t.kir:3:8", "cannot combine with mul");
+  expect_verify_error(CHDR "  %z = splat {value=0.0} : f32[64,64]\n  %s = cluster_reduce %z {combine=add} : f32[64,32]\n}\n",
+                      "t.kir:3:8", "the result has the operand's type");
+  const char *bad = "kernel @k(%A: global f16[M,K]) grid(6) cluster(4) block(warps=8) {\n}\n";
+  ug_kir_module_t *m = parse_ok(bad);
+  ug_status_t st = ug_kir_verify_module(m);
+  ck_assert_ptr_nonnull(st);
+  ck_assert_ptr_nonnull(strstr(ug_status_message(st), "grid axis 0 (6) is not a multiple of cluster(4)"));
+  ug_status_free(st);
+  ug_kir_module_destroy(m);
+}
+END_TEST
+
 START_TEST(verify_memory_spaces) {
   expect_verify_error(HDR "  %b = alloc : mbarrier<2>\n  %t = load %b[0] : f16[64,64]\n}\n", "t.kir:3:8",
                       "accesses an mbarrier, expected global memory");
@@ -696,6 +732,8 @@ static Suite *kir_suite(void) {
   tcase_add_test(tv, verify_use_before_def);
   tcase_add_test(tv, verify_memory_spaces);
   tcase_add_test(tv, verify_gather);
+  tcase_add_test(tv, verify_gather_runs);
+  tcase_add_test(tv, verify_clusters);
   tcase_add_test(tv, verify_stage_out_of_range);
   tcase_add_test(tv, verify_tile_shapes);
   tcase_add_test(tv, verify_roles);
