@@ -654,15 +654,6 @@ ug_status_t ug_kir_conv_check(ug_graph_t *g, const ug_node_id_t *nodes, uint32_t
   return conv_check(g, nodes, num_nodes, &c);
 }
 
-bool ug_kir_conv_gathers(ug_graph_t *g, const ug_node_t *n) {
-  conv_shape_t c;
-  ug_status_t st = conv_shape(g, n, &c);
-  if (st) {
-    ug_status_free(st);
-    return false;
-  }
-  return !c.pointwise;
-}
 
 typedef struct {
   const conv_shape_t *c;

@@ -153,9 +153,6 @@ ug_status_t ug_kir_matmul_check(ug_graph_t *g, const ug_node_id_t *nodes, uint32
 ug_status_t ug_kir_lower_conv(ug_kir_module_t *km, const ug_plan_t *p, const ug_plan_step_t *s,
                               const ug_kir_mm_tiles_t *tiles, ug_kir_kernel_t **out);
 ug_status_t ug_kir_conv_check(ug_graph_t *g, const ug_node_id_t *nodes, uint32_t num_nodes);
-/* Whether the conv lowering gathers a tile of conv node n (false for a
- * pointwise conv, whose x is a matrix, and for nodes it does not take). */
-bool ug_kir_conv_gathers(ug_graph_t *g, const ug_node_t *n);
 
 /* Whether op heads the contraction lowering's kernels: matmul, conv,
  * conv_transpose, conv_nhwc. */

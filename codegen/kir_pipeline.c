@@ -81,6 +81,7 @@ typedef struct {
   ug_kir_value_id_t fval[8], fbuf[8];
   uint32_t barrier1;          /* position in the body of the barrier after the stores */
   bool tail_barrier;          /* a barrier right before the yield (dropped) */
+  bool async_fills;           /* every fill a gather of runs (other 0): issued as async_gather copies */
 } plain_t;
 
 /* Tile math a fill may compute before the barrier. */
@@ -200,6 +201,16 @@ static bool match_plain(ug_kir_kernel_t *k, ug_kir_op_id_t loop, plain_t *out) {
       if (uses_value(k, ug_kir_op(k, body->ops.items[q]), ug_kir_result(k, o, 0))) return false;
   }
   out->barrier1 = (uint32_t)i;
+  /* fills that are gathers of runs with zeros where masked copy asynchronously, S-1 tiles ahead */
+  out->async_fills = out->nf > 0;
+  for (uint32_t c = 0; c < out->nf; c++) {
+    const ug_kir_op_data_t *g = ug_kir_op(k, k->values.items[out->fval[c]].def);
+    const ug_kir_attr_t *oth = g->op == UG_KIR_GATHER ? ug_kir_op_attr(k, g, UG_KATTR_OTHER) : NULL;
+    const ug_type_t *rt = g->op == UG_KIR_GATHER ? &ug_kir_value_type(k, out->fval[c])->t : NULL;
+    const ug_type_t *ot = g->op == UG_KIR_GATHER ? &ug_kir_value_type(k, ug_kir_operand(k, g, 1)->value)->t : NULL;
+    bool runs = rt && rt->rank >= 1 && ot->rank == rt->rank && ot->dims[rt->rank - 1] == 1 && rt->dims[rt->rank - 1] != 1;
+    if (!runs || (oth && oth->f != 0.0)) out->async_fills = false;
+  }
   for (i = i + 1; i < body->ops.len; i++) {
     const ug_kir_op_data_t *o = ug_kir_op(k, body->ops.items[i]);
     if (o->op == UG_KIR_LOAD || o->op == UG_KIR_STORE || o->op == UG_KIR_ASYNC_COPY || o->num_regions) {
@@ -252,7 +263,7 @@ typedef enum {
 } issue_t;
 
 static void store_fills(swp_t *P, const plain_t *pl, ug_kir_region_id_t r, ug_kir_operand_t stage) {
-  for (uint32_t c = 0; c < pl->nf; c++)
+  for (uint32_t c = 0; c < pl->nf && !pl->async_fills; c++)
     ug_kir_store(P->dst, r, P->map[pl->fbuf[c]].value, &stage, 1, P->map[pl->fval[c]].value, UG_NONE);
 }
 
@@ -268,11 +279,22 @@ static void issue(swp_t *P, const plain_t *pl, ug_kir_region_id_t r, ug_kir_oper
   for (uint32_t i = 0; i < pl->barrier1; i++) {
     const ug_kir_op_data_t *o = ug_kir_op(S, body->ops.items[i]);
     bool index = o->op == UG_KIR_EW && ug_kir_value_type(S, ug_kir_result(S, o, 0))->kind == UG_KT_INDEX;
-    if (index || (what != ISSUE_COPIES && fill_op(S, o))) clone_op(P, r, body->ops.items[i], NULL, stage);
+    /* async fills: their offsets' and masks' math with the copies, the gathers become async_gather */
+    bool fill = fill_op(S, o) && (pl->async_fills ? what != ISSUE_FILLS_LATER && o->op != UG_KIR_GATHER : what != ISSUE_COPIES);
+    if (index || fill) clone_op(P, r, body->ops.items[i], NULL, stage);
   }
   if (what == ISSUE_ALL) store_fills(P, pl, r, stage);
-  if (what == ISSUE_FILLS_LATER || pl->nc == 0) return;
-  ug_kir_value_id_t toks[8];
+  uint32_t nasync = pl->async_fills ? pl->nf : 0;
+  if (what == ISSUE_FILLS_LATER || pl->nc + nasync == 0) return;
+  ug_kir_value_id_t toks[16];
+  for (uint32_t c = 0; c < nasync; c++) {
+    const ug_kir_op_data_t *g = ug_kir_op(S, S->values.items[pl->fval[c]].def);
+    ug_kir_op_id_t n = ug_kir_begin(D, r, UG_KIR_ASYNC_GATHER, g->loc);
+    for (uint32_t j = 0; j < g->num_operands; j++) ug_kir_push_operand(D, n, mapped(P, ug_kir_operand(S, g, j)));
+    ug_kir_push_access(D, n, P->map[pl->fbuf[c]].value, &stage, 1);
+    ug_kir_type_t tt = ug_kir_type_token();
+    toks[pl->nc + c] = ug_kir_push_result(D, n, &tt, NULL);
+  }
   for (uint32_t c = 0; c < pl->nc; c++) {
     const ug_kir_op_data_t *ld = ug_kir_op(S, pl->lds[c]);
     const ug_kir_operand_t *a = ug_kir_operand(S, ld, 0);
@@ -287,7 +309,7 @@ static void issue(swp_t *P, const plain_t *pl, ug_kir_region_id_t r, ug_kir_oper
   /* the group's commit: naming its copies where they are in scope, else
    * (copies inside an `if`) closing whatever this iteration issued */
   ug_kir_op_id_t cm = ug_kir_begin(D, commit_r, UG_KIR_COMMIT, NULL);
-  for (uint32_t c = 0; c < pl->nc && commit_r == r; c++) ug_kir_push_operand(D, cm, ug_kir_val(toks[c]));
+  for (uint32_t c = 0; c < pl->nc + nasync && commit_r == r; c++) ug_kir_push_operand(D, cm, ug_kir_val(toks[c]));
   ug_kir_type_t tt = ug_kir_type_token();
   ug_kir_push_result(D, cm, &tt, NULL);
 }
@@ -392,12 +414,12 @@ ug_status_t ug_kir_software_pipeline(ug_kir_kernel_t *k, const ug_kir_swp_model_
       d->values.items[ug_kir_result(d, ug_kir_op(d, nl), q)].name = k->values.items[ug_kir_result(k, lo, q)].name;
     for (uint32_t j = 1; j < sb->num_args; j++) P.map[ug_kir_region_arg(k, sb, j)] = ug_kir_val(ug_kir_region_arg(d, ug_kir_region(d, nb), j));
     ug_kir_operand_t i = ug_kir_val(ug_kir_region_arg(d, ug_kir_region(d, nb), 0));
-    if (pl.nc) wait_pending(d, nb, (int64_t)S - 2);
+    if (pl.nc || pl.async_fills) wait_pending(d, nb, (int64_t)S - 2);
     ug_kir_barrier(d, nb);
     /* the refill only while there are tiles left (the commit stays
      * unconditional: one group an iteration keeps the wait's count) */
     ug_kir_operand_t j = ug_kir_index_op(d, nb, UG_OP_ADD, i, ug_kir_imm((ug_dim_t)S - 1));
-    if (pl.nc) {
+    if (pl.nc || pl.async_fills) {
       ug_kir_operand_t more[2] = {j, trips};
       ug_kir_type_t bt = ug_kir_type_tile(UG_DTYPE_BOOL, 0, NULL);
       ug_kir_value_id_t cond = ug_kir_ew(d, nb, UG_OP_LESS, more, 2, &bt);
@@ -412,7 +434,7 @@ ug_status_t ug_kir_software_pipeline(ug_kir_kernel_t *k, const ug_kir_swp_model_
      * copied asynchronously; past the last tile it is a tile nothing reads
      * (its gathers stay inside their buffers by the bounds rule) */
     ug_kir_operand_t sf = ug_kir_imm(0);
-    if (pl.nf) {
+    if (pl.nf && !pl.async_fills) {
       sf = ug_kir_index_op(d, nb, UG_OP_MOD, j, ug_kir_imm((ug_dim_t)S));
       ug_kir_operand_t kf = op_add(d, nb, op_mul(d, nb, j, step), lb);
       issue(&P, &pl, nb, kf, sf, nb, ISSUE_FILLS_LATER);
@@ -432,7 +454,7 @@ ug_status_t ug_kir_software_pipeline(ug_kir_kernel_t *k, const ug_kir_swp_model_
     for (uint32_t q = 0; q < lo->num_results; q++) P.map[ug_kir_result(k, lo, q)] = ug_kir_val(ug_kir_result(d, ug_kir_op(d, nl), q));
     /* drain: nothing in flight past the loop (the last groups hold only
      * tiles past the end) */
-    if (pl.nc) wait_pending(d, r, 0);
+    if (pl.nc || pl.async_fills) wait_pending(d, r, 0);
   }
   if (out_stages) *out_stages = S;
   *out = d;

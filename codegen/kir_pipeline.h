@@ -16,6 +16,12 @@
  * `if i+S-1 < trips`; the commit stays outside, one group an iteration)
  * and computes tile i from stage i mod S; a `wait {pending=0}` follows it.
  * The last S-1 iterations commit empty groups instead of a drain loop.
+ * The bounds may be index values (a split-K rank's share of K): the trips
+ * are then index math.  Fills (tile math ending in a store into a stage:
+ * im2col tiles) are computed S-1 tiles ahead and stored after tile i's
+ * math; when every fill is a gather of runs with zeros where masked, they
+ * become `async_gather`s issued with the copies instead (no registers in
+ * flight: S-1 tiles of latency hidden, not one).
  *
  * S comes from the target's model: S-1 tiles in flight must cover the
  * memory latency while one tile is computed (the loop's mma flops at the

@@ -511,6 +511,25 @@ static ug_status_t check_op(ug_kverifier_t *v, ug_kir_op_id_t id) {
       }
       return NULL;
     }
+    case UG_KIR_ASYNC_GATHER: {
+      uint32_t last = o->num_operands - 1;
+      UG_RETURN_IF_ERROR(want_value(v, id, 0, UG_KT_GLOBAL, "a global buffer (the offsets are flat)"));
+      UG_RETURN_IF_ERROR(want_value(v, id, 1, UG_KT_TILE, "a tile of offsets"));
+      if (last == 3) UG_RETURN_IF_ERROR(want_value(v, id, 2, UG_KT_TILE, "a bool mask tile"));
+      UG_RETURN_IF_ERROR(want_access(v, id, last, UG_KT_SHARED));
+      const ug_kir_type_t *src = vtype(v, opnd(v, o, 0)->value), *dst = vtype(v, opnd(v, o, last)->value);
+      if (src->t.dtype != dst->t.dtype) return shape_mismatch(v, id, "element types differ", dst, src);
+      for (uint32_t i = 1; i < last; i++) {
+        const ug_kir_type_t *t = vtype(v, opnd(v, o, i)->value);
+        if (i == 1 && !ug_dtype_is_int(t->t.dtype)) return ERR("the offsets must be integers, not %s", ug_dtype_name(t->t.dtype));
+        if (i == 2 && t->t.dtype != UG_DTYPE_BOOL) return ERR("the mask must be bool");
+        if (!same_shape(&t->t, &dst->t) && !runs_shape(&t->t, &dst->t))
+          return shape_mismatch(v, id, i == 1 ? "the offsets must have the stage's shape, or it with a last dim of 1 (runs)"
+                                              : "the mask must have the stage's shape, or it with a last dim of 1 (runs)", t, dst);
+      }
+      if (o->num_results != 1 || (rt && rt->kind != UG_KT_TOKEN)) return ERR("async_gather yields a token");
+      return NULL;
+    }
     case UG_KIR_ASYNC_COPY: {
       UG_RETURN_IF_ERROR(want_access(v, id, 0, UG_KT_GLOBAL));
       UG_RETURN_IF_ERROR(want_access(v, id, 1, UG_KT_SHARED));

@@ -19,8 +19,9 @@
  * keeps its shape.
  *
  * The default pipeline runs it for GPU-only targets (ug_pass_options_t
- * gpu_layout): the CPU's conv_nhwc is a direct loop, slower than its im2col
- * GEMM on NCHW, so a model that may run on the CPU keeps NCHW.
+ * gpu_layout): a model that may run on the CPU keeps NCHW (the CPU runs both
+ * layouts as kernel-IR GEMMs, channels last not measured against NCHW there;
+ * a fat model's targets share one graph).
  *
  * Requires: a graph in topological order with inferred types.
  * Guarantees: graph outputs keep their types and names; the values computed

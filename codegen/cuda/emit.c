@@ -658,14 +658,12 @@ static ug_status_t emit_matmul_kir(kctx_t *k, bool *out_done) {
     for (int i = 2; i < rt->rank; i++) P = UG_DIM_IS_STATIC(rt->dims[i]) && P > 0 ? P * rt->dims[i] : -1;
     if (P <= 0 || (P + bn - 1) / bn * bn * 4 > 5 * P) return NULL;
   }
-  /* the tiles, split-K over clusters for f16 / bf16 GEMMs of few tiles and long K;
-   * a split conv_nhwc whose x tile is gathered stays with conv.c, whose
-   * cp.async copies of a tap's channels hide S-1 k steps of latency where
-   * the kernel IR's register fills hide one (ResNet-50's 3x3 layers at 14²
-   * and 28², batch 8: 52.7 and 54.0 us against 39.0 and 39.9,
-   * bench/RESULTS.md) */
+  /* the tiles, split-K over clusters for f16 / bf16 GEMMs of few tiles and
+   * long K; a split conv_nhwc stays with conv.c, 4-10% faster on ResNet-50's
+   * split layers at batch 8 (3x3 at 28² and 14², 1x1 at 7²; bench/RESULTS.md
+   * "split-K through the kernel IR"), where split matmuls come out even */
   ug_kir_mm_tiles_t tiles = ug_kir_gpu_contract_tiles(g, head);
-  if (tiles.split > 1 && head->op == UG_OP_CONV_NHWC && ug_kir_conv_gathers(g, head)) return NULL;
+  if (tiles.split > 1 && head->op == UG_OP_CONV_NHWC) return NULL;
   ug_kir_kernel_t *kk;
   ug_status_t st = ug_kir_lower_contract(k->kir, k->plan, s, &tiles, &kk);
   if (st && ug_status_code(st) == UG_ERR_UNSUPPORTED && !kk) {

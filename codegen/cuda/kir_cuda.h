@@ -68,6 +68,7 @@ ug_status_t ck_access2d_px(kemit_t *e, const ug_kir_op_data_t *o, uint32_t i, co
 ug_status_t ck_acc_load(kemit_t *e, const ug_kir_op_data_t *o);
 ug_status_t ck_acc_store(kemit_t *e, const ug_kir_op_data_t *o);
 ug_status_t ck_async_copy(kemit_t *e, const ug_kir_op_data_t *o);
+ug_status_t ck_async_gather(kemit_t *e, const ug_kir_op_data_t *o);
 ug_status_t ck_stage_store(kemit_t *e, const ug_kir_op_data_t *o);
 ug_status_t ck_mma(kemit_t *e, const ug_kir_op_data_t *o);
 ug_status_t ck_nan_fixup(kemit_t *e, const ug_kir_op_data_t *loop, uint32_t i);

@@ -933,6 +933,7 @@ static ug_status_t emit_region(kemit_t *e, ug_kir_region_id_t rid) {
     case UG_KIR_YIELD: break; /* emit_for's */
     case UG_KIR_BARRIER: fprintf(e->f, "  __syncthreads();\n"); break;
     case UG_KIR_ASYNC_COPY: st = ck_async_copy(e, o); break;
+    case UG_KIR_ASYNC_GATHER: st = ck_async_gather(e, o); break;
     case UG_KIR_COMMIT: fprintf(e->f, "#if __CUDA_ARCH__ >= 800\n  asm volatile(\"cp.async.commit_group;\\n\" ::: \"memory\");\n#endif\n"); break;
     case UG_KIR_WAIT: {
       const ug_kir_attr_t *pa = ug_kir_op_attr(kk, o, UG_KATTR_PENDING);

@@ -184,6 +184,47 @@ static void stage_offset(kemit_t *e, const ug_kir_op_data_t *o, uint32_t i, char
            (long long)ck_stage_bytes(ug_kir_value_type(e->kk, a->value)));
 }
 
+/* The loop over a thread's 16-byte chunks of a stage (chunk q = thread +
+ * j * threads: row r, chunk c of CC a row) and its shared address d, as
+ * async_copy writes them (16-bit rows swizzled by sw, 32-bit rows padded). */
+static void chunk_loop(kemit_t *e, const ug_kir_type_t *st, int64_t chunks, int64_t CC, const char *sw) {
+  fprintf(e->f, "#pragma unroll\n    for (int j = 0; j < %lld; j++) {\n", (long long)(chunks / e->threads));
+  fprintf(e->f, "      const int q = (int)ug_tid + j * %u, r = q / %lld, c = q %% %lld;\n", e->threads, (long long)CC,
+          (long long)CC);
+  if (ug_dtype_bits(st->t.dtype) == 32)
+    fprintf(e->f, "      const unsigned d = so + (unsigned)(r * %lld + c * 4) * 4u;\n", (long long)row_stride(st));
+  else fprintf(e->f, "      const unsigned d = so + (unsigned)(r * %lld + (%s << 3)) * 2u;\n", (long long)st->t.dims[1], sw);
+}
+
+/* Inside chunk_loop, on sm_80 and newer: when `cond`, cp.async of 16 bytes
+ * from au + g (0 bytes, a zero fill, unless `ok`), and the next chunk. */
+static void chunk_cp_async(kemit_t *e, const char *cond, const char *ok) {
+  fprintf(e->f, "#if __CUDA_ARCH__ >= 800\n      if (%s) {\n", cond);
+  fprintf(e->f, "        asm volatile(\"cp.async.cg.shared.global [%%0], [%%1], 16, %%2;\\n\" :: \"r\"(ug_sbase + d), "
+                "\"l\"(%s ? au + g : au), \"r\"(%s ? 16 : 0) : \"memory\");\n", ok, ok);
+  fprintf(e->f, "        continue;\n      }\n#endif\n");
+}
+
+/* The end of chunk_loop: the chunk's elements by checked loads from au + g
+ * (an async_copy's: those left in the row, at columns >= 0; a gather's:
+ * where the mask m holds and inside the buffer's n) and one 16-byte shared
+ * store. */
+static void chunk_elems(kemit_t *e, bool f32, bool gather) {
+  static const char *const at[3] = {"h", "2 * h", "2 * h + 1"};
+  char p[3][160];
+  for (int i = 0; i < 3; i++) {
+    if (gather) snprintf(p[i], sizeof p[i], "m && g + %s >= 0 && (uint64_t)(g + %s) < n", at[i], at[i]);
+    else snprintf(p[i], sizeof p[i], "%s < left && c0 + c * %d + %s >= 0", at[i], f32 ? 4 : 8, at[i]);
+  }
+  fprintf(e->f, "      unsigned w[4];\n#pragma unroll\n      for (int h = 0; h < 4; h++)\n");
+  if (f32) fprintf(e->f, "        w[h] = %s ? au[g + h] : 0u;\n", p[0]);
+  else
+    fprintf(e->f, "        w[h] = (%s ? (unsigned)au[g + 2 * h] : 0u) |\n               (%s ? (unsigned)au[g + 2 * h + 1] : 0u) << 16;\n",
+            p[1], p[2]);
+  fprintf(e->f, "      *reinterpret_cast<uint4 *>(ug_smem + d) = make_uint4(w[0], w[1], w[2], w[3]);\n");
+  fprintf(e->f, "    }\n  }\n");
+}
+
 /* async_copy %G[...], %Xs[stage]: the tile's 16-byte chunks spread over
  * the threads (16-bit tiles: swizzled; 32-bit: rows padded, row_stride),
  * cp.async (zero-filled outside the buffer) when the buffer
@@ -207,26 +248,11 @@ ug_status_t ck_async_copy(kemit_t *e, const ug_kir_op_data_t *o) {
   UG_RETURN_IF_ERROR(access2d(e, o, 0, &buf));
   fprintf(e->f, "    const unsigned so = %s;\n", so);
   fprintf(e->f, "    const unsigned %s*au = reinterpret_cast<const unsigned %s*>(a%u);\n", f32 ? "" : "short ", f32 ? "" : "short ", buf);
-  fprintf(e->f, "#pragma unroll\n    for (int j = 0; j < %lld; j++) {\n", (long long)(chunks / e->threads));
-  fprintf(e->f, "      const int q = (int)threadIdx.x + j * %u, r = q / %lld, c = q %% %lld;\n", e->threads, (long long)CC,
-          (long long)CC);
-  if (f32) fprintf(e->f, "      const unsigned d = so + (unsigned)(r * %lld + c * 4) * 4u;\n", (long long)row_stride(st));
-  else fprintf(e->f, "      const unsigned d = so + (unsigned)(r * %lld + (%s << 3)) * 2u;\n", (long long)C, sw);
+  chunk_loop(e, st, chunks, CC, sw);
   fprintf(e->f, "      const bool rin = inb && (uint64_t)(r0 + r) < (uint64_t)rows;\n");
   fprintf(e->f, "      const int64_t g = base + r * ld + c * %d, left = rin ? cols - (c0 + c * %d) : 0;\n", per, per);
-  fprintf(e->f, "#if __CUDA_ARCH__ >= 800\n      if (%s) {\n", e->vec_copies ? "true" : "false");
-  fprintf(e->f, "        const bool ok = left > 0;\n");
-  fprintf(e->f, "        asm volatile(\"cp.async.cg.shared.global [%%0], [%%1], 16, %%2;\\n\" :: \"r\"(ug_sbase + d), "
-                "\"l\"(ok ? au + g : au), \"r\"(ok ? 16 : 0) : \"memory\");\n");
-  fprintf(e->f, "        continue;\n      }\n#endif\n");
-  fprintf(e->f, "      unsigned w[4];\n#pragma unroll\n      for (int h = 0; h < 4; h++)\n");
-  if (f32)
-    fprintf(e->f, "        w[h] = h < left && c0 + c * 4 + h >= 0 ? au[g + h] : 0u;\n");
-  else
-    fprintf(e->f, "        w[h] = (2 * h < left && c0 + c * 8 + 2 * h >= 0 ? (unsigned)au[g + 2 * h] : 0u) |\n"
-                  "               (2 * h + 1 < left && c0 + c * 8 + 2 * h + 1 >= 0 ? (unsigned)au[g + 2 * h + 1] : 0u) << 16;\n");
-  fprintf(e->f, "      *reinterpret_cast<uint4 *>(ug_smem + d) = make_uint4(w[0], w[1], w[2], w[3]);\n");
-  fprintf(e->f, "    }\n  }\n");
+  chunk_cp_async(e, e->vec_copies ? "true" : "false", "left > 0");
+  chunk_elems(e, f32, false);
   return NULL;
 }
 
@@ -246,10 +272,7 @@ ug_status_t ck_stage_store(kemit_t *e, const ug_kir_op_data_t *o) {
   stage_offset(e, o, 0, so, sizeof so);
   swizzle(CC, "r", "c", sw, sizeof sw);
   fprintf(e->f, "  {\n    const unsigned so = %s;\n", so);
-  fprintf(e->f, "#pragma unroll\n    for (int j = 0; j < %lld; j++) {\n", (long long)(sg->P / W));
-  fprintf(e->f, "      const int q = (int)ug_tid + j * %u, r = q / %lld, c = q %% %lld;\n", e->threads, (long long)CC, (long long)CC);
-  if (f32) fprintf(e->f, "      const unsigned d = so + (unsigned)(r * %lld + c * 4) * 4u;\n", (long long)row_stride(st));
-  else fprintf(e->f, "      const unsigned d = so + (unsigned)(r * %lld + (%s << 3)) * 2u;\n", (long long)C, sw);
+  chunk_loop(e, st, sg->P / W * e->threads, CC, sw);
   fprintf(e->f, "      unsigned w[4];\n#pragma unroll\n      for (int h = 0; h < 4; h++)\n");
   if (f32) {
     fprintf(e->f, "        w[h] = __float_as_uint(v%u[j * 4 + h]);\n", v);
@@ -287,6 +310,27 @@ static bool raw_store(ug_kir_kernel_t *kk, ug_kir_value_id_t v, ug_dtype_t dt) {
   return false;
 }
 
+/* Value v, a tile of op o's shared stage type bt (stored into it, or an
+ * async_gather's offsets or mask), gets the layout of that stage's shape. */
+static ug_status_t stage_seed(kemit_t *e, const ug_kir_op_data_t *o, const ug_kir_type_t *bt, ug_kir_value_id_t v) {
+  ug_kir_kernel_t *kk = e->kk;
+  int bits = ug_dtype_bits(bt->t.dtype);
+  if (bt->t.rank != 2 || (bits != 16 && bits != 32)) return ck_err(e, o, "a register tile stored into a stage other than 2-D of 16- or 32-bit values");
+  ck_stage_t sg = {.R = bt->t.dims[0], .C = bt->t.dims[1], .W = 128 / bits};
+  sg.P = sg.R * sg.C / e->threads;
+  if (sg.C % sg.W || (sg.R * sg.C) % (e->threads * sg.W)) return ck_err(e, o, "a register tile stored into a stage of this shape");
+  int s = 0;
+  while (s < e->nst && (e->st[s].R != sg.R || e->st[s].C != sg.C || e->st[s].W != sg.W)) s++;
+  if (s == e->nst) {
+    if (s == 4) return ck_err(e, o, "register tiles stored into stages of more than 4 shapes");
+    e->st[e->nst++] = sg;
+  }
+  if (!e->stage && !(e->stage = calloc(kk->values.len + 1, 1))) return ug_status_make(UG_ERR_NOMEM, NULL, "out of memory");
+  if (e->stage[v] && e->stage[v] != s + 1) return ck_err(e, o, "a tile stored into stages of two shapes");
+  e->stage[v] = (uint8_t)(s + 1);
+  return NULL;
+}
+
 /* The stage layout: the register tiles stored whole into a shared stage
  * (a software-pipelined loop's fills: im2col tiles gathered) and the
  * tiles that compute them, back to their scalars; each in the layout of
@@ -295,24 +339,16 @@ ug_status_t ck_stage_layout(kemit_t *e) {
   ug_kir_kernel_t *kk = e->kk;
   for (size_t i = 0; i < kk->ops.len; i++) {
     const ug_kir_op_data_t *o = ug_kir_op(kk, (ug_kir_op_id_t)i);
+    /* an async_gather's offsets and mask: the layout of its stage, whose chunks it copies */
+    for (uint32_t j = 1; o->op == UG_KIR_ASYNC_GATHER && j + 1 < o->num_operands; j++) {
+      const ug_kir_type_t *bt = ug_kir_value_type(kk, ug_kir_operand(kk, o, o->num_operands - 1)->value);
+      UG_RETURN_IF_ERROR(stage_seed(e, o, bt, ug_kir_operand(kk, o, j)->value));
+    }
     if (o->op != UG_KIR_STORE) continue;
     const ug_kir_type_t *bt = ug_kir_value_type(kk, ug_kir_operand(kk, o, 0)->value);
     ug_kir_value_id_t v = ug_kir_operand(kk, o, 1)->value;
     if (bt->kind != UG_KT_SHARED) continue;
-    int bits = ug_dtype_bits(bt->t.dtype);
-    if (bt->t.rank != 2 || (bits != 16 && bits != 32)) return ck_err(e, o, "a register tile stored into a stage other than 2-D of 16- or 32-bit values");
-    ck_stage_t sg = {.R = bt->t.dims[0], .C = bt->t.dims[1], .W = 128 / bits};
-    sg.P = sg.R * sg.C / e->threads;
-    if (sg.C % sg.W || (sg.R * sg.C) % (e->threads * sg.W)) return ck_err(e, o, "a register tile stored into a stage of this shape");
-    int s = 0;
-    while (s < e->nst && (e->st[s].R != sg.R || e->st[s].C != sg.C || e->st[s].W != sg.W)) s++;
-    if (s == e->nst) {
-      if (s == 4) return ck_err(e, o, "register tiles stored into stages of more than 4 shapes");
-      e->st[e->nst++] = sg;
-    }
-    if (!e->stage && !(e->stage = calloc(kk->values.len + 1, 1))) return ug_status_make(UG_ERR_NOMEM, NULL, "out of memory");
-    if (e->stage[v] && e->stage[v] != s + 1) return ck_err(e, o, "a tile stored into stages of two shapes");
-    e->stage[v] = (uint8_t)(s + 1);
+    UG_RETURN_IF_ERROR(stage_seed(e, o, bt, v));
   }
   if (!e->nst) return NULL;
   /* back from the stored tiles to the math that computes them, each in its stage's layout */
@@ -337,7 +373,7 @@ ug_status_t ck_stage_layout(kemit_t *e) {
   /* a tile has one layout: every use of a stage-layout tile is stage-layout math or its store */
   for (size_t i = 0; i < kk->ops.len; i++) {
     const ug_kir_op_data_t *o = ug_kir_op(kk, (ug_kir_op_id_t)i);
-    bool stage_op = (o->num_results == 1 && ck_stage_val(e, ug_kir_result(kk, o, 0))) ||
+    bool stage_op = (o->num_results == 1 && ck_stage_val(e, ug_kir_result(kk, o, 0))) || o->op == UG_KIR_ASYNC_GATHER ||
                     (o->op == UG_KIR_STORE && ug_kir_value_type(kk, ug_kir_operand(kk, o, 0)->value)->kind == UG_KT_SHARED);
     for (uint32_t j = 0; j < o->num_operands && !stage_op; j++)
       if (ck_stage_val(e, ug_kir_operand(kk, o, j)->value)) return ck_err(e, o, "a tile of the stage layout read by other math");
@@ -544,5 +580,44 @@ ug_status_t ck_cluster_reduce(kemit_t *e, const ug_kir_op_data_t *o) {
   fprintf(e->f, "        }\n      }\n");
   fprintf(e->f, "    asm volatile(\"barrier.cluster.arrive.release.aligned;\\nbarrier.cluster.wait.acquire.aligned;\\n\" ::: \"memory\");\n");
   fprintf(e->f, "  }\n#endif\n");
+  return NULL;
+}
+
+/* async_gather %g, %offsets, %mask?, %Xs[stage] of runs (offsets and mask
+ * per row, in the stage layout: a thread's chunk j holds its row's in slot
+ * j * W): each 16-byte chunk of the stage, where async_copy puts it, by
+ * cp.async from the row's offset plus the chunk's first column when the
+ * run's mask holds and the chunk is inside %g and aligned, zero-filled
+ * (cp.async of 0 bytes) where the mask drops the run; element loads and a
+ * 16-byte shared store otherwise (and below sm_80). */
+ug_status_t ck_async_gather(kemit_t *e, const ug_kir_op_data_t *o) {
+  uint32_t last = o->num_operands - 1;
+  ug_kir_value_id_t g = ug_kir_operand(e->kk, o, 0)->value, off = ug_kir_operand(e->kk, o, 1)->value;
+  ug_kir_value_id_t mask = last == 3 ? ug_kir_operand(e->kk, o, 2)->value : UG_NONE;
+  const ug_kir_type_t *st = ug_kir_value_type(e->kk, ug_kir_operand(e->kk, o, last)->value), *gt = ug_kir_value_type(e->kk, g);
+  int bits = ug_dtype_bits(st->t.dtype);
+  if ((bits != 16 && bits != 32) || st->t.rank != 2) return ck_err(e, o, "a gather into other than a 2-D stage of 16- or 32-bit values");
+  if (ug_kir_value_type(e->kk, off)->t.dims[1] != 1 || (mask != UG_NONE && ug_kir_value_type(e->kk, mask)->t.dims[1] != 1) ||
+      !ck_stage_val(e, off) || (mask != UG_NONE && !ck_stage_val(e, mask)))
+    return ck_err(e, o, "an async gather other than of runs");
+  bool f32 = bits == 32;
+  int per = f32 ? 4 : 8;
+  int64_t C = st->t.dims[1], CC = C / per, chunks = st->t.dims[0] * CC;
+  if (chunks % e->threads != 0) return ck_err(e, o, "tile shape");
+  char so[256], sw[96], n[UG_CUDA_PROD];
+  stage_offset(e, o, last, so, sizeof so);
+  swizzle(CC, "r", "c", sw, sizeof sw);
+  ug_cuda_prodstr(&gt->t, 0, gt->t.rank, n, sizeof n);
+  uint32_t a = e->kk->values.items[g].index;
+  char m[64];
+  if (mask == UG_NONE) snprintf(m, sizeof m, "true");
+  else snprintf(m, sizeof m, "v%u[j * %d]", mask, per);
+  fprintf(e->f, "  {\n    const unsigned so = %s;\n    const uint64_t n = (uint64_t)(%s);\n", so, n);
+  fprintf(e->f, "    const unsigned %s*au = reinterpret_cast<const unsigned %s*>(a%u);\n", f32 ? "" : "short ", f32 ? "" : "short ", a);
+  chunk_loop(e, st, chunks, CC, sw);
+  fprintf(e->f, "      const bool m = %s;\n      const int64_t g = (int64_t)v%u[j * %d] + c * %d;\n", m, off, per, per);
+  fprintf(e->f, "      const bool in = m && g >= 0 && (uint64_t)g + %d <= n;\n", per);
+  chunk_cp_async(e, "!m || (in && ((unsigned long long)(au + g) & 15) == 0)", "in");
+  chunk_elems(e, f32, true);
   return NULL;
 }

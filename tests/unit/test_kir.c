@@ -351,6 +351,25 @@ START_TEST(verify_gather_runs) {
 }
 END_TEST
 
+/* async_gather: a gather into a shared stage, as an asynchronous copy */
+START_TEST(verify_async_gather) {
+  expect_round_trip(HDR "  %s = alloc : shared<2> f16[64,32]\n  %o = iota {axis=0} : i32[64,1]\n  %m = less %o, %o : bool[64,1]\n"
+                    "  %t = async_gather %A, %o, %m, %s[1] : token\n  %u = async_gather %A, %o, %s[0] : token\n"
+                    "  %g = commit %t, %u : token\n}\n");
+  expect_verify_error(HDR "  %s = alloc : shared<2> f16[64,32]\n  %o = iota {axis=0} : i32[32,1]\n"
+                      "  %t = async_gather %A, %o, %s[0] : token\n}\n", "t.kir:4:8",
+                      "the offsets must have the stage's shape, or it with a last dim of 1");
+  expect_verify_error(HDR "  %s = alloc : shared<2> f32[64,32]\n  %o = iota {axis=0} : i32[64,1]\n"
+                      "  %t = async_gather %A, %o, %s[0] : token\n}\n", "t.kir:4:8", "element types differ");
+  expect_verify_error(HDR "  %s = alloc : shared<2> f16[64,32]\n  %o = iota {axis=0} : i32[64,1]\n"
+                      "  %t = async_gather %A, %o, %o, %s[0] : token\n}\n", "t.kir:4:8", "the mask must be bool");
+  expect_verify_error(HDR "  %s = alloc : shared<2> f16[64,32]\n  %o = iota {axis=0} : i32[64,1]\n"
+                      "  %t = async_gather %A, %o, %s[2] : token\n}\n", "t.kir:4:8", "stage 2 out of range");
+  expect_verify_error(HDR "  %o = iota {axis=0} : i32[64,1]\n  %t = async_gather %A, %o, %A[0, 0] : token\n}\n", "t.kir:3:8",
+                      "accesses global memory, expected shared memory");
+}
+END_TEST
+
 /* clusters: the kernel attribute, cluster_rank / cluster_size, cluster_reduce */
 #define CHDR "kernel @k(%A: global f16[M,K], %C: global f32[M,N]) grid(8) cluster(4) block(warps=8) {\n"
 START_TEST(verify_clusters) {
@@ -734,6 +753,7 @@ static Suite *kir_suite(void) {
   tcase_add_test(tv, verify_gather);
   tcase_add_test(tv, verify_gather_runs);
   tcase_add_test(tv, verify_clusters);
+  tcase_add_test(tv, verify_async_gather);
   tcase_add_test(tv, verify_stage_out_of_range);
   tcase_add_test(tv, verify_tile_shapes);
   tcase_add_test(tv, verify_roles);
