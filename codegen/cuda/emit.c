@@ -659,9 +659,9 @@ static ug_status_t emit_matmul_kir(kctx_t *k, bool *out_done) {
     if (P <= 0 || (P + bn - 1) / bn * bn * 4 > 5 * P) return NULL;
   }
   /* the tiles, split-K over clusters for f16 / bf16 GEMMs of few tiles and
-   * long K; a split conv_nhwc stays with conv.c, 4-10% faster on ResNet-50's
+   * long K; a split conv_nhwc stays with conv.c, 2-10% faster on ResNet-50's
    * split layers at batch 8 (3x3 at 28² and 14², 1x1 at 7²; bench/RESULTS.md
-   * "split-K through the kernel IR"), where split matmuls come out even */
+   * "split K through the kernel IR"), where split matmuls come out even */
   ug_kir_mm_tiles_t tiles = ug_kir_gpu_contract_tiles(g, head);
   if (tiles.split > 1 && head->op == UG_OP_CONV_NHWC) return NULL;
   ug_kir_kernel_t *kk;
