@@ -716,6 +716,21 @@ static ug_kir_value_id_t mad(mm_lower_t *L, ug_kir_region_id_t r, ug_kir_value_i
   return x;
 }
 
+/* mask AND x (x UG_NONE: mask; mask UG_NONE: x). */
+static ug_kir_value_id_t and_mask(mm_lower_t *L, ug_kir_region_id_t r, ug_kir_value_id_t mask, ug_kir_value_id_t x) {
+  if (x == UG_NONE) return mask;
+  return mask == UG_NONE ? x : tmath(L, r, UG_OP_AND, mask, x);
+}
+
+/* mask AND input position pos inside spatial dim i (tested only on the
+ * sides some output position's tap can cross). */
+static ug_kir_value_id_t mask_inside(mm_lower_t *L, ug_kir_region_id_t r, const conv_shape_t *c, int i, ug_kir_value_id_t pos,
+                                     ug_kir_value_id_t mask) {
+  ug_kir_value_id_t lo = c->need_lo[i] ? tmath(L, r, UG_OP_GREATER_EQUAL, pos, konst(L, r, 0)) : UG_NONE;
+  ug_kir_value_id_t hi = c->need_hi[i] ? tmath(L, r, UG_OP_LESS, pos, konst(L, r, c->S[i])) : UG_NONE;
+  return and_mask(L, r, and_mask(L, r, mask, lo), hi);
+}
+
 /* The per-column part of the gather, before the K loop: for output
  * position p = n0 + iota, its coordinates o, the input position of tap 0
  * (o * stride - pad) and that position's offset in channel 0 of the
@@ -794,11 +809,7 @@ static void conv_fill(mm_lower_t *L, ug_kir_region_id_t body, ug_kir_operand_t k
     if (!c->need_lo[i] && !c->need_hi[i]) continue;
     ug_kir_value_id_t pos = bcast(L, body, f->i0[i]);
     if (t[i] != UG_NONE) pos = tmath(L, body, UG_OP_ADD, pos, bcast(L, body, t[i]));
-    ug_kir_value_id_t in[2] = {UG_NONE, UG_NONE};
-    if (c->need_lo[i]) in[0] = tmath(L, body, UG_OP_GREATER_EQUAL, pos, konst(L, body, 0));
-    if (c->need_hi[i]) in[1] = tmath(L, body, UG_OP_LESS, pos, konst(L, body, c->S[i]));
-    for (int j = 0; j < 2; j++)
-      if (in[j] != UG_NONE) mask = mask == UG_NONE ? in[j] : tmath(L, body, UG_OP_AND, mask, in[j]);
+    mask = mask_inside(L, body, c, i, pos, mask);
   }
   ug_kir_value_id_t off = widen(L, body, f, tmath(L, body, UG_OP_ADD, bcast(L, body, f->xo), bcast(L, body, roff)));
   *tb = ug_kir_gather(L->k, body, f->X, off, mask, 0.0, &btl);
@@ -852,8 +863,7 @@ static void convt_fill(mm_lower_t *L, ug_kir_region_id_t body, ug_kir_operand_t 
       pos = tmath(L, body, UG_OP_DIV, num, sv);
     }
     in[2] = tmath(L, body, UG_OP_LESS, pos, konst(L, body, c->S[i]));
-    for (int j = 0; j < 3; j++)
-      if (in[j] != UG_NONE) mask = mask == UG_NONE ? in[j] : tmath(L, body, UG_OP_AND, mask, in[j]);
+    for (int j = 0; j < 3; j++) mask = and_mask(L, body, mask, in[j]);
     off = tmath(L, body, UG_OP_ADD, off, mad(L, body, pos, c->xs[i], 0));
   }
   off = widen(L, body, f, tmath(L, body, UG_OP_ADD, off, bcast(L, body, f->xo)));
@@ -942,11 +952,7 @@ static void nhwc_fill(mm_lower_t *L, ug_kir_region_id_t body, ug_kir_operand_t k
       ug_kir_operand_t td = idx_in(L, body, UG_OP_MUL, t, ug_kir_imm(c->dil[i]));
       toff = idx_in(L, body, UG_OP_ADD, toff, idx_in(L, body, UG_OP_MUL, td, ug_kir_imm(c->xs[i] * C)));
       if (!c->need_lo[i] && !c->need_hi[i]) continue;
-      ug_kir_value_id_t pos = tmath(L, body, UG_OP_ADD, f->i0[i], cast_in(L, body, td, UG_DTYPE_I32)), in[2] = {UG_NONE, UG_NONE};
-      if (c->need_lo[i]) in[0] = tmath(L, body, UG_OP_GREATER_EQUAL, pos, konst(L, body, 0));
-      if (c->need_hi[i]) in[1] = tmath(L, body, UG_OP_LESS, pos, konst(L, body, c->S[i]));
-      for (int j = 0; j < 2; j++)
-        if (in[j] != UG_NONE) mask = mask == UG_NONE ? in[j] : tmath(L, body, UG_OP_AND, mask, in[j]);
+      mask = mask_inside(L, body, c, i, tmath(L, body, UG_OP_ADD, f->i0[i], cast_in(L, body, td, UG_DTYPE_I32)), mask);
     }
     off = tmath(L, body, UG_OP_ADD, f->xo, cast_in(L, body, toff, UG_DTYPE_I32));
   } else { /* per element: k = kv + iota along A's columns */
@@ -964,11 +970,7 @@ static void nhwc_fill(mm_lower_t *L, ug_kir_region_id_t body, ug_kir_operand_t k
       coff = tmath(L, body, UG_OP_ADD, coff, mad(L, body, td, c->xs[i] * C, 0));
       if (!c->need_lo[i] && !c->need_hi[i]) continue;
       ug_kir_value_id_t pos = tmath(L, body, UG_OP_ADD, bcast_to(L, body, f->i0[i], L->bm, L->bk), bcast_to(L, body, td, L->bm, L->bk));
-      ug_kir_value_id_t in[2] = {UG_NONE, UG_NONE};
-      if (c->need_lo[i]) in[0] = tmath(L, body, UG_OP_GREATER_EQUAL, pos, konst(L, body, 0));
-      if (c->need_hi[i]) in[1] = tmath(L, body, UG_OP_LESS, pos, konst(L, body, c->S[i]));
-      for (int j = 0; j < 2; j++)
-        if (in[j] != UG_NONE) mask = mask == UG_NONE ? in[j] : tmath(L, body, UG_OP_AND, mask, in[j]);
+      mask = mask_inside(L, body, c, i, pos, mask);
     }
     off = tmath(L, body, UG_OP_ADD, bcast_to(L, body, f->xo, L->bm, L->bk), bcast_to(L, body, coff, L->bm, L->bk));
   }
