@@ -1163,6 +1163,27 @@ ug_kir_mm_tiles_t ug_kir_gpu_contract_tiles(ug_graph_t *g, const ug_node_t *head
   return t;
 }
 
+const char *ug_kir_gpu_contract_skip(ug_graph_t *g, const ug_node_t *head, const ug_kir_mm_tiles_t *t) {
+  const ug_type_t *at = ug_value_type(g, ug_node_operand(g, head, 0)), *bt = ug_value_type(g, ug_node_operand(g, head, 1));
+  const ug_type_t *rt = ug_value_type(g, ug_node_result(g, head, 0));
+  if ((at->dtype != UG_DTYPE_F16 && at->dtype != UG_DTYPE_BF16 && at->dtype != UG_DTYPE_F32) || at->rank < 2 || bt->rank < 2)
+    return "operands other than f16, bf16 or f32 matrices";
+  if (head->op == UG_OP_CONV || head->op == UG_OP_CONV_TRANSPOSE) {
+    /* the lowering's programs are tiles of one image's output positions:
+     * where they would pad those by more than a quarter (a 7x7 plane is 49
+     * columns of 128), conv.c's columns across images do better (ResNet-50's
+     * last 1x1 conv at batch 8: 114 us against 84, bench/RESULTS.md) */
+    int64_t P = 1;
+    for (int i = 2; i < rt->rank; i++) P = UG_DIM_IS_STATIC(rt->dims[i]) && P > 0 ? P * rt->dims[i] : -1;
+    if (P <= 0 || (P + t->bn - 1) / t->bn * t->bn * 4 > 5 * P) return "an output plane the tiles would pad by more than a quarter";
+  }
+  /* a split conv_nhwc: conv.c is 2-10% faster on ResNet-50's split layers
+   * at batch 8 (3x3 at 28x28 and 14x14, 1x1 at 7x7; bench/RESULTS.md
+   * "split K through the kernel IR"), where split matmuls come out even */
+  if (t->split > 1 && head->op == UG_OP_CONV_NHWC) return "a split-K conv_nhwc";
+  return NULL;
+}
+
 /* The CPU (codegen/llvm/kir.c): one thread per program; the accumulator
  * tile lives in memory and the register-blocked GEMM of codegen/llvm/gemm.c
  * runs each mma, so tiles are larger than the register file and K steps

@@ -126,6 +126,13 @@ int ug_kir_gpu_split(ug_dim_t tiles, ug_dim_t ktiles);
  * ug_kir_gpu_mm_tiles_for its operands' dtype, with f16 / bf16 matmuls and
  * conv_nhwcs split by ug_kir_gpu_split. */
 ug_kir_mm_tiles_t ug_kir_gpu_contract_tiles(ug_graph_t *g, const ug_node_t *head);
+/* Why the CUDA backend keeps the contraction step headed by `head` (with
+ * tiles `t`) off the kernel IR for its own kernels (codegen/cuda/contract.c,
+ * conv.c), or NULL when it lowers it: an operand dtype other than f16,
+ * bf16, f32 or a rank below 2; a conv or conv_transpose whose output plane
+ * the tiles would pad by more than a quarter; a split-K conv_nhwc.  Both
+ * the CUDA emitter and --emit=kir ask it. */
+const char *ug_kir_gpu_contract_skip(ug_graph_t *g, const ug_node_t *head, const ug_kir_mm_tiles_t *t);
 ug_status_t ug_kir_lower_matmul(ug_kir_module_t *km, const ug_plan_t *p, const ug_plan_step_t *s,
                                 const ug_kir_mm_tiles_t *tiles, ug_kir_kernel_t **out);
 /* The conditions above on the graph alone, for the kernel of nodes[0..n)

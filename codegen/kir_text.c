@@ -64,6 +64,11 @@ ug_status_t ug_codegen_kir_text(ug_module_t *m, const char *targets, bool pipeli
           if (!(t == 0 ? tg.cuda : tg.cpu)) continue;
           ug_kir_mm_tiles_t gt = ug_kir_gpu_contract_tiles(p.g, head);
           const ug_kir_mm_tiles_t *tl = t == 1 ? &ug_kir_cpu_mm_tiles : &gt;
+          const char *skip = t == 0 ? ug_kir_gpu_contract_skip(p.g, head, &gt) : NULL;
+          if (skip) { /* what CUDA runs is its own kernel (contract.c, conv.c) */
+            fprintf(f, "// step %zu @%s: not lowered to kernel IR for CUDA: %s\n\n", si, s->kernel_name, skip);
+            continue;
+          }
           ls = ug_kir_lower_contract(km, &p, s, tl, &kk);
           if (!ls && t == 0 && pipelined) ls = ug_kir_software_pipeline(kk, &ug_kir_gpu_swp_model, &kk, NULL);
           if (ls) break;

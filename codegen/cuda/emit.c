@@ -629,41 +629,20 @@ static ug_status_t emit_via_kir(kctx_t *k, bool *out_done) {
 }
 
 /* A matmul, conv, conv_transpose or conv_nhwc step (alone or with its
- * epilogue) through the kernel IR: the contraction lowering, the
- * software-pipeline pass, kir_emit.c.
- * f16 and bf16 (128x128x32 tiles) and f32 (128x128x16, the arithmetic of
- * --precision); f16 / bf16 matmuls and conv_nhwcs that split K over
- * clusters (contract.c's ug_cuda_mma16_split: the kernel IR has no cluster
- * reduction yet), what
- * the lowering does not take, convs of small output planes (below) and what
- * the emitter rejects (f32 convs with gathered tiles in 3xTF32: the NaN
- * fix-up reads B through a copy) stay with contract.c and conv.c
- * (*out_done false, nothing written). */
+ * epilogue) through the kernel IR: the contraction lowering (split K over
+ * clusters where ug_kir_gpu_split says), the software-pipeline pass,
+ * kir_emit.c.  f16 and bf16 (128x128x32 tiles) and f32 (128x128x16, the
+ * arithmetic of --precision).  What ug_kir_gpu_contract_skip keeps off,
+ * what the lowering does not take and what the emitter rejects stay with
+ * contract.c and conv.c (*out_done false, nothing written). */
 static ug_status_t emit_matmul_kir(kctx_t *k, bool *out_done) {
   *out_done = false;
   const ug_plan_step_t *s = k->s;
   ug_graph_t *g = k->g;
   const ug_node_t *head = &g->nodes.items[s->node];
   if (!ug_kir_contract_op(head->op)) return NULL;
-  const ug_type_t *at = ug_value_type(g, ug_node_operand(g, head, 0)), *bt = ug_value_type(g, ug_node_operand(g, head, 1));
-  const ug_type_t *rt = ug_value_type(g, ug_node_result(g, head, 0));
-  bool f32 = at->dtype == UG_DTYPE_F32;
-  if ((at->dtype != UG_DTYPE_F16 && at->dtype != UG_DTYPE_BF16 && !f32) || at->rank < 2 || bt->rank < 2) return NULL;
-  if (head->op == UG_OP_CONV || head->op == UG_OP_CONV_TRANSPOSE) {
-    /* the lowering's programs are tiles of one image's output positions:
-     * where they would pad those by more than a quarter (a 7x7 plane is 49
-     * columns of 128), conv.c's columns across images do better (ResNet-50's
-     * last 1x1 conv at batch 8: 114 us against 84, bench/RESULTS.md) */
-    int64_t P = 1, bn = ug_kir_gpu_mm_tiles_for(at->dtype)->bn;
-    for (int i = 2; i < rt->rank; i++) P = UG_DIM_IS_STATIC(rt->dims[i]) && P > 0 ? P * rt->dims[i] : -1;
-    if (P <= 0 || (P + bn - 1) / bn * bn * 4 > 5 * P) return NULL;
-  }
-  /* the tiles, split-K over clusters for f16 / bf16 GEMMs of few tiles and
-   * long K; a split conv_nhwc stays with conv.c, 2-10% faster on ResNet-50's
-   * split layers at batch 8 (3x3 at 28² and 14², 1x1 at 7²; bench/RESULTS.md
-   * "split K through the kernel IR"), where split matmuls come out even */
   ug_kir_mm_tiles_t tiles = ug_kir_gpu_contract_tiles(g, head);
-  if (tiles.split > 1 && head->op == UG_OP_CONV_NHWC) return NULL;
+  if (ug_kir_gpu_contract_skip(g, head, &tiles)) return NULL;
   ug_kir_kernel_t *kk;
   ug_status_t st = ug_kir_lower_contract(k->kir, k->plan, s, &tiles, &kk);
   if (st && ug_status_code(st) == UG_ERR_UNSUPPORTED && !kk) {

@@ -27,6 +27,7 @@ typedef struct {
   int64_t bm, bn;
   uint32_t *smem; /* per value: byte offset of an alloc in the dynamic shared memory */
   bool vec_copies; /* this copy of the body: every async_copy's buffer allows 16-byte copies */
+  bool exact;      /* f32 mma in exact f32 (3xTF32's NaN rerun, kir_emit.c) */
   /* the stage layout (tiles stored into a shared stage and what computes
    * them, ck_stage_layout()): per value 0, or 1 + the index of its stage
    * in st (| 0x80: raw 16-bit values, a gather only stored) */
@@ -71,7 +72,6 @@ ug_status_t ck_async_copy(kemit_t *e, const ug_kir_op_data_t *o);
 ug_status_t ck_async_gather(kemit_t *e, const ug_kir_op_data_t *o);
 ug_status_t ck_stage_store(kemit_t *e, const ug_kir_op_data_t *o);
 ug_status_t ck_mma(kemit_t *e, const ug_kir_op_data_t *o);
-ug_status_t ck_nan_fixup(kemit_t *e, const ug_kir_op_data_t *loop, uint32_t i);
 ug_status_t ck_cluster_reduce(kemit_t *e, const ug_kir_op_data_t *o);
 ug_status_t ck_stage_layout(kemit_t *e);
 int64_t ck_stage_bytes(const ug_kir_type_t *t);

@@ -22,6 +22,7 @@
  * One-element tiles and rank-0 tiles are a scalar that
  * every thread holds.  Index values are int64_t, uniform over the block. */
 #include "codegen/cuda/kir_cuda.h"
+#include "ugrt/model_abi.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -809,6 +810,7 @@ static ug_status_t emit_slot_run(kemit_t *e, const ug_kir_region_t *reg, size_t 
 }
 
 static ug_status_t emit_region(kemit_t *e, ug_kir_region_id_t rid);
+static ug_status_t emit_ops(kemit_t *e, ug_kir_region_id_t rid, size_t from, size_t to);
 
 static void decl_copy(kemit_t *e, ug_kir_value_id_t dst, ug_kir_value_id_t src, bool declare) {
   const ug_kir_type_t *t = ug_kir_value_type(e->kk, dst);
@@ -820,6 +822,82 @@ static void decl_copy(kemit_t *e, ug_kir_value_id_t dst, ug_kir_value_id_t src, 
   } else {
     fprintf(e->f, "  %s%s v%u = v%u;\n", declare ? ct : "", declare ? "" : "", dst, src);
   }
+}
+
+/* Whether op o may run again in nan_rerun: index and tile math, reads,
+ * stores into shared memory, async copies and their waits, barriers. */
+static bool rerun_ok(kemit_t *e, const ug_kir_op_data_t *o) {
+  switch (ug_kir_op_info(o->op)->cls) {
+  case UG_KIR_CLASS_INDEX:
+  case UG_KIR_CLASS_MATH:
+  case UG_KIR_CLASS_ASYNC: return true;
+  case UG_KIR_CLASS_MEM:
+    return o->op == UG_KIR_LOAD || o->op == UG_KIR_GATHER ||
+           (o->op == UG_KIR_STORE && ug_kir_value_type(e->kk, ug_kir_operand(e->kk, o, 0)->value)->kind == UG_KT_SHARED);
+  default: return o->op == UG_KIR_BARRIER;
+  }
+}
+
+/* After a loop whose iter args accumulate f32 mmas in 3xTF32: an inf or
+ * NaN operand (inf - inf in the split, inf * 0 with a zero small part) or
+ * an overflow gives NaN where f32 gives inf or NaN.  When a slot of the
+ * block came out NaN, the loop runs again in exact f32 (mma as per-slot
+ * dot products over the shared stages), with the ops before it that may
+ * run again (its pipeline's prologue: the copies of its first tiles and
+ * their index math), and the NaN slots take its results.  The tiles are
+ * whatever the loop reads, gathered ones included, and a split K's rank
+ * its own part of K.  An accumulator must start at 0. */
+static ug_status_t nan_rerun(kemit_t *e, const ug_kir_op_data_t *loop) {
+  if (e->exact || !ug_cuda_mma32_split(e->k->precision)) return NULL;
+  ug_kir_kernel_t *kk = e->kk;
+  const ug_kir_region_t *body = ug_kir_region(kk, loop->regions);
+  uint32_t n = loop->num_operands - 3, fix[8], nfix = 0;
+  if (!n) return NULL;
+  const ug_kir_op_data_t *y = ug_kir_op(kk, body->ops.items[body->ops.len - 1]);
+  for (uint32_t i = 0; i < n; i++) {
+    const ug_kir_value_t *yv = &kk->values.items[ug_kir_operand(kk, y, i)->value];
+    if (yv->def_kind != UG_KV_RESULT) continue;
+    const ug_kir_op_data_t *mma = ug_kir_op(kk, yv->def);
+    if (mma->op != UG_KIR_MMA || ug_kir_value_type(kk, ug_kir_operand(kk, mma, 0)->value)->t.dtype != UG_DTYPE_F32) continue;
+    const ug_kir_value_t *iv = &kk->values.items[ug_kir_operand(kk, loop, 3 + i)->value];
+    const ug_kir_op_data_t *init = iv->def_kind == UG_KV_RESULT ? ug_kir_op(kk, iv->def) : NULL;
+    const ug_kir_attr_t *z = init && init->op == UG_KIR_SPLAT ? ug_kir_op_attr(kk, init, UG_KATTR_VALUE) : NULL;
+    if (!init || init->op != UG_KIR_SPLAT || (z && z->f != 0.0)) return ck_err(e, mma, "a 3xTF32 accumulator that does not start at 0");
+    if (nfix == 8) return ck_err(e, mma, "more than 8 3xTF32 accumulators in a loop");
+    fix[nfix++] = i;
+  }
+  if (!nfix) return NULL;
+  const ug_kir_region_t *reg = ug_kir_region(kk, loop->parent);
+  ug_kir_op_id_t lid = (ug_kir_op_id_t)(loop - kk->ops.items);
+  size_t at = 0;
+  while (reg->ops.items[at] != lid) at++;
+  size_t from = at;
+  while (from > 0 && rerun_ok(e, ug_kir_op(kk, reg->ops.items[from - 1]))) from--;
+  /* from the first op there that is not index or tile math */
+  while (from < at && (ug_kir_op_info(ug_kir_op(kk, reg->ops.items[from])->op)->cls == UG_KIR_CLASS_INDEX ||
+                       ug_kir_op_info(ug_kir_op(kk, reg->ops.items[from])->op)->cls == UG_KIR_CLASS_MATH))
+    from++;
+  fprintf(e->f, "#if __CUDA_ARCH__ >= 800\n  asm volatile(\"cp.async.wait_group 0;\\n\" ::: \"memory\");\n  {\n    int bad = 0;\n");
+  for (uint32_t j = 0; j < nfix; j++)
+    fprintf(e->f, "#pragma unroll\n    for (int q = 0; q < %d; q++) bad |= v%u[q] != v%u[q];\n", ACC_SLOTS,
+            ug_kir_result(kk, loop, fix[j]), ug_kir_result(kk, loop, fix[j]));
+  fprintf(e->f, "    if (__syncthreads_or(bad)) {\n");
+  for (uint32_t j = 0; j < nfix; j++) fprintf(e->f, "  float fx%u[%d];\n", j, ACC_SLOTS);
+  fprintf(e->f, "  {\n");
+  e->exact = true;
+  ug_status_t st = emit_ops(e, loop->parent, from, at + 1);
+  e->exact = false;
+  if (st) return st;
+  fprintf(e->f, "#if __CUDA_ARCH__ >= 800\n  asm volatile(\"cp.async.wait_group 0;\\n\" ::: \"memory\");\n#endif\n");
+  for (uint32_t j = 0; j < nfix; j++)
+    fprintf(e->f, "#pragma unroll\n  for (int q = 0; q < %d; q++) fx%u[q] = v%u[q];\n", ACC_SLOTS, j, ug_kir_result(kk, loop, fix[j]));
+  fprintf(e->f, "  }\n");
+  for (uint32_t j = 0; j < nfix; j++) {
+    ug_kir_value_id_t r = ug_kir_result(kk, loop, fix[j]);
+    fprintf(e->f, "#pragma unroll\n  for (int q = 0; q < %d; q++)\n    if (v%u[q] != v%u[q]) v%u[q] = fx%u[q];\n", ACC_SLOTS, r, r, r, j);
+  }
+  fprintf(e->f, "    }\n  }\n#endif\n");
+  return NULL;
 }
 
 /* for %i = lb to ub step s iter(%a = %init, ...) { ... yield ... }: the
@@ -858,19 +936,19 @@ static ug_status_t emit_for(kemit_t *e, const ug_kir_op_data_t *o) {
   }
   fprintf(e->f, "  }\n");
   for (uint32_t i = 0; i < n; i++) decl_copy(e, ug_kir_result(e->kk, o, i), ug_kir_region_arg(e->kk, body, i + 1), true);
-  for (uint32_t i = 0; i < n; i++) UG_RETURN_IF_ERROR(ck_nan_fixup(e, o, i));
-  return NULL;
+  return nan_rerun(e, o);
 }
 
-static ug_status_t emit_region(kemit_t *e, ug_kir_region_id_t rid) {
+/* Ops [from, to) of region rid. */
+static ug_status_t emit_ops(kemit_t *e, ug_kir_region_id_t rid, size_t from, size_t to) {
   ug_kir_kernel_t *kk = e->kk;
   const ug_kir_region_t *body = ug_kir_region(kk, rid);
-  for (size_t i = 0; i < body->ops.len; i++) {
+  for (size_t i = from; i < to; i++) {
     const ug_kir_op_data_t *o = ug_kir_op(kk, body->ops.items[i]);
     ug_status_t st = NULL;
     /* a run of accumulator-layout ops whose tiles are not used after it */
     size_t end = i;
-    while (end < body->ops.len && slot_op(e, ug_kir_op(kk, body->ops.items[end]))) end++;
+    while (end < to && slot_op(e, ug_kir_op(kk, body->ops.items[end]))) end++;
     bool loads = false;
     for (size_t j = i; j < end; j++) loads = loads || ug_kir_op(kk, body->ops.items[j])->op == UG_KIR_LOAD;
     if (end > i + 1 && loads && !used_after(e, body, i, end)) {
@@ -947,6 +1025,26 @@ static ug_status_t emit_region(kemit_t *e, ug_kir_region_id_t rid) {
     if (st) return st;
   }
   return NULL;
+}
+
+static ug_status_t emit_region(kemit_t *e, ug_kir_region_id_t rid) {
+  return emit_ops(e, rid, 0, ug_kir_region(e->kk, rid)->ops.len);
+}
+
+/* Whether kernel param i's buffer is 16-byte aligned on every run: arena
+ * and state buffers are (64-byte offsets in allocations of the driver,
+ * which aligns to 256), a weight when its offset in the blob is; an input
+ * or output may be the caller's device memory (zero-copy) and is checked
+ * at run time.  A kernel's params are its step's args in order. */
+static bool param_aligned16(const ug_cuda_kctx_t *k, const ug_kir_kernel_t *kk, size_t i) {
+  if (!k->plan || !k->s || kk->params.len != k->s->num_args) return false;
+  const ug_plan_buffer_t *b = &k->plan->buffers.items[k->s->args[i]];
+  switch (b->kind) {
+  case UGRT_BUF_ARENA:
+  case UGRT_BUF_STATE: return true;
+  case UGRT_BUF_WEIGHT: return b->offset % 16 == 0;
+  default: return false;
+  }
 }
 
 ug_status_t ug_cuda_emit_kir(ug_cuda_kctx_t *k, ug_kir_kernel_t *kk) {
@@ -1059,29 +1157,47 @@ ug_status_t ug_cuda_emit_kir(ug_cuda_kctx_t *k, ug_kir_kernel_t *kk) {
     fprintf(e.f, "  extern __shared__ __align__(128) unsigned char ug_smem[];\n");
     fprintf(e.f, "#if __CUDA_ARCH__ >= 800\n  const unsigned ug_sbase = (unsigned)__cvta_generic_to_shared(ug_smem);\n#endif\n");
   }
-  /* buffers copied to shared memory: whether 16-byte copies may read them */
+  /* buffers copied to shared memory: whether 16-byte copies may read them
+   * (a row a whole number of 16-byte chunks, the buffer 16-byte aligned),
+   * known at compile time or tested at run time (vq<N>) */
   char vq_all[256] = "";
-  bool vq_full = false;
-  for (size_t i = 0; i < kk->params.len; i++) {
-    bool copied = false;
-    for (size_t j = 0; j < kk->ops.len && !copied; j++) {
-      const ug_kir_op_data_t *o = ug_kir_op(kk, (ug_kir_op_id_t)j);
-      copied = o->op == UG_KIR_ASYNC_COPY && ug_kir_operand(kk, o, 0)->value == kk->params.items[i];
+  bool vq_full = false, vq_never = false;
+  for (int pass = 0; pass < 2 && !vq_never; pass++)
+    for (size_t i = 0; i < kk->params.len; i++) {
+      bool copied = false;
+      for (size_t j = 0; j < kk->ops.len && !copied; j++) {
+        const ug_kir_op_data_t *o = ug_kir_op(kk, (ug_kir_op_id_t)j);
+        copied = o->op == UG_KIR_ASYNC_COPY && ug_kir_operand(kk, o, 0)->value == kk->params.items[i];
+      }
+      if (!copied) continue;
+      const ug_type_t *t = &ug_kir_value_type(kk, kk->params.items[i])->t;
+      int64_t lw = t->dims[t->rank - 1];
+      int per = 128 / ug_dtype_bits(t->dtype);
+      bool rows_static = UG_DIM_IS_STATIC(lw), aligned = param_aligned16(k, kk, i);
+      if (pass == 0) {
+        vq_never |= rows_static && lw % per != 0;
+        continue;
+      }
+      if (rows_static && aligned) continue;
+      char d[64], cond[160], al[64];
+      snprintf(al, sizeof al, "((unsigned long long)a%zu %% 16) == 0", i);
+      if (rows_static) snprintf(cond, sizeof cond, "%s", al);
+      else snprintf(cond, sizeof cond, "(%s) %% %d == 0%s%s", ug_cuda_dimstr(lw, d, sizeof d), per, aligned ? "" : " && ", aligned ? "" : al);
+      fprintf(e.f, "  const bool vq%zu = %s;\n", i, cond);
+      size_t l = strlen(vq_all);
+      if (l + 32 < sizeof vq_all) snprintf(vq_all + l, sizeof vq_all - l, "%svq%zu", l ? " && " : "", i);
+      else vq_full = true; /* too many to test: element loads only */
     }
-    if (!copied) continue;
-    const ug_type_t *t = &ug_kir_value_type(kk, kk->params.items[i])->t;
-    char d[64];
-    fprintf(e.f, "  const bool vq%zu = (%s) %% %d == 0 && ((unsigned long long)a%zu %% 16) == 0;\n", i,
-            ug_cuda_dimstr(t->dims[t->rank - 1], d, sizeof d), 128 / ug_dtype_bits(t->dtype), i);
-    size_t l = strlen(vq_all);
-    if (l + 32 < sizeof vq_all) snprintf(vq_all + l, sizeof vq_all - l, "%svq%zu", l ? " && " : "", i);
-    else vq_all[0] = '\0', vq_full = true; /* too many to test: element loads only */
-  }
-  /* with async copies the body is written twice, for buffers that all
-   * allow 16-byte copies and for the rest (element loads), so that neither
-   * copy's registers add to the other's (one kernel with a branch per copy
-   * took 149 registers a thread on sm_90a against 118, and one block per SM) */
-  if (vq_all[0] && !vq_full) {
+  /* with async copies the body is written once when the copies' buffers
+   * are known at compile time to allow 16-byte copies (or one known not
+   * to: element loads), and twice otherwise, for buffers that all allow
+   * them and for the rest, so that neither copy's registers add to the
+   * other's (one kernel with a branch per copy took 149 registers a thread
+   * on sm_90a against 118, and one block per SM) */
+  if (vq_never || vq_full || !vq_all[0]) {
+    e.vec_copies = !vq_never && !vq_full;
+    st = emit_region(&e, kk->body);
+  } else {
     fprintf(e.f, "  if (%s) {\n", vq_all);
     e.vec_copies = true;
     st = emit_region(&e, kk->body);
@@ -1089,8 +1205,6 @@ ug_status_t ug_cuda_emit_kir(ug_cuda_kctx_t *k, ug_kir_kernel_t *kk) {
     e.vec_copies = false;
     if (!st) st = emit_region(&e, kk->body);
     fprintf(e.f, "  }\n");
-  } else {
-    st = emit_region(&e, kk->body);
   }
   free(e.smem);
   free(e.stage);

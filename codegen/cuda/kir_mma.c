@@ -1,6 +1,6 @@
 /* The kernel-IR emitter's contraction parts (kir_cuda.h): the accumulator
  * layout's loads and stores, shared stages filled by async copies or by
- * stores of stage-layout tiles, mma, the 3xTF32 NaN fix-up. */
+ * stores of stage-layout tiles, mma. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -395,9 +395,9 @@ ug_status_t ck_stage_layout(kemit_t *e) {
 
 /* mma of f32 stages [128,16] x [16,128] into the f32 accumulator of 8
  * warps, in the arithmetic of --precision (contract.c's f32 GEMM math on
- * the same stage layout and fragments); below sm_80 exact per-slot dot
- * products.  3xTF32's NaN results are recomputed after the loop
- * (ck_nan_fixup). */
+ * the same stage layout and fragments); below sm_80, and in the rerun of
+ * 3xTF32's NaN slots (nan_rerun, kir_emit.c), exact per-slot dot
+ * products. */
 static ug_status_t emit_mma32(kemit_t *e, const ug_kir_op_data_t *o) {
   const ug_kir_operand_t *a = ug_kir_operand(e->kk, o, 0), *b = ug_kir_operand(e->kk, o, 1);
   const ug_kir_type_t *at = ug_kir_value_type(e->kk, a->value), *bt = ug_kir_value_type(e->kk, b->value);
@@ -410,19 +410,21 @@ static ug_status_t emit_mma32(kemit_t *e, const ug_kir_op_data_t *o) {
   stage_offset(e, o, 1, sb, sizeof sb);
   fprintf(e->f, "  float v%u[%d];\n#pragma unroll\n  for (int q = 0; q < %d; q++) v%u[q] = v%u[q];\n  {\n", r, ACC_SLOTS,
           ACC_SLOTS, r, c);
-  fprintf(e->f, "#if __CUDA_ARCH__ >= 800\n");
-  fprintf(e->f, "    const float *As = reinterpret_cast<const float *>(ug_smem + %s) + (ug_wm * 64 + (ug_lane >> 2)) * 24 + 2 * (ug_lane & 3);\n", sa);
-  fprintf(e->f, "    const float *Bs = reinterpret_cast<const float *>(ug_smem + %s) + 2 * (ug_lane & 3) * 132 + ug_wn * 32 + (ug_lane >> 2);\n", sb);
-  fprintf(e->f, "    float (&acc)[4][4][4] = *reinterpret_cast<float (*)[4][4][4]>(v%u);\n", r);
-  ug_cuda_mma32_helpers(e->f, e->k->precision);
-  ug_cuda_mma32_ktile(e->f, e->k->precision);
-  fprintf(e->f, "#else\n");
+  if (!e->exact) {
+    fprintf(e->f, "#if __CUDA_ARCH__ >= 800\n");
+    fprintf(e->f, "    const float *As = reinterpret_cast<const float *>(ug_smem + %s) + (ug_wm * 64 + (ug_lane >> 2)) * 24 + 2 * (ug_lane & 3);\n", sa);
+    fprintf(e->f, "    const float *Bs = reinterpret_cast<const float *>(ug_smem + %s) + 2 * (ug_lane & 3) * 132 + ug_wn * 32 + (ug_lane >> 2);\n", sb);
+    fprintf(e->f, "    float (&acc)[4][4][4] = *reinterpret_cast<float (*)[4][4][4]>(v%u);\n", r);
+    ug_cuda_mma32_helpers(e->f, e->k->precision);
+    ug_cuda_mma32_ktile(e->f, e->k->precision);
+    fprintf(e->f, "#else\n");
+  }
   fprintf(e->f, "    const float *As = reinterpret_cast<const float *>(ug_smem + %s), *Bs = reinterpret_cast<const float *>(ug_smem + %s);\n", sa, sb);
   fprintf(e->f, "#pragma unroll 1\n    for (int q = 0; q < %d; q++) {\n", ACC_SLOTS);
   fprintf(e->f, "      const int rr = %s, cc = %s;\n      float sum = 0.0f;\n", ACC_ROW("q"), ACC_COL("q"));
   fprintf(e->f, "      for (int kq = 0; kq < 16; kq++) sum += As[rr * 24 + kq] * Bs[kq * 132 + cc];\n");
   fprintf(e->f, "      v%u[q] += sum;\n    }\n", r);
-  fprintf(e->f, "#endif\n  }\n");
+  fprintf(e->f, "%s  }\n", e->exact ? "" : "#endif\n");
   return NULL;
 }
 
@@ -485,60 +487,6 @@ ug_status_t ck_mma(kemit_t *e, const ug_kir_op_data_t *o) {
           ug_cuda_stype(dt), ug_cuda_stype(dt), sb2);
   fprintf(e->f, "        sum += %s * %s;\n      }\n      v%u[q] += sum;\n    }\n", la, lb, r);
   fprintf(e->f, "#endif\n  }\n");
-  return NULL;
-}
-
-/* The async_copy into `buf` before op `before` in region r whose index
- * along axis `axis` of its global access is the immediate 0 (a pipeline's
- * first copy of k tile 0), or NULL. */
-static const ug_kir_op_data_t *first_copy(kemit_t *e, ug_kir_region_id_t r, ug_kir_op_id_t before, ug_kir_value_id_t buf,
-                                          int axis) {
-  const ug_kir_region_t *reg = ug_kir_region(e->kk, r);
-  for (size_t i = 0; i < reg->ops.len && reg->ops.items[i] != before; i++) {
-    const ug_kir_op_data_t *o = ug_kir_op(e->kk, reg->ops.items[i]);
-    if (o->op != UG_KIR_ASYNC_COPY || ug_kir_operand(e->kk, o, 1)->value != buf) continue;
-    const ug_kir_operand_t *g = ug_kir_operand(e->kk, o, 0);
-    int rank = ug_kir_value_type(e->kk, g->value)->t.rank, ax = axis < 0 ? rank + axis : axis;
-    const ug_kir_operand_t *x = ax >= 0 && (uint32_t)ax < g->nidx ? ug_kir_index(e->kk, g, (uint32_t)ax) : NULL;
-    if (x && x->value == UG_NONE && x->imm == 0) return o;
-  }
-  return NULL;
-}
-
-/* After a loop whose iter arg i accumulates an f32 mma in 3xTF32: an inf
- * or NaN operand (inf - inf in the split, inf * 0 with a zero small part)
- * or an overflow gives NaN where f32 gives inf or NaN, so the slots that
- * came out NaN are recomputed as exact f32 dot products over the whole K
- * from the global matrices the loop's first copies (k 0, before the loop)
- * read.  The accumulator must start at 0. */
-ug_status_t ck_nan_fixup(kemit_t *e, const ug_kir_op_data_t *loop, uint32_t i) {
-  const ug_kir_region_t *body = ug_kir_region(e->kk, loop->regions);
-  const ug_kir_op_data_t *y = ug_kir_op(e->kk, body->ops.items[body->ops.len - 1]);
-  const ug_kir_value_t *yv = &e->kk->values.items[ug_kir_operand(e->kk, y, i)->value];
-  if (yv->def_kind != UG_KV_RESULT) return NULL;
-  const ug_kir_op_data_t *mma = ug_kir_op(e->kk, yv->def);
-  if (mma->op != UG_KIR_MMA || !ug_cuda_mma32_split(e->k->precision)) return NULL;
-  const ug_kir_operand_t *a = ug_kir_operand(e->kk, mma, 0), *b = ug_kir_operand(e->kk, mma, 1);
-  if (ug_kir_value_type(e->kk, a->value)->t.dtype != UG_DTYPE_F32) return NULL;
-  const ug_kir_value_t *iv = &e->kk->values.items[ug_kir_operand(e->kk, loop, 3 + i)->value];
-  const ug_kir_op_data_t *init = iv->def_kind == UG_KV_RESULT ? ug_kir_op(e->kk, iv->def) : NULL;
-  const ug_kir_attr_t *z = init && init->op == UG_KIR_SPLAT ? ug_kir_op_attr(e->kk, init, UG_KATTR_VALUE) : NULL;
-  if (!init || init->op != UG_KIR_SPLAT || (z && z->f != 0.0)) return ck_err(e, mma, "a 3xTF32 accumulator that does not start at 0");
-  ug_kir_op_id_t lid = (ug_kir_op_id_t)(loop - e->kk->ops.items);
-  const ug_kir_op_data_t *ca = first_copy(e, loop->parent, lid, a->value, -1), *cb = first_copy(e, loop->parent, lid, b->value, -2);
-  if (!ca || !cb) return ck_err(e, mma, "3xTF32 without the first copies of its operands before the loop");
-  uint32_t ba, bb;
-  ug_kir_value_id_t r = ug_kir_result(e->kk, loop, i);
-  fprintf(e->f, "  {\n");
-  UG_RETURN_IF_ERROR(ck_access2d_px(e, ca, 0, "fa", &ba));
-  UG_RETURN_IF_ERROR(ck_access2d_px(e, cb, 0, "fb", &bb));
-  fprintf(e->f, "#if __CUDA_ARCH__ >= 800\n#pragma unroll\n    for (int q = 0; q < %d; q++) {\n", ACC_SLOTS);
-  fprintf(e->f, "      if (v%u[q] == v%u[q]) continue;\n", r, r);
-  fprintf(e->f, "      const int rr = %s, cc = %s;\n", ACC_ROW("q"), ACC_COL("q"));
-  fprintf(e->f, "      if (!fainb || !fbinb || far0 + rr >= farows || fbc0 + cc >= fbcols) continue;\n");
-  fprintf(e->f, "      float x = 0.0f;\n#pragma unroll 1\n      for (int64_t kq = 0; kq < facols; kq++)\n");
-  fprintf(e->f, "        x += a%u[fabase + rr * fald + kq] * a%u[fbbase + kq * fbld + cc];\n", ba, bb);
-  fprintf(e->f, "      v%u[q] = x;\n    }\n#endif\n  }\n", r);
   return NULL;
 }
 
