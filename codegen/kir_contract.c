@@ -1144,7 +1144,8 @@ ug_kir_mm_tiles_t ug_kir_gpu_contract_tiles(ug_graph_t *g, const ug_node_t *head
   const ug_type_t *at = ug_value_type(g, ug_node_operand(g, head, 0)), *bt = ug_value_type(g, ug_node_operand(g, head, 1));
   const ug_type_t *rt = ug_value_type(g, ug_node_result(g, head, 0));
   ug_kir_mm_tiles_t t = *ug_kir_gpu_mm_tiles_for(at->dtype);
-  if ((at->dtype != UG_DTYPE_F16 && at->dtype != UG_DTYPE_BF16) || at->rank < 2 || bt->rank < 2) return t;
+  if ((at->dtype != UG_DTYPE_F16 && at->dtype != UG_DTYPE_BF16 && at->dtype != UG_DTYPE_F32) || at->rank < 2 || bt->rank < 2)
+    return t;
   ug_dims_t *d = g->module->dims;
   ug_dim_t rows, cols = rt->dims[rt->rank - 1], K = at->dims[at->rank - 1], tiles;
   if (head->op == UG_OP_MATMUL) { /* batch x M x N over K */
@@ -1159,7 +1160,8 @@ ug_kir_mm_tiles_t ug_kir_gpu_contract_tiles(ug_graph_t *g, const ug_node_t *head
   } else {
     return t;
   }
-  t.split = ug_kir_gpu_split(tiles, ug_dim_ceildiv(d, K, t.bk));
+  /* the split rule counts K in tiles of 32 for f32's k steps of 16 too */
+  t.split = ug_kir_gpu_split(tiles, ug_dim_ceildiv(d, K, 32));
   return t;
 }
 
@@ -1177,10 +1179,11 @@ const char *ug_kir_gpu_contract_skip(ug_graph_t *g, const ug_node_t *head, const
     for (int i = 2; i < rt->rank; i++) P = UG_DIM_IS_STATIC(rt->dims[i]) && P > 0 ? P * rt->dims[i] : -1;
     if (P <= 0 || (P + t->bn - 1) / t->bn * t->bn * 4 > 5 * P) return "an output plane the tiles would pad by more than a quarter";
   }
-  /* a split conv_nhwc: conv.c is 2-10% faster on ResNet-50's split layers
-   * at batch 8 (3x3 at 28x28 and 14x14, 1x1 at 7x7; bench/RESULTS.md
-   * "split K through the kernel IR"), where split matmuls come out even */
-  if (t->split > 1 && head->op == UG_OP_CONV_NHWC) return "a split-K conv_nhwc";
+  /* a split f16 / bf16 conv_nhwc: conv.c is 2-10% faster on ResNet-50's
+   * split layers at batch 8 (3x3 at 28x28 and 14x14, 1x1 at 7x7;
+   * bench/RESULTS.md "split K through the kernel IR"), where split matmuls
+   * come out even (conv.c has no f32 conv_nhwc) */
+  if (t->split > 1 && head->op == UG_OP_CONV_NHWC && at->dtype != UG_DTYPE_F32) return "a split-K f16 / bf16 conv_nhwc";
   return NULL;
 }
 

@@ -123,14 +123,15 @@ const ug_kir_mm_tiles_t *ug_kir_gpu_mm_tiles_for(ug_dtype_t dt);
  * 16 k tiles a program; 1 when it does not split. */
 int ug_kir_gpu_split(ug_dim_t tiles, ug_dim_t ktiles);
 /* The CUDA backend's tiles for the contraction step headed by `head`:
- * ug_kir_gpu_mm_tiles_for its operands' dtype, with f16 / bf16 matmuls and
- * conv_nhwcs split by ug_kir_gpu_split. */
+ * ug_kir_gpu_mm_tiles_for its operands' dtype, with f16 / bf16 / f32
+ * matmuls and conv_nhwcs split by ug_kir_gpu_split (K counted in 32s). */
 ug_kir_mm_tiles_t ug_kir_gpu_contract_tiles(ug_graph_t *g, const ug_node_t *head);
 /* Why the CUDA backend keeps the contraction step headed by `head` (with
  * tiles `t`) off the kernel IR for its own kernels (codegen/cuda/contract.c,
  * conv.c), or NULL when it lowers it: an operand dtype other than f16,
  * bf16, f32 or a rank below 2; a conv or conv_transpose whose output plane
- * the tiles would pad by more than a quarter; a split-K conv_nhwc.  Both
+ * the tiles would pad by more than a quarter; a split-K f16 / bf16
+ * conv_nhwc.  Both
  * the CUDA emitter and --emit=kir ask it. */
 const char *ug_kir_gpu_contract_skip(ug_graph_t *g, const ug_node_t *head, const ug_kir_mm_tiles_t *t);
 ug_status_t ug_kir_lower_matmul(ug_kir_module_t *km, const ug_plan_t *p, const ug_plan_step_t *s,

@@ -2,7 +2,7 @@
  * tensor cores gain from it, and the transposes this adds moved out of the
  * way so that most of them cancel.
  *
- * A conv qualifies when x, w and the result are f16 or bf16, it has 1 or 2
+ * A conv qualifies when x, w and the result are f16, bf16 or f32, it has 1 or 2
  * spatial dims and one group, its input and output channels are static
  * multiples of 8 (so a pixel's channels are whole 16-byte rows).  It becomes
  *   y = transpose(conv_nhwc(transpose(x, [0,2,3,1]), w', b), [0,3,1,2])
@@ -82,8 +82,9 @@ static ug_status_t add_transpose(layout_t *L, ug_value_id_t x, const int64_t *pe
 static const char *refuse(ug_graph_t *g, const ug_node_t *n) {
   const ug_type_t *x = ug_value_type(g, ug_node_operand(g, n, 0)), *w = ug_value_type(g, ug_node_operand(g, n, 1));
   const ug_type_t *o = ug_value_type(g, ug_node_result(g, n, 0));
-  if ((o->dtype != UG_DTYPE_F16 && o->dtype != UG_DTYPE_BF16) || x->dtype != o->dtype || w->dtype != o->dtype)
-    return "not f16 / bf16 (the tensor-core kernel's types)";
+  if ((o->dtype != UG_DTYPE_F16 && o->dtype != UG_DTYPE_BF16 && o->dtype != UG_DTYPE_F32) || x->dtype != o->dtype ||
+      w->dtype != o->dtype)
+    return "not f16 / bf16 / f32 (the tensor-core kernel's types)";
   if (x->rank != 3 && x->rank != 4) return "not 1 or 2 spatial dims";
   if (ug_node_attr_int(g, n, UG_ATTR_GROUP, 1) != 1) return "grouped";
   if (!UG_DIM_IS_STATIC(x->dims[1]) || x->dims[1] % 8 != 0 || !UG_DIM_IS_STATIC(o->dims[1]) || o->dims[1] % 8 != 0)

@@ -198,6 +198,13 @@ def inf_nhwc(x, w):
     w[:, :, 2, 1] = 0
 
 
+def inf_nhwc_small(x, w):
+    """inf_nhwc within 4x4 planes."""
+    x[0, 1, 2, 2] = np.inf
+    x[1, 2, 1, 200], x[1, 2, 2, 200] = -np.inf, np.inf
+    w[:, :, 2, 1] = 0
+
+
 def block_case(name, doc, tol):
     """A residual block with constant weights: relu(conv(relu(conv(x, w1, b1)), w2) + conv(x, wd)).
     Compiled for CUDA alone, the layout pass makes its convs channels last.  The weights are
@@ -426,6 +433,15 @@ def main():
          "CUDA), 8 channels in and 20 out, bias, unfused, with inf operands (inf_nchw): inf, -inf\n"
          "and NaN results (inf * 0, inf - inf).",
          "f32", [2, 8, 10, 12], [20, 8, 3, 3], True, [1, 1], [1, 1, 1, 1], [1, 1], 1, None, 1e-5, edit=inf_nchw)
+    nhwc_case("nhwc_f32_k1024",
+              "conv_nhwc in f32, 1x1 over 1024 channels into 8, one 128x128 tile: split K (on sm_90 a\n"
+              "cluster of 2 programs, ug_kir_gpu_split), bias, relu + residual.",
+              "f32", [1, 2, 3, 1024], [1, 1, 1024, 8], [1, 1], [0, 0, 0, 0], 1e-5)
+    nhwc_case("nhwc_f32_split_inf",
+              "conv_nhwc in f32, 3x3, pads 1, 256 channels in and 8 out over 2 images of 4x4: split K 4\n"
+              "ways on sm_90, with inf operands (inf_nhwc): each rank's NaN slots recomputed over its part\n"
+              "of K.",
+              "f32", [2, 4, 4, 256], [3, 3, 256, 8], [1, 1], [1, 1, 1, 1], 1e-5, edit=inf_nhwc_small)
     nhwc_case("nhwc_f32_inf",
               "conv_nhwc in f32, 3x3, pads 1, 16 channels in (runs) and 20 out, bias, with inf operands\n"
               "(inf_nhwc): inf, -inf and NaN results.",
