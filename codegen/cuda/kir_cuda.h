@@ -65,6 +65,7 @@ const char *ck_index_expr(kemit_t *e, const ug_kir_operand_t *a, char *buf, size
 void ck_other_expr(const ug_kir_attr_t *a, const char *ct, char *buf, size_t size);
 
 /* kir_mma.c */
+ug_status_t ck_nan_fixup_global(kemit_t *e, const ug_kir_op_data_t *loop, uint32_t i, bool *out_done);
 ug_status_t ck_access2d_px(kemit_t *e, const ug_kir_op_data_t *o, uint32_t i, const char *px, uint32_t *out_buf);
 ug_status_t ck_acc_load(kemit_t *e, const ug_kir_op_data_t *o);
 ug_status_t ck_acc_store(kemit_t *e, const ug_kir_op_data_t *o);

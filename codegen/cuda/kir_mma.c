@@ -490,6 +490,55 @@ ug_status_t ck_mma(kemit_t *e, const ug_kir_op_data_t *o) {
   return NULL;
 }
 
+/* The async_copy into `buf` before op `before` in region r whose index
+ * along axis `axis` of its global access is the immediate 0 (a pipeline's
+ * first copy of k tile 0), or NULL. */
+static const ug_kir_op_data_t *first_copy(kemit_t *e, ug_kir_region_id_t r, ug_kir_op_id_t before, ug_kir_value_id_t buf,
+                                          int axis) {
+  const ug_kir_region_t *reg = ug_kir_region(e->kk, r);
+  for (size_t i = 0; i < reg->ops.len && reg->ops.items[i] != before; i++) {
+    const ug_kir_op_data_t *o = ug_kir_op(e->kk, reg->ops.items[i]);
+    if (o->op != UG_KIR_ASYNC_COPY || ug_kir_operand(e->kk, o, 1)->value != buf) continue;
+    const ug_kir_operand_t *g = ug_kir_operand(e->kk, o, 0);
+    int rank = ug_kir_value_type(e->kk, g->value)->t.rank, ax = axis < 0 ? rank + axis : axis;
+    const ug_kir_operand_t *x = ax >= 0 && (uint32_t)ax < g->nidx ? ug_kir_index(e->kk, g, (uint32_t)ax) : NULL;
+    if (x && x->value == UG_NONE && x->imm == 0) return o;
+  }
+  return NULL;
+}
+
+/* 3xTF32's NaN fix-up (kir_emit.c nan_fixup) for iter arg i of a loop
+ * whose f32 mma reads A and B copied from global matrices, the first
+ * copies (k 0) issued before the loop: the slots that came out NaN are
+ * recomputed as exact f32 dot products over the whole K from those
+ * matrices.  *out_done false (nothing written) when the loop's tiles are
+ * not such copies (a gathered tile, a split K's part of K). */
+ug_status_t ck_nan_fixup_global(kemit_t *e, const ug_kir_op_data_t *loop, uint32_t i, bool *out_done) {
+  *out_done = false;
+  const ug_kir_region_t *body = ug_kir_region(e->kk, loop->regions);
+  const ug_kir_op_data_t *y = ug_kir_op(e->kk, body->ops.items[body->ops.len - 1]);
+  const ug_kir_value_t *yv = &e->kk->values.items[ug_kir_operand(e->kk, y, i)->value];
+  const ug_kir_op_data_t *mma = ug_kir_op(e->kk, yv->def);
+  const ug_kir_operand_t *a = ug_kir_operand(e->kk, mma, 0), *b = ug_kir_operand(e->kk, mma, 1);
+  ug_kir_op_id_t lid = (ug_kir_op_id_t)(loop - e->kk->ops.items);
+  const ug_kir_op_data_t *ca = first_copy(e, loop->parent, lid, a->value, -1), *cb = first_copy(e, loop->parent, lid, b->value, -2);
+  if (!ca || !cb) return NULL;
+  uint32_t ba, bb;
+  ug_kir_value_id_t r = ug_kir_result(e->kk, loop, i);
+  fprintf(e->f, "  {\n");
+  UG_RETURN_IF_ERROR(ck_access2d_px(e, ca, 0, "fa", &ba));
+  UG_RETURN_IF_ERROR(ck_access2d_px(e, cb, 0, "fb", &bb));
+  fprintf(e->f, "#if __CUDA_ARCH__ >= 800\n#pragma unroll\n    for (int q = 0; q < %d; q++) {\n", ACC_SLOTS);
+  fprintf(e->f, "      if (v%u[q] == v%u[q]) continue;\n", r, r);
+  fprintf(e->f, "      const int rr = %s, cc = %s;\n", ACC_ROW("q"), ACC_COL("q"));
+  fprintf(e->f, "      if (!fainb || !fbinb || far0 + rr >= farows || fbc0 + cc >= fbcols) continue;\n");
+  fprintf(e->f, "      float x = 0.0f;\n#pragma unroll 1\n      for (int64_t kq = 0; kq < facols; kq++)\n");
+  fprintf(e->f, "        x += a%u[fabase + rr * fald + kq] * a%u[fbbase + kq * fbld + cc];\n", ba, bb);
+  fprintf(e->f, "      v%u[q] = x;\n    }\n#endif\n  }\n", r);
+  *out_done = true;
+  return NULL;
+}
+
 /* cluster_reduce %acc {combine} of the f32 accumulator layout on sm_90:
  * after a barrier (the pipeline's shared memory is free), ranks 1.. leave
  * their slots in their own shared memory (float4 j of thread t at
