@@ -845,10 +845,12 @@ static bool rerun_ok(kemit_t *e, const ug_kir_op_data_t *o) {
  * dot products over the shared stages), with the ops before it that may
  * run again (its pipeline's prologue: the copies of its first tiles and
  * their index math), and the block's slots take its results, all of them
- * (the first results are then dead during the rerun, which keeps it from
- * adding to the kernel's registers).  The tiles are
+ * (the first results are then dead during the rerun).  The tiles are
  * whatever the loop reads, gathered ones included, and a split K's rank
- * its own part of K.  An accumulator must start at 0. */
+ * its own part of K.  An accumulator must start at 0.  The rerun still
+ * adds to the kernel's registers (240-356 bytes of spill stores on sm_90a
+ * for f32 conv_nhwc kernels, 0-28 without it), so a loop whose tiles are
+ * copies of whole global matrices takes ck_nan_fixup_global instead. */
 static ug_status_t nan_rerun(kemit_t *e, const ug_kir_op_data_t *loop) {
   if (e->exact || !ug_cuda_mma32_split(e->k->precision)) return NULL;
   ug_kir_kernel_t *kk = e->kk;
