@@ -667,6 +667,9 @@ static ug_status_t emit_matmul_kir(kctx_t *k, bool *out_done) {
   if (st && ug_status_code(st) == UG_ERR_UNSUPPORTED) {
     ug_status_free(st);
     free(text);
+    free(k->pre);
+    k->pre = NULL;
+    k->pre_len = 0;
     return NULL;
   }
   if (!st) fwrite(text, 1, len, out);
@@ -804,8 +807,9 @@ ug_status_t ug_cuda_emit_module(ug_module_t *m, const ug_plan_t *plans, uint32_t
   out->kernel_names = ug_arena_alloc(m->arena, (total + 1) * sizeof *out->kernel_names);
   out->spans = ug_arena_alloc(m->arena, (total + 1) * sizeof *out->spans);
   out->launch = ug_arena_alloc(m->arena, (num_plans + 1) * sizeof *out->launch);
-  char *src = NULL;
+  char *src = NULL, **pre_names = NULL;
   size_t src_len = 0;
+  uint32_t num_pre = 0;
   FILE *sf = open_memstream(&src, &src_len);
   ug_status_t st = NULL;
   if (!bodies || !blocks || !sf) st = ug_status_make(UG_ERR_NOMEM, NULL, "out of memory");
@@ -834,11 +838,34 @@ ug_status_t ug_cuda_emit_module(ug_module_t *m, const ug_plan_t *plans, uint32_t
       fclose(k.f);
       if (st) {
         free(body);
+        free(k.pre);
         break;
       }
       uint32_t block = k.custom_launch ? k.block : UG_CUDA_BLOCK, ki = 0;
       while (ki < out->num_kernels && (blocks[ki] != block || strcmp(bodies[ki], body) != 0)) ki++;
       if (ki == out->num_kernels) {
+        /* the device functions it calls, each once in the module */
+        for (size_t at = 0; at < k.pre_len && !st;) {
+          const char *name = k.pre + at, *text = name + strlen(name) + 1;
+          at = (size_t)(text - k.pre) + strlen(text) + 1;
+          bool seen = false;
+          for (uint32_t i = 0; i < num_pre && !seen; i++) seen = strcmp(pre_names[i], name) == 0;
+          if (seen) continue;
+          char **pn = realloc(pre_names, (num_pre + 1) * sizeof *pn);
+          if (!pn || !(pn[num_pre] = strdup(name))) {
+            if (pn) pre_names = pn;
+            st = ug_status_make(UG_ERR_NOMEM, NULL, "out of memory");
+            break;
+          }
+          pre_names = pn;
+          num_pre++;
+          fprintf(sf, "\nstatic __device__ __noinline__ void %s%s", name, text);
+        }
+        if (st) {
+          free(body);
+          free(k.pre);
+          break;
+        }
         bodies[ki] = body;
         blocks[ki] = block;
         out->kernel_names[ki] = s->kernel_name;
@@ -857,6 +884,7 @@ ug_status_t ug_cuda_emit_module(ug_module_t *m, const ug_plan_t *plans, uint32_t
       } else {
         free(body);
       }
+      free(k.pre);
       if (k.custom_launch) {
         out->launch[p][si] = (ug_gpu_launch_t){.kernel = ki, .grid = {k.grid[0], k.grid[1], k.grid[2]},
                                                .block = {block, 1, 1}, .shared_bytes = k.shared_bytes};
@@ -869,6 +897,8 @@ ug_status_t ug_cuda_emit_module(ug_module_t *m, const ug_plan_t *plans, uint32_t
     }
   }
   for (uint32_t i = 0; i < out->num_kernels; i++) free(bodies[i]);
+  for (uint32_t i = 0; i < num_pre; i++) free(pre_names[i]);
+  free(pre_names);
   free(bodies);
   free(blocks);
   if (sf) fclose(sf);

@@ -52,6 +52,10 @@ typedef struct {
   uint32_t shared_bytes; /* dynamic shared memory */
   uint32_t cluster;      /* blocks per cluster along x on sm_90 and newer (UG_CLUSTER); 0: none */
   uint32_t min_blocks;   /* blocks that must fit on an SM at once (__launch_bounds__'s second value); 0: none */
+  /* device functions the kernel calls, written before it (malloc'd, NULL
+   * when none): "NAME\0TEXT" records one after another, pre_len bytes */
+  char *pre;
+  size_t pre_len;
 } ug_cuda_kctx_t;
 
 #define UG_CUDA_EXPR 4096

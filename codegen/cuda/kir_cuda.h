@@ -28,6 +28,7 @@ typedef struct {
   uint32_t *smem; /* per value: byte offset of an alloc in the dynamic shared memory */
   bool vec_copies; /* this copy of the body: every async_copy's buffer allows 16-byte copies */
   bool exact;      /* f32 mma in exact f32 (3xTF32's NaN rerun, kir_emit.c) */
+  uint64_t smem_bytes; /* the kernel's dynamic shared memory */
   /* the stage layout (tiles stored into a shared stage and what computes
    * them, ck_stage_layout()): per value 0, or 1 + the index of its stage
    * in st (| 0x80: raw 16-bit values, a gather only stored) */

@@ -811,6 +811,7 @@ static ug_status_t emit_slot_run(kemit_t *e, const ug_kir_region_t *reg, size_t 
 
 static ug_status_t emit_region(kemit_t *e, ug_kir_region_id_t rid);
 static ug_status_t emit_ops(kemit_t *e, ug_kir_region_id_t rid, size_t from, size_t to);
+static ug_status_t preamble(kemit_t *e);
 
 static void decl_copy(kemit_t *e, ug_kir_value_id_t dst, ug_kir_value_id_t src, bool declare) {
   const ug_kir_type_t *t = ug_kir_value_type(e->kk, dst);
@@ -836,6 +837,103 @@ static bool rerun_ok(kemit_t *e, const ug_kir_op_data_t *o) {
            (o->op == UG_KIR_STORE && ug_kir_value_type(e->kk, ug_kir_operand(e->kk, o, 0)->value)->kind == UG_KT_SHARED);
   default: return o->op == UG_KIR_BARRIER;
   }
+}
+
+/* The kernel-body op that op o is, or is nested in. */
+static ug_kir_op_id_t top_op(const ug_kir_kernel_t *kk, ug_kir_op_id_t o) {
+  while (kk->ops.items[o].parent != kk->body) o = kk->regions.items[kk->ops.items[o].parent].owner;
+  return o;
+}
+
+/* Whether value v is a param, a shared allocation or defined by (or
+ * inside) kernel-body ops [from, to), pos[] giving each body op's
+ * position. */
+static bool defined_in(const ug_kir_kernel_t *kk, const uint32_t *pos, ug_kir_value_id_t v, size_t from, size_t to) {
+  if (v == UG_NONE) return true;
+  const ug_kir_value_t *x = &kk->values.items[v];
+  if (x->def_kind == UG_KV_PARAM) return true;
+  ug_kir_op_id_t o = x->def_kind == UG_KV_RESULT ? x->def : kk->regions.items[x->def].owner;
+  if (kk->ops.items[o].op == UG_KIR_ALLOC) return true; /* an offset in the shared memory */
+  uint32_t p = pos[top_op(kk, o)];
+  return p >= from && p < to;
+}
+
+/* Whether kernel-body ops [from, to) read only params and their own
+ * values (so they can run in a function of their own). */
+static bool self_contained(ug_kir_kernel_t *kk, size_t from, size_t to) {
+  const ug_kir_region_t *body = ug_kir_region(kk, kk->body);
+  uint32_t *pos = malloc(sizeof *pos * (kk->ops.len + 1));
+  if (!pos) return false;
+  for (size_t i = 0; i < kk->ops.len; i++) pos[i] = UINT32_MAX;
+  for (size_t i = 0; i < body->ops.len; i++) pos[body->ops.items[i]] = (uint32_t)i;
+  bool ok = true;
+  for (size_t i = 0; i < kk->ops.len && ok; i++) {
+    uint32_t p = pos[top_op(kk, (ug_kir_op_id_t)i)];
+    if (p < from || p >= to) continue;
+    const ug_kir_op_data_t *o = ug_kir_op(kk, (ug_kir_op_id_t)i);
+    for (uint32_t j = 0; j < o->num_operands && ok; j++) {
+      const ug_kir_operand_t *a = ug_kir_operand(kk, o, j);
+      ok = defined_in(kk, pos, a->value, from, to);
+      for (uint32_t x = 0; x < a->nidx && ok; x++) ok = defined_in(kk, pos, ug_kir_index(kk, a, x)->value, from, to);
+    }
+  }
+  free(pos);
+  return ok;
+}
+
+/* Appends device function `name` (text) to the kernel's k->pre. */
+static ug_status_t add_pre(ug_cuda_kctx_t *k, const char *name, const char *text) {
+  size_t nl = strlen(name) + 1, tl = strlen(text) + 1;
+  char *p = realloc(k->pre, k->pre_len + nl + tl);
+  if (!p) return ug_status_make(UG_ERR_NOMEM, NULL, "out of memory");
+  memcpy(p + k->pre_len, name, nl);
+  memcpy(p + k->pre_len + nl, text, tl);
+  k->pre = p;
+  k->pre_len += nl + tl;
+  return NULL;
+}
+
+/* Kernel-body ops [from, to) (ending with the loop whose iter args fix[]
+ * are) in exact f32 as a device function of their own,
+ * `void NAME(params..., dims, float *out0, ...)` leaving those iter args'
+ * results in out<j>, added to k->pre; *name gets NAME, a hash of the text,
+ * so that equal kernels stay equal.  A noinline function keeps the rerun's
+ * registers out of the kernel's (inline, the rerun cost f32 conv_nhwc
+ * kernels 240-356 bytes of spill stores on sm_90a and 10% of their time). */
+static ug_status_t rerun_function(kemit_t *e, const ug_kir_op_data_t *loop, size_t from, size_t to, const uint32_t *fix,
+                                  uint32_t nfix, char *name, size_t name_size) {
+  ug_kir_kernel_t *kk = e->kk;
+  char *text = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&text, &len), *kf = e->f;
+  if (!f) return ug_status_make(UG_ERR_NOMEM, NULL, "out of memory");
+  fprintf(f, "(");
+  for (size_t i = 0; i < kk->params.len; i++)
+    fprintf(f, "const %s *__restrict__ a%zu, ", ug_cuda_stype(ug_kir_value_type(kk, kk->params.items[i])->t.dtype), i);
+  fprintf(f, "const int64_t *__restrict__ dims");
+  for (uint32_t j = 0; j < nfix; j++) fprintf(f, ", float *out%u", j);
+  fprintf(f, ") {\n  (void)dims;\n  const unsigned ug_tid = threadIdx.x;\n  (void)ug_tid;\n");
+  e->f = f;
+  ug_status_t st = preamble(e);
+  e->exact = true;
+  if (!st) st = emit_ops(e, kk->body, from, to);
+  e->exact = false;
+  e->f = kf;
+  if (!st) {
+    fprintf(f, "#if __CUDA_ARCH__ >= 800\n  asm volatile(\"cp.async.wait_group 0;\\n\" ::: \"memory\");\n#endif\n");
+    for (uint32_t j = 0; j < nfix; j++)
+      fprintf(f, "#pragma unroll\n  for (int q = 0; q < %d; q++) out%u[q] = v%u[q];\n", ACC_SLOTS, j, ug_kir_result(kk, loop, fix[j]));
+    fprintf(f, "}\n");
+  }
+  fclose(f);
+  if (!st) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)text[i]) * 0x100000001b3ull;
+    snprintf(name, name_size, "ug_rerun_%016llx", (unsigned long long)h);
+    st = add_pre(e->k, name, text);
+  }
+  free(text);
+  return st;
 }
 
 /* After a loop whose iter args accumulate f32 mmas in 3xTF32: an inf or
@@ -887,25 +985,31 @@ static ug_status_t nan_rerun(kemit_t *e, const ug_kir_op_data_t *loop) {
   while (reg->ops.items[at] != lid) at++;
   size_t from = at;
   while (from > 0 && rerun_ok(e, ug_kir_op(kk, reg->ops.items[from - 1]))) from--;
-  /* from the first op there that is not index or tile math */
-  while (from < at && (ug_kir_op_info(ug_kir_op(kk, reg->ops.items[from])->op)->cls == UG_KIR_CLASS_INDEX ||
-                       ug_kir_op_info(ug_kir_op(kk, reg->ops.items[from])->op)->cls == UG_KIR_CLASS_MATH))
-    from++;
   fprintf(e->f, "#if __CUDA_ARCH__ >= 800\n  asm volatile(\"cp.async.wait_group 0;\\n\" ::: \"memory\");\n  {\n    int bad = 0;\n");
   for (uint32_t j = 0; j < nfix; j++)
     fprintf(e->f, "#pragma unroll\n    for (int q = 0; q < %d; q++) bad |= v%u[q] != v%u[q];\n", ACC_SLOTS,
             ug_kir_result(kk, loop, fix[j]), ug_kir_result(kk, loop, fix[j]));
   fprintf(e->f, "    if (__syncthreads_or(bad)) {\n");
   for (uint32_t j = 0; j < nfix; j++) fprintf(e->f, "  float fx%u[%d];\n", j, ACC_SLOTS);
-  fprintf(e->f, "  {\n");
-  e->exact = true;
-  ug_status_t st = emit_ops(e, loop->parent, from, at + 1);
-  e->exact = false;
-  if (st) return st;
-  fprintf(e->f, "#if __CUDA_ARCH__ >= 800\n  asm volatile(\"cp.async.wait_group 0;\\n\" ::: \"memory\");\n#endif\n");
-  for (uint32_t j = 0; j < nfix; j++)
-    fprintf(e->f, "#pragma unroll\n  for (int q = 0; q < %d; q++) fx%u[q] = v%u[q];\n", ACC_SLOTS, j, ug_kir_result(kk, loop, fix[j]));
-  fprintf(e->f, "  }\n");
+  if (loop->parent == kk->body && e->pack == 1 && self_contained(kk, from, at + 1)) {
+    char name[32];
+    UG_RETURN_IF_ERROR(rerun_function(e, loop, from, at + 1, fix, nfix, name, sizeof name));
+    fprintf(e->f, "  %s(", name);
+    for (size_t i = 0; i < kk->params.len; i++) fprintf(e->f, "a%zu, ", i);
+    fprintf(e->f, "dims");
+    for (uint32_t j = 0; j < nfix; j++) fprintf(e->f, ", fx%u", j);
+    fprintf(e->f, ");\n");
+  } else {
+    fprintf(e->f, "  {\n");
+    e->exact = true;
+    ug_status_t st = emit_ops(e, loop->parent, from, at + 1);
+    e->exact = false;
+    if (st) return st;
+    fprintf(e->f, "#if __CUDA_ARCH__ >= 800\n  asm volatile(\"cp.async.wait_group 0;\\n\" ::: \"memory\");\n#endif\n");
+    for (uint32_t j = 0; j < nfix; j++)
+      fprintf(e->f, "#pragma unroll\n  for (int q = 0; q < %d; q++) fx%u[q] = v%u[q];\n", ACC_SLOTS, j, ug_kir_result(kk, loop, fix[j]));
+    fprintf(e->f, "  }\n");
+  }
   for (uint32_t j = 0; j < nfix; j++)
     fprintf(e->f, "#pragma unroll\n  for (int q = 0; q < %d; q++) v%u[q] = fx%u[q];\n", ACC_SLOTS, ug_kir_result(kk, loop, fix[j]), j);
   fprintf(e->f, "    }\n  }\n#endif\n");
@@ -1059,6 +1163,36 @@ static bool param_aligned16(const ug_cuda_kctx_t *k, const ug_kir_kernel_t *kk, 
   }
 }
 
+/* The names every body may use: a contraction's lane and warp coordinates,
+ * the cluster's size and rank, the shared memory and its address. */
+static ug_status_t preamble(kemit_t *e) {
+  ug_kir_kernel_t *kk = e->kk;
+  if (e->bm)
+    fprintf(e->f, "  const int ug_lane = threadIdx.x & 31, ug_wm = (threadIdx.x >> 5) >> 2, ug_wn = (threadIdx.x >> 5) & 3;\n"
+                 "  (void)ug_lane; (void)ug_wm; (void)ug_wn;\n");
+  /* a cluster of S programs along x (__cluster_dims__, sm_90 and newer);
+   * elsewhere its rank-0 programs alone run, as clusters of 1 */
+  if (kk->cluster > 1 && e->pack > 1) return ug_node_error(e->k->g, e->k->n, UG_ERR_UNSUPPORTED, "kernel-IR clusters of one-warp programs");
+  if (kk->cluster > 1)
+    fprintf(e->f, "#if __CUDA_ARCH__ >= 900\n  const int64_t ug_csize = %u, ug_crank = (int64_t)(blockIdx.x %% %uu);\n#else\n"
+                 "  const int64_t ug_csize = 1, ug_crank = 0;\n  if (blockIdx.x %% %uu != 0) return;\n#endif\n"
+                 "  (void)ug_csize; (void)ug_crank;\n",
+            kk->cluster, kk->cluster, kk->cluster);
+  else
+    for (size_t i = 0; i < kk->ops.len; i++) {
+      ug_kir_op_t op = ug_kir_op(kk, (ug_kir_op_id_t)i)->op;
+      if (op == UG_KIR_CLUSTER_RANK || op == UG_KIR_CLUSTER_SIZE) {
+        fprintf(e->f, "  const int64_t ug_csize = 1, ug_crank = 0;\n  (void)ug_csize; (void)ug_crank;\n");
+        break;
+      }
+    }
+  if (e->smem_bytes) {
+    fprintf(e->f, "  extern __shared__ __align__(128) unsigned char ug_smem[];\n");
+    fprintf(e->f, "#if __CUDA_ARCH__ >= 800\n  const unsigned ug_sbase = (unsigned)__cvta_generic_to_shared(ug_smem);\n#endif\n");
+  }
+  return NULL;
+}
+
 ug_status_t ug_cuda_emit_kir(ug_cuda_kctx_t *k, ug_kir_kernel_t *kk) {
   kemit_t e = {.k = k, .kk = kk, .f = k->f, .threads = kk->warps * 32, .W = 16};
   /* the chunk follows the widest dtype of the buffers read or written in
@@ -1146,28 +1280,12 @@ ug_status_t ug_cuda_emit_kir(ug_cuda_kctx_t *k, ug_kir_kernel_t *kk) {
   } else {
     fprintf(e.f, "  const unsigned ug_tid = threadIdx.x;\n  (void)ug_tid;\n");
   }
-  if (e.bm)
-    fprintf(e.f, "  const int ug_lane = threadIdx.x & 31, ug_wm = (threadIdx.x >> 5) >> 2, ug_wn = (threadIdx.x >> 5) & 3;\n"
-                 "  (void)ug_lane; (void)ug_wm; (void)ug_wn;\n");
-  /* a cluster of S programs along x (__cluster_dims__, sm_90 and newer);
-   * elsewhere its rank-0 programs alone run, as clusters of 1 */
-  if (kk->cluster > 1 && e.pack > 1) return ug_node_error(k->g, k->n, UG_ERR_UNSUPPORTED, "kernel-IR clusters of one-warp programs");
-  if (kk->cluster > 1)
-    fprintf(e.f, "#if __CUDA_ARCH__ >= 900\n  const int64_t ug_csize = %u, ug_crank = (int64_t)(blockIdx.x %% %uu);\n#else\n"
-                 "  const int64_t ug_csize = 1, ug_crank = 0;\n  if (blockIdx.x %% %uu != 0) return;\n#endif\n"
-                 "  (void)ug_csize; (void)ug_crank;\n",
-            kk->cluster, kk->cluster, kk->cluster);
-  else
-    for (size_t i = 0; i < kk->ops.len; i++) {
-      ug_kir_op_t op = ug_kir_op(kk, (ug_kir_op_id_t)i)->op;
-      if (op == UG_KIR_CLUSTER_RANK || op == UG_KIR_CLUSTER_SIZE) {
-        fprintf(e.f, "  const int64_t ug_csize = 1, ug_crank = 0;\n  (void)ug_csize; (void)ug_crank;\n");
-        break;
-      }
-    }
-  if (smem) {
-    fprintf(e.f, "  extern __shared__ __align__(128) unsigned char ug_smem[];\n");
-    fprintf(e.f, "#if __CUDA_ARCH__ >= 800\n  const unsigned ug_sbase = (unsigned)__cvta_generic_to_shared(ug_smem);\n#endif\n");
+  e.smem_bytes = smem;
+  ug_status_t ps = preamble(&e);
+  if (ps) {
+    free(e.smem);
+    free(e.stage);
+    return ps;
   }
   /* buffers copied to shared memory: whether 16-byte copies may read them
    * (a row a whole number of 16-byte chunks, the buffer 16-byte aligned),
