@@ -941,14 +941,15 @@ static ug_status_t rerun_function(kemit_t *e, const ug_kir_op_data_t *loop, size
  * an overflow gives NaN where f32 gives inf or NaN.  When a slot of the
  * block came out NaN, the loop runs again in exact f32 (mma as per-slot
  * dot products over the shared stages), with the ops before it that may
- * run again (its pipeline's prologue: the copies of its first tiles and
- * their index math), and the block's slots take its results, all of them
- * (the first results are then dead during the rerun).  The tiles are
- * whatever the loop reads, gathered ones included, and a split K's rank
- * its own part of K.  An accumulator must start at 0.  The rerun still
- * adds to the kernel's registers (240-356 bytes of spill stores on sm_90a
- * for f32 conv_nhwc kernels, 0-28 without it), so a loop whose tiles are
- * copies of whole global matrices takes ck_nan_fixup_global instead. */
+ * run again (index math, the copies of its first tiles: back to the
+ * kernel's allocations when it can), and the block's slots take its
+ * results, all of them.  The tiles are whatever the loop reads, gathered
+ * ones included, and a split K's rank its own part of K.  An accumulator
+ * must start at 0.  When those ops read nothing from before them, the
+ * rerun is a noinline function of its own (rerun_function), else inline
+ * (which cost f32 conv_nhwc kernels 240-356 bytes of spill stores on
+ * sm_90a).  A loop whose tiles are copies of whole global matrices takes
+ * ck_nan_fixup_global instead (it leaves a matmul's registers alone). */
 static ug_status_t nan_rerun(kemit_t *e, const ug_kir_op_data_t *loop) {
   if (e->exact || !ug_cuda_mma32_split(e->k->precision)) return NULL;
   ug_kir_kernel_t *kk = e->kk;
@@ -970,8 +971,8 @@ static ug_status_t nan_rerun(kemit_t *e, const ug_kir_op_data_t *loop) {
   }
   if (!nfix) return NULL;
   /* tiles copied from whole global matrices: the NaN slots alone, from
-   * them (the rerun's live registers spill such kernels: 3xTF32's 4096^3
-   * GEMM 12% slower on sm_90a) */
+   * them (an inline rerun spilled 3xTF32's 4096^3 GEMM, 12% slower on
+   * sm_90a) */
   for (uint32_t j = 0; j < nfix; j++) {
     bool done;
     UG_RETURN_IF_ERROR(ck_nan_fixup_global(e, loop, fix[j], &done));
