@@ -844,7 +844,10 @@ ug_status_t ug_cuda_emit_module(ug_module_t *m, const ug_plan_t *plans, uint32_t
       uint32_t block = k.custom_launch ? k.block : UG_CUDA_BLOCK, ki = 0;
       while (ki < out->num_kernels && (blocks[ki] != block || strcmp(bodies[ki], body) != 0)) ki++;
       if (ki == out->num_kernels) {
-        /* the device functions it calls, each once in the module */
+        /* the device functions it calls, each once in the module, inside
+         * its span (NVRTC errors there name the kernel) */
+        fflush(sf);
+        uint32_t first = count_lines(src, src_len) + 2;
         for (size_t at = 0; at < k.pre_len && !st;) {
           const char *name = k.pre + at, *text = name + strlen(name) + 1;
           at = (size_t)(text - k.pre) + strlen(text) + 1;
@@ -869,8 +872,6 @@ ug_status_t ug_cuda_emit_module(ug_module_t *m, const ug_plan_t *plans, uint32_t
         bodies[ki] = body;
         blocks[ki] = block;
         out->kernel_names[ki] = s->kernel_name;
-        fflush(sf);
-        uint32_t first = count_lines(src, src_len) + 2;
         char cl[32] = "";
         if (k.cluster > 1) snprintf(cl, sizeof cl, "UG_CLUSTER(%u) ", k.cluster);
         char lb[32];
