@@ -75,6 +75,20 @@
 ug_status_t ug_kir_lower_step(ug_kir_module_t *km, const ug_plan_t *p, const ug_plan_step_t *s,
                               ug_kir_kernel_t **out);
 
+/* Window kernels (kir_window.c): a lone max_pool or avg_pool (NCHW, 1 to 3
+ * static spatial dims), reduce_sum/mean/max/min/prod over axes that are
+ * not a trailing run, argmax or argmin over an axis before the last, of
+ * f32, f16 or bf16 values: a program per tile of result elements, a loop
+ * over the window carrying the combination in f32 (argmax: the best value
+ * and its index), each window element gathered at its offset or, when the
+ * result's last kept axes after the last reduced one hold at least
+ * UG_KIR_MIN_COLS elements, loaded as a tile along them.  Otherwise
+ * UG_ERR_UNSUPPORTED naming why (a trailing run of reduced axes is a row
+ * kernel's, lower_step's). */
+bool ug_kir_window_op(ug_op_t op);
+ug_status_t ug_kir_lower_window(ug_kir_module_t *km, const ug_plan_t *p, const ug_plan_step_t *s,
+                                ug_kir_kernel_t **out);
+
 /* The epilogue of a fused kernel headed by a contraction (the step's nodes
  * after its first, docs/passes.md "fuse") as an elementwise kernel of its
  * own; *out_values gets the values behind its parameters, in order (the

@@ -747,15 +747,12 @@ static ug_status_t emit_step(kctx_t *k) {
     break;
   }
   case UG_CAT_RED: {
-    if (n->op == UG_OP_MAX_POOL || n->op == UG_OP_AVG_POOL) {
-      st = ug_cuda_emit_pool(k);
-      break;
-    }
-    /* row reductions, softmax and norms over trailing axes through the
-     * kernel IR; reduce.c for the rest */
+    /* row reductions, softmax and norms over trailing axes, window
+     * kernels (pooling, other reductions, argmax over an earlier axis)
+     * through the kernel IR; pool.c and reduce.c for the rest */
     bool done;
     st = emit_via_kir(k, &done);
-    if (!done) st = ug_cuda_emit_reduce(k);
+    if (!done) st = n->op == UG_OP_MAX_POOL || n->op == UG_OP_AVG_POOL ? ug_cuda_emit_pool(k) : ug_cuda_emit_reduce(k);
     break;
   }
   case UG_CAT_CON: {

@@ -1,0 +1,596 @@
+/* Window kernels: single nodes whose result elements each combine a window
+ * of their operand's elements, lowered to a loop over the window that
+ * carries the combination (kir_lower.h; docs/kernel-ir.md, "Lowering").
+ *
+ *  - max_pool, avg_pool (NCHW, 1 to 3 spatial dims): the window is the
+ *    taps; a tap in the padding is masked (max: -inf, avg: not counted
+ *    unless count_include_pad, and never past the declared pads);
+ *  - reduce_sum/mean/max/min/prod over axes that are not a trailing run (a
+ *    trailing run is a row kernel): the window is the reduced elements;
+ *  - argmax, argmin over an axis other than the last: the window is the
+ *    axis, carrying the best value and its index.
+ *
+ * A program computes a tile of T result elements.  Two forms:
+ *  - flat (every node): the tile is T consecutive elements of the result,
+ *    whose coordinates come from `col0 + iota` by div/mod; each window
+ *    element is a `gather` at the coordinates' offset in the operand (the
+ *    per-element part computed once, before the loop) plus the window
+ *    element's (uniform: index math on the loop counter);
+ *  - rows (reductions and argmax whose last kept axes run for at least
+ *    UG_KIR_MIN_COLS elements after the last reduced axis): the result is
+ *    rows x columns, the columns those trailing kept axes, and each window
+ *    element is a plain tile load along them (vectorized, coalesced).
+ * Values are f32, f16 or bf16, combined in f32 and rounded once at the
+ * store; coordinates are i32 when every extent is static and the buffers
+ * hold fewer than 2^31 elements, else i64. */
+#include "codegen/kir_lower.h"
+
+#include <math.h>
+#include <string.h>
+
+/* Flat programs: at most this many blocks resident on a GPU before the
+ * tile shrinks below a 16-byte vector a thread (132 SMs x 8 blocks). */
+#define WIN_MIN_PROGRAMS 1056
+
+typedef struct {
+  ug_kir_kernel_t *k;
+  ug_dims_t *D;
+  const char *loc;
+  int64_t T;          /* result elements a program */
+  ug_dtype_t cdt;     /* per-element coordinates: i32 or i64 */
+  struct { int64_t v; ug_kir_region_id_t r; ug_kir_value_id_t t; } kc[32]; /* coordinate constants made so far */
+  int nkc;
+} win_t;
+
+static ug_status_t not_lowered(ug_graph_t *g, const ug_node_t *n, const char *why) {
+  return ug_node_error(g, n, UG_ERR_UNSUPPORTED, "not lowered to kernel IR: %s", why);
+}
+
+/* `cast x {to}` in region r: of a tile (its shape), or of an index (a scalar). */
+static ug_kir_value_id_t wcast(win_t *W, ug_kir_region_id_t r, ug_kir_operand_t x, ug_dtype_t to) {
+  const ug_kir_type_t *xt = x.value == UG_NONE ? NULL : ug_kir_value_type(W->k, x.value);
+  bool tile = xt && xt->kind == UG_KT_TILE;
+  if (tile && xt->t.dtype == to) return x.value;
+  ug_kir_type_t t = tile ? ug_kir_type_tile(to, xt->t.rank, xt->t.dims) : ug_kir_type_tile(to, 0, NULL);
+  ug_kir_op_id_t o = ug_kir_begin(W->k, r, UG_KIR_EW, W->loc);
+  W->k->ops.items[o].ew = UG_OP_CAST;
+  ug_kir_push_operand(W->k, o, x);
+  ug_attr_t a = {.key = UG_ATTR_TO};
+  a.u.dtype = to;
+  ug_kir_push_attr(W->k, o, ug_kir_attr_graph(a));
+  return ug_kir_push_result(W->k, o, &t, NULL);
+}
+
+/* A coordinate constant (a scalar of W->cdt), once per region (or once
+ * in the kernel's body, which every region sees). */
+static ug_kir_value_id_t wconst(win_t *W, ug_kir_region_id_t r, int64_t v) {
+  for (int i = 0; i < W->nkc; i++)
+    if (W->kc[i].v == v && (W->kc[i].r == r || W->kc[i].r == W->k->body)) return W->kc[i].t; /* the body dominates */
+  ug_kir_value_id_t t = wcast(W, r, ug_kir_imm(v), W->cdt);
+  if (W->nkc < 32) {
+    W->kc[W->nkc].v = v;
+    W->kc[W->nkc].r = r;
+    W->kc[W->nkc++].t = t;
+  }
+  return t;
+}
+
+/* `op a, b` on tiles or scalars (a comparison or `and` gives bool), the
+ * result of the wider shape. */
+static ug_kir_value_id_t wmath(win_t *W, ug_kir_region_id_t r, ug_op_t op, ug_kir_value_id_t a, ug_kir_value_id_t b) {
+  const ug_kir_type_t *at = ug_kir_value_type(W->k, a), *bt = ug_kir_value_type(W->k, b);
+  ug_kir_type_t t = at->t.rank >= bt->t.rank ? *at : *bt;
+  if (op == UG_OP_LESS || op == UG_OP_GREATER_EQUAL || op == UG_OP_GREATER || op == UG_OP_LESS_EQUAL ||
+      op == UG_OP_AND)
+    t.t.dtype = UG_DTYPE_BOOL;
+  ug_kir_operand_t args[2] = {ug_kir_val(a), ug_kir_val(b)};
+  return ug_kir_ew(W->k, r, op, args, 2, &t);
+}
+
+/* `x * m + a` on a coordinate tile, skipping a factor 1 and a term 0
+ * (immediates are never negative: a negative term is subtracted). */
+static ug_kir_value_id_t wmad(win_t *W, ug_kir_region_id_t r, ug_kir_value_id_t x, int64_t m, int64_t a) {
+  if (m != 1) x = wmath(W, r, UG_OP_MUL, x, wconst(W, r, m));
+  if (a) x = wmath(W, r, a > 0 ? UG_OP_ADD : UG_OP_SUB, x, wconst(W, r, a > 0 ? a : -a));
+  return x;
+}
+
+/* x + y where either may be UG_NONE (nothing). */
+static ug_kir_value_id_t wsum(win_t *W, ug_kir_region_id_t r, ug_kir_value_id_t x, ug_kir_value_id_t y) {
+  if (x == UG_NONE) return y;
+  return y == UG_NONE ? x : wmath(W, r, UG_OP_ADD, x, y);
+}
+
+/* mask AND x, either UG_NONE (everything). */
+static ug_kir_value_id_t wand(win_t *W, ug_kir_region_id_t r, ug_kir_value_id_t mask, ug_kir_value_id_t x) {
+  if (x == UG_NONE) return mask;
+  return mask == UG_NONE ? x : wmath(W, r, UG_OP_AND, mask, x);
+}
+
+static ug_kir_value_id_t wsplat(win_t *W, ug_kir_region_id_t r, double v, ug_dtype_t dt) {
+  ug_dim_t T = W->T;
+  ug_kir_type_t t = ug_kir_type_tile(dt, 1, &T);
+  return ug_kir_splat(W->k, r, v, &t);
+}
+
+/* An index op, skipping `x * 1`, `x + 0` and `x / 1`. */
+static ug_kir_operand_t widx(win_t *W, ug_kir_region_id_t r, ug_op_t op, ug_kir_operand_t a, ug_kir_operand_t b) {
+  bool one = b.value == UG_NONE && b.imm == 1, zero = b.value == UG_NONE && b.imm == 0;
+  if (((op == UG_OP_MUL || op == UG_OP_DIV) && one) || ((op == UG_OP_ADD || op == UG_OP_SUB) && zero)) return a;
+  bool azero = a.value == UG_NONE && a.imm == 0;
+  if ((op == UG_OP_MUL && zero) || (op == UG_OP_MOD && one) ||
+      (azero && (op == UG_OP_MUL || op == UG_OP_DIV || op == UG_OP_MOD)))
+    return ug_kir_imm(0);
+  if (op == UG_OP_ADD && azero) return b;
+  return ug_kir_index_op(W->k, r, op, a, b);
+}
+
+/* The combination of a window: how it starts, folds and ends. */
+typedef struct {
+  ug_op_t comb;     /* add, mul, max, min; or UG_OP_ARGMAX / UG_OP_ARGMIN */
+  double init;      /* the identity (and a masked tap's value) */
+  bool last;        /* argmax / argmin: a tie goes to the later element */
+} fold_t;
+
+static fold_t fold_of(ug_graph_t *g, const ug_node_t *n) {
+  fold_t f = {.comb = UG_OP_ADD, .init = 0.0};
+  switch (n->op) {
+  case UG_OP_MAX_POOL: case UG_OP_REDUCE_MAX: f.comb = UG_OP_MAX, f.init = -INFINITY; break;
+  case UG_OP_REDUCE_MIN: f.comb = UG_OP_MIN, f.init = INFINITY; break;
+  case UG_OP_REDUCE_PROD: f.comb = UG_OP_MUL, f.init = 1.0; break;
+  case UG_OP_ARGMAX: case UG_OP_ARGMIN:
+    f.comb = n->op;
+    f.last = ug_node_attr_int(g, n, UG_ATTR_SELECT_LAST_INDEX, 0) != 0;
+    break;
+  default: break;
+  }
+  return f;
+}
+
+/* Folds value v (f32) of window element `pos` (an index) into the carried
+ * acc (and, for argmax / argmin, idx: the best element's position, i64).
+ * Ordered comparisons: a NaN never wins, so a NaN at position 0 stays (the
+ * per-node kernels' rule). */
+static void fold_in(win_t *W, ug_kir_region_id_t r, const fold_t *f, ug_kir_value_id_t v, ug_kir_operand_t pos,
+                    ug_kir_value_id_t *acc, ug_kir_value_id_t *idx) {
+  if (f->comb != UG_OP_ARGMAX && f->comb != UG_OP_ARGMIN) {
+    *acc = wmath(W, r, f->comb, *acc, v);
+    return;
+  }
+  ug_op_t cmp = f->comb == UG_OP_ARGMAX ? (f->last ? UG_OP_GREATER_EQUAL : UG_OP_GREATER)
+                                        : (f->last ? UG_OP_LESS_EQUAL : UG_OP_LESS);
+  ug_kir_value_id_t better = wmath(W, r, cmp, v, *acc);
+  ug_kir_type_t at = *ug_kir_value_type(W->k, *acc), it = *ug_kir_value_type(W->k, *idx);
+  ug_kir_operand_t a[3] = {ug_kir_val(better), ug_kir_val(v), ug_kir_val(*acc)};
+  *acc = ug_kir_ew(W->k, r, UG_OP_WHERE, a, 3, &at);
+  ug_kir_operand_t b[3] = {ug_kir_val(better), ug_kir_val(wcast(W, r, pos, UG_DTYPE_I64)), ug_kir_val(*idx)};
+  *idx = ug_kir_ew(W->k, r, UG_OP_WHERE, b, 3, &it);
+}
+
+/* The window's loop lb..ub: the body's region and position (the loop
+ * counter) out; acc and idx (UG_NONE when not carried), and cnt (avg's
+ * count, UG_NONE when not carried) are the iter args, replaced by the
+ * loop's results once the body's yield is written (loop_end). */
+typedef struct {
+  ug_kir_op_id_t op;
+  ug_kir_region_id_t body;
+  ug_kir_value_id_t carried[3];
+  uint32_t n;
+} loop_t;
+
+static void loop_begin(win_t *W, loop_t *l, ug_dim_t lb, ug_dim_t ub, ug_kir_value_id_t *vals, uint32_t n,
+                       ug_kir_operand_t *out_pos) {
+  l->n = 0;
+  for (uint32_t i = 0; i < n; i++)
+    if (vals[i] != UG_NONE) l->carried[l->n++] = vals[i];
+  l->op = ug_kir_for(W->k, W->k->body, ug_kir_imm(lb), ug_kir_imm(ub), ug_kir_imm(1), l->carried, l->n, 0, &l->body);
+  const ug_kir_region_t *body = ug_kir_region(W->k, l->body);
+  *out_pos = ug_kir_val(ug_kir_region_arg(W->k, body, 0));
+  uint32_t j = 0;
+  for (uint32_t i = 0; i < n; i++)
+    if (vals[i] != UG_NONE) vals[i] = ug_kir_region_arg(W->k, body, 1 + j++);
+}
+
+static void loop_end(win_t *W, loop_t *l, ug_kir_value_id_t *vals, uint32_t n) {
+  ug_kir_value_id_t y[3];
+  uint32_t j = 0;
+  for (uint32_t i = 0; i < n; i++)
+    if (vals[i] != UG_NONE) y[j++] = vals[i];
+  ug_kir_yield(W->k, l->body, y, j);
+  j = 0;
+  const ug_kir_op_data_t *o = ug_kir_op(W->k, l->op);
+  for (uint32_t i = 0; i < n; i++)
+    if (vals[i] != UG_NONE) vals[i] = ug_kir_result(W->k, o, j++);
+}
+
+/* Stores the folded tile: avg divides by its count, mean by the window's
+ * size (n_div, or UG_NONE), the value is rounded to the result's dtype. */
+static void store_result(win_t *W, ug_kir_value_id_t out, const ug_kir_operand_t *idx, uint32_t nidx,
+                         ug_kir_value_id_t y, ug_dtype_t dt) {
+  ug_kir_region_id_t r = W->k->body;
+  y = wcast(W, r, ug_kir_val(y), dt);
+  ug_kir_store(W->k, r, out, idx, nidx, y, UG_NONE);
+}
+
+/* ---- shapes ---- */
+
+/* The extents of x grouped for a reduction: size-1 axes dropped, runs of
+ * kept or of reduced axes merged into one; *out_n groups. */
+typedef struct {
+  ug_dim_t e[UG_MAX_RANK];
+  bool red[UG_MAX_RANK];
+  int n;
+} groups_t;
+
+static void group_axes(ug_dims_t *D, const ug_type_t *xt, const bool *red, groups_t *G) {
+  G->n = 0;
+  for (int i = 0; i < xt->rank; i++) {
+    if (xt->dims[i] == 1) continue;
+    if (G->n && G->red[G->n - 1] == red[i]) {
+      G->e[G->n - 1] = ug_dim_mul(D, G->e[G->n - 1], xt->dims[i]);
+      continue;
+    }
+    G->e[G->n] = xt->dims[i];
+    G->red[G->n++] = red[i];
+  }
+}
+
+/* Whether extent d is static and below 2^31 - margin. */
+static bool small(ug_dim_t d, int64_t margin) { return UG_DIM_IS_STATIC(d) && d < ((int64_t)1 << 31) - margin; }
+
+/* Elements of a program's tile: threads x V (a 16-byte vector of the
+ * result a thread) x rounds, halved (to one element a thread) while a
+ * static grid would have fewer than WIN_MIN_PROGRAMS programs: `rows`
+ * rows of `cols` columns (flat: one row of every element). */
+static int64_t fit_tile(ug_dim_t rows, ug_dim_t cols, int threads, int V, int rounds) {
+  int64_t T = (int64_t)threads * V * rounds;
+  while (T > threads && UG_DIM_IS_STATIC(rows) && UG_DIM_IS_STATIC(cols) && rows * ((cols + T - 1) / T) < WIN_MIN_PROGRAMS)
+    T /= 2;
+  return T;
+}
+
+static bool float_dtype(ug_dtype_t dt) { return dt == UG_DTYPE_F32 || dt == UG_DTYPE_F16 || dt == UG_DTYPE_BF16; }
+
+/* The kernel, its two parameters (x as declared by xshape, the result as
+ * rshape) and a one-axis grid. */
+static ug_kir_kernel_t *begin_kernel(win_t *W, ug_kir_module_t *km, const ug_plan_step_t *s, ug_dtype_t xdt,
+                                     const ug_dim_t *xs, int xr, ug_dtype_t rdt, const ug_dim_t *rs, int rr,
+                                     ug_dim_t grid, ug_kir_value_id_t *out_x, ug_kir_value_id_t *out_r) {
+  ug_kir_kernel_t *k = ug_kir_kernel_create(km, s->kernel_name);
+  W->k = k;
+  k->warps = UG_KIR_EW_WARPS;
+  ug_kir_type_t xt = ug_kir_type_global(xdt, xr, xs), rt = ug_kir_type_global(rdt, rr, rs);
+  *out_x = ug_kir_add_param(k, "a0", &xt);
+  *out_r = ug_kir_add_param(k, "a1", &rt);
+  ug_kir_set_grid(k, 1, &grid);
+  return k;
+}
+
+/* The flat form's element positions: col0 = program_id * T, and
+ * col0 + iota as a W->cdt tile. */
+static ug_kir_value_id_t flat_positions(win_t *W, ug_kir_operand_t *out_col0) {
+  ug_kir_kernel_t *k = W->k;
+  ug_kir_region_id_t r = k->body;
+  ug_kir_value_id_t pid = ug_kir_program_id(k, r, 0);
+  *out_col0 = widx(W, r, UG_OP_MUL, ug_kir_val(pid), ug_kir_imm(W->T));
+  ug_dim_t T = W->T;
+  ug_kir_type_t it = ug_kir_type_tile(W->cdt, 1, &T);
+  ug_kir_op_id_t o = ug_kir_begin(k, r, UG_KIR_IOTA, W->loc);
+  ug_kir_push_attr(k, o, ug_kir_attr_int(UG_KATTR_AXIS, 0));
+  ug_kir_value_id_t i = ug_kir_push_result(k, o, &it, NULL);
+  return wmath(W, r, UG_OP_ADD, i, wcast(W, r, *out_col0, W->cdt));
+}
+
+/* ---- pooling ---- */
+
+static ug_status_t lower_pool(ug_kir_module_t *km, const ug_plan_step_t *s, ug_graph_t *g, const ug_node_t *n,
+                              ug_kir_kernel_t **out) {
+  const ug_type_t *xt = ug_value_type(g, ug_node_operand(g, n, 0)), *rt = ug_value_type(g, ug_node_result(g, n, 0));
+  ug_dtype_t dt = xt->dtype;
+  int sr = xt->rank - 2;
+  if (sr < 1 || sr > 3 || rt->rank != xt->rank) return not_lowered(g, n, "pooling over other than 1 to 3 spatial dims");
+  if (!float_dtype(dt) || rt->dtype != dt) return not_lowered(g, n, "pooling of a dtype other than f32, f16, bf16");
+  const ug_attr_t *ks = ug_node_attr(g, n, UG_ATTR_KERNEL_SHAPE), *st = ug_node_attr(g, n, UG_ATTR_STRIDES);
+  const ug_attr_t *pd = ug_node_attr(g, n, UG_ATTR_PADS), *dl = ug_node_attr(g, n, UG_ATTR_DILATIONS);
+  if (!ks || ks->u.ints.n != (uint32_t)sr) return not_lowered(g, n, "kernel_shape of another rank");
+  bool incl = ug_node_attr_int(g, n, UG_ATTR_COUNT_INCLUDE_PAD, 0) != 0;
+  int64_t K[3], S[3], P[3], PE[3], Dl[3], I[3], O[3], taps = 1, plane = 1;
+  bool lo[3], hi[3], cnt_varies = false;
+  for (int i = 0; i < sr; i++) {
+    K[i] = ks->u.ints.v[i];
+    S[i] = st && st->u.ints.n == (uint32_t)sr ? st->u.ints.v[i] : 1;
+    Dl[i] = dl && dl->u.ints.n == (uint32_t)sr ? dl->u.ints.v[i] : 1;
+    P[i] = pd && pd->u.ints.n == 2u * (uint32_t)sr ? pd->u.ints.v[i] : 0;
+    PE[i] = pd && pd->u.ints.n == 2u * (uint32_t)sr ? pd->u.ints.v[sr + i] : 0;
+    if (!UG_DIM_IS_STATIC(xt->dims[2 + i]) || !UG_DIM_IS_STATIC(rt->dims[2 + i]))
+      return not_lowered(g, n, "pooling over symbolic spatial dims");
+    I[i] = xt->dims[2 + i];
+    O[i] = rt->dims[2 + i];
+    if (K[i] < 1 || S[i] < 1 || Dl[i] < 1 || P[i] < 0 || PE[i] < 0) return not_lowered(g, n, "pooling attributes");
+    taps *= K[i];
+    plane *= I[i];
+    /* the sides a tap can cross: before the input (padding), past it */
+    int64_t far = (O[i] - 1) * S[i] - P[i] + (K[i] - 1) * Dl[i];
+    lo[i] = P[i] > 0 && O[i] > 0;
+    hi[i] = far >= I[i] && O[i] > 0;
+    /* avg's count: the taps inside the input, or with count_include_pad
+     * inside the declared pads (ceil_mode's extra taps past them never count) */
+    cnt_varies = cnt_varies || (incl ? far >= I[i] + PE[i] : lo[i] || hi[i]);
+  }
+  if (taps > (1 << 20)) return not_lowered(g, n, "a window of more than 2^20 taps");
+  ug_dim_t nc = ug_dim_mul(km->dims, xt->dims[0], xt->dims[1]);
+  ug_dim_t numel = ug_type_numel(km->dims, rt), xnumel = ug_type_numel(km->dims, xt);
+  win_t W = {.D = km->dims, .loc = n->loc};
+  W.T = fit_tile(1, numel, 32 * UG_KIR_EW_WARPS, 16 / (ug_dtype_bits(dt) / 8), 1);
+  W.cdt = small(xnumel, 0) && small(numel, W.T) ? UG_DTYPE_I32 : UG_DTYPE_I64;
+  ug_dim_t xs[2] = {nc, plane}, grid = ug_dim_ceildiv(km->dims, numel, W.T);
+  ug_kir_value_id_t X, Y;
+  ug_kir_kernel_t *k = begin_kernel(&W, km, s, dt, xs, 2, dt, &numel, 1, grid, &X, &Y);
+  ug_kir_region_id_t r = k->body;
+  ug_kir_operand_t col0;
+  ug_kir_value_id_t rem = flat_positions(&W, &col0);
+  /* before the loop: each element's spatial coordinates, the input
+   * position of tap 0 along each (o * stride - pad) and its offset */
+  ug_kir_value_id_t i0[3], xo = UG_NONE;
+  int64_t xst = 1;
+  for (int i = sr - 1; i >= 0; i--) {
+    ug_kir_value_id_t o = wmath(&W, r, UG_OP_MOD, rem, wconst(&W, r, O[i]));
+    rem = wmath(&W, r, UG_OP_DIV, rem, wconst(&W, r, O[i]));
+    i0[i] = wmad(&W, r, o, S[i], -P[i]);
+    xo = wsum(&W, r, xo, wmad(&W, r, i0[i], xst, 0));
+    xst *= I[i];
+  }
+  xo = wsum(&W, r, xo, wmad(&W, r, rem, plane, 0)); /* rem: the image and channel */
+  fold_t f = fold_of(g, n);
+  ug_kir_value_id_t v[2] = {wsplat(&W, r, f.init, UG_DTYPE_F32), UG_NONE};
+  if (n->op == UG_OP_AVG_POOL && cnt_varies) v[1] = wsplat(&W, r, 0.0, UG_DTYPE_F32);
+  loop_t l;
+  ug_kir_operand_t t;
+  loop_begin(&W, &l, 0, taps, v, 2, &t);
+  ug_kir_region_id_t b = l.body;
+  /* tap t's coordinates (uniform), its offset from tap 0, and the mask of
+   * the elements whose tap lands inside the input */
+  ug_kir_operand_t rest = t, toff = ug_kir_imm(0);
+  ug_kir_value_id_t mask = UG_NONE, pmask = UG_NONE;
+  xst = 1;
+  for (int i = sr - 1; i >= 0; i--) {
+    ug_kir_operand_t ti = i > 0 ? widx(&W, b, UG_OP_MOD, rest, ug_kir_imm(K[i])) : rest;
+    if (i > 0) rest = widx(&W, b, UG_OP_DIV, rest, ug_kir_imm(K[i]));
+    ug_kir_operand_t d = widx(&W, b, UG_OP_MUL, ti, ug_kir_imm(Dl[i]));
+    toff = widx(&W, b, UG_OP_ADD, toff, widx(&W, b, UG_OP_MUL, d, ug_kir_imm(xst)));
+    xst *= I[i];
+    if (!lo[i] && !hi[i] && !(incl && v[1] != UG_NONE)) continue;
+    ug_kir_value_id_t p = wmath(&W, b, UG_OP_ADD, i0[i], wcast(&W, b, d, W.cdt));
+    if (lo[i]) mask = wand(&W, b, mask, wmath(&W, b, UG_OP_GREATER_EQUAL, p, wconst(&W, b, 0)));
+    if (hi[i]) mask = wand(&W, b, mask, wmath(&W, b, UG_OP_LESS, p, wconst(&W, b, I[i])));
+    if (incl && v[1] != UG_NONE && (O[i] - 1) * S[i] - P[i] + (K[i] - 1) * Dl[i] >= I[i] + PE[i])
+      pmask = wand(&W, b, pmask, wmath(&W, b, UG_OP_LESS, p, wconst(&W, b, I[i] + PE[i])));
+  }
+  ug_kir_value_id_t off = wmath(&W, b, UG_OP_ADD, xo, wcast(&W, b, toff, W.cdt));
+  ug_dim_t T = W.T;
+  ug_kir_type_t gt = ug_kir_type_tile(dt, 1, &T);
+  ug_kir_value_id_t x = ug_kir_gather(k, b, X, off, mask, f.init, &gt);
+  fold_in(&W, b, &f, wcast(&W, b, ug_kir_val(x), UG_DTYPE_F32), t, &v[0], NULL);
+  if (v[1] != UG_NONE) {
+    ug_kir_value_id_t cm = incl ? pmask : mask;
+    v[1] = wmath(&W, b, UG_OP_ADD, v[1], wcast(&W, b, ug_kir_val(cm), UG_DTYPE_F32));
+  }
+  loop_end(&W, &l, v, 2);
+  ug_kir_value_id_t y = v[0];
+  if (n->op == UG_OP_AVG_POOL) {
+    /* the sum over max(count, 1); a constant count when no tap can leave */
+    ug_kir_value_id_t c = v[1] != UG_NONE ? wmath(&W, r, UG_OP_MAX, v[1], wsplat(&W, r, 1.0, UG_DTYPE_F32))
+                                          : wsplat(&W, r, (double)taps, UG_DTYPE_F32);
+    y = wmath(&W, r, UG_OP_DIV, y, c);
+  }
+  store_result(&W, Y, &col0, 1, y, dt);
+  *out = k;
+  return ug_kir_verify_kernel(k);
+}
+
+/* ---- reductions and argmax / argmin ---- */
+
+static ug_status_t lower_reduce(ug_kir_module_t *km, const ug_plan_step_t *s, ug_graph_t *g, const ug_node_t *n,
+                                ug_kir_kernel_t **out) {
+  const ug_type_t *xt = ug_value_type(g, ug_node_operand(g, n, 0)), *rt = ug_value_type(g, ug_node_result(g, n, 0));
+  ug_dtype_t dt = xt->dtype, rdt = rt->dtype;
+  bool arg = n->op == UG_OP_ARGMAX || n->op == UG_OP_ARGMIN;
+  if (!float_dtype(dt) || (arg ? rdt != UG_DTYPE_I64 : rdt != dt))
+    return not_lowered(g, n, "a reduction of a dtype other than f32, f16, bf16");
+  int R = xt->rank;
+  if (R == 0) return not_lowered(g, n, "a rank-0 operand");
+  bool red[UG_MAX_RANK] = {false};
+  if (arg) {
+    int64_t a = ug_node_attr_int(g, n, UG_ATTR_AXIS, 0);
+    if (a < 0) a += R;
+    if (a < 0 || a >= R) return not_lowered(g, n, "axis out of range");
+    if (!UG_DIM_IS_STATIC(xt->dims[a]) || xt->dims[a] == 0) return not_lowered(g, n, "an axis of symbolic or no extent");
+    red[a] = true;
+  } else {
+    const ug_attr_t *ax = ug_node_attr(g, n, UG_ATTR_AXES);
+    uint32_t na = ax ? ax->u.ints.n : 0;
+    for (uint32_t i = 0; i < na; i++) {
+      int64_t a = ax->u.ints.v[i] < 0 ? ax->u.ints.v[i] + R : ax->u.ints.v[i];
+      if (a < 0 || a >= R) return not_lowered(g, n, "reduction axis out of range");
+      red[a] = true;
+    }
+    for (int i = 0; i < R && na == 0; i++) red[i] = true;
+  }
+  /* a trailing run of reduced axes is a row kernel's (or, for prod and
+   * argmax / argmin, the per-node kernels': a warp a row) */
+  int a = R;
+  while (a > 0 && red[a - 1]) a--;
+  bool trailing = a < R;
+  for (int i = 0; i < a; i++) trailing = trailing && !red[i];
+  if (trailing && (arg || n->op == UG_OP_REDUCE_PROD))
+    return not_lowered(g, n, "a trailing run of reduced axes (the per-node kernels': a warp a row)");
+  if (trailing) return not_lowered(g, n, "reduced axes that are a trailing run (a row kernel's)");
+  groups_t G;
+  group_axes(km->dims, xt, red, &G);
+  /* rows: the last kept group after the last reduced one is long */
+  int last = G.n - 1;
+  bool rows = G.n > 0 && !G.red[last] && (!UG_DIM_IS_STATIC(G.e[last]) || G.e[last] >= UG_KIR_MIN_COLS);
+  ug_dim_t wsize = 1, numel = 1;
+  for (int i = 0; i < G.n; i++) {
+    if (G.red[i]) wsize = ug_dim_mul(km->dims, wsize, G.e[i]);
+    else numel = ug_dim_mul(km->dims, numel, G.e[i]);
+  }
+  ug_dim_t xnumel = ug_type_numel(km->dims, xt);
+  win_t W = {.D = km->dims, .loc = n->loc};
+  int bytes = ug_dtype_bits(rdt) / 8 > ug_dtype_bits(dt) / 8 ? ug_dtype_bits(rdt) / 8 : ug_dtype_bits(dt) / 8;
+  int V = 16 / bytes;
+  ug_dim_t nrows = 1;
+  for (int i = 0; i < last && rows; i++)
+    if (!G.red[i]) nrows = ug_dim_mul(km->dims, nrows, G.e[i]);
+  W.T = rows ? fit_tile(nrows, G.e[last], 32 * UG_KIR_EW_WARPS, V, UG_KIR_EW_ROUNDS / 2)
+             : fit_tile(1, numel, 32 * UG_KIR_EW_WARPS, V, 1);
+  W.cdt = small(xnumel, 0) && small(numel, W.T) ? UG_DTYPE_I32 : UG_DTYPE_I64;
+  fold_t f = fold_of(g, n);
+  /* parameters: rows: x as its groups, the result as its kept groups;
+   * flat: x as itself, the result as one axis */
+  ug_dim_t xs[UG_MAX_RANK], rs[UG_MAX_RANK];
+  int xr = 0, rr = 0;
+  ug_dim_t tiles = 1, grid;
+  if (rows) {
+    for (int i = 0; i < G.n; i++) {
+      xs[xr++] = G.e[i];
+      if (!G.red[i]) rs[rr++] = G.e[i];
+    }
+    tiles = ug_dim_ceildiv(km->dims, G.e[last], W.T);
+    grid = ug_dim_mul(km->dims, nrows, tiles);
+  } else {
+    xs[xr++] = xnumel;
+    rs[rr++] = numel;
+    grid = ug_dim_ceildiv(km->dims, numel, W.T);
+  }
+  if (xr == 0) xs[xr++] = 1;
+  ug_kir_value_id_t X, Y;
+  ug_kir_kernel_t *k = begin_kernel(&W, km, s, dt, xs, xr, rdt, rs, rr, grid, &X, &Y);
+  ug_kir_region_id_t r = k->body;
+  /* per kept group: its coordinate (rows: uniform, the last one col0;
+   * flat: per element); the x stride of every group */
+  ug_dim_t gst[UG_MAX_RANK], acc = 1;
+  for (int i = G.n - 1; i >= 0; i--) {
+    gst[i] = acc;
+    acc = ug_dim_mul(km->dims, acc, G.e[i]);
+  }
+  ug_kir_operand_t col0, kc[UG_MAX_RANK], ridx[UG_MAX_RANK];
+  ug_kir_value_id_t base = UG_NONE;
+  if (rows) {
+    ug_kir_value_id_t pid = ug_kir_program_id(k, r, 0);
+    ug_kir_operand_t rest = ug_kir_val(pid);
+    col0 = widx(&W, r, UG_OP_MUL, widx(&W, r, UG_OP_MOD, rest, ug_kir_imm(tiles)), ug_kir_imm(W.T));
+    kc[last] = col0;
+    int first_kept = -1;
+    for (int i = 0; i < last; i++)
+      if (!G.red[i] && first_kept < 0) first_kept = i;
+    if (first_kept >= 0) rest = widx(&W, r, UG_OP_DIV, rest, ug_kir_imm(tiles));
+    for (int i = last - 1; i >= 0; i--) {
+      if (G.red[i]) continue;
+      kc[i] = i == first_kept ? rest : widx(&W, r, UG_OP_MOD, rest, ug_kir_imm(G.e[i]));
+      if (i != first_kept) rest = widx(&W, r, UG_OP_DIV, rest, ug_kir_imm(G.e[i]));
+    }
+  } else {
+    ug_kir_value_id_t rem = flat_positions(&W, &col0);
+    int first_kept = -1;
+    for (int i = 0; i < G.n; i++)
+      if (!G.red[i] && first_kept < 0) first_kept = i;
+    for (int i = G.n - 1; i >= 0; i--) {
+      if (G.red[i]) continue;
+      ug_kir_value_id_t c = rem;
+      if (i != first_kept) {
+        if (!UG_DIM_IS_STATIC(G.e[i])) c = wmath(&W, r, UG_OP_MOD, rem, wcast(&W, r, ug_kir_imm(G.e[i]), W.cdt));
+        else c = wmath(&W, r, UG_OP_MOD, rem, wconst(&W, r, G.e[i]));
+        rem = UG_DIM_IS_STATIC(G.e[i]) ? wmath(&W, r, UG_OP_DIV, rem, wconst(&W, r, G.e[i]))
+                                       : wmath(&W, r, UG_OP_DIV, rem, wcast(&W, r, ug_kir_imm(G.e[i]), W.cdt));
+      }
+      ug_kir_value_id_t part = UG_DIM_IS_STATIC(gst[i]) ? wmad(&W, r, c, gst[i], 0)
+                                                        : wmath(&W, r, UG_OP_MUL, c, wcast(&W, r, ug_kir_imm(gst[i]), W.cdt));
+      base = wsum(&W, r, base, part);
+    }
+    if (base == UG_NONE) base = wmath(&W, r, UG_OP_MUL, rem, wconst(&W, r, 0)); /* every axis reduced: one element */
+  }
+  /* window element `pos`'s value: its reduced coordinates by index math,
+   * then a tile load (rows) or a gather (flat) */
+  ug_dim_t T = W.T;
+  ug_kir_type_t vt = ug_kir_type_tile(dt, 1, &T);
+  ug_kir_value_id_t v[2] = {UG_NONE, UG_NONE};
+  for (int pass = 0; pass < 2; pass++) {
+    /* argmax / argmin: element 0 outside the loop starts the fold */
+    if (pass == 0 && !arg) {
+      v[0] = wsplat(&W, r, f.init, UG_DTYPE_F32);
+      continue;
+    }
+    loop_t l;
+    ug_kir_operand_t pos = ug_kir_imm(0);
+    ug_kir_region_id_t b = r;
+    if (pass == 1) {
+      loop_begin(&W, &l, arg ? 1 : 0, wsize, v, 2, &pos);
+      b = l.body;
+    }
+    ug_kir_operand_t rest = pos, uoff = ug_kir_imm(0);
+    int first_red = -1;
+    for (int i = 0; i < G.n; i++)
+      if (G.red[i] && first_red < 0) first_red = i;
+    for (int i = G.n - 1; i >= 0; i--) {
+      if (!G.red[i]) continue;
+      ridx[i] = i == first_red ? rest : widx(&W, b, UG_OP_MOD, rest, ug_kir_imm(G.e[i]));
+      if (i != first_red) rest = widx(&W, b, UG_OP_DIV, rest, ug_kir_imm(G.e[i]));
+      if (!rows) uoff = widx(&W, b, UG_OP_ADD, uoff, widx(&W, b, UG_OP_MUL, ridx[i], ug_kir_imm(gst[i])));
+    }
+    ug_kir_value_id_t x;
+    if (rows) {
+      ug_kir_operand_t idx[UG_MAX_RANK];
+      for (int i = 0; i < G.n; i++) idx[i] = G.red[i] ? ridx[i] : kc[i];
+      x = ug_kir_load(k, b, X, idx, (uint32_t)G.n, UG_NONE, &vt);
+    } else {
+      ug_kir_value_id_t off = uoff.value == UG_NONE && uoff.imm == 0 ? base
+                                                                     : wmath(&W, b, UG_OP_ADD, base, wcast(&W, b, uoff, W.cdt));
+      x = ug_kir_gather(k, b, X, off, UG_NONE, 0.0, &vt);
+    }
+    x = wcast(&W, b, ug_kir_val(x), UG_DTYPE_F32);
+    if (pass == 0) {
+      v[0] = x;
+      v[1] = wsplat(&W, r, 0.0, UG_DTYPE_I64);
+      continue;
+    }
+    fold_in(&W, b, &f, x, pos, &v[0], &v[1]);
+    loop_end(&W, &l, v, 2);
+  }
+  ug_kir_value_id_t y = arg ? v[1] : v[0];
+  if (n->op == UG_OP_REDUCE_MEAN) {
+    ug_kir_value_id_t c = UG_DIM_IS_STATIC(wsize) ? wsplat(&W, r, (double)wsize, UG_DTYPE_F32)
+                                                  : wcast(&W, r, ug_kir_imm(wsize), UG_DTYPE_F32);
+    y = wmath(&W, r, UG_OP_DIV, y, c);
+  }
+  ug_kir_operand_t sidx[UG_MAX_RANK];
+  uint32_t ns = 0;
+  if (rows) {
+    for (int i = 0; i < G.n; i++)
+      if (!G.red[i]) sidx[ns++] = kc[i];
+  } else {
+    sidx[ns++] = col0;
+  }
+  store_result(&W, Y, sidx, ns, y, rdt);
+  *out = k;
+  return ug_kir_verify_kernel(k);
+}
+
+bool ug_kir_window_op(ug_op_t op) {
+  return op == UG_OP_MAX_POOL || op == UG_OP_AVG_POOL || op == UG_OP_REDUCE_SUM || op == UG_OP_REDUCE_MEAN ||
+         op == UG_OP_REDUCE_MAX || op == UG_OP_REDUCE_MIN || op == UG_OP_REDUCE_PROD || op == UG_OP_ARGMAX ||
+         op == UG_OP_ARGMIN;
+}
+
+ug_status_t ug_kir_lower_window(ug_kir_module_t *km, const ug_plan_t *p, const ug_plan_step_t *s,
+                                ug_kir_kernel_t **out) {
+  *out = NULL;
+  ug_graph_t *g = p->g;
+  const ug_node_t *n = &g->nodes.items[s->node];
+  if (s->num_nodes > 1 || !ug_kir_window_op(n->op)) return not_lowered(g, n, "not a window node");
+  if (n->num_results != 1 || ug_node_operand(g, n, 0) == UG_NONE || s->num_args != 2)
+    return not_lowered(g, n, "arity");
+  if (s->num_scratch) return not_lowered(g, n, "scratch buffers");
+  if (n->op == UG_OP_MAX_POOL || n->op == UG_OP_AVG_POOL) return lower_pool(km, s, g, n, out);
+  return lower_reduce(km, s, g, n, out);
+}
