@@ -316,6 +316,25 @@ def main():
             for suffix in ("", "_nchw"):
                 cases.append(("conv_epi" + suffix, lambda x, w, b, r: F.relu(F.conv2d(x, w, b, 1, 1)) + r,
                               [cx, cw, cb, cr], (make_models.CONV_BATCH, co, o, o), nb + 2 * cr.numel(), fl))
+    # window kernels (bench/make_models.py): pooling, reductions over a middle axis, argmax
+    b_, c_, hw = make_models.POOL_STEM
+    px = torch.randn(b_, c_, hw, hw, device=dev, dtype=h)
+    cases.append(("maxpool_stem", lambda x: F.max_pool2d(x, 3, 2, 1), [px], (b_, c_, hw // 2, hw // 2),
+                  2 * (px.numel() + px.numel() // 4), 0))
+    b_, c_, hw = make_models.POOL_AVG
+    ax = torch.randn(b_, c_, hw, hw, device=dev, dtype=h)
+    cases.append(("avgpool_3x3", lambda x: F.avg_pool2d(x, 3, 1, 1, count_include_pad=False), [ax], (b_, c_, hw, hw),
+                  2 * 2 * ax.numel(), 0))
+    b_, s_, hd = make_models.RED_MID
+    rx = torch.randn(b_, s_, hd, device=dev, dtype=h)
+    cases.append(("reduce_mid", lambda x: x.mean(1), [rx], (b_, hd), 2 * (rx.numel() + b_ * hd), 0))
+    b_, c_, hw = make_models.RED_CH
+    cx_ = torch.randn(b_, c_, hw, hw, device=dev, dtype=h)
+    cases.append(("reduce_ch", lambda x: x.sum(1, keepdim=True), [cx_], (b_, 1, hw, hw),
+                  2 * (cx_.numel() + b_ * hw * hw), 0))
+    b_, c_, hw = make_models.ARG_CH
+    gx = torch.randn(b_, c_, hw, hw, device=dev)
+    cases.append(("argmax_ch", lambda x: x.argmax(1), [gx], (b_, hw, hw), 4 * gx.numel() + 8 * b_ * hw * hw, 0))
     only = a.only.split(",") if a.only else None
     for name, fn, ins, oshape, nbytes, flops in cases:
         if only and not any(name.startswith(o) for o in only):

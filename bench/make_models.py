@@ -38,6 +38,15 @@ TR_HEADS = (8, 512, 12, 64)
 TR_NCHW = (8, 256, 56, 56)
 # the layers also run in fp32 (<name>_f32): tensor cores through tf32
 CONVS_F32 = ("conv_3x3_56", "conv_1x1_56", "conv_3x3_14", "conv_1x1_7")
+# window kernels (fp16 but argmax's f32): ResNet-50's max pool after conv1 at batch 8, an
+# Inception-style 3x3 average pool without the padding counted, a mean over the tokens of
+# [batch, tokens, hidden] (sentence-embedding pooling), a sum over the channels of a ResNet
+# activation, and a segmentation map's argmax over 21 classes
+POOL_STEM = (8, 64, 112)
+POOL_AVG = (8, 256, 28)
+RED_MID = (32, 512, 1024)
+RED_CH = (8, 256, 56)
+ARG_CH = (8, 21, 128)
 
 
 def conv_out(h, k, s, p):
@@ -69,6 +78,10 @@ def const(name, value, dtype=TensorProto.FLOAT):
 
 def axes(name):
     return helper.make_node("Constant", [], [name], value=helper.make_tensor(name + "_v", TensorProto.INT64, [1], [-1]))
+
+
+def axes1(name):
+    return helper.make_node("Constant", [], [name], value=helper.make_tensor(name + "_v", TensorProto.INT64, [1], [1]))
 
 
 def main(d):
@@ -177,6 +190,22 @@ def main(d):
         save(d, "convt_4x4s2" + sfx, [mk("ConvTranspose", ["x", "w", "b"], ["y"], strides=[s, s], pads=[p] * 4)],
              [t("x", CONV_BATCH, ci, hw, hw, dtype=f), t("w", ci, co, k, k, dtype=f), t("b", co, dtype=f)],
              [t("y", CONV_BATCH, co, convt_out(hw, k, s, p), convt_out(hw, k, s, p), dtype=f)])
+    # window kernels (kernel IR: codegen/kir_window.c)
+    b, c, hw = POOL_STEM
+    save(d, "maxpool_stem", [mk("MaxPool", ["x"], ["y"], kernel_shape=[3, 3], strides=[2, 2], pads=[1] * 4)],
+         [t("x", b, c, hw, hw)], [t("y", b, c, hw // 2, hw // 2)])
+    b, c, hw = POOL_AVG
+    save(d, "avgpool_3x3", [mk("AveragePool", ["x"], ["y"], kernel_shape=[3, 3], pads=[1] * 4, count_include_pad=0)],
+         [t("x", b, c, hw, hw)], [t("y", b, c, hw, hw)])
+    b, s_, h = RED_MID
+    save(d, "reduce_mid", [axes1("ax"), mk("ReduceMean", ["x", "ax"], ["y"], keepdims=0)], [t("x", b, s_, h)],
+         [t("y", b, h)])
+    b, c, hw = RED_CH
+    save(d, "reduce_ch", [axes1("ax"), mk("ReduceSum", ["x", "ax"], ["y"], keepdims=1)], [t("x", b, c, hw, hw)],
+         [t("y", b, 1, hw, hw)])
+    b, c, hw = ARG_CH
+    save(d, "argmax_ch", [mk("ArgMax", ["x"], ["y"], axis=1, keepdims=0)], [t("x", b, c, hw, hw, dtype=TensorProto.FLOAT)],
+         [t("y", b, hw, hw, dtype=TensorProto.INT64)])
     ci, hw, co, k, s, p = CONVS["conv_3x3_14"]
     save(d, "conv_epi", [
         mk("Conv", ["x", "w", "b"], ["h"], strides=[s, s], pads=[p] * 4),

@@ -50,8 +50,13 @@ static bool is_reduction(ug_op_t op) {
 /* Whether op is a movement op the lowering folds into index maps. */
 static bool is_movement(ug_op_t op) {
   return op == UG_OP_TRANSPOSE || op == UG_OP_RESHAPE || op == UG_OP_SQUEEZE || op == UG_OP_UNSQUEEZE ||
-         op == UG_OP_EXPAND || op == UG_OP_SLICE || op == UG_OP_CONCAT || op == UG_OP_GATHER;
+         op == UG_OP_EXPAND || op == UG_OP_SLICE || op == UG_OP_CONCAT || op == UG_OP_GATHER ||
+         op == UG_OP_GATHER_ELEMENTS || op == UG_OP_GATHER_ND || op == UG_OP_PAD || op == UG_OP_TILE ||
+         op == UG_OP_TRILU;
 }
+
+/* Whether operand j of a movement node may be absent (pad's value, trilu's k). */
+static bool optional_operand(ug_op_t op, uint32_t j) { return j == 1 && (op == UG_OP_PAD || op == UG_OP_TRILU); }
 
 /* Movement ops that keep row-major element order (reshape-like) or only
  * broadcast (expand): a chain of them from a buffer is a plain view of it. */
@@ -348,6 +353,16 @@ static ug_dim_t slice_start(ug_dim_t d, int64_t start, int64_t step) {
   return start < 0 ? 0 : start > d - 1 ? d - 1 : start;
 }
 
+/* An index ix (an i64 tile) read from data into an axis of extent D:
+ * counted from the end (once) when negative, the rest clamped into the
+ * axis, as the per-node kernels do (docs/codegen.md, "Semantics notes"). */
+static crd_t clamp_index(lower_t *L, crd_t ix, ug_dim_t D, const char *loc) {
+  ug_kir_value_id_t w[3] = {cop(L, UG_OP_LESS, ix, cimm(0)).t, cop(L, UG_OP_ADD, ix, cimm(D)).t, ix.t};
+  ug_kir_type_t tt = crd_type(L, UG_DTYPE_I64, wide(L, ix.t));
+  ix = ctile(ew(L, UG_OP_WHERE, w, 3, &tt, NULL, 0, loc));
+  return cop(L, UG_OP_MAX, cop(L, UG_OP_MIN, ix, cop(L, UG_OP_SUB, cimm(D), cimm(1))), cimm(0));
+}
+
 /* Value v (of v's own shape) at coordinates crd, where mask holds: an
  * outside value is gathered, a movement result maps its coordinates to its
  * operand's.  The tile has v's dtype; it is [T] when a coordinate or the
@@ -453,18 +468,117 @@ static ug_kir_value_id_t tile_at(lower_t *L, ug_value_id_t v, const crd_t *crd, 
     if (a < 0) a += xt->rank;
     crd_t ci[UG_MAX_RANK];
     for (int k = 0; k < it->rank; k++) ci[k] = crd[a + k];
-    crd_t ix = ctile(as_tile(L, ctile(tile_at(L, iv, ci, mask)), UG_DTYPE_I64));
-    /* negative indices count from the end (once); the rest clamp into the
-     * axis, as the per-node kernels do (docs/codegen.md, "Semantics notes") */
-    ug_dim_t D = xt->dims[a];
-    ug_kir_value_id_t w[3] = {cop(L, UG_OP_LESS, ix, cimm(0)).t, cop(L, UG_OP_ADD, ix, cimm(D)).t, ix.t};
-    ug_kir_type_t tt = crd_type(L, UG_DTYPE_I64, wide(L, ix.t));
-    ix = ctile(ew(L, UG_OP_WHERE, w, 3, &tt, NULL, 0, n->loc));
-    ix = cop(L, UG_OP_MAX, cop(L, UG_OP_MIN, ix, cop(L, UG_OP_SUB, cimm(D), cimm(1))), cimm(0));
+    crd_t ix = clamp_index(L, ctile(as_tile(L, ctile(tile_at(L, iv, ci, mask)), UG_DTYPE_I64)), xt->dims[a], n->loc);
     for (int k = 0; k < a; k++) cx[k] = crd[k];
     cx[a] = ix;
     for (int k = a + 1; k < xt->rank; k++) cx[k] = crd[k + it->rank - 1];
     return tile_at(L, x, cx, mask);
+  }
+  case UG_OP_GATHER_ELEMENTS: {
+    /* x at the result's coordinates, axis a's replaced by the index read
+     * there (counted from the end when negative, clamped into the axis) */
+    ug_value_id_t iv = ug_node_operand(g, n, 1);
+    int a = (int)ug_node_attr_int(g, n, UG_ATTR_AXIS, 0);
+    if (a < 0) a += xt->rank;
+    for (int k = 0; k < xt->rank; k++) cx[k] = crd[k];
+    cx[a] = clamp_index(L, ctile(as_tile(L, ctile(tile_at(L, iv, crd, mask)), UG_DTYPE_I64)), xt->dims[a], n->loc);
+    return tile_at(L, x, cx, mask);
+  }
+  case UG_OP_GATHER_ND: {
+    /* the result is [batch (b), index positions, slice]: x at the batch
+     * coordinates, then the k components of the index read at [batch,
+     * positions, j] (each counted from the end when negative, clamped into
+     * its axis), then the slice's coordinates */
+    ug_value_id_t iv = ug_node_operand(g, n, 1);
+    const ug_type_t *it = ug_value_type(g, iv);
+    int b = (int)ug_node_attr_int(g, n, UG_ATTR_BATCH_DIMS, 0), q = it->rank;
+    int64_t kq = it->dims[q - 1];
+    crd_t ci[UG_MAX_RANK];
+    for (int k = 0; k + 1 < q; k++) ci[k] = crd[k];
+    for (int k = 0; k < b; k++) cx[k] = crd[k];
+    for (int64_t j = 0; j < kq; j++) {
+      ci[q - 1] = cimm(j);
+      ug_kir_value_id_t ix = as_tile(L, ctile(tile_at(L, iv, ci, mask)), UG_DTYPE_I64);
+      cx[b + j] = clamp_index(L, ctile(ix), xt->dims[b + j], n->loc);
+    }
+    for (int k = b + (int)kq; k < xt->rank; k++) cx[k] = crd[q - 1 + k - b - (int)kq];
+    return tile_at(L, x, cx, mask);
+  }
+  case UG_OP_TILE: {
+    const ug_attr_t *ra = ug_node_attr(g, n, UG_ATTR_REPEATS);
+    for (int k = 0; k < xt->rank; k++) {
+      if (xt->dims[k] == 1) cx[k] = cimm(0);
+      else if (ra->u.ints.v[k] == 1) cx[k] = crd[k];
+      else cx[k] = cop(L, UG_OP_MOD, crd[k], cimm(xt->dims[k]));
+    }
+    return tile_at(L, x, cx, mask);
+  }
+  case UG_OP_PAD: {
+    /* source coordinate j = o - pad_begin; constant: masked outside x (the
+     * value operand, or 0, there); edge clamps; wrap is j mod d; reflect
+     * mirrors over the period 2(d-1) */
+    const int64_t *pads = ug_node_attr(g, n, UG_ATTR_PADS)->u.ints.v;
+    const char *mode = ug_node_attr_str(g, n, UG_ATTR_MODE, "constant");
+    bool constant = strcmp(mode, "constant") == 0;
+    ug_kir_value_id_t inside = UG_NONE;
+    for (int k = 0; k < xt->rank; k++) {
+      int64_t pb = pads[k], pe = pads[xt->rank + k];
+      crd_t j = pb >= 0 ? cop(L, UG_OP_SUB, crd[k], cimm(pb)) : cop(L, UG_OP_ADD, crd[k], cimm(-pb));
+      ug_dim_t d = xt->dims[k];
+      if (constant) {
+        if (pb > 0) inside = mand(L, inside, cop(L, UG_OP_GREATER_EQUAL, crd[k], cimm(pb)).t);
+        if (pe > 0) inside = mand(L, inside, cop(L, UG_OP_LESS, j, cimm(d)).t);
+        cx[k] = j;
+      } else if (strcmp(mode, "edge") == 0) {
+        cx[k] = pb > 0 ? cop(L, UG_OP_MAX, j, cimm(0)) : j;
+        if (pe > 0) cx[k] = cop(L, UG_OP_MIN, cx[k], cimm(ug_dim_sub(L->D, d, 1)));
+      } else if (pb <= 0 && pe <= 0) {
+        cx[k] = j;
+      } else if (strcmp(mode, "wrap") == 0) {
+        cx[k] = cop(L, UG_OP_MOD, cop(L, UG_OP_ADD, j, cimm(d * (1 + (pb > 0 ? pb : 0) / (d ? d : 1)))), cimm(d));
+      } else { /* reflect */
+        int64_t per = d > 1 ? 2 * (d - 1) : 1;
+        crd_t r = cop(L, UG_OP_MOD, cop(L, UG_OP_ADD, j, cimm(per * (1 + (pb > 0 ? pb : 0) / per))), cimm(per));
+        /* r past d - 1 mirrors to per - r */
+        crd_t m = cop(L, UG_OP_SUB, cimm(per), r);
+        cx[k] = cop(L, UG_OP_MIN, r, m);
+      }
+    }
+    ug_kir_value_id_t m = mand(L, mask, inside);
+    ug_kir_value_id_t r = tile_at(L, x, cx, m);
+    ug_value_id_t fv = n->num_operands > 1 ? ug_node_operand(g, n, 1) : UG_NONE;
+    if (!constant || inside == UG_NONE || fv == UG_NONE) return r; /* masked elements read 0 */
+    crd_t z[UG_MAX_RANK];
+    for (int k = 0; k < UG_MAX_RANK; k++) z[k] = cimm(0);
+    ug_kir_value_id_t w[3] = {inside, r, tile_at(L, fv, z, mask)};
+    ug_kir_type_t tt = crd_type(L, rt->dtype, wide(L, w[0]) || wide(L, w[1]));
+    return ew(L, UG_OP_WHERE, w, 3, &tt, NULL, 0, n->loc);
+  }
+  case UG_OP_TRILU: {
+    /* x where column - row >= k (upper) or <= k (lower), else 0; k the
+     * attribute or the scalar operand; immediates are never negative, so a
+     * static k moves to the side where it adds */
+    int R = rt->rank;
+    for (int k = 0; k < xt->rank; k++) cx[k] = crd[k];
+    bool upper = ug_node_attr_int(g, n, UG_ATTR_UPPER, 1) != 0;
+    ug_value_id_t kv = n->num_operands > 1 ? ug_node_operand(g, n, 1) : UG_NONE;
+    crd_t col = crd[R - 1], row = crd[R - 2];
+    ug_kir_value_id_t keep;
+    if (kv != UG_NONE) {
+      crd_t z[UG_MAX_RANK];
+      for (int k = 0; k < UG_MAX_RANK; k++) z[k] = cimm(0);
+      crd_t kt = ctile(as_tile(L, ctile(tile_at(L, kv, z, UG_NONE)), UG_DTYPE_I64));
+      keep = cop(L, upper ? UG_OP_GREATER_EQUAL : UG_OP_LESS_EQUAL, cop(L, UG_OP_SUB, col, row), kt).t;
+    } else {
+      int64_t kk = ug_node_attr_int(g, n, UG_ATTR_K, 0);
+      crd_t lhs = kk < 0 ? cop(L, UG_OP_ADD, col, cimm(-kk)) : col, rhs = kk > 0 ? cop(L, UG_OP_ADD, row, cimm(kk)) : row;
+      keep = cop(L, upper ? UG_OP_GREATER_EQUAL : UG_OP_LESS_EQUAL, lhs, rhs).t;
+    }
+    ug_kir_value_id_t r = tile_at(L, x, cx, mask);
+    bool wd = wide(L, keep) || wide(L, r);
+    ug_kir_type_t zt = crd_type(L, rt->dtype, false), tt = crd_type(L, rt->dtype, wd);
+    ug_kir_value_id_t w[3] = {keep, r, ug_kir_splat(L->k, L->k->body, 0.0, &zt)};
+    return ew(L, UG_OP_WHERE, w, 3, &tt, NULL, 0, n->loc);
   }
   default: UG_UNREACHABLE();
   }
@@ -688,6 +802,7 @@ static void plan_reads(lower_t *L, ug_arena_t *arena, uint32_t nin) {
     uint32_t no = n ? n->num_operands : 1;
     for (uint32_t j = 0; j < no; j++) {
       ug_value_id_t v = n ? ug_node_operand(g, n, j) : s->arg_values[nin + (i - s->num_nodes)];
+      if (v == UG_NONE) continue; /* an absent optional operand */
       ug_value_id_t base = L->param[v] != UG_NONE ? v : L->src[v];
       if (base == UG_NONE || L->mapped[base]) continue;
       bool chain = n && is_view_op(n->op) && L->src[ug_node_result(g, n, 0)] == base;
@@ -706,6 +821,41 @@ static void plan_reads(lower_t *L, ug_arena_t *arena, uint32_t nin) {
   for (uint32_t a = 0; a < nin; a++) {
     ug_value_id_t v = s->arg_values[a];
     if (!L->mapped[v] && want[v]) L->vt[v] = want[v];
+  }
+}
+
+/* What the index maps of pad, tile and trilu need from the graph: pads of
+ * 2 x rank entries, a mode the map knows (reflect and wrap over static
+ * extents), repeats of rank entries, trilu over at least 2 dims. */
+static ug_status_t movement_check(ug_graph_t *g, const ug_node_t *n) {
+  const ug_type_t *xt = ug_value_type(g, ug_node_operand(g, n, 0));
+  switch (n->op) {
+  case UG_OP_PAD: {
+    const ug_attr_t *pa = ug_node_attr(g, n, UG_ATTR_PADS);
+    const char *mode = ug_node_attr_str(g, n, UG_ATTR_MODE, "constant");
+    if (!pa || pa->u.ints.n != 2u * (uint32_t)xt->rank) return not_lowered(g, n, "pads of other than 2 x rank entries");
+    bool cyc = strcmp(mode, "reflect") == 0 || strcmp(mode, "wrap") == 0;
+    if (!cyc && strcmp(mode, "constant") != 0 && strcmp(mode, "edge") != 0) return not_lowered(g, n, "a pad mode");
+    for (int k = 0; k < xt->rank; k++)
+      if (!UG_DIM_IS_STATIC(xt->dims[k]) && (cyc || pa->u.ints.v[k] || pa->u.ints.v[xt->rank + k]))
+        return not_lowered(g, n, "a pad along a symbolic axis");
+    return NULL;
+  }
+  case UG_OP_TILE: {
+    const ug_attr_t *ra = ug_node_attr(g, n, UG_ATTR_REPEATS);
+    if (!ra || ra->u.ints.n != (uint32_t)xt->rank) return not_lowered(g, n, "repeats of other than rank entries");
+    return NULL;
+  }
+  case UG_OP_TRILU: return xt->rank < 2 ? not_lowered(g, n, "trilu of rank below 2") : NULL;
+  case UG_OP_GATHER_ND: {
+    const ug_type_t *it = ug_value_type(g, ug_node_operand(g, n, 1));
+    int64_t b = ug_node_attr_int(g, n, UG_ATTR_BATCH_DIMS, 0);
+    ug_dim_t kq = it->rank ? it->dims[it->rank - 1] : 0;
+    if (it->rank < 1 || !UG_DIM_IS_STATIC(kq) || b < 0 || b >= it->rank || kq < 1 || b + kq > xt->rank)
+      return not_lowered(g, n, "gather_nd without a static index depth inside the data's rank");
+    return NULL;
+  }
+  default: return NULL;
   }
 }
 
@@ -748,7 +898,9 @@ static ug_status_t lower_nodes(ug_kir_module_t *km, const ug_plan_t *p, const ug
     if (is_movement(n->op) && fused) {
       if (n->num_results != 1) return not_lowered(g, n, "arity");
       for (uint32_t j = 0; j < n->num_operands; j++)
-        if (ug_node_operand(g, n, j) == UG_NONE) return not_lowered(g, n, "absent optional operand");
+        if (ug_node_operand(g, n, j) == UG_NONE && !optional_operand(n->op, j))
+          return not_lowered(g, n, "absent optional operand");
+      UG_RETURN_IF_ERROR(movement_check(g, n));
       continue;
     }
     if (!first) first = n;

@@ -22,11 +22,13 @@
  * that broadcast within them through `gather`.
  *
  * Movement nodes of a fused kernel (transpose, reshape, squeeze, unsqueeze,
- * expand, slice, concat, gather) are index maps: their results are read
+ * expand, slice, concat, gather; the fuse pass fuses these) and lone
+ * gather_elements, pad, tile and trilu are index maps: their results are read
  * where used, plain when the source is only viewed (reshape, expand) or the
  * columns are its contiguous last axis, else by `gather` of flat offsets
  * computed from the element coordinates (docs/kernel-ir.md, "Lowering").
- * A lone transpose, expand, slice, concat or gather is lowered the same way:
+ * A lone transpose, expand, slice, concat, gather, gather_elements, pad,
+ * tile or trilu is lowered the same way:
  * a kernel that reads its result through the map and stores it, in the
  * values' own dtype (any dtype of whole bytes but fp8).  A lone reshape,
  * squeeze or unsqueeze is not lowered: it stays a byte copy or an alias.

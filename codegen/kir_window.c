@@ -8,7 +8,8 @@
  *  - reduce_sum/mean/max/min/prod over axes that are not a trailing run (a
  *    trailing run is a row kernel): the window is the reduced elements;
  *  - argmax, argmin over an axis other than the last: the window is the
- *    axis, carrying the best value and its index.
+ *    axis, carrying the best value and its index;
+ *  - lrn: the window is the `size` channels around each element.
  *
  * A program computes a tile of T result elements.  Two forms:
  *  - flat (every node): the tile is T consecutive elements of the result,
@@ -388,6 +389,62 @@ static ug_status_t lower_pool(ug_kir_module_t *km, const ug_plan_step_t *s, ug_g
   return ug_kir_verify_kernel(k);
 }
 
+/* ---- lrn ----
+ * y = x / (bias + alpha / size * sum of x^2 over the channels c - lo ..
+ * c + hi inside [0, C))^beta, lo = (size - 1) / 2: a window of `size`
+ * channels around each element, in the flat form (x and y as one axis,
+ * neighbouring channels `inner` elements apart). */
+
+static ug_status_t lower_lrn(ug_kir_module_t *km, const ug_plan_step_t *s, ug_graph_t *g, const ug_node_t *n,
+                             ug_kir_kernel_t **out) {
+  const ug_type_t *xt = ug_value_type(g, ug_node_operand(g, n, 0)), *rt = ug_value_type(g, ug_node_result(g, n, 0));
+  ug_dtype_t dt = xt->dtype;
+  if (!float_dtype(dt) || rt->dtype != dt) return not_lowered(g, n, "lrn of a dtype other than f32, f16, bf16");
+  if (xt->rank < 2 || !UG_DIM_IS_STATIC(xt->dims[1])) return not_lowered(g, n, "lrn without a static channel axis");
+  int64_t size = ug_node_attr_int(g, n, UG_ATTR_SIZE, 1);
+  if (size < 1 || size > 4096) return not_lowered(g, n, "lrn size");
+  double alpha = ug_node_attr_float(g, n, UG_ATTR_ALPHA, 1e-4), beta = ug_node_attr_float(g, n, UG_ATTR_BETA, 0.75);
+  double bias = ug_node_attr_float(g, n, UG_ATTR_BIAS, 1.0);
+  int64_t lo = (size - 1) / 2, C = xt->dims[1];
+  ug_dim_t inner = 1;
+  for (int i = 2; i < xt->rank; i++) inner = ug_dim_mul(km->dims, inner, xt->dims[i]);
+  ug_dim_t numel = ug_type_numel(km->dims, xt);
+  win_t W = {.D = km->dims, .loc = n->loc};
+  W.T = fit_tile(1, numel, 32 * UG_KIR_EW_WARPS, 16 / (ug_dtype_bits(dt) / 8), 1);
+  W.cdt = small(numel, W.T) && UG_DIM_IS_STATIC(inner) ? UG_DTYPE_I32 : UG_DTYPE_I64;
+  ug_kir_value_id_t X, Y;
+  ug_kir_kernel_t *k = begin_kernel(&W, km, s, dt, &numel, 1, dt, &numel, 1, ug_dim_ceildiv(km->dims, numel, W.T), &X, &Y);
+  ug_kir_region_id_t r = k->body;
+  ug_kir_operand_t col0;
+  ug_kir_value_id_t f = flat_positions(&W, &col0);
+  ug_kir_value_id_t in = UG_DIM_IS_STATIC(inner) ? wconst(&W, r, inner) : wcast(&W, r, ug_kir_imm(inner), W.cdt);
+  ug_kir_value_id_t c = wmath(&W, r, UG_OP_MOD, wmath(&W, r, UG_OP_DIV, f, in), wconst(&W, r, C));
+  ug_kir_value_id_t v[2] = {wsplat(&W, r, 0.0, UG_DTYPE_F32), UG_NONE};
+  loop_t l;
+  ug_kir_operand_t t;
+  loop_begin(&W, &l, 0, size, v, 2, &t);
+  ug_kir_region_id_t b = l.body;
+  /* channel c - lo + t, at f + (t - lo) * inner: masked outside [0, C) */
+  ug_kir_operand_t dc = widx(&W, b, UG_OP_SUB, t, ug_kir_imm(lo));
+  ug_kir_value_id_t cc = wmath(&W, b, UG_OP_ADD, c, wcast(&W, b, dc, W.cdt));
+  ug_kir_value_id_t mask = wand(&W, b, wmath(&W, b, UG_OP_GREATER_EQUAL, cc, wconst(&W, b, 0)),
+                                wmath(&W, b, UG_OP_LESS, cc, wconst(&W, b, C)));
+  ug_kir_operand_t du = widx(&W, b, UG_OP_MUL, dc, ug_kir_imm(inner));
+  ug_kir_value_id_t off = wmath(&W, b, UG_OP_ADD, f, wcast(&W, b, du, W.cdt));
+  ug_dim_t T = W.T;
+  ug_kir_type_t gt = ug_kir_type_tile(dt, 1, &T);
+  ug_kir_value_id_t x = wcast(&W, b, ug_kir_val(ug_kir_gather(k, b, X, off, mask, 0.0, &gt)), UG_DTYPE_F32);
+  v[0] = wmath(&W, b, UG_OP_ADD, v[0], wmath(&W, b, UG_OP_MUL, x, x));
+  loop_end(&W, &l, v, 2);
+  ug_kir_value_id_t den = wmath(&W, r, UG_OP_ADD, wsplat(&W, r, bias, UG_DTYPE_F32),
+                                wmath(&W, r, UG_OP_MUL, wsplat(&W, r, alpha / (double)size, UG_DTYPE_F32), v[0]));
+  den = wmath(&W, r, UG_OP_POW, den, wsplat(&W, r, beta, UG_DTYPE_F32));
+  ug_kir_value_id_t xc = wcast(&W, r, ug_kir_val(ug_kir_load(k, r, X, &col0, 1, UG_NONE, &gt)), UG_DTYPE_F32);
+  store_result(&W, Y, &col0, 1, wmath(&W, r, UG_OP_DIV, xc, den), dt);
+  *out = k;
+  return ug_kir_verify_kernel(k);
+}
+
 /* ---- reductions and argmax / argmin ---- */
 
 static ug_status_t lower_reduce(ug_kir_module_t *km, const ug_plan_step_t *s, ug_graph_t *g, const ug_node_t *n,
@@ -579,7 +636,7 @@ static ug_status_t lower_reduce(ug_kir_module_t *km, const ug_plan_step_t *s, ug
 bool ug_kir_window_op(ug_op_t op) {
   return op == UG_OP_MAX_POOL || op == UG_OP_AVG_POOL || op == UG_OP_REDUCE_SUM || op == UG_OP_REDUCE_MEAN ||
          op == UG_OP_REDUCE_MAX || op == UG_OP_REDUCE_MIN || op == UG_OP_REDUCE_PROD || op == UG_OP_ARGMAX ||
-         op == UG_OP_ARGMIN;
+         op == UG_OP_ARGMIN || op == UG_OP_LRN;
 }
 
 ug_status_t ug_kir_lower_window(ug_kir_module_t *km, const ug_plan_t *p, const ug_plan_step_t *s,
@@ -592,5 +649,6 @@ ug_status_t ug_kir_lower_window(ug_kir_module_t *km, const ug_plan_t *p, const u
     return not_lowered(g, n, "arity");
   if (s->num_scratch) return not_lowered(g, n, "scratch buffers");
   if (n->op == UG_OP_MAX_POOL || n->op == UG_OP_AVG_POOL) return lower_pool(km, s, g, n, out);
+  if (n->op == UG_OP_LRN) return lower_lrn(km, s, g, n, out);
   return lower_reduce(km, s, g, n, out);
 }

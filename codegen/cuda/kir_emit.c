@@ -1019,6 +1019,22 @@ static ug_status_t nan_rerun(kemit_t *e, const ug_kir_op_data_t *loop) {
 
 /* for %i = lb to ub step s iter(%a = %init, ...) { ... yield ... }: the
  * iter args are variables assigned by the yield; the results copy them. */
+/* Whether region rid (and the regions in it) holds only tile math, index
+ * math, loads, gathers and stores: a loop over such a body (a window
+ * kernel's) is unrolled 4 times, so a thread has 4 iterations' loads in
+ * flight; a contraction's loop (barriers, copies, mma) runs as written. */
+static bool plain_body(kemit_t *e, ug_kir_region_id_t rid) {
+  const ug_kir_region_t *r = ug_kir_region(e->kk, rid);
+  for (size_t i = 0; i < r->ops.len; i++) {
+    const ug_kir_op_data_t *q = ug_kir_op(e->kk, r->ops.items[i]);
+    ug_kir_class_t c = ug_kir_op_info(q->op)->cls;
+    if (q->op == UG_KIR_MMA || c == UG_KIR_CLASS_SYNC || c == UG_KIR_CLASS_ASYNC) return false;
+    for (uint32_t j = 0; j < q->num_regions; j++)
+      if (!plain_body(e, q->regions + j)) return false;
+  }
+  return true;
+}
+
 static ug_status_t emit_for(kemit_t *e, const ug_kir_op_data_t *o) {
   char lb[128], ub[128], st[128];
   ck_index_expr(e, ug_kir_operand(e->kk, o, 0), lb, sizeof lb);
@@ -1045,7 +1061,8 @@ static ug_status_t emit_for(kemit_t *e, const ug_kir_op_data_t *o) {
     }
   }
   ug_kir_value_id_t iv = ug_kir_region_arg(e->kk, body, 0);
-  fprintf(e->f, "#pragma unroll 1\n  for (int64_t v%u = %s; v%u < (int64_t)(%s); v%u += %s) {\n", iv, lb, iv, ub, iv, st);
+  fprintf(e->f, "#pragma unroll %d\n  for (int64_t v%u = %s; v%u < (int64_t)(%s); v%u += %s) {\n", plain_body(e, o->regions) ? 4 : 1,
+          iv, lb, iv, ub, iv, st);
   UG_RETURN_IF_ERROR(emit_region(e, o->regions));
   for (uint32_t i = 0; i < n; i++) {
     ug_kir_value_id_t arg = ug_kir_region_arg(e->kk, body, i + 1), v = ug_kir_operand(e->kk, y, i)->value;

@@ -4,13 +4,14 @@ lowers to window kernels of the kernel IR on both backends
 (docs/kernel-ir.md, "Lowering"): max_pool and avg_pool (pads, strides,
 dilations, ceil_mode, count_include_pad; 1 to 3 spatial dims), reductions
 over axes that are not a trailing run (both the flat form and the rows
-form), argmax / argmin over an axis before the last, in f32 and f16, one
-case over a symbolic batch.
+form), argmax / argmin over an axis before the last, lrn, in f32 and f16,
+one case over a symbolic batch.
 
 Expected values: the ONNX reference evaluator (onnx.reference) on the same
 (f16-rounded) inputs in float64, rounded once to the result dtype; the
 pooling cases are also checked here against a direct NumPy loop over the
-ONNX definition -- never ugcc.
+ONNX definition, and lrn comes from such a loop alone (the evaluator's LRN
+is wrong: it walks the batch axis) -- never ugcc.
 
     python3 tests/e2e/gen_window_cases.py
 """
@@ -208,6 +209,35 @@ def arg_cases(dt):
           [("x", dt, x.shape, x), ("t", dt, t.shape, t)], outs, body)
 
 
+def lrn_numpy(x, size, alpha, beta, bias):
+    """LRN by the ONNX definition (the reference evaluator's LRN of onnx 1.16 walks the batch
+    axis instead of the channels, so it is not used)."""
+    C, lo = x.shape[1], (size - 1) // 2
+    hi = size - 1 - lo
+    y = np.zeros_like(x)
+    for c in range(C):
+        s = (x[:, max(0, c - lo):min(C, c + hi + 1)] ** 2).sum(1)
+        y[:, c] = x[:, c] / (bias + alpha / size * s) ** beta
+    return y
+
+
+def lrn_cases(dt, tol):
+    x = rnd(dt, 2, 7, 4, 5)
+    v = rnd(dt, 3, 6, 1, 2)
+    outs, body = [], []
+    for name, var, xin, size, alpha, beta, bias in [("l3", "x", x, 3, 1e-4, 0.75, 1.0),
+                                                    ("l4", "x", x, 4, 0.5, 0.6, 2.0),
+                                                    ("l9", "v", v, 9, 0.1, 1.0, 1.5)]:
+        y = lrn_numpy(xin, size, alpha, beta, bias)
+        body.append("%%%s = lrn %%%s {size=%d, alpha=%r, beta=%r, bias=%r} : %s loc(\"%s\")" % (
+            name, var, size, float(alpha), float(beta), float(bias), tstr(dt, y.shape), name))
+        outs.append((name, dt, y.shape, out(dt, y)))
+    write("lrn_" + dt, ["lrn, a window kernel over the channels around each element: sizes 3 and 4",
+                        "(an even window: one more channel after than before) over [2,7,4,5], and",
+                        "9 over [3,6,1,2] (wider than the channels)."],
+          [("x", dt, x.shape, x), ("v", dt, v.shape, v)], outs, body, tol)
+
+
 def symbolic_case():
     dt = "f32"
     x = rnd(dt, 3, 2, 8, 8)
@@ -233,4 +263,6 @@ reduce_cases("f32", 1e-4)
 reduce_cases("f16", 2e-2)
 arg_cases("f32")
 arg_cases("f16")
+lrn_cases("f32", 1e-5)
+lrn_cases("f16", 2e-3)
 symbolic_case()
