@@ -8,7 +8,8 @@
  *  - reduce_sum/mean/max/min/prod over axes that are not a trailing run (a
  *    trailing run is a row kernel): the window is the reduced elements;
  *  - argmax, argmin over an axis other than the last: the window is the
- *    axis, carrying the best value and its index;
+ *    axis, carrying the best value and its index (over the last axis: a
+ *    program per row, lower_arg_rows below);
  *  - lrn: the window is the `size` channels around each element.
  *
  * A program computes a tile of T result elements.  Two forms:
@@ -82,7 +83,7 @@ static ug_kir_value_id_t wmath(win_t *W, ug_kir_region_id_t r, ug_op_t op, ug_ki
   const ug_kir_type_t *at = ug_kir_value_type(W->k, a), *bt = ug_kir_value_type(W->k, b);
   ug_kir_type_t t = at->t.rank >= bt->t.rank ? *at : *bt;
   if (op == UG_OP_LESS || op == UG_OP_GREATER_EQUAL || op == UG_OP_GREATER || op == UG_OP_LESS_EQUAL ||
-      op == UG_OP_AND)
+      op == UG_OP_EQUAL || op == UG_OP_AND)
     t.t.dtype = UG_DTYPE_BOOL;
   ug_kir_operand_t args[2] = {ug_kir_val(a), ug_kir_val(b)};
   return ug_kir_ew(W->k, r, op, args, 2, &t);
@@ -445,6 +446,101 @@ static ug_status_t lower_lrn(ug_kir_module_t *km, const ug_plan_step_t *s, ug_gr
   return ug_kir_verify_kernel(k);
 }
 
+/* ---- argmax / argmin over the last axis ----
+ * A program per row, the row read in chunks of T along it: chunk 0 starts
+ * each slot's best value and index, every later chunk's strictly better
+ * elements (>= / <= with select_last_index) replace them; then the row's
+ * best of the slots' non-NaN bests, and the first (last) index whose slot
+ * holds it: the index of the first (last) best element, since a slot's
+ * indices grow.  A NaN never wins a comparison, and one at the row's start
+ * gives 0 (the per-node kernels' rule: x[0] kept until a better value). */
+
+/* `load buf[idx...] {other}`: elements past the buffer read `other`. */
+static ug_kir_value_id_t load_other(win_t *W, ug_kir_region_id_t r, ug_kir_value_id_t buf, const ug_kir_operand_t *idx,
+                                    uint32_t n, double other, const ug_kir_type_t *t) {
+  ug_kir_op_id_t o = ug_kir_begin(W->k, r, UG_KIR_LOAD, W->loc);
+  ug_kir_push_access(W->k, o, buf, idx, n);
+  ug_kir_push_attr(W->k, o, ug_kir_attr_float(UG_KATTR_OTHER, other));
+  return ug_kir_push_result(W->k, o, t, NULL);
+}
+
+/* `where c, a, b` of a's type. */
+static ug_kir_value_id_t wsel(win_t *W, ug_kir_region_id_t r, ug_kir_value_id_t c, ug_kir_value_id_t a, ug_kir_value_id_t b) {
+  ug_kir_type_t t = *ug_kir_value_type(W->k, a);
+  ug_kir_operand_t x[3] = {ug_kir_val(c), ug_kir_val(a), ug_kir_val(b)};
+  return ug_kir_ew(W->k, r, UG_OP_WHERE, x, 3, &t);
+}
+
+static ug_status_t lower_arg_rows(ug_kir_module_t *km, const ug_plan_step_t *s, ug_graph_t *g, const ug_node_t *n,
+                                  ug_kir_kernel_t **out) {
+  const ug_type_t *xt = ug_value_type(g, ug_node_operand(g, n, 0));
+  ug_dtype_t dt = xt->dtype;
+  int R = xt->rank;
+  ug_dim_t cols = xt->dims[R - 1], rows = 1;
+  for (int i = 0; i + 1 < R; i++) rows = ug_dim_mul(km->dims, rows, xt->dims[i]);
+  if (cols == 0) return not_lowered(g, n, "an axis of no extent");
+  fold_t f = fold_of(g, n);
+  bool mx = n->op == UG_OP_ARGMAX;
+  double ident = mx ? -INFINITY : INFINITY;
+  ug_op_t cmp = mx ? (f.last ? UG_OP_GREATER_EQUAL : UG_OP_GREATER) : (f.last ? UG_OP_LESS_EQUAL : UG_OP_LESS);
+  /* 2 vectors of 16 bytes a thread, warps enough for the row (1..8) */
+  int V = 16 / (ug_dtype_bits(dt) / 8), warps = 8;
+  if (UG_DIM_IS_STATIC(cols)) {
+    int64_t w = (cols + 64 * V - 1) / (64 * V);
+    warps = w < 1 ? 1 : w > 8 ? 8 : (int)w;
+  }
+  win_t W = {.D = km->dims, .loc = n->loc, .cdt = UG_DTYPE_I64};
+  W.T = (int64_t)32 * warps * V * 2;
+  ug_dim_t xs[2] = {rows, cols}, rs[2] = {rows, 1};
+  ug_kir_value_id_t X, Y;
+  ug_kir_kernel_t *k = begin_kernel(&W, km, s, dt, xs, 2, UG_DTYPE_I64, rs, 2, rows, &X, &Y);
+  k->warps = (uint32_t)warps;
+  ug_kir_region_id_t r = k->body;
+  ug_kir_operand_t at[2] = {ug_kir_val(ug_kir_program_id(k, r, 0)), ug_kir_imm(0)};
+  ug_dim_t T = W.T, one = 1;
+  ug_kir_type_t vt = ug_kir_type_tile(dt, 1, &T), it = ug_kir_type_tile(UG_DTYPE_I64, 1, &T);
+  ug_kir_op_id_t io = ug_kir_begin(k, r, UG_KIR_IOTA, W.loc);
+  ug_kir_push_attr(k, io, ug_kir_attr_int(UG_KATTR_AXIS, 0));
+  ug_kir_value_id_t iota = ug_kir_push_result(k, io, &it, NULL);
+  /* chunk 0 starts every slot (past the row: the identity, never better) */
+  ug_kir_value_id_t v[2] = {wcast(&W, r, ug_kir_val(load_other(&W, r, X, at, 2, ident, &vt)), UG_DTYPE_F32), iota};
+  if (!UG_DIM_IS_STATIC(cols) || cols > W.T) { /* the later chunks */
+    loop_t l;
+    l.op = ug_kir_for(k, r, ug_kir_imm(W.T), ug_kir_imm(cols), ug_kir_imm(W.T), v, 2, 0, &l.body);
+    ug_kir_region_id_t b = l.body;
+    const ug_kir_region_t *body = ug_kir_region(k, b);
+    at[1] = ug_kir_val(ug_kir_region_arg(k, body, 0));
+    ug_kir_value_id_t best = ug_kir_region_arg(k, body, 1), idx = ug_kir_region_arg(k, body, 2);
+    ug_kir_value_id_t x = wcast(&W, b, ug_kir_val(load_other(&W, b, X, at, 2, ident, &vt)), UG_DTYPE_F32);
+    ug_kir_value_id_t better = wmath(&W, b, cmp, x, best);
+    v[0] = wsel(&W, b, better, x, best);
+    v[1] = wsel(&W, b, better, wmath(&W, b, UG_OP_ADD, iota, wcast(&W, b, at[1], UG_DTYPE_I64)), idx);
+    loop_end(&W, &l, v, 2);
+  }
+  /* the best of the slots' non-NaN values; the first (last) index of a
+   * slot inside the row that holds it */
+  ug_kir_type_t st = ug_kir_type_tile(UG_DTYPE_F32, 1, &one), sit = ug_kir_type_tile(UG_DTYPE_I64, 1, &one);
+  ug_kir_type_t bt = ug_kir_type_tile(UG_DTYPE_BOOL, 1, &T), ft = ug_kir_type_tile(UG_DTYPE_F32, 1, &T);
+  ug_kir_value_id_t nan = ug_kir_ew(k, r, UG_OP_ISNAN, (ug_kir_operand_t[]){ug_kir_val(v[0])}, 1, &bt);
+  ug_kir_value_id_t m = ug_kir_reduce(k, r, mx ? UG_OP_MAX : UG_OP_MIN, 0, wsel(&W, r, nan, wsplat(&W, r, ident, UG_DTYPE_F32), v[0]), &st);
+  ug_kir_value_id_t valid = wmath(&W, r, UG_OP_AND, wmath(&W, r, UG_OP_EQUAL, v[0], ug_kir_unary(k, r, UG_KIR_BROADCAST, m, &ft)),
+                                  wmath(&W, r, UG_OP_LESS, v[1], wcast(&W, r, ug_kir_imm(cols), UG_DTYPE_I64)));
+  /* no slot: -1, or (first) the row's end */
+  ug_kir_value_id_t none = wsplat(&W, r, f.last ? -1.0 : UG_DIM_IS_STATIC(cols) ? (double)cols : 0.0, UG_DTYPE_I64);
+  if (!f.last && !UG_DIM_IS_STATIC(cols)) none = wmath(&W, r, UG_OP_ADD, none, wcast(&W, r, ug_kir_imm(cols), UG_DTYPE_I64));
+  ug_kir_value_id_t y = ug_kir_reduce(k, r, f.last ? UG_OP_MAX : UG_OP_MIN, 0, wsel(&W, r, valid, v[1], none), &sit);
+  /* a NaN at the row's start stays */
+  ug_kir_type_t x1 = ug_kir_type_tile(dt, 1, &one), b1 = ug_kir_type_tile(UG_DTYPE_BOOL, 1, &one);
+  at[1] = ug_kir_imm(0);
+  ug_kir_value_id_t x0 = wcast(&W, r, ug_kir_val(ug_kir_load(k, r, X, at, 2, UG_NONE, &x1)), UG_DTYPE_F32);
+  ug_kir_value_id_t nan0 = ug_kir_ew(k, r, UG_OP_ISNAN, (ug_kir_operand_t[]){ug_kir_val(x0)}, 1, &b1);
+  ug_kir_type_t z1 = sit;
+  y = wsel(&W, r, nan0, ug_kir_splat(k, r, 0.0, &z1), y);
+  ug_kir_store(k, r, Y, at, 2, y, UG_NONE);
+  *out = k;
+  return ug_kir_verify_kernel(k);
+}
+
 /* ---- reductions and argmax / argmin ---- */
 
 static ug_status_t lower_reduce(ug_kir_module_t *km, const ug_plan_step_t *s, ug_graph_t *g, const ug_node_t *n,
@@ -479,8 +575,9 @@ static ug_status_t lower_reduce(ug_kir_module_t *km, const ug_plan_step_t *s, ug
   while (a > 0 && red[a - 1]) a--;
   bool trailing = a < R;
   for (int i = 0; i < a; i++) trailing = trailing && !red[i];
-  if (trailing && (arg || n->op == UG_OP_REDUCE_PROD))
-    return not_lowered(g, n, "a trailing run of reduced axes (the per-node kernels': a warp a row)");
+  if (trailing && arg) return lower_arg_rows(km, s, g, n, out);
+  if (trailing && n->op == UG_OP_REDUCE_PROD)
+    return not_lowered(g, n, "a product over a trailing run of axes (the per-node kernels': a warp a row)");
   if (trailing) return not_lowered(g, n, "reduced axes that are a trailing run (a row kernel's)");
   groups_t G;
   group_axes(km->dims, xt, red, &G);

@@ -599,7 +599,15 @@ static ug_status_t emit_reduce(kemit_t *e, const ug_kir_op_data_t *o) {
   case UG_OP_MUL: comb = "(a) * (b)"; init = "1"; break;
   case UG_OP_MAX:
   case UG_OP_MIN:
-    if (!fl) return ck_err(e, o, "integer min/max reduction");
+    if (!fl) {
+      /* i32 / i64 (argmax's indices): the type's extremes as identities */
+      if (dt != UG_DTYPE_I32 && dt != UG_DTYPE_I64) return ck_err(e, o, "min/max reduction of this integer type");
+      bool mx = ca->op == UG_OP_MAX, wide64 = dt == UG_DTYPE_I64;
+      comb = mx ? "(a) > (b) ? (a) : (b)" : "(a) < (b) ? (a) : (b)";
+      init = mx ? (wide64 ? "(-9223372036854775807LL - 1)" : "(-2147483647 - 1)")
+                : (wide64 ? "9223372036854775807LL" : "2147483647");
+      break;
+    }
     comb = ca->op == UG_OP_MAX ? "ug_fmax(a, b)" : "ug_fmin(a, b)";
     snprintf(initb, sizeof initb, "%sug_inf((%s)0)", ca->op == UG_OP_MAX ? "-" : "", ct);
     init = initb;

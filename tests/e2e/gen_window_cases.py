@@ -209,6 +209,55 @@ def arg_cases(dt):
           [("x", dt, x.shape, x), ("t", dt, t.shape, t)], outs, body)
 
 
+def arg_rule(x, axis, op, last):
+    """argmax / argmin by ugcc's documented rule (docs/codegen.md, "Semantics notes": ordered
+    comparisons, a NaN never wins and one at the start stays), in NumPy, along `axis`."""
+    xm = np.moveaxis(x, axis, -1)
+    y = np.zeros(xm.shape[:-1], np.int64)
+    for i in np.ndindex(*xm.shape[:-1]):
+        row = xm[i]
+        ok = ~np.isnan(row)
+        if np.isnan(row[0]) or not ok.any():
+            continue
+        m = row[ok].max() if op == "ArgMax" else row[ok].min()
+        hits = np.nonzero(ok & (row == m))[0]
+        y[i] = hits[-1] if last else hits[0]
+    return y
+
+
+def arg_last_cases(dt):
+    x = rnd(dt, 7, 300)
+    t = rng.integers(-3, 4, size=(3, 9, 5)).astype(np.float64)
+    w = rnd(dt, 2, 3000, lo=-8, hi=8)    # rows longer than a program's tile: a loop over chunks
+    nanx = rnd(dt, 4, 40)
+    nanx[0, 0] = np.nan                  # a NaN at the start stays
+    nanx[1, 7] = np.nan                  # a NaN elsewhere never wins
+    nanx[2, :] = np.nan
+    nanx[3, 5] = nanx[3].max() + 1
+    nanx[3, 30] = nanx[3, 5]             # a tie of the best: first or last
+    outs, body = [], []
+    for name, op, var, v, last in [("am", "ArgMax", "x", x, 0), ("an", "ArgMin", "t", t, 0), ("al", "ArgMax", "t", t, 1),
+                                   ("aw", "ArgMax", "w", w, 0), ("nw", "ArgMin", "w", w, 1),
+                                   ("nn", "ArgMax", "nanx", nanx, 0), ("nl", "ArgMax", "nanx", nanx, 1)]:
+        axis = v.ndim - 1
+        if np.isnan(v).any():
+            y = arg_rule(v, axis, op, last)
+        else:
+            y = onnx_run(op, v, dict(axis=axis, keepdims=1, select_last_index=last), TensorProto.INT64)
+            assert (y.reshape(-1) == arg_rule(v, axis, op, last).reshape(-1)).all(), name
+            y = y.reshape(y.shape[:-1])
+        ug = "argmax" if op == "ArgMax" else "argmin"
+        body.append("%%%s = %s %%%s {axis=-1, keepdims=0, select_last_index=%d} : %s loc(\"%s\")" % (
+            name, ug, var, last, tstr("i64", y.shape), name))
+        outs.append((name, "i64", y.shape, y))
+    write("arg_last_" + dt, [
+        "argmax and argmin over the last axis, row kernels of the window file: rows of",
+        "300 (one chunk), ties (first or last index), rows of 3000 (a loop over chunks),",
+        "NaNs (one at the start stays, others never win, a row of NaNs gives 0)."],
+          [("x", dt, x.shape, x), ("t", dt, t.shape, t), ("w", dt, w.shape, w), ("nanx", dt, nanx.shape, nanx)],
+          outs, body)
+
+
 def lrn_numpy(x, size, alpha, beta, bias):
     """LRN by the ONNX definition (the reference evaluator's LRN of onnx 1.16 walks the batch
     axis instead of the channels, so it is not used)."""
@@ -245,14 +294,18 @@ def symbolic_case():
     lp, op = pool(dt, "mp", "max", x, [3, 3], [2, 2], [1, 1, 1, 1])
     r = onnx_reduce("ReduceSum", y, [1], 0)
     a = onnx_run("ArgMax", y, dict(axis=1, keepdims=0), TensorProto.INT64)
+    z = rnd(dt, 4, 3)
+    al = onnx_run("ArgMax", z, dict(axis=1, keepdims=0), TensorProto.INT64)
     lp = lp.replace("f32[3,", "f32[n,")
     body = [lp, reduce_line("r", "reduce_sum", "y", [1], 0, dt, ("n", 40)),
-            "%%a = argmax %%y {axis=1, keepdims=0} : %s loc(\"a\")" % tstr("i64", ("n", 40))]
+            "%%a = argmax %%y {axis=1, keepdims=0} : %s loc(\"a\")" % tstr("i64", ("n", 40)),
+            "%al = argmax %z {axis=1, keepdims=0} : i64[4] loc(\"al\")"]
     write("symbolic", [
         "Window kernels over a symbolic batch n=3 (i64 coordinates): a max_pool, a",
-        "sum and an argmax over the middle axis."],
-          [("x", dt, ("n", 2, 8, 8), x), ("y", dt, ("n", 5, 40), y)],
-          [("mp", dt, ("n",) + tuple(op[2][1:]), op[3]), ("r", dt, ("n", 40), out(dt, r)), ("a", "i64", ("n", 40), a)],
+        "sum and an argmax over the middle axis, an argmax over a symbolic last axis."],
+          [("x", dt, ("n", 2, 8, 8), x), ("y", dt, ("n", 5, 40), y), ("z", dt, (4, "n"), z)],
+          [("mp", dt, ("n",) + tuple(op[2][1:]), op[3]), ("r", dt, ("n", 40), out(dt, r)), ("a", "i64", ("n", 40), a),
+           ("al", "i64", (4,), al)],
           body, 1e-5, {"n": 3})
 
 
@@ -263,6 +316,8 @@ reduce_cases("f32", 1e-4)
 reduce_cases("f16", 2e-2)
 arg_cases("f32")
 arg_cases("f16")
+arg_last_cases("f32")
+arg_last_cases("f16")
 lrn_cases("f32", 1e-5)
 lrn_cases("f16", 2e-3)
 symbolic_case()
