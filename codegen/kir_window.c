@@ -10,7 +10,8 @@
  *  - argmax, argmin over an axis other than the last: the window is the
  *    axis, carrying the best value and its index (over the last axis: a
  *    program per row, lower_arg_rows below);
- *  - lrn: the window is the `size` channels around each element.
+ *  - lrn: the window is the `size` channels around each element;
+ *  - resize (nearest, linear): the window is each element's taps.
  *
  * A program computes a tile of T result elements.  Two forms:
  *  - flat (every node): the tile is T consecutive elements of the result,
@@ -541,6 +542,161 @@ static ug_status_t lower_arg_rows(ug_kir_module_t *km, const ug_plan_step_t *s, 
   return ug_kir_verify_kernel(k);
 }
 
+/* ---- resize ----
+ * nearest and linear (cubic stays with the per-node kernels): each result
+ * element reads 1 or 2^k taps of its operand, k the axes whose extent
+ * changes, in the flat form without a loop (at most 16 taps).  The source
+ * coordinate of each changed axis is computed in f64 from the element's
+ * coordinate, as the per-node kernels compute it (docs/codegen.md,
+ * "Semantics notes"), its floor and fraction give the taps (clamped into
+ * the axis) and, for linear, their weights (1 - fraction, fraction; with
+ * exclude_outside a tap outside the axis weighs 0 and the rest are
+ * normalized); linear sums in f32 and rounds once. */
+
+/* The source coordinate (f64 tile) of result coordinate c (a W->cdt tile)
+ * along an axis of `in` -> `out` elements, by coordinate mode `mode`. */
+static ug_kir_value_id_t resize_coord(win_t *W, ug_kir_region_id_t r, const char *mode, ug_kir_value_id_t c, int64_t in,
+                                      int64_t out) {
+  ug_kir_value_id_t xf = wcast(W, r, ug_kir_val(c), UG_DTYPE_F64);
+  double scale = (double)out / (double)in;
+  ug_kir_type_t st = ug_kir_type_tile(UG_DTYPE_F64, 0, NULL);
+#define K(v) ug_kir_splat(W->k, r, (v), &st)
+  if (strcmp(mode, "asymmetric") == 0) return wmath(W, r, UG_OP_DIV, xf, K(scale));
+  if (strcmp(mode, "align_corners") == 0)
+    return out == 1 ? wsplat(W, r, 0.0, UG_DTYPE_F64)
+                    : wmath(W, r, UG_OP_DIV, wmath(W, r, UG_OP_MUL, xf, K((double)in - 1)), K((double)out - 1));
+  if (strcmp(mode, "pytorch_half_pixel") == 0 && out == 1) return wsplat(W, r, -0.5, UG_DTYPE_F64);
+  ug_kir_value_id_t half = K(0.5), shifted = wmath(W, r, UG_OP_DIV, wmath(W, r, UG_OP_ADD, xf, half), K(scale));
+  if (strcmp(mode, "tf_half_pixel_for_nn") == 0) return shifted;
+  ug_kir_value_id_t hp = wmath(W, r, UG_OP_SUB, shifted, half);
+  if (strcmp(mode, "half_pixel_symmetric") == 0) {
+    double adj = (double)out / (scale * (double)in), center = (double)in * 0.5;
+    return wmath(W, r, UG_OP_ADD, K(center * (1 - adj)), hp);
+  }
+#undef K
+  return hp; /* half_pixel, pytorch_half_pixel */
+}
+
+/* i clamped into [0, d). */
+static ug_kir_value_id_t clamp_axis(win_t *W, ug_kir_region_id_t r, ug_kir_value_id_t i, int64_t d) {
+  return wmath(W, r, UG_OP_MAX, wmath(W, r, UG_OP_MIN, i, wconst(W, r, d - 1)), wconst(W, r, 0));
+}
+
+static ug_status_t lower_resize(ug_kir_module_t *km, const ug_plan_step_t *s, ug_graph_t *g, const ug_node_t *n,
+                                ug_kir_kernel_t **out) {
+  const ug_type_t *xt = ug_value_type(g, ug_node_operand(g, n, 0)), *rt = ug_value_type(g, ug_node_result(g, n, 0));
+  ug_dtype_t dt = xt->dtype;
+  const char *mode = ug_node_attr_str(g, n, UG_ATTR_MODE, "nearest");
+  const char *coord = ug_node_attr_str(g, n, UG_ATTR_COORD_MODE, "half_pixel");
+  const char *nearest = ug_node_attr_str(g, n, UG_ATTR_NEAREST_MODE, "round_prefer_floor");
+  bool excl = ug_node_attr_int(g, n, UG_ATTR_EXCLUDE_OUTSIDE, 0) != 0;
+  bool lin = strcmp(mode, "linear") == 0;
+  if (!lin && strcmp(mode, "nearest") != 0) return not_lowered(g, n, "a resize mode other than nearest and linear");
+  if (lin && !float_dtype(dt)) return not_lowered(g, n, "a linear resize of a dtype other than f32, f16, bf16");
+  static const char *const modes[] = {"half_pixel", "asymmetric", "align_corners", "pytorch_half_pixel",
+                                      "tf_half_pixel_for_nn", "half_pixel_symmetric"};
+  bool known = false;
+  for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) known = known || strcmp(coord, modes[i]) == 0;
+  if (!known) return not_lowered(g, n, "a resize coordinate mode");
+  if (rt->dtype != dt || rt->rank != xt->rank) return not_lowered(g, n, "a resize of another dtype or rank");
+  int R = xt->rank, axes[UG_MAX_RANK], na = 0;
+  for (int a = 0; a < R; a++) {
+    if (xt->dims[a] == rt->dims[a]) continue;
+    if (!UG_DIM_IS_STATIC(xt->dims[a]) || !UG_DIM_IS_STATIC(rt->dims[a]) || xt->dims[a] == 0)
+      return not_lowered(g, n, "a resized axis of a symbolic or no extent");
+    axes[na++] = a;
+  }
+  if (lin && na > 4) return not_lowered(g, n, "a linear resize of more than 4 axes");
+  ug_dim_t numel = ug_type_numel(km->dims, rt), xnumel = ug_type_numel(km->dims, xt);
+  win_t W = {.D = km->dims, .loc = n->loc};
+  W.T = fit_tile(1, numel, 32 * UG_KIR_EW_WARPS, 16 / (ug_dtype_bits(dt) / 8), 1);
+  W.cdt = small(xnumel, 0) && small(numel, W.T) ? UG_DTYPE_I32 : UG_DTYPE_I64;
+  ug_kir_value_id_t X, Y;
+  ug_kir_kernel_t *k = begin_kernel(&W, km, s, dt, &xnumel, 1, dt, &numel, 1, ug_dim_ceildiv(km->dims, numel, W.T), &X, &Y);
+  ug_kir_region_id_t r = k->body;
+  ug_kir_operand_t col0;
+  ug_kir_value_id_t rem = flat_positions(&W, &col0);
+  /* each axis's coordinate (innermost first), the unchanged axes' part of
+   * the offset, each changed axis's taps and weights */
+  ug_dim_t xst = 1;
+  ug_kir_value_id_t base = UG_NONE, tap[UG_MAX_RANK][2], wt[UG_MAX_RANK][2];
+  ug_dim_t stride[UG_MAX_RANK];
+  for (int a = R - 1; a >= 0; a--) {
+    ug_kir_value_id_t c = rem;
+    if (a > 0) {
+      ug_kir_value_id_t d = UG_DIM_IS_STATIC(rt->dims[a]) ? wconst(&W, r, rt->dims[a]) : wcast(&W, r, ug_kir_imm(rt->dims[a]), W.cdt);
+      c = wmath(&W, r, UG_OP_MOD, rem, d);
+      rem = wmath(&W, r, UG_OP_DIV, rem, d);
+    }
+    stride[a] = xst;
+    bool changed = false;
+    for (int i = 0; i < na; i++) changed = changed || axes[i] == a;
+    if (!changed) {
+      ug_kir_value_id_t part = UG_DIM_IS_STATIC(xst) ? wmad(&W, r, c, xst, 0)
+                                                     : wmath(&W, r, UG_OP_MUL, c, wcast(&W, r, ug_kir_imm(xst), W.cdt));
+      base = wsum(&W, r, base, part);
+    } else {
+      int64_t in = xt->dims[a], o = rt->dims[a];
+      ug_kir_value_id_t sc = resize_coord(&W, r, coord, c, in, o);
+      ug_kir_type_t ft = *ug_kir_value_type(k, sc);
+      ug_kir_value_id_t fl = ug_kir_ew(k, r, UG_OP_FLOOR, (ug_kir_operand_t[]){ug_kir_val(sc)}, 1, &ft);
+      ug_kir_value_id_t fr = wmath(&W, r, UG_OP_SUB, sc, fl), fi = wcast(&W, r, ug_kir_val(fl), W.cdt);
+      if (!lin) {
+        /* the nearest tap: floor, plus one by the rounding mode */
+        ug_kir_value_id_t bump = UG_NONE;
+        ug_kir_type_t st = ug_kir_type_tile(UG_DTYPE_F64, 0, NULL);
+        ug_kir_value_id_t h = ug_kir_splat(k, r, strcmp(nearest, "ceil") == 0 ? 0.0 : 0.5, &st);
+        if (strcmp(nearest, "ceil") == 0) bump = wmath(&W, r, UG_OP_GREATER, fr, h);
+        else if (strcmp(nearest, "round_prefer_ceil") == 0) bump = wmath(&W, r, UG_OP_GREATER_EQUAL, fr, h);
+        else if (strcmp(nearest, "floor") != 0) bump = wmath(&W, r, UG_OP_GREATER, fr, h);
+        if (bump != UG_NONE) fi = wmath(&W, r, UG_OP_ADD, fi, wcast(&W, r, ug_kir_val(bump), W.cdt));
+        tap[a][0] = clamp_axis(&W, r, fi, in);
+      } else {
+        ug_kir_value_id_t w1 = wcast(&W, r, ug_kir_val(fr), UG_DTYPE_F32);
+        ug_kir_type_t one = ug_kir_type_tile(UG_DTYPE_F32, 0, NULL);
+        ug_kir_value_id_t w0 = wmath(&W, r, UG_OP_SUB, ug_kir_splat(k, r, 1.0, &one), w1);
+        ug_kir_value_id_t raw1 = wmath(&W, r, UG_OP_ADD, fi, wconst(&W, r, 1));
+        tap[a][0] = clamp_axis(&W, r, fi, in);
+        tap[a][1] = clamp_axis(&W, r, raw1, in);
+        if (excl) {
+          /* taps outside the axis weigh 0; the others are normalized */
+          ug_kir_value_id_t z = wsplat(&W, r, 0.0, UG_DTYPE_F32);
+          w0 = wsel(&W, r, wmath(&W, r, UG_OP_GREATER_EQUAL, fi, wconst(&W, r, 0)), w0, z);
+          w1 = wsel(&W, r, wmath(&W, r, UG_OP_LESS, raw1, wconst(&W, r, in)), w1, z);
+          ug_kir_value_id_t sum = wmath(&W, r, UG_OP_ADD, w0, w1);
+          w0 = wmath(&W, r, UG_OP_DIV, w0, sum);
+          w1 = wmath(&W, r, UG_OP_DIV, w1, sum);
+        }
+        wt[a][0] = w0;
+        wt[a][1] = w1;
+      }
+    }
+    xst = ug_dim_mul(km->dims, xst, xt->dims[a]);
+  }
+  ug_dim_t T = W.T;
+  ug_kir_type_t gt = ug_kir_type_tile(dt, 1, &T);
+  ug_kir_value_id_t y = UG_NONE;
+  for (int c = 0; c < (lin ? 1 << na : 1); c++) {
+    ug_kir_value_id_t off = base, w = UG_NONE;
+    for (int i = 0; i < na; i++) {
+      int a = axes[i], t = (c >> i) & 1;
+      off = wsum(&W, r, off, wmad(&W, r, tap[a][t], stride[a], 0));
+      if (lin) w = w == UG_NONE ? wt[a][t] : wmath(&W, r, UG_OP_MUL, w, wt[a][t]);
+    }
+    if (off == UG_NONE) off = wmath(&W, r, UG_OP_MUL, rem, wconst(&W, r, 0)); /* one element */
+    ug_kir_value_id_t v = ug_kir_gather(k, r, X, off, UG_NONE, 0.0, &gt);
+    if (!lin) {
+      y = v;
+      break;
+    }
+    v = wmath(&W, r, UG_OP_MUL, w, wcast(&W, r, ug_kir_val(v), UG_DTYPE_F32));
+    y = wsum(&W, r, y, v);
+  }
+  store_result(&W, Y, &col0, 1, y, dt);
+  *out = k;
+  return ug_kir_verify_kernel(k);
+}
+
 /* ---- reductions and argmax / argmin ---- */
 
 static ug_status_t lower_reduce(ug_kir_module_t *km, const ug_plan_step_t *s, ug_graph_t *g, const ug_node_t *n,
@@ -733,7 +889,7 @@ static ug_status_t lower_reduce(ug_kir_module_t *km, const ug_plan_step_t *s, ug
 bool ug_kir_window_op(ug_op_t op) {
   return op == UG_OP_MAX_POOL || op == UG_OP_AVG_POOL || op == UG_OP_REDUCE_SUM || op == UG_OP_REDUCE_MEAN ||
          op == UG_OP_REDUCE_MAX || op == UG_OP_REDUCE_MIN || op == UG_OP_REDUCE_PROD || op == UG_OP_ARGMAX ||
-         op == UG_OP_ARGMIN || op == UG_OP_LRN;
+         op == UG_OP_ARGMIN || op == UG_OP_LRN || op == UG_OP_RESIZE;
 }
 
 ug_status_t ug_kir_lower_window(ug_kir_module_t *km, const ug_plan_t *p, const ug_plan_step_t *s,
@@ -747,5 +903,6 @@ ug_status_t ug_kir_lower_window(ug_kir_module_t *km, const ug_plan_t *p, const u
   if (s->num_scratch) return not_lowered(g, n, "scratch buffers");
   if (n->op == UG_OP_MAX_POOL || n->op == UG_OP_AVG_POOL) return lower_pool(km, s, g, n, out);
   if (n->op == UG_OP_LRN) return lower_lrn(km, s, g, n, out);
+  if (n->op == UG_OP_RESIZE) return lower_resize(km, s, g, n, out);
   return lower_reduce(km, s, g, n, out);
 }

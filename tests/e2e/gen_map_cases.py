@@ -167,6 +167,34 @@ def gather_nd_cases():
            ("i3", "i64", i3.shape, i3)], outs, body)
 
 
+def resize_cases():
+    h = rnd("f16", 1, 2, 3, 4)
+    q = rnd("i64", 2, 5, 6)
+    f = rnd("f32", 1, 3, 7, 9)
+    outs, body = [], []
+    for name, src, dt, xs, size, mode, coord, nearest in [
+            ("up", "h", "f16", h, (1, 2, 6, 8), "linear", "half_pixel", None),            # 2x upsampling, f16
+            ("nq", "q", "i64", q, (2, 10, 4), "nearest", "asymmetric", "floor"),          # integers, up and down
+            ("dn", "f", "f32", f, (1, 3, 4, 5), "linear", "align_corners", None),         # downsampling
+            ("ns", "f", "f32", f, (1, 3, 10, 6), "nearest", "half_pixel_symmetric", "round_prefer_ceil"),
+            ("nc", "f", "f32", f, (1, 3, 14, 4), "nearest", "pytorch_half_pixel", "ceil")]:
+        attrs = dict(mode=mode, coordinate_transformation_mode=coord)
+        if nearest:
+            attrs["nearest_mode"] = nearest
+        y = ref("Resize", [(src, dt, xs), ("", None, None), ("", None, None), ("sizes", "i64", np.array(size, np.int64))],
+                attrs, dt)
+        extra = ', nearest_mode="%s"' % nearest if nearest else ""
+        body.append("%%%s = resize %%%s {mode=\"%s\", coord_mode=\"%s\"%s} : %s loc(\"%s\")" % (
+            name, src, mode, coord, extra, tstr(dt, y.shape), name))
+        outs.append((name, dt, y.shape, y))
+    write("resize", ["Lone resizes, nearest and linear (taps of the kernel IR's window file): a 2x",
+                     "linear upsampling in f16, nearest over i64 (floor, asymmetric) growing one",
+                     "axis and shrinking another, a linear downsampling (align_corners), nearest",
+                     "with half_pixel_symmetric and round_prefer_ceil, and pytorch_half_pixel",
+                     "with ceil."],
+          [("h", "f16", h.shape, h), ("q", "i64", q.shape, q), ("f", "f32", f.shape, f)], outs, body)
+
+
 def symbolic_case():
     x = rnd("f32", 3, 4, 6)
     y = ref("Pad", [("x", "f32", x), ("pads", "i64", np.array([0, 1, 2, 0, 0, 1], np.int64))], dict(mode="edge"), "f32")
@@ -182,4 +210,5 @@ pad_cases()
 tile_trilu_cases()
 gather_elements_cases()
 gather_nd_cases()
+resize_cases()
 symbolic_case()
