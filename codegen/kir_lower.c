@@ -622,7 +622,7 @@ static ug_kir_value_id_t reduce_row(lower_t *L, ug_kir_value_id_t x, ug_op_t com
       ug_kir_value_id_t io[2] = {ug_kir_push_result(L->k, o, &it, NULL), ug_kir_splat(L->k, L->k->body, (double)cols, &it)};
       L->mask = ew(L, UG_OP_LESS, io, 2, &bt, NULL, 0, NULL);
     }
-    double id = comb == UG_OP_MAX ? -INFINITY : comb == UG_OP_MIN ? INFINITY : 0.0;
+    double id = comb == UG_OP_MAX ? -INFINITY : comb == UG_OP_MIN ? INFINITY : comb == UG_OP_MUL ? 1.0 : 0.0;
     ug_kir_value_id_t w[3] = {L->mask, x, ug_kir_splat(L->k, L->k->body, id, &at)};
     x = ew(L, UG_OP_WHERE, w, 3, &at, NULL, 0, NULL);
   }
@@ -1125,7 +1125,7 @@ static ug_status_t lower_nodes(ug_kir_module_t *km, const ug_plan_t *p, const ug
  * and bias as [cols] or, of one element, [1]. */
 
 static bool is_row_op(ug_op_t op) {
-  return is_reduction(op) || op == UG_OP_SOFTMAX || op == UG_OP_LOG_SOFTMAX || op == UG_OP_LAYER_NORM ||
+  return is_reduction(op) || op == UG_OP_REDUCE_PROD || op == UG_OP_SOFTMAX || op == UG_OP_LOG_SOFTMAX || op == UG_OP_LAYER_NORM ||
          op == UG_OP_RMS_NORM;
 }
 
@@ -1170,7 +1170,8 @@ static ug_status_t lower_row_node(ug_kir_module_t *km, const ug_plan_t *p, const
   if (R == 0) return not_lowered(g, n, "a rank-0 operand");
   /* the first reduced (normalized) axis a: the columns are [a, R) */
   int a;
-  if (is_reduction(n->op)) {
+  bool red = is_reduction(n->op) || n->op == UG_OP_REDUCE_PROD;
+  if (red) {
     const ug_attr_t *ax = ug_node_attr(g, n, UG_ATTR_AXES);
     bool red[UG_MAX_RANK] = {false};
     uint32_t na = ax ? ax->u.ints.n : 0;
@@ -1207,7 +1208,7 @@ static ug_status_t lower_row_node(ug_kir_module_t *km, const ug_plan_t *p, const
   value_maps(&L, km->arena, nv);
   L.vt[xv] = L.S;
   sd[a] = 1;
-  L.vt[rv] = is_reduction(n->op) ? new_type(km->arena, dt, a + 1, sd) : L.S;
+  L.vt[rv] = red ? new_type(km->arena, dt, a + 1, sd) : L.S;
   ug_value_id_t scale = UG_NONE, bias = UG_NONE;
   for (uint32_t i = 1; i < n->num_operands; i++) {
     ug_value_id_t v = ug_node_operand(g, n, i);
@@ -1257,8 +1258,9 @@ static ug_status_t lower_row_node(ug_kir_module_t *km, const ug_plan_t *p, const
 
   ug_kir_value_id_t x = full_tile(&L, xv), y; /* rows of one element: broadcast */
   switch (n->op) {
-  case UG_OP_REDUCE_SUM: case UG_OP_REDUCE_MEAN: case UG_OP_REDUCE_MAX: case UG_OP_REDUCE_MIN: {
-    ug_op_t comb = n->op == UG_OP_REDUCE_MAX ? UG_OP_MAX : n->op == UG_OP_REDUCE_MIN ? UG_OP_MIN : UG_OP_ADD;
+  case UG_OP_REDUCE_SUM: case UG_OP_REDUCE_MEAN: case UG_OP_REDUCE_MAX: case UG_OP_REDUCE_MIN: case UG_OP_REDUCE_PROD: {
+    ug_op_t comb = n->op == UG_OP_REDUCE_MAX ? UG_OP_MAX : n->op == UG_OP_REDUCE_MIN ? UG_OP_MIN
+                 : n->op == UG_OP_REDUCE_PROD ? UG_OP_MUL : UG_OP_ADD;
     y = reduce_row(&L, x, comb, n->loc);
     if (n->op == UG_OP_REDUCE_MEAN) y = row_ew(&L, UG_OP_DIV, y, row_const(&L, (double)cols), n->loc);
     break;

@@ -732,8 +732,6 @@ static ug_status_t lower_reduce(ug_kir_module_t *km, const ug_plan_step_t *s, ug
   bool trailing = a < R;
   for (int i = 0; i < a; i++) trailing = trailing && !red[i];
   if (trailing && arg) return lower_arg_rows(km, s, g, n, out);
-  if (trailing && n->op == UG_OP_REDUCE_PROD)
-    return not_lowered(g, n, "a product over a trailing run of axes (the per-node kernels': a warp a row)");
   if (trailing) return not_lowered(g, n, "reduced axes that are a trailing run (a row kernel's)");
   groups_t G;
   group_axes(km->dims, xt, red, &G);

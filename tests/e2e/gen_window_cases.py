@@ -171,7 +171,8 @@ def reduce_cases(dt, tol):
     outs, body = [], []
     for name, op, var, x, axes, keep in [("s", "ReduceSum", "a", a, [1], 0), ("m", "ReduceMean", "b", b, [0, 2], 0),
                                          ("mx", "ReduceMax", "c", c, [0], 1), ("mn", "ReduceMin", "e", e, [1], 1),
-                                         ("pr", "ReduceProd", "p", p, [0], 0), ("zs", "ReduceSum", "z", z, [0], 0),
+                                         ("pr", "ReduceProd", "p", p, [0], 0), ("pt", "ReduceProd", "p", p, [1], 1),
+                                         ("zs", "ReduceSum", "z", z, [0], 0),
                                          ("zm", "ReduceMax", "z", z, [0], 0)]:
         if x.shape[0] == 0 and op == "ReduceMax":
             y = np.full((8,), -np.inf)  # the reference evaluator rejects an empty max; ONNX's identity
@@ -187,7 +188,8 @@ def reduce_cases(dt, tol):
         "Reductions over axes that are not a trailing run, window kernels: a sum over",
         "the middle axis with rows of 300 (tile loads), a mean over the outer and",
         "inner axes, a max over axis 0 of 20 columns and a min keeping dims (gathers),",
-        "a product over axis 0, a sum and a max over an empty axis (0 and -inf)."], ins, outs, body, tol)
+        "a product over axis 0 (and one over the last axis: a row kernel), a sum and a",
+        "max over an empty axis (0 and -inf)."], ins, outs, body, tol)
 
 
 def arg_cases(dt):
