@@ -1332,12 +1332,15 @@ ug_status_t ug_kir_lower_step(ug_kir_module_t *km, const ug_plan_t *p, const ug_
   if (s->num_nodes > 1 || ug_op_info(n->op)->category == UG_CAT_EW) return lower_nodes(km, p, s, false, out);
   if (!kir_dtypes(g, n)) return not_lowered(g, n, "dtype");
   if (is_row_op(n->op)) {
-    /* reduced axes that are not a trailing run: a window kernel */
-    ug_status_t st = lower_row_node(km, p, s, out);
-    if (!st || ug_status_code(st) != UG_ERR_UNSUPPORTED || *out || !strstr(ug_status_message(st), "not a trailing run"))
-      return st;
-    ug_status_free(st);
-    return ug_kir_lower_window(km, p, s, out);
+    /* a reduction over axes that are not a trailing run is a window
+     * kernel's (which says so for the others) */
+    if (ug_kir_window_op(n->op)) {
+      ug_status_t st = ug_kir_lower_window(km, p, s, out);
+      if (!st || ug_status_code(st) != UG_ERR_UNSUPPORTED || *out || !strstr(ug_status_message(st), "a trailing run"))
+        return st;
+      ug_status_free(st);
+    }
+    return lower_row_node(km, p, s, out);
   }
   if (ug_kir_window_op(n->op)) return ug_kir_lower_window(km, p, s, out);
   /* a lone transpose that moves the last axis reads every element by a

@@ -23,8 +23,9 @@
  *    UG_KIR_MIN_COLS elements after the last reduced axis): the result is
  *    rows x columns, the columns those trailing kept axes, and each window
  *    element is a plain tile load along them (vectorized, coalesced).
- * Values are f32, f16 or bf16, combined in f32 and rounded once at the
- * store; coordinates are i32 when every extent is static and the buffers
+ * Values are floats (combined in f32 for f16 / bf16, rounded once at the
+ * store) or, for max pooling, the reductions and argmax / argmin over an
+ * earlier axis, integers (combined in their type, wrapping); coordinates are i32 when every extent is static and the buffers
  * hold fewer than 2^31 elements, else i64. */
 #include "codegen/kir_lower.h"
 
@@ -132,14 +133,28 @@ static ug_kir_operand_t widx(win_t *W, ug_kir_region_id_t r, ug_op_t op, ug_kir_
 typedef struct {
   ug_op_t comb;     /* add, mul, max, min; or UG_OP_ARGMAX / UG_OP_ARGMIN */
   double init;      /* the identity (and a masked tap's value) */
+  bool first;       /* no exact identity (a 64-bit integer's highest): the window's element 0 starts the fold */
   bool last;        /* argmax / argmin: a tie goes to the later element */
 } fold_t;
 
-static fold_t fold_of(ug_graph_t *g, const ug_node_t *n) {
+/* The lowest (or highest) value of dt as a double: -inf / inf for floats;
+ * false when it is not exact (the 64-bit integers' highest). */
+static bool extreme(ug_dtype_t dt, bool lowest, double *out) {
+  if (ug_dtype_is_float(dt)) {
+    *out = lowest ? -INFINITY : INFINITY;
+    return true;
+  }
+  int bits = ug_dtype_bits(dt);
+  bool uns = dt == UG_DTYPE_U8 || dt == UG_DTYPE_U16 || dt == UG_DTYPE_U32 || dt == UG_DTYPE_U64;
+  *out = lowest ? (uns ? 0.0 : -ldexp(1.0, bits - 1)) : ldexp(1.0, uns ? bits : bits - 1) - 1;
+  return lowest || bits <= 32;
+}
+
+static fold_t fold_of(ug_graph_t *g, const ug_node_t *n, ug_dtype_t dt) {
   fold_t f = {.comb = UG_OP_ADD, .init = 0.0};
   switch (n->op) {
-  case UG_OP_MAX_POOL: case UG_OP_REDUCE_MAX: f.comb = UG_OP_MAX, f.init = -INFINITY; break;
-  case UG_OP_REDUCE_MIN: f.comb = UG_OP_MIN, f.init = INFINITY; break;
+  case UG_OP_MAX_POOL: case UG_OP_REDUCE_MAX: f.comb = UG_OP_MAX, extreme(dt, true, &f.init); break;
+  case UG_OP_REDUCE_MIN: f.comb = UG_OP_MIN, f.first = !extreme(dt, false, &f.init); break;
   case UG_OP_REDUCE_PROD: f.comb = UG_OP_MUL, f.init = 1.0; break;
   case UG_OP_ARGMAX: case UG_OP_ARGMIN:
     f.comb = n->op;
@@ -150,7 +165,7 @@ static fold_t fold_of(ug_graph_t *g, const ug_node_t *n) {
   return f;
 }
 
-/* Folds value v (f32) of window element `pos` (an index) into the carried
+/* Folds value v (in the compute dtype) of window element `pos` (an index) into the carried
  * acc (and, for argmax / argmin, idx: the best element's position, i64).
  * Ordered comparisons: a NaN never wins, so a NaN at position 0 stays (the
  * per-node kernels' rule). */
@@ -254,6 +269,9 @@ static int64_t fit_tile(ug_dim_t rows, ug_dim_t cols, int threads, int V, int ro
 
 static bool float_dtype(ug_dtype_t dt) { return dt == UG_DTYPE_F32 || dt == UG_DTYPE_F16 || dt == UG_DTYPE_BF16; }
 
+/* Values pooling's max and the reductions take: floats (f64 too) and integers. */
+static bool window_dtype(ug_dtype_t dt) { return float_dtype(dt) || dt == UG_DTYPE_F64 || ug_dtype_is_int(dt); }
+
 /* The kernel, its two parameters (x as declared by xshape, the result as
  * rshape) and a one-axis grid. */
 static ug_kir_kernel_t *begin_kernel(win_t *W, ug_kir_module_t *km, const ug_plan_step_t *s, ug_dtype_t xdt,
@@ -292,7 +310,10 @@ static ug_status_t lower_pool(ug_kir_module_t *km, const ug_plan_step_t *s, ug_g
   ug_dtype_t dt = xt->dtype;
   int sr = xt->rank - 2;
   if (sr < 1 || sr > 3 || rt->rank != xt->rank) return not_lowered(g, n, "pooling over other than 1 to 3 spatial dims");
-  if (!float_dtype(dt) || rt->dtype != dt) return not_lowered(g, n, "pooling of a dtype other than f32, f16, bf16");
+  bool is_max = n->op == UG_OP_MAX_POOL;
+  if (!(is_max ? window_dtype(dt) : float_dtype(dt) || dt == UG_DTYPE_F64) || rt->dtype != dt)
+    return not_lowered(g, n, "pooling of a dtype other than the floats (and for max the integers)");
+  ug_dtype_t adt = ug_dtype_compute(dt);
   const ug_attr_t *ks = ug_node_attr(g, n, UG_ATTR_KERNEL_SHAPE), *st = ug_node_attr(g, n, UG_ATTR_STRIDES);
   const ug_attr_t *pd = ug_node_attr(g, n, UG_ATTR_PADS), *dl = ug_node_attr(g, n, UG_ATTR_DILATIONS);
   if (!ks || ks->u.ints.n != (uint32_t)sr) return not_lowered(g, n, "kernel_shape of another rank");
@@ -344,9 +365,9 @@ static ug_status_t lower_pool(ug_kir_module_t *km, const ug_plan_step_t *s, ug_g
     xst *= I[i];
   }
   xo = wsum(&W, r, xo, wmad(&W, r, rem, plane, 0)); /* rem: the image and channel */
-  fold_t f = fold_of(g, n);
-  ug_kir_value_id_t v[2] = {wsplat(&W, r, f.init, UG_DTYPE_F32), UG_NONE};
-  if (n->op == UG_OP_AVG_POOL && cnt_varies) v[1] = wsplat(&W, r, 0.0, UG_DTYPE_F32);
+  fold_t f = fold_of(g, n, dt);
+  ug_kir_value_id_t v[2] = {wsplat(&W, r, f.init, adt), UG_NONE};
+  if (n->op == UG_OP_AVG_POOL && cnt_varies) v[1] = wsplat(&W, r, 0.0, adt);
   loop_t l;
   ug_kir_operand_t t;
   loop_begin(&W, &l, 0, taps, v, 2, &t);
@@ -373,17 +394,17 @@ static ug_status_t lower_pool(ug_kir_module_t *km, const ug_plan_step_t *s, ug_g
   ug_dim_t T = W.T;
   ug_kir_type_t gt = ug_kir_type_tile(dt, 1, &T);
   ug_kir_value_id_t x = ug_kir_gather(k, b, X, off, mask, f.init, &gt);
-  fold_in(&W, b, &f, wcast(&W, b, ug_kir_val(x), UG_DTYPE_F32), t, &v[0], NULL);
+  fold_in(&W, b, &f, wcast(&W, b, ug_kir_val(x), adt), t, &v[0], NULL);
   if (v[1] != UG_NONE) {
     ug_kir_value_id_t cm = incl ? pmask : mask;
-    v[1] = wmath(&W, b, UG_OP_ADD, v[1], wcast(&W, b, ug_kir_val(cm), UG_DTYPE_F32));
+    v[1] = wmath(&W, b, UG_OP_ADD, v[1], wcast(&W, b, ug_kir_val(cm), adt));
   }
   loop_end(&W, &l, v, 2);
   ug_kir_value_id_t y = v[0];
   if (n->op == UG_OP_AVG_POOL) {
     /* the sum over max(count, 1); a constant count when no tap can leave */
-    ug_kir_value_id_t c = v[1] != UG_NONE ? wmath(&W, r, UG_OP_MAX, v[1], wsplat(&W, r, 1.0, UG_DTYPE_F32))
-                                          : wsplat(&W, r, (double)taps, UG_DTYPE_F32);
+    ug_kir_value_id_t c = v[1] != UG_NONE ? wmath(&W, r, UG_OP_MAX, v[1], wsplat(&W, r, 1.0, adt))
+                                          : wsplat(&W, r, (double)taps, adt);
     y = wmath(&W, r, UG_OP_DIV, y, c);
   }
   store_result(&W, Y, &col0, 1, y, dt);
@@ -480,7 +501,7 @@ static ug_status_t lower_arg_rows(ug_kir_module_t *km, const ug_plan_step_t *s, 
   ug_dim_t cols = xt->dims[R - 1], rows = 1;
   for (int i = 0; i + 1 < R; i++) rows = ug_dim_mul(km->dims, rows, xt->dims[i]);
   if (cols == 0) return not_lowered(g, n, "an axis of no extent");
-  fold_t f = fold_of(g, n);
+  fold_t f = fold_of(g, n, dt);
   bool mx = n->op == UG_OP_ARGMAX;
   double ident = mx ? -INFINITY : INFINITY;
   ug_op_t cmp = mx ? (f.last ? UG_OP_GREATER_EQUAL : UG_OP_GREATER) : (f.last ? UG_OP_LESS_EQUAL : UG_OP_LESS);
@@ -704,8 +725,10 @@ static ug_status_t lower_reduce(ug_kir_module_t *km, const ug_plan_step_t *s, ug
   const ug_type_t *xt = ug_value_type(g, ug_node_operand(g, n, 0)), *rt = ug_value_type(g, ug_node_result(g, n, 0));
   ug_dtype_t dt = xt->dtype, rdt = rt->dtype;
   bool arg = n->op == UG_OP_ARGMAX || n->op == UG_OP_ARGMIN;
-  if (!float_dtype(dt) || (arg ? rdt != UG_DTYPE_I64 : rdt != dt))
-    return not_lowered(g, n, "a reduction of a dtype other than f32, f16, bf16");
+  if (!window_dtype(dt) || (arg ? rdt != UG_DTYPE_I64 : rdt != dt))
+    return not_lowered(g, n, "a reduction of a dtype other than the floats and integers");
+  if (n->op == UG_OP_REDUCE_MEAN && ug_dtype_is_int(dt)) return not_lowered(g, n, "an integer mean");
+  ug_dtype_t adt = ug_dtype_compute(dt);
   int R = xt->rank;
   if (R == 0) return not_lowered(g, n, "a rank-0 operand");
   bool red[UG_MAX_RANK] = {false};
@@ -725,12 +748,14 @@ static ug_status_t lower_reduce(ug_kir_module_t *km, const ug_plan_step_t *s, ug
     }
     for (int i = 0; i < R && na == 0; i++) red[i] = true;
   }
-  /* a trailing run of reduced axes is a row kernel's (or, for prod and
-   * argmax / argmin, the per-node kernels': a warp a row) */
+  /* a trailing run of reduced axes is a row kernel's (argmax / argmin:
+   * lower_arg_rows, floats only: its padding needs an exact identity) */
   int a = R;
   while (a > 0 && red[a - 1]) a--;
   bool trailing = a < R;
   for (int i = 0; i < a; i++) trailing = trailing && !red[i];
+  if (trailing && arg && !float_dtype(dt))
+    return not_lowered(g, n, "an argmax / argmin of other than f32, f16, bf16 over the last axis");
   if (trailing && arg) return lower_arg_rows(km, s, g, n, out);
   if (trailing) return not_lowered(g, n, "reduced axes that are a trailing run (a row kernel's)");
   groups_t G;
@@ -753,7 +778,7 @@ static ug_status_t lower_reduce(ug_kir_module_t *km, const ug_plan_step_t *s, ug
   W.T = rows ? fit_tile(nrows, G.e[last], 32 * UG_KIR_EW_WARPS, V, UG_KIR_EW_ROUNDS / 2)
              : fit_tile(1, numel, 32 * UG_KIR_EW_WARPS, V, 1);
   W.cdt = small(xnumel, 0) && small(numel, W.T) ? UG_DTYPE_I32 : UG_DTYPE_I64;
-  fold_t f = fold_of(g, n);
+  fold_t f = fold_of(g, n, dt);
   /* parameters: rows: x as its groups, the result as its kept groups;
    * flat: x as itself, the result as one axis */
   ug_dim_t xs[UG_MAX_RANK], rs[UG_MAX_RANK];
@@ -823,17 +848,21 @@ static ug_status_t lower_reduce(ug_kir_module_t *km, const ug_plan_step_t *s, ug
   ug_dim_t T = W.T;
   ug_kir_type_t vt = ug_kir_type_tile(dt, 1, &T);
   ug_kir_value_id_t v[2] = {UG_NONE, UG_NONE};
+  /* argmax / argmin, and a fold without an exact identity: element 0
+   * outside the loop starts it */
+  bool first = arg || f.first;
+  if (first && (!UG_DIM_IS_STATIC(wsize) || wsize == 0))
+    return not_lowered(g, n, "a 64-bit integer min over a window of a symbolic or no extent");
   for (int pass = 0; pass < 2; pass++) {
-    /* argmax / argmin: element 0 outside the loop starts the fold */
-    if (pass == 0 && !arg) {
-      v[0] = wsplat(&W, r, f.init, UG_DTYPE_F32);
+    if (pass == 0 && !first) {
+      v[0] = wsplat(&W, r, f.init, adt);
       continue;
     }
     loop_t l;
     ug_kir_operand_t pos = ug_kir_imm(0);
     ug_kir_region_id_t b = r;
     if (pass == 1) {
-      loop_begin(&W, &l, arg ? 1 : 0, wsize, v, 2, &pos);
+      loop_begin(&W, &l, first ? 1 : 0, wsize, v, 2, &pos);
       b = l.body;
     }
     ug_kir_operand_t rest = pos, uoff = ug_kir_imm(0);
@@ -856,10 +885,10 @@ static ug_status_t lower_reduce(ug_kir_module_t *km, const ug_plan_step_t *s, ug
                                                                      : wmath(&W, b, UG_OP_ADD, base, wcast(&W, b, uoff, W.cdt));
       x = ug_kir_gather(k, b, X, off, UG_NONE, 0.0, &vt);
     }
-    x = wcast(&W, b, ug_kir_val(x), UG_DTYPE_F32);
+    x = wcast(&W, b, ug_kir_val(x), adt);
     if (pass == 0) {
       v[0] = x;
-      v[1] = wsplat(&W, r, 0.0, UG_DTYPE_I64);
+      if (arg) v[1] = wsplat(&W, r, 0.0, UG_DTYPE_I64);
       continue;
     }
     fold_in(&W, b, &f, x, pos, &v[0], &v[1]);
@@ -867,8 +896,7 @@ static ug_status_t lower_reduce(ug_kir_module_t *km, const ug_plan_step_t *s, ug
   }
   ug_kir_value_id_t y = arg ? v[1] : v[0];
   if (n->op == UG_OP_REDUCE_MEAN) {
-    ug_kir_value_id_t c = UG_DIM_IS_STATIC(wsize) ? wsplat(&W, r, (double)wsize, UG_DTYPE_F32)
-                                                  : wcast(&W, r, ug_kir_imm(wsize), UG_DTYPE_F32);
+    ug_kir_value_id_t c = UG_DIM_IS_STATIC(wsize) ? wsplat(&W, r, (double)wsize, adt) : wcast(&W, r, ug_kir_imm(wsize), adt);
     y = wmath(&W, r, UG_OP_DIV, y, c);
   }
   ug_kir_operand_t sidx[UG_MAX_RANK];

@@ -24,7 +24,7 @@ from onnx.reference import ReferenceEvaluator
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 rng = np.random.default_rng(20261124)
-NP = {"f32": np.float32, "f16": np.float16, "i64": np.int64}
+NP = {"f32": np.float32, "f16": np.float16, "i64": np.int64, "i32": np.int32, "u8": np.uint8, "f64": np.float64}
 
 
 def fmt(a):
@@ -211,6 +211,38 @@ def arg_cases(dt):
           [("x", dt, x.shape, x), ("t", dt, t.shape, t)], outs, body)
 
 
+def int_cases():
+    """Integer and f64 values: combined in their own type."""
+    q = rng.integers(-100, 100, size=(30, 20)).astype(np.float64)
+    u = rng.integers(0, 256, size=(2, 3, 9, 11)).astype(np.float64)
+    d = rnd("f32", 5, 6, 7)
+    outs, body = [], []
+    for name, op, var, dt, x, axes, keep in [("s", "ReduceSum", "q", "i32", q, [0], 0), ("mx", "ReduceMax", "q6", "i64", q, [0], 1),
+                                             ("mn", "ReduceMin", "q6", "i64", q, [0], 0), ("dm", "ReduceMean", "d", "f64", d, [0, 2], 0),
+                                             ("dp", "ReduceProd", "d", "f64", d, [1], 0)]:
+        y = onnx_reduce(op, x, axes, keep)
+        ug = {"ReduceSum": "reduce_sum", "ReduceMax": "reduce_max", "ReduceMin": "reduce_min", "ReduceMean": "reduce_mean",
+              "ReduceProd": "reduce_prod"}[op]
+        body.append(reduce_line(name, ug, var, axes, keep, dt, y.shape))
+        outs.append((name, dt, y.shape, y.astype(np.int64) if dt != "f64" else y))
+    y = onnx_run("ArgMin", q, dict(axis=0, keepdims=0, select_last_index=1), TensorProto.INT64)
+    body.append("%%am = argmin %%q {axis=0, keepdims=0, select_last_index=1} : %s loc(\"am\")" % tstr("i64", y.shape))
+    outs.append(("am", "i64", y.shape, y))
+    line, o = pool("u8", "mp", "max", u, [3, 3], [2, 2], [1, 1, 1, 1])
+    body.append(line.replace("%x ", "%u "))
+    outs.append(("mp", "u8", o[2], o[3].astype(np.int64)))
+    line, o = pool("f64", "ap", "avg", d.reshape(1, 5, 6, 7), [2, 3], [1, 2], [1, 0, 0, 1])
+    body.append(line.replace("%x ", "%d4 "))
+    outs.append(o)
+    write("int", ["Window kernels over integers and f64, combined in their own type: an i32 sum",
+                  "and i64 max and min over axis 0 (the min starts from element 0: the i64",
+                  "highest is no exact double), an f64 mean and product, an i32 argmin with",
+                  "select_last_index, a u8 max_pool (padding at the type's lowest, 0) and an",
+                  "f64 avg_pool."],
+          [("q", "i32", q.shape, q.astype(np.int64)), ("q6", "i64", q.shape, q.astype(np.int64)), ("d", "f64", d.shape, d),
+           ("u", "u8", u.shape, u.astype(np.int64)), ("d4", "f64", (1, 5, 6, 7), d)], outs, body)
+
+
 def arg_rule(x, axis, op, last):
     """argmax / argmin by ugcc's documented rule (docs/codegen.md, "Semantics notes": ordered
     comparisons, a NaN never wins and one at the start stays), in NumPy, along `axis`."""
@@ -320,6 +352,7 @@ arg_cases("f32")
 arg_cases("f16")
 arg_last_cases("f32")
 arg_last_cases("f16")
+int_cases()
 lrn_cases("f32", 1e-5)
 lrn_cases("f16", 2e-3)
 symbolic_case()
