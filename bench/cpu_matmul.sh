@@ -5,7 +5,8 @@
 #   bench/cpu_matmul.sh prepare NEW_BUILD OLD_BUILD [DIR]   here (default DIR .device/cpumm)
 #   bench/cpu_matmul.sh run [DIR]                           anywhere with the carried DIR
 #
-# prepare compiles bench/make_cpu_matmul_models.py's models with each build's
+# prepare compiles bench/make_cpu_matmul_models.py's models (or, with
+# UG_CPU_UGIR=bench/cpu_window, those text-IR models) with each build's
 # ugcc for the CPU and copies NEW_BUILD's ugcc-run and libugrt (with
 # libprotobuf-c) next to them.  run times each model.so with
 # `ugcc-run --device cpu --bench 20`, 5 rounds interleaving the builds, and
@@ -16,9 +17,11 @@ case ${1:-} in
 prepare)
   new=$2 old=$3 dst=${4:-.device/cpumm}
   rm -rf "$dst" && mkdir -p "$dst/onnx" "$dst/lib" "$dst/new" "$dst/old"
-  python3 bench/make_cpu_matmul_models.py "$dst/onnx"
-  for m in "$dst"/onnx/*.onnx; do
-    n=$(basename "$m" .onnx)
+  # UG_CPU_UGIR=DIR: the text-IR models of DIR instead (bench/cpu_window: window kernels and index maps)
+  if [ -n "${UG_CPU_UGIR:-}" ]; then cp "$UG_CPU_UGIR"/*.ugir "$dst/onnx/"; else python3 bench/make_cpu_matmul_models.py "$dst/onnx"; fi
+  for m in "$dst"/onnx/*.onnx "$dst"/onnx/*.ugir; do
+    [ -e "$m" ] || continue
+    n=$(basename "${m%.*}")
     "$new/tools/ugcc" "$m" --target=cpu -o "$dst/new/$n.so"
     "$old/tools/ugcc" "$m" --target=cpu -o "$dst/old/$n.so"
   done

@@ -88,6 +88,12 @@ ug_status_t ug_kir_lower_step(ug_kir_module_t *km, const ug_plan_t *p, const ug_
  * UG_ERR_UNSUPPORTED naming why (a trailing run of reduced axes is a row
  * kernel's, lower_step's). */
 bool ug_kir_window_op(ug_op_t op);
+/* Why the CPU backend runs its per-node kernel for step s although the
+ * lowering takes it, or NULL: the window kernels and the index maps of pad,
+ * tile, trilu, gather_elements and gather_nd, which its kernel-IR emitter
+ * runs 1.6 to 7.6 times slower than the per-node loops (per-element
+ * div / mod of the flat form; bench/RESULTS.md, "window kernels"). */
+const char *ug_kir_cpu_skip(ug_graph_t *g, const ug_plan_step_t *s);
 ug_status_t ug_kir_lower_window(ug_kir_module_t *km, const ug_plan_t *p, const ug_plan_step_t *s,
                                 ug_kir_kernel_t **out);
 

@@ -912,6 +912,33 @@ static ug_status_t lower_reduce(ug_kir_module_t *km, const ug_plan_step_t *s, ug
   return ug_kir_verify_kernel(k);
 }
 
+const char *ug_kir_cpu_skip(ug_graph_t *g, const ug_plan_step_t *s) {
+  if (s->kind != UG_STEP_NODE || s->num_nodes > 1) return NULL;
+  const ug_node_t *n = &g->nodes.items[s->node];
+  switch (n->op) {
+  case UG_OP_PAD: case UG_OP_TILE: case UG_OP_TRILU: case UG_OP_GATHER_ELEMENTS: case UG_OP_GATHER_ND:
+  case UG_OP_MAX_POOL: case UG_OP_AVG_POOL: case UG_OP_LRN: case UG_OP_RESIZE: case UG_OP_ARGMAX: case UG_OP_ARGMIN:
+    return "the per-node kernel is faster on the CPU (bench/cpu_window)";
+  case UG_OP_REDUCE_SUM: case UG_OP_REDUCE_MEAN: case UG_OP_REDUCE_MAX: case UG_OP_REDUCE_MIN: case UG_OP_REDUCE_PROD: {
+    /* a window kernel's: reduced axes that are not a trailing run */
+    const ug_type_t *xt = ug_value_type(g, ug_node_operand(g, n, 0));
+    const ug_attr_t *ax = ug_node_attr(g, n, UG_ATTR_AXES);
+    bool red[UG_MAX_RANK] = {false};
+    uint32_t na = ax ? ax->u.ints.n : 0;
+    for (uint32_t i = 0; i < na; i++) {
+      int64_t a = ax->u.ints.v[i] < 0 ? ax->u.ints.v[i] + xt->rank : ax->u.ints.v[i];
+      if (a >= 0 && a < xt->rank) red[a] = true;
+    }
+    int a = xt->rank;
+    while (na && a > 0 && red[a - 1]) a--;
+    for (int i = 0; i < a; i++)
+      if (red[i]) return "the per-node kernel is faster on the CPU (bench/cpu_window)";
+    return NULL;
+  }
+  default: return NULL;
+  }
+}
+
 bool ug_kir_window_op(ug_op_t op) {
   return op == UG_OP_MAX_POOL || op == UG_OP_AVG_POOL || op == UG_OP_REDUCE_SUM || op == UG_OP_REDUCE_MEAN ||
          op == UG_OP_REDUCE_MAX || op == UG_OP_REDUCE_MIN || op == UG_OP_REDUCE_PROD || op == UG_OP_ARGMAX ||

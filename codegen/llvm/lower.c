@@ -217,6 +217,7 @@ static ug_status_t lower_to_kir(ug_kir_module_t *km, const ug_plan_t *p, const u
     ug_status_free(cs);
     return NULL;
   }
+  if (ug_kir_cpu_skip(p->g, s)) return NULL;
   ug_status_t st = ug_kir_lower_step(km, p, s, &kk);
   if (st && ug_status_code(st) == UG_ERR_UNSUPPORTED && !kk) {
     ug_status_free(st);
