@@ -1126,7 +1126,7 @@ static ug_status_t lower_nodes(ug_kir_module_t *km, const ug_plan_t *p, const ug
 
 static bool is_row_op(ug_op_t op) {
   return is_reduction(op) || op == UG_OP_REDUCE_PROD || op == UG_OP_SOFTMAX || op == UG_OP_LOG_SOFTMAX || op == UG_OP_LAYER_NORM ||
-         op == UG_OP_RMS_NORM;
+         op == UG_OP_RMS_NORM || op == UG_OP_INSTANCE_NORM;
 }
 
 static const ug_type_t *new_type(ug_arena_t *a, ug_dtype_t dt, int rank, const ug_dim_t *dims) {
@@ -1186,6 +1186,10 @@ static ug_status_t lower_row_node(ug_kir_module_t *km, const ug_plan_t *p, const
     for (int i = 0; i < a; i++)
       if (red[i]) return not_lowered(g, n, "reduced axes that are not a trailing run");
     if (a == R) return not_lowered(g, n, "no reduced axis");
+  } else if (n->op == UG_OP_INSTANCE_NORM) {
+    /* each image's channel normalized over its spatial dims: a row */
+    if (R < 3) return not_lowered(g, n, "instance_norm without spatial dims");
+    a = 2;
   } else {
     int64_t v = ug_node_attr_int(g, n, UG_ATTR_AXIS, -1);
     a = (int)(v < 0 ? v + R : v);
@@ -1217,6 +1221,14 @@ static ug_status_t lower_row_node(ug_kir_module_t *km, const ug_plan_t *p, const
     else bias = v;
     const ug_type_t *t = ug_value_type(g, v);
     if (t->dtype != dt) return not_lowered(g, n, "a norm operand of another dtype");
+    if (v == xv || v == rv) return not_lowered(g, n, "a norm operand that is its input");
+    if (n->op == UG_OP_INSTANCE_NORM) {
+      /* a channel's scale and bias: per row, [C, 1] over [N, C, cols] */
+      if (t->rank != 1 || t->dims[0] != xt->dims[1]) return not_lowered(g, n, "an instance_norm operand other than [C]");
+      ug_dim_t d[2] = {t->dims[0], 1};
+      L.vt[v] = new_type(km->arena, dt, 2, d);
+      continue;
+    }
     /* [cols] when it has the normalized dims (leading 1s aside), [1] when it
      * is one element; one that broadcasts within the row is not taken */
     int lead = 0;
@@ -1229,7 +1241,6 @@ static ug_status_t lower_row_node(ug_kir_module_t *km, const ug_plan_t *p, const
       tn = ug_dim_mul(L.D, tn, t->dims[j]);
     }
     if (m > 0 && !(whole && tn == cols)) return not_lowered(g, n, "a norm operand that broadcasts within the row");
-    if (v == xv || v == rv) return not_lowered(g, n, "a norm operand that is its input");
     ug_dim_t d = m > 0 ? cols : 1;
     L.vt[v] = new_type(km->arena, dt, 1, &d);
   }
@@ -1279,9 +1290,9 @@ static ug_status_t lower_row_node(ug_kir_module_t *km, const ug_plan_t *p, const
     }
     break;
   }
-  default: { /* layer_norm, rms_norm: (x - mean) / sqrt(var + epsilon) * scale + bias */
+  default: { /* layer_norm, instance_norm, rms_norm: (x - mean) / sqrt(var + epsilon) * scale + bias */
     ug_kir_value_id_t nf = row_const(&L, (double)cols), d = x;
-    if (n->op == UG_OP_LAYER_NORM) {
+    if (n->op == UG_OP_LAYER_NORM || n->op == UG_OP_INSTANCE_NORM) {
       ug_kir_value_id_t mean = row_ew(&L, UG_OP_DIV, reduce_row(&L, x, UG_OP_ADD, n->loc), nf, n->loc);
       d = row_ew(&L, UG_OP_SUB, x, mean, n->loc);
     }

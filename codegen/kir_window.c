@@ -918,6 +918,7 @@ const char *ug_kir_cpu_skip(ug_graph_t *g, const ug_plan_step_t *s) {
   switch (n->op) {
   case UG_OP_PAD: case UG_OP_TILE: case UG_OP_TRILU: case UG_OP_GATHER_ELEMENTS: case UG_OP_GATHER_ND:
   case UG_OP_MAX_POOL: case UG_OP_AVG_POOL: case UG_OP_LRN: case UG_OP_RESIZE: case UG_OP_ARGMAX: case UG_OP_ARGMIN:
+  case UG_OP_INSTANCE_NORM:
     return "the per-node kernel is faster on the CPU (bench/cpu_window)";
   case UG_OP_REDUCE_SUM: case UG_OP_REDUCE_MEAN: case UG_OP_REDUCE_MAX: case UG_OP_REDUCE_MIN: case UG_OP_REDUCE_PROD: {
     /* a window kernel's: reduced axes that are not a trailing run */

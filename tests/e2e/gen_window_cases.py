@@ -321,6 +321,29 @@ def lrn_cases(dt, tol):
           [("x", dt, x.shape, x), ("v", dt, v.shape, v)], outs, body, tol)
 
 
+def instance_norm_cases(dt, tol):
+    """instance_norm: a row kernel per image and channel over the spatial dims."""
+    x = rnd(dt, 2, 3, 5, 7)
+    v = rnd(dt, 3, 4, 40)
+    g3, b3 = rnd(dt, 3), rnd(dt, 3)
+    g4, b4 = rnd(dt, 4), rnd(dt, 4)
+    outs, body = [], []
+    for name, var, xin, g, b, gn, bn in [("i2", "x", x, g3, b3, "g3", "b3"), ("i1", "v", v, g4, b4, "g4", "b4")]:
+        node = helper.make_node("InstanceNormalization", ["x", "s", "b"], ["y"], epsilon=1e-5)
+        gr = helper.make_graph([node], "g", [helper.make_tensor_value_info(n_, TensorProto.DOUBLE, a.shape)
+                                             for n_, a in (("x", xin), ("s", g), ("b", b))],
+                               [helper.make_tensor_value_info("y", TensorProto.DOUBLE, None)])
+        m = helper.make_model(gr, opset_imports=[helper.make_opsetid("", 19)])
+        y = ReferenceEvaluator(m).run(None, {"x": xin, "s": g, "b": b})[0]
+        body.append("%%%s = instance_norm %%%s, %%%s, %%%s {epsilon=1e-05} : %s loc(\"%s\")" % (
+            name, var, gn, bn, tstr(dt, y.shape), name))
+        outs.append((name, dt, y.shape, out(dt, y)))
+    write("instance_norm_" + dt, ["instance_norm, row kernels (one per image and channel over the spatial dims,",
+                                  "the channel's scale and bias per row): 2-D planes of 35, 1-D rows of 40."],
+          [("x", dt, x.shape, x), ("v", dt, v.shape, v), ("g3", dt, (3,), g3), ("b3", dt, (3,), b3), ("g4", dt, (4,), g4),
+           ("b4", dt, (4,), b4)], outs, body, tol)
+
+
 def symbolic_case():
     dt = "f32"
     x = rnd(dt, 3, 2, 8, 8)
@@ -353,6 +376,8 @@ arg_cases("f16")
 arg_last_cases("f32")
 arg_last_cases("f16")
 int_cases()
+instance_norm_cases("f32", 1e-5)
+instance_norm_cases("f16", 4e-3)
 lrn_cases("f32", 1e-5)
 lrn_cases("f16", 2e-3)
 symbolic_case()
