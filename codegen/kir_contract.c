@@ -90,15 +90,7 @@ static uint32_t view_index(mm_lower_t *L, const ug_dim_t *shp, int rank, ug_kir_
 
 /* `cast x {to}` in region r: a tile (or an index, as a scalar tile) of x's shape. */
 static ug_kir_value_id_t cast_in(mm_lower_t *L, ug_kir_region_id_t r, ug_kir_operand_t x, ug_dtype_t to) {
-  const ug_kir_type_t *xt = x.value == UG_NONE ? NULL : ug_kir_value_type(L->k, x.value);
-  ug_kir_type_t t = xt && xt->kind == UG_KT_TILE ? ug_kir_type_tile(to, xt->t.rank, xt->t.dims) : ug_kir_type_tile(to, 0, NULL);
-  ug_kir_op_id_t o = ug_kir_begin(L->k, r, UG_KIR_EW, NULL);
-  L->k->ops.items[o].ew = UG_OP_CAST;
-  ug_kir_push_operand(L->k, o, x);
-  ug_attr_t a = {.key = UG_ATTR_TO};
-  a.u.dtype = to;
-  ug_kir_push_attr(L->k, o, ug_kir_attr_graph(a));
-  return ug_kir_push_result(L->k, o, &t, NULL);
+  return ug_kir_cast(L->k, r, x, to, NULL);
 }
 
 /* Tile x in dtype `to` (itself when it has it), in the epilogue's region. */

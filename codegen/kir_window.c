@@ -50,19 +50,11 @@ static ug_status_t not_lowered(ug_graph_t *g, const ug_node_t *n, const char *wh
   return ug_node_error(g, n, UG_ERR_UNSUPPORTED, "not lowered to kernel IR: %s", why);
 }
 
-/* `cast x {to}` in region r: of a tile (its shape), or of an index (a scalar). */
+/* `cast x {to}` in region r (x itself when a tile of that dtype). */
 static ug_kir_value_id_t wcast(win_t *W, ug_kir_region_id_t r, ug_kir_operand_t x, ug_dtype_t to) {
   const ug_kir_type_t *xt = x.value == UG_NONE ? NULL : ug_kir_value_type(W->k, x.value);
-  bool tile = xt && xt->kind == UG_KT_TILE;
-  if (tile && xt->t.dtype == to) return x.value;
-  ug_kir_type_t t = tile ? ug_kir_type_tile(to, xt->t.rank, xt->t.dims) : ug_kir_type_tile(to, 0, NULL);
-  ug_kir_op_id_t o = ug_kir_begin(W->k, r, UG_KIR_EW, W->loc);
-  W->k->ops.items[o].ew = UG_OP_CAST;
-  ug_kir_push_operand(W->k, o, x);
-  ug_attr_t a = {.key = UG_ATTR_TO};
-  a.u.dtype = to;
-  ug_kir_push_attr(W->k, o, ug_kir_attr_graph(a));
-  return ug_kir_push_result(W->k, o, &t, NULL);
+  if (xt && xt->kind == UG_KT_TILE && xt->t.dtype == to) return x.value;
+  return ug_kir_cast(W->k, r, x, to, W->loc);
 }
 
 /* A coordinate constant (a scalar of W->cdt), once per region (or once

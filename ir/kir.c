@@ -400,6 +400,19 @@ ug_kir_value_id_t ug_kir_splat(ug_kir_kernel_t *k, ug_kir_region_id_t r, double 
   return ug_kir_push_result(k, o, t, NULL);
 }
 
+ug_kir_value_id_t ug_kir_cast(ug_kir_kernel_t *k, ug_kir_region_id_t r, ug_kir_operand_t x, ug_dtype_t to,
+                              const char *loc) {
+  const ug_kir_type_t *xt = x.value == UG_NONE ? NULL : ug_kir_value_type(k, x.value);
+  ug_kir_type_t t = xt && xt->kind == UG_KT_TILE ? ug_kir_type_tile(to, xt->t.rank, xt->t.dims) : ug_kir_type_tile(to, 0, NULL);
+  ug_kir_op_id_t o = ug_kir_begin(k, r, UG_KIR_EW, loc);
+  k->ops.items[o].ew = UG_OP_CAST;
+  ug_kir_push_operand(k, o, x);
+  ug_attr_t a = {.key = UG_ATTR_TO};
+  a.u.dtype = to;
+  ug_kir_push_attr(k, o, ug_kir_attr_graph(a));
+  return ug_kir_push_result(k, o, &t, NULL);
+}
+
 ug_kir_value_id_t ug_kir_load(ug_kir_kernel_t *k, ug_kir_region_id_t r, ug_kir_value_id_t buf,
                               const ug_kir_operand_t *idx, uint32_t nidx, ug_kir_value_id_t mask,
                               const ug_kir_type_t *t) {

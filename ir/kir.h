@@ -271,6 +271,9 @@ ug_kir_value_id_t ug_kir_ew(ug_kir_kernel_t *k, ug_kir_region_id_t r, ug_op_t op
 ug_kir_operand_t ug_kir_index_op(ug_kir_kernel_t *k, ug_kir_region_id_t r, ug_op_t op, ug_kir_operand_t a,
                                  ug_kir_operand_t b);
 ug_kir_value_id_t ug_kir_splat(ug_kir_kernel_t *k, ug_kir_region_id_t r, double value, const ug_kir_type_t *t);
+/* `cast x {to}`: a tile of x's shape, or of an index (or immediate) a scalar tile. */
+ug_kir_value_id_t ug_kir_cast(ug_kir_kernel_t *k, ug_kir_region_id_t r, ug_kir_operand_t x, ug_dtype_t to,
+                              const char *loc);
 ug_kir_value_id_t ug_kir_load(ug_kir_kernel_t *k, ug_kir_region_id_t r, ug_kir_value_id_t buf,
                               const ug_kir_operand_t *idx, uint32_t nidx, ug_kir_value_id_t mask,
                               const ug_kir_type_t *t);
