@@ -28,10 +28,6 @@ typedef struct {
   int nkc;
 } mm_lower_t;
 
-static ug_status_t not_lowered(ug_graph_t *g, const ug_node_t *n, const char *why) {
-  return ug_node_error(g, n, UG_ERR_UNSUPPORTED, "not lowered to kernel IR: %s", why);
-}
-
 static ug_kir_operand_t idx_op(mm_lower_t *L, ug_op_t op, ug_kir_operand_t a, ug_kir_operand_t b) {
   return ug_kir_index_op(L->k, L->k->body, op, a, b);
 }
@@ -148,18 +144,18 @@ static ug_status_t check_epilogue(ug_graph_t *g, const ug_node_id_t *nodes, uint
   for (uint32_t i = 1; i < num_nodes; i++) {
     const ug_node_t *n = &g->nodes.items[nodes[i]];
     if (ug_op_info(n->op)->category != UG_CAT_EW || n->num_results != 1)
-      return not_lowered(g, n, "an epilogue node that is not elementwise");
-    if (n->num_operands > 3) return not_lowered(g, n, "arity");
+      return ug_kir_not_lowered(g, n, "an epilogue node that is not elementwise");
+    if (n->num_operands > 3) return ug_kir_not_lowered(g, n, "arity");
     const ug_type_t *nt = ug_value_type(g, ug_node_result(g, n, 0));
-    if (!same_shape(nt, rt)) return not_lowered(g, n, "an epilogue value of another shape than the contraction's");
-    if (!ug_dtype_is_float(nt->dtype)) return not_lowered(g, n, "an epilogue value that is not floating-point");
+    if (!same_shape(nt, rt)) return ug_kir_not_lowered(g, n, "an epilogue value of another shape than the contraction's");
+    if (!ug_dtype_is_float(nt->dtype)) return ug_kir_not_lowered(g, n, "an epilogue value that is not floating-point");
     for (uint32_t j = 0; j < n->num_operands; j++) {
       ug_value_id_t v = ug_node_operand(g, n, j);
-      if (v == UG_NONE) return not_lowered(g, n, "an omitted operand");
+      if (v == UG_NONE) return ug_kir_not_lowered(g, n, "an omitted operand");
       if (in_nodes(nodes, num_nodes, g->values.items[v].def)) continue;
       const ug_type_t *t = ug_value_type(g, v);
-      if (!dtype_ok(t->dtype)) return not_lowered(g, n, "dtype");
-      if (!view(ctx, t)) return not_lowered(g, n, "an epilogue operand that broadcasts within the result's matrices");
+      if (!dtype_ok(t->dtype)) return ug_kir_not_lowered(g, n, "dtype");
+      if (!view(ctx, t)) return ug_kir_not_lowered(g, n, "an epilogue operand that broadcasts within the result's matrices");
     }
   }
   return NULL;
@@ -178,14 +174,14 @@ static bool mm_view_ok(const void *ctx, const ug_type_t *t) {
 
 ug_status_t ug_kir_matmul_check(ug_graph_t *g, const ug_node_id_t *nodes, uint32_t num_nodes) {
   const ug_node_t *head = &g->nodes.items[nodes[0]];
-  if (head->op != UG_OP_MATMUL) return not_lowered(g, head, "a contraction other than matmul");
+  if (head->op != UG_OP_MATMUL) return ug_kir_not_lowered(g, head, "a contraction other than matmul");
   const ug_type_t *at = ug_value_type(g, ug_node_operand(g, head, 0)), *bt = ug_value_type(g, ug_node_operand(g, head, 1));
   const ug_type_t *rt = ug_value_type(g, ug_node_result(g, head, 0));
   ug_dtype_t dt = at->dtype;
   if ((dt != UG_DTYPE_F16 && dt != UG_DTYPE_BF16 && dt != UG_DTYPE_F32) || bt->dtype != dt || rt->dtype != dt)
-    return not_lowered(g, head, "a matmul of a dtype other than f16, bf16, f32");
-  if (at->rank < 2 || bt->rank < 2) return not_lowered(g, head, "a matrix-vector product");
-  if (!batch_ok(at, rt) || !batch_ok(bt, rt)) return not_lowered(g, head, "batch axes that broadcast partly");
+    return ug_kir_not_lowered(g, head, "a matmul of a dtype other than f16, bf16, f32");
+  if (at->rank < 2 || bt->rank < 2) return ug_kir_not_lowered(g, head, "a matrix-vector product");
+  if (!batch_ok(at, rt) || !batch_ok(bt, rt)) return ug_kir_not_lowered(g, head, "batch axes that broadcast partly");
   /* the epilogue: operands that view the result as [Bx, Mx, Nx] */
   mm_view_ctx_t c = {.M = at->dims[at->rank - 2], .N = bt->dims[bt->rank - 1], .rt = rt};
   return check_epilogue(g, nodes, num_nodes, rt, mm_view_ok, &c);
@@ -353,12 +349,12 @@ static ug_status_t mm_epilogue(mm_lower_t *L, const ug_plan_step_t *s, ug_value_
   for (uint32_t i = 1; i < s->num_nodes; i++) {
     const ug_node_t *n = &g->nodes.items[s->nodes[i]];
     ug_kir_value_id_t xs[3];
-    if (n->num_operands > 3) return not_lowered(g, n, "arity");
+    if (n->num_operands > 3) return ug_kir_not_lowered(g, n, "arity");
     for (uint32_t j = 0; j < n->num_operands; j++) {
       ug_value_id_t v = ug_node_operand(g, n, j);
       if (L->tile[v] == UG_NONE) {
         int a = arg_of(s, v);
-        if (a < 0 || in_step(s, g->values.items[v].def)) return not_lowered(g, n, "an operand without a tile");
+        if (a < 0 || in_step(s, g->values.items[v].def)) return ug_kir_not_lowered(g, n, "an operand without a tile");
         L->tile[v] = operand_tile(L, L->params[a], L->shp[a], L->rank[a], ug_value_type(g, v)->dtype);
       }
       xs[j] = L->tile[v];
@@ -379,7 +375,7 @@ static ug_status_t mm_epilogue(mm_lower_t *L, const ug_plan_step_t *s, ug_value_
   for (uint32_t a = 0; a < s->num_args; a++) {
     ug_value_id_t v = s->arg_values[a];
     if (!in_step(s, g->values.items[v].def)) continue;
-    if (L->tile[v] == UG_NONE) return not_lowered(g, head, "a result without a tile");
+    if (L->tile[v] == UG_NONE) return ug_kir_not_lowered(g, head, "a result without a tile");
     ug_kir_operand_t idx[3];
     uint32_t ni = view_index(L, L->shp[a], L->rank[a], idx);
     ug_kir_value_id_t t = cast_tile(L, L->tile[v], ug_value_type(g, v)->dtype);
@@ -417,7 +413,7 @@ ug_status_t ug_kir_lower_matmul(ug_kir_module_t *km, const ug_plan_t *p, const u
   if (s->kind != UG_STEP_NODE) return ug_status_make(UG_ERR_UNSUPPORTED, NULL, "not lowered to kernel IR: copy step");
   UG_RETURN_IF_ERROR(ug_kir_matmul_check(g, s->nodes, s->num_nodes));
   const ug_node_t *head = &g->nodes.items[s->nodes[0]];
-  if (s->num_scratch) return not_lowered(g, head, "scratch buffers");
+  if (s->num_scratch) return ug_kir_not_lowered(g, head, "scratch buffers");
   ug_value_id_t av = ug_node_operand(g, head, 0), bv = ug_node_operand(g, head, 1), rv = ug_node_result(g, head, 0);
   const ug_type_t *at = ug_value_type(g, av), *bt = ug_value_type(g, bv), *rt = ug_value_type(g, rv);
   mm_lower_t L = {.g = g, .D = km->dims, .t = tiles};
@@ -496,7 +492,7 @@ static const int64_t *conv_ints(ug_graph_t *g, const ug_node_t *n, ug_attr_key_t
 static ug_status_t conv_shape(ug_graph_t *g, const ug_node_t *n, conv_shape_t *c) {
   memset(c, 0, sizeof *c);
   if (n->op != UG_OP_CONV && n->op != UG_OP_CONV_TRANSPOSE && n->op != UG_OP_CONV_NHWC)
-    return not_lowered(g, n, "a contraction other than matmul, conv, conv_transpose and conv_nhwc");
+    return ug_kir_not_lowered(g, n, "a contraction other than matmul, conv, conv_transpose and conv_nhwc");
   c->transpose = n->op == UG_OP_CONV_TRANSPOSE;
   c->nhwc = n->op == UG_OP_CONV_NHWC;
   const ug_type_t *xt = ug_value_type(g, ug_node_operand(g, n, 0)), *wt = ug_value_type(g, ug_node_operand(g, n, 1));
@@ -505,25 +501,25 @@ static ug_status_t conv_shape(ug_graph_t *g, const ug_node_t *n, conv_shape_t *c
   ug_dtype_t dt = rt->dtype;
   if ((dt != UG_DTYPE_F16 && dt != UG_DTYPE_BF16 && dt != UG_DTYPE_F32) || xt->dtype != dt || wt->dtype != dt ||
       (bv != UG_NONE && ug_value_type(g, bv)->dtype != dt))
-    return not_lowered(g, n, "a conv of a dtype other than f16, bf16, f32");
+    return ug_kir_not_lowered(g, n, "a conv of a dtype other than f16, bf16, f32");
   c->sr = xt->rank - 2;
-  if (c->sr < 1 || wt->rank != xt->rank || rt->rank != xt->rank) return not_lowered(g, n, "conv ranks");
+  if (c->sr < 1 || wt->rank != xt->rank || rt->rank != xt->rank) return ug_kir_not_lowered(g, n, "conv ranks");
   c->G = ug_node_attr_int(g, n, UG_ATTR_GROUP, 1);
   const int64_t *st = conv_ints(g, n, UG_ATTR_STRIDES, c->sr), *pd = conv_ints(g, n, UG_ATTR_PADS, 2 * c->sr);
   const int64_t *dl = conv_ints(g, n, UG_ATTR_DILATIONS, c->sr);
   for (int i = 0; i < wt->rank; i++)
-    if (!UG_DIM_IS_STATIC(wt->dims[i])) return not_lowered(g, n, "a conv weight of symbolic shape");
+    if (!UG_DIM_IS_STATIC(wt->dims[i])) return ug_kir_not_lowered(g, n, "a conv weight of symbolic shape");
   for (int i = 1; i < xt->rank; i++)
     if (!UG_DIM_IS_STATIC(xt->dims[i]) || !UG_DIM_IS_STATIC(rt->dims[i]))
-      return not_lowered(g, n, "a conv of symbolic channels or spatial extents");
+      return ug_kir_not_lowered(g, n, "a conv of symbolic channels or spatial extents");
   /* conv: w [M, C/G, k...]; conv_transpose: w [C, M/G, k...]; conv_nhwc: w [k..., C/G, M] */
   int ch = c->nhwc ? xt->rank - 1 : 1, sp = c->nhwc ? 1 : 2, wk = c->nhwc ? 0 : 2; /* channel axis, first spatial axes */
   int64_t M = c->transpose ? wt->dims[1] * c->G : c->nhwc ? wt->dims[c->sr + 1] : wt->dims[0];
   c->Cg = c->transpose ? wt->dims[0] / (c->G > 0 ? c->G : 1) : wt->dims[c->nhwc ? c->sr : 1];
   if (c->G < 1 || M % c->G || xt->dims[ch] != c->Cg * c->G || rt->dims[ch] != M ||
       (c->transpose && wt->dims[0] != xt->dims[1]))
-    return not_lowered(g, n, "conv group and channel counts");
-  if (c->nhwc && c->G != 1) return not_lowered(g, n, "a grouped conv_nhwc (its groups are column ranges of the result's rows)");
+    return ug_kir_not_lowered(g, n, "conv group and channel counts");
+  if (c->nhwc && c->G != 1) return ug_kir_not_lowered(g, n, "a grouped conv_nhwc (its groups are column ranges of the result's rows)");
   c->Mg = M / c->G;
   c->wn = 1;
   for (int i = 0; i < wt->rank; i++) c->wn *= wt->dims[i];
@@ -536,7 +532,7 @@ static ug_status_t conv_shape(ug_graph_t *g, const ug_node_t *n, conv_shape_t *c
     c->stride[i] = st ? st[i] : 1;
     c->dil[i] = dl ? dl[i] : 1;
     c->pb[i] = pd ? pd[i] : 0;
-    if (c->stride[i] < 1 || c->dil[i] < 1 || c->pb[i] < 0) return not_lowered(g, n, "conv strides, dilations or pads");
+    if (c->stride[i] < 1 || c->dil[i] < 1 || c->pb[i] < 0) return ug_kir_not_lowered(g, n, "conv strides, dilations or pads");
     c->xs[i] = c->HW;
     c->HW *= c->S[i];
     c->KS *= c->ks[i];
@@ -555,7 +551,7 @@ static ug_status_t conv_shape(ug_graph_t *g, const ug_node_t *n, conv_shape_t *c
   /* offsets inside one image and the GEMM's extents in 32 bits */
   if (c->HW * xt->dims[ch] >= (1LL << 31) || c->Kg >= (1LL << 31) || P >= (1LL << 31) || P == 0 || c->Kg == 0 ||
       c->wn >= (1LL << 31))
-    return not_lowered(g, n, "a conv of more than 2^31 elements an image, or of none");
+    return ug_kir_not_lowered(g, n, "a conv of more than 2^31 elements an image, or of none");
   c->N = xt->dims[0];
   c->rt = rt;
   return NULL;
@@ -629,13 +625,13 @@ static ug_status_t conv_check(ug_graph_t *g, const ug_node_id_t *nodes, uint32_t
   conv_ctx_t cc = {.c = c, .Bo = conv_outer(g->module->dims, c), .x = ug_node_operand(g, head, 0),
                    .w = ug_node_operand(g, head, 1), .b = head->num_operands > 2 ? ug_node_operand(g, head, 2) : UG_NONE};
   /* the conv's own operands are parameters of other views */
-  if (cc.x == cc.w || cc.x == cc.b || cc.w == cc.b) return not_lowered(g, head, "a value that is two operands of the conv");
+  if (cc.x == cc.w || cc.x == cc.b || cc.w == cc.b) return ug_kir_not_lowered(g, head, "a value that is two operands of the conv");
   for (uint32_t i = 1; i < num_nodes; i++) {
     const ug_node_t *n = &g->nodes.items[nodes[i]];
     for (uint32_t j = 0; j < n->num_operands; j++) {
       ug_value_id_t v = ug_node_operand(g, n, j);
       if (v != UG_NONE && (v == cc.x || v == cc.w || v == cc.b))
-        return not_lowered(g, n, "an epilogue operand that is also an operand of the conv");
+        return ug_kir_not_lowered(g, n, "an epilogue operand that is also an operand of the conv");
     }
   }
   return check_epilogue(g, nodes, num_nodes, c->rt, conv_view_ok, &cc);
@@ -977,7 +973,7 @@ ug_status_t ug_kir_lower_conv(ug_kir_module_t *km, const ug_plan_t *p, const ug_
   conv_shape_t c;
   UG_RETURN_IF_ERROR(conv_check(g, s->nodes, s->num_nodes, &c));
   const ug_node_t *head = &g->nodes.items[s->nodes[0]];
-  if (s->num_scratch) return not_lowered(g, head, "scratch buffers");
+  if (s->num_scratch) return ug_kir_not_lowered(g, head, "scratch buffers");
   ug_value_id_t xv = ug_node_operand(g, head, 0), wv = ug_node_operand(g, head, 1), rv = ug_node_result(g, head, 0);
   ug_value_id_t bv = head->num_operands > 2 ? ug_node_operand(g, head, 2) : UG_NONE;
   const ug_type_t *xt = ug_value_type(g, xv);

@@ -39,7 +39,7 @@ typedef struct {
   ug_kir_value_id_t ccol[UG_MAX_RANK + 1]; /* column coordinates (ccol[rank]: the flat column) of the tile's elements, i64[T], UG_NONE until made */
 } lower_t;
 
-static ug_status_t not_lowered(ug_graph_t *g, const ug_node_t *n, const char *why) {
+ug_status_t ug_kir_not_lowered(ug_graph_t *g, const ug_node_t *n, const char *why) {
   return ug_node_error(g, n, UG_ERR_UNSUPPORTED, "not lowered to kernel IR: %s", why);
 }
 
@@ -635,7 +635,7 @@ static ug_kir_value_id_t reduce_row(lower_t *L, ug_kir_value_id_t x, ug_op_t com
  * compute dtype (f32 for f16/bf16), the mean divided once. */
 static ug_status_t lower_reduction(lower_t *L, const ug_node_t *n) {
   ug_value_id_t xv = ug_node_operand(L->g, n, 0), rv = ug_node_result(L->g, n, 0);
-  if (!ug_dtype_is_float(ug_value_type(L->g, xv)->dtype)) return not_lowered(L->g, n, "integer reduction");
+  if (!ug_dtype_is_float(ug_value_type(L->g, xv)->dtype)) return ug_kir_not_lowered(L->g, n, "integer reduction");
   bool sum = n->op == UG_OP_REDUCE_SUM || n->op == UG_OP_REDUCE_MEAN;
   ug_op_t comb = sum ? UG_OP_ADD : n->op == UG_OP_REDUCE_MAX ? UG_OP_MAX : UG_OP_MIN;
   ug_kir_value_id_t r = reduce_row(L, full_tile(L, xv), comb, n->loc);
@@ -833,26 +833,26 @@ static ug_status_t movement_check(ug_graph_t *g, const ug_node_t *n) {
   case UG_OP_PAD: {
     const ug_attr_t *pa = ug_node_attr(g, n, UG_ATTR_PADS);
     const char *mode = ug_node_attr_str(g, n, UG_ATTR_MODE, "constant");
-    if (!pa || pa->u.ints.n != 2u * (uint32_t)xt->rank) return not_lowered(g, n, "pads of other than 2 x rank entries");
+    if (!pa || pa->u.ints.n != 2u * (uint32_t)xt->rank) return ug_kir_not_lowered(g, n, "pads of other than 2 x rank entries");
     bool cyc = strcmp(mode, "reflect") == 0 || strcmp(mode, "wrap") == 0;
-    if (!cyc && strcmp(mode, "constant") != 0 && strcmp(mode, "edge") != 0) return not_lowered(g, n, "a pad mode");
+    if (!cyc && strcmp(mode, "constant") != 0 && strcmp(mode, "edge") != 0) return ug_kir_not_lowered(g, n, "a pad mode");
     for (int k = 0; k < xt->rank; k++)
       if (!UG_DIM_IS_STATIC(xt->dims[k]) && (cyc || pa->u.ints.v[k] || pa->u.ints.v[xt->rank + k]))
-        return not_lowered(g, n, "a pad along a symbolic axis");
+        return ug_kir_not_lowered(g, n, "a pad along a symbolic axis");
     return NULL;
   }
   case UG_OP_TILE: {
     const ug_attr_t *ra = ug_node_attr(g, n, UG_ATTR_REPEATS);
-    if (!ra || ra->u.ints.n != (uint32_t)xt->rank) return not_lowered(g, n, "repeats of other than rank entries");
+    if (!ra || ra->u.ints.n != (uint32_t)xt->rank) return ug_kir_not_lowered(g, n, "repeats of other than rank entries");
     return NULL;
   }
-  case UG_OP_TRILU: return xt->rank < 2 ? not_lowered(g, n, "trilu of rank below 2") : NULL;
+  case UG_OP_TRILU: return xt->rank < 2 ? ug_kir_not_lowered(g, n, "trilu of rank below 2") : NULL;
   case UG_OP_GATHER_ND: {
     const ug_type_t *it = ug_value_type(g, ug_node_operand(g, n, 1));
     int64_t b = ug_node_attr_int(g, n, UG_ATTR_BATCH_DIMS, 0);
     ug_dim_t kq = it->rank ? it->dims[it->rank - 1] : 0;
     if (it->rank < 1 || !UG_DIM_IS_STATIC(kq) || b < 0 || b >= it->rank || kq < 1 || b + kq > xt->rank)
-      return not_lowered(g, n, "gather_nd without a static index depth inside the data's rank");
+      return ug_kir_not_lowered(g, n, "gather_nd without a static index depth inside the data's rank");
     return NULL;
   }
   default: return NULL;
@@ -896,30 +896,30 @@ static ug_status_t lower_nodes(ug_kir_module_t *km, const ug_plan_t *p, const ug
     const ug_node_t *n = &g->nodes.items[s->nodes[i]];
     ug_category_t cat = ug_op_info(n->op)->category;
     if (is_movement(n->op) && fused) {
-      if (n->num_results != 1) return not_lowered(g, n, "arity");
+      if (n->num_results != 1) return ug_kir_not_lowered(g, n, "arity");
       for (uint32_t j = 0; j < n->num_operands; j++)
         if (ug_node_operand(g, n, j) == UG_NONE && !optional_operand(n->op, j))
-          return not_lowered(g, n, "absent optional operand");
+          return ug_kir_not_lowered(g, n, "absent optional operand");
       UG_RETURN_IF_ERROR(movement_check(g, n));
       continue;
     }
     if (!first) first = n;
     if (is_reduction(n->op) && s->num_nodes > 1) row = true;
-    else if (cat != UG_CAT_EW) return not_lowered(g, n, "op class");
-    if (n->num_results != 1 || n->num_operands > 3) return not_lowered(g, n, "arity");
+    else if (cat != UG_CAT_EW) return ug_kir_not_lowered(g, n, "op class");
+    if (n->num_results != 1 || n->num_operands > 3) return ug_kir_not_lowered(g, n, "arity");
     for (uint32_t j = 0; j < n->num_operands; j++)
-      if (ug_node_operand(g, n, j) == UG_NONE) return not_lowered(g, n, "absent optional operand");
+      if (ug_node_operand(g, n, j) == UG_NONE) return ug_kir_not_lowered(g, n, "absent optional operand");
   }
   if (lone_mov) first = &g->nodes.items[s->nodes[0]];
-  if (!first) return not_lowered(g, &g->nodes.items[s->node], "movement nodes alone");
-  if (s->num_scratch) return not_lowered(g, first, "scratch buffers");
+  if (!first) return ug_kir_not_lowered(g, &g->nodes.items[s->node], "movement nodes alone");
+  if (s->num_scratch) return ug_kir_not_lowered(g, first, "scratch buffers");
   for (uint32_t a = 0; a < s->num_args; a++) {
     ug_value_id_t v = s->arg_values[a];
     ug_node_id_t d = g->values.items[v].def;
     bool inside = false;
     for (uint32_t i = 0; i < s->num_nodes && d != UG_NONE; i++) inside = inside || s->nodes[i] == d;
     if (inside) break;
-    if (nin == 64) return not_lowered(g, first, "more than 64 operands");
+    if (nin == 64) return ug_kir_not_lowered(g, first, "more than 64 operands");
     nin++;
   }
   /* the space: the widest result, or what the reductions read (movement
@@ -953,7 +953,7 @@ static ug_status_t lower_nodes(ug_kir_module_t *km, const ug_plan_t *p, const ug
     L.c = L.S->rank - 1;
   } else {
     bool ok = ug_kir_ew_columns(L.D, L.S, ext, next, &L.c);
-    if (!ok && !short_rows && !fused) return not_lowered(g, first, "broadcast with short rows");
+    if (!ok && !short_rows && !fused) return ug_kir_not_lowered(g, first, "broadcast with short rows");
     /* a fused kernel takes short broadcast rows through gathers: rows of at
      * least UG_KIR_MIN_COLS columns, the operands that broadcast within
      * them read by index maps */
@@ -981,7 +981,7 @@ static ug_status_t lower_nodes(ug_kir_module_t *km, const ug_plan_t *p, const ug
   if (row) {
     int R = L.S->rank;
     ug_dim_t cols = R ? L.S->dims[R - 1] : 1;
-    if (R == 0 || !UG_DIM_IS_STATIC(cols)) return not_lowered(g, first, "row kernel with a symbolic row");
+    if (R == 0 || !UG_DIM_IS_STATIC(cols)) return ug_kir_not_lowered(g, first, "row kernel with a symbolic row");
     L.T = row_tile(cols, V, &warps);
     tiles = 1;
   } else {
@@ -1037,7 +1037,7 @@ static ug_status_t lower_nodes(ug_kir_module_t *km, const ug_plan_t *p, const ug
     ug_dim_t shp[UG_MAX_RANK + 1];
     ug_dim_t tc = view_shape(&L, v, shp);
     if (tc != 1 && tc != view_shape(&L, ug_node_result(g, first, 0), shp) && !row)
-      return not_lowered(g, first, "column extent neither the result's nor 1");
+      return ug_kir_not_lowered(g, first, "column extent neither the result's nor 1");
   }
   /* Operands from outside are loaded up front when their tiles fit in
    * UG_KIR_PRELOAD_REGS registers a thread, so every load's latency
@@ -1077,9 +1077,9 @@ static ug_status_t lower_nodes(ug_kir_module_t *km, const ug_plan_t *p, const ug
     ug_kir_value_id_t xs[3];
     for (uint32_t j = 0; j < n->num_operands; j++) {
       ug_value_id_t v = ug_node_operand(g, n, j);
-      if (value_tile(&L, v) == UG_NONE) return not_lowered(g, n, "an operand without a tile");
+      if (value_tile(&L, v) == UG_NONE) return ug_kir_not_lowered(g, n, "an operand without a tile");
       xs[j] = per_row ? L.tile[v] : full_tile(&L, v);
-      if (per_row && is_full(&L, xs[j])) return not_lowered(g, n, "a per-row result of a full operand");
+      if (per_row && is_full(&L, xs[j])) return ug_kir_not_lowered(g, n, "a per-row result of a full operand");
     }
     if (n->op == UG_OP_DIV && !per_row && !is_full(&L, L.tile[ug_node_operand(g, n, 1)]) && rounds_to_half(&L, rv)) {
       /* x / s for a per-row s whose quotient ends as f16/bf16: x * (1/s),
@@ -1101,7 +1101,7 @@ static ug_status_t lower_nodes(ug_kir_module_t *km, const ug_plan_t *p, const ug
   /* stored results (a movement result used outside is computed here too) */
   for (uint32_t a = nin; a < s->num_args; a++) {
     ug_value_id_t v = s->arg_values[a];
-    if (value_tile(&L, v) == UG_NONE) return not_lowered(g, first, "a result without a tile");
+    if (value_tile(&L, v) == UG_NONE) return ug_kir_not_lowered(g, first, "a result without a tile");
     ug_kir_operand_t idx[UG_MAX_RANK + 1];
     view_index(&L, v, idx);
     ug_dim_t shp[UG_MAX_RANK + 1];
@@ -1159,15 +1159,15 @@ static ug_status_t lower_row_node(ug_kir_module_t *km, const ug_plan_t *p, const
   ug_graph_t *g = p->g;
   const ug_node_t *n = &g->nodes.items[s->node];
   lower_t L = {.g = g, .D = km->dims, .s = s, .mask = UG_NONE, .row = true};
-  if (n->num_results != 1 || ug_node_operand(g, n, 0) == UG_NONE) return not_lowered(g, n, "arity");
-  if (s->num_scratch) return not_lowered(g, n, "scratch buffers");
+  if (n->num_results != 1 || ug_node_operand(g, n, 0) == UG_NONE) return ug_kir_not_lowered(g, n, "arity");
+  if (s->num_scratch) return ug_kir_not_lowered(g, n, "scratch buffers");
   ug_value_id_t xv = ug_node_operand(g, n, 0), rv = ug_node_result(g, n, 0);
   const ug_type_t *xt = ug_value_type(g, xv), *rt = ug_value_type(g, rv);
   ug_dtype_t dt = xt->dtype;
   if ((dt != UG_DTYPE_F32 && dt != UG_DTYPE_F16 && dt != UG_DTYPE_BF16) || rt->dtype != dt)
-    return not_lowered(g, n, "a row kernel of a dtype other than f32, f16, bf16");
+    return ug_kir_not_lowered(g, n, "a row kernel of a dtype other than f32, f16, bf16");
   int R = xt->rank;
-  if (R == 0) return not_lowered(g, n, "a rank-0 operand");
+  if (R == 0) return ug_kir_not_lowered(g, n, "a rank-0 operand");
   /* the first reduced (normalized) axis a: the columns are [a, R) */
   int a;
   bool red = is_reduction(n->op) || n->op == UG_OP_REDUCE_PROD;
@@ -1177,31 +1177,31 @@ static ug_status_t lower_row_node(ug_kir_module_t *km, const ug_plan_t *p, const
     uint32_t na = ax ? ax->u.ints.n : 0;
     for (uint32_t i = 0; i < na; i++) {
       int64_t v = ax->u.ints.v[i] < 0 ? ax->u.ints.v[i] + R : ax->u.ints.v[i];
-      if (v < 0 || v >= R) return not_lowered(g, n, "reduction axis out of range");
+      if (v < 0 || v >= R) return ug_kir_not_lowered(g, n, "reduction axis out of range");
       red[v] = true;
     }
     for (int i = 0; i < R && na == 0; i++) red[i] = true;
     a = R;
     while (a > 0 && red[a - 1]) a--;
     for (int i = 0; i < a; i++)
-      if (red[i]) return not_lowered(g, n, "reduced axes that are not a trailing run");
-    if (a == R) return not_lowered(g, n, "no reduced axis");
+      if (red[i]) return ug_kir_not_lowered(g, n, "reduced axes that are not a trailing run");
+    if (a == R) return ug_kir_not_lowered(g, n, "no reduced axis");
   } else if (n->op == UG_OP_INSTANCE_NORM) {
     /* each image's channel normalized over its spatial dims: a row */
-    if (R < 3) return not_lowered(g, n, "instance_norm without spatial dims");
+    if (R < 3) return ug_kir_not_lowered(g, n, "instance_norm without spatial dims");
     a = 2;
   } else {
     int64_t v = ug_node_attr_int(g, n, UG_ATTR_AXIS, -1);
     a = (int)(v < 0 ? v + R : v);
-    if (a < 0 || a >= R) return not_lowered(g, n, "axis out of range");
+    if (a < 0 || a >= R) return ug_kir_not_lowered(g, n, "axis out of range");
     if ((n->op == UG_OP_SOFTMAX || n->op == UG_OP_LOG_SOFTMAX) && a != R - 1)
-      return not_lowered(g, n, "softmax over an axis before the last");
+      return ug_kir_not_lowered(g, n, "softmax over an axis before the last");
   }
   ug_dim_t cols = 1;
   for (int j = a; j < R; j++) cols = ug_dim_mul(L.D, cols, xt->dims[j]);
-  if (!UG_DIM_IS_STATIC(cols)) return not_lowered(g, n, "row kernel with a symbolic row");
-  if (cols == 0) return not_lowered(g, n, "row kernel with an empty row");
-  if (cols > UG_KIR_MAX_ROW) return not_lowered(g, n, "row longer than the register budget");
+  if (!UG_DIM_IS_STATIC(cols)) return ug_kir_not_lowered(g, n, "row kernel with a symbolic row");
+  if (cols == 0) return ug_kir_not_lowered(g, n, "row kernel with an empty row");
+  if (cols > UG_KIR_MAX_ROW) return ug_kir_not_lowered(g, n, "row longer than the register budget");
   /* the space and every value's view of it */
   ug_dim_t sd[UG_MAX_RANK + 1];
   for (int j = 0; j < a; j++) sd[j] = xt->dims[j];
@@ -1220,11 +1220,11 @@ static ug_status_t lower_row_node(ug_kir_module_t *km, const ug_plan_t *p, const
     if (i == 1) scale = v;
     else bias = v;
     const ug_type_t *t = ug_value_type(g, v);
-    if (t->dtype != dt) return not_lowered(g, n, "a norm operand of another dtype");
-    if (v == xv || v == rv) return not_lowered(g, n, "a norm operand that is its input");
+    if (t->dtype != dt) return ug_kir_not_lowered(g, n, "a norm operand of another dtype");
+    if (v == xv || v == rv) return ug_kir_not_lowered(g, n, "a norm operand that is its input");
     if (n->op == UG_OP_INSTANCE_NORM) {
       /* a channel's scale and bias: per row, [C, 1] over [N, C, cols] */
-      if (t->rank != 1 || t->dims[0] != xt->dims[1]) return not_lowered(g, n, "an instance_norm operand other than [C]");
+      if (t->rank != 1 || t->dims[0] != xt->dims[1]) return ug_kir_not_lowered(g, n, "an instance_norm operand other than [C]");
       ug_dim_t d[2] = {t->dims[0], 1};
       L.vt[v] = new_type(km->arena, dt, 2, d);
       continue;
@@ -1240,13 +1240,13 @@ static ug_status_t lower_row_node(ug_kir_module_t *km, const ug_plan_t *p, const
       whole = t->dims[j] == xt->dims[R - t->rank + j];
       tn = ug_dim_mul(L.D, tn, t->dims[j]);
     }
-    if (m > 0 && !(whole && tn == cols)) return not_lowered(g, n, "a norm operand that broadcasts within the row");
+    if (m > 0 && !(whole && tn == cols)) return ug_kir_not_lowered(g, n, "a norm operand that broadcasts within the row");
     ug_dim_t d = m > 0 ? cols : 1;
     L.vt[v] = new_type(km->arena, dt, 1, &d);
   }
   for (uint32_t i = 0; i < s->num_args; i++)
     if (s->arg_values[i] == UG_NONE || !L.vt[s->arg_values[i]])
-      return not_lowered(g, n, "an argument outside the row view");
+      return ug_kir_not_lowered(g, n, "an argument outside the row view");
   int V = 16 / (ug_dtype_bits(dt) / 8), warps;
   L.T = row_tile(cols, V, &warps);
 
@@ -1339,9 +1339,9 @@ ug_status_t ug_kir_lower_step(ug_kir_module_t *km, const ug_plan_t *p, const ug_
   ug_graph_t *g = p->g;
   const ug_node_t *n = &g->nodes.items[s->node];
   if (ug_op_info(n->op)->category == UG_CAT_CON)
-    return not_lowered(g, n, "a contraction (its epilogue: ug_kir_lower_epilogue)");
+    return ug_kir_not_lowered(g, n, "a contraction (its epilogue: ug_kir_lower_epilogue)");
   if (s->num_nodes > 1 || ug_op_info(n->op)->category == UG_CAT_EW) return lower_nodes(km, p, s, false, out);
-  if (!kir_dtypes(g, n)) return not_lowered(g, n, "dtype");
+  if (!kir_dtypes(g, n)) return ug_kir_not_lowered(g, n, "dtype");
   if (is_row_op(n->op)) {
     /* a reduction over axes that are not a trailing run is a window
      * kernel's (which says so for the others) */
@@ -1361,11 +1361,11 @@ ug_status_t ug_kir_lower_step(ug_kir_module_t *km, const ug_plan_t *p, const ug_
     const ug_attr_t *pa = ug_node_attr(g, n, UG_ATTR_PERM);
     int r = ug_value_type(g, ug_node_result(g, n, 0))->rank;
     int last = r == 0 ? 0 : pa && pa->u.ints.n ? (int)pa->u.ints.v[r - 1] : 0;
-    if (r > 1 && last != r - 1) return not_lowered(g, n, "a lone transpose that moves the last axis");
+    if (r > 1 && last != r - 1) return ug_kir_not_lowered(g, n, "a lone transpose that moves the last axis");
   }
   /* reshape, squeeze, unsqueeze alone stay byte copies (or free aliases) */
   if (is_movement(n->op) && (n->op == UG_OP_EXPAND || !is_view_op(n->op))) return lower_nodes(km, p, s, false, out);
-  return not_lowered(g, n, "op class");
+  return ug_kir_not_lowered(g, n, "op class");
 }
 
 ug_status_t ug_kir_lower_epilogue(ug_kir_module_t *km, const ug_plan_t *p, const ug_plan_step_t *s,

@@ -73,6 +73,9 @@
  * most this many registers a thread, else each where it is first used. */
 #define UG_KIR_PRELOAD_REGS 64
 
+/* The lowerings' refusal: UG_ERR_UNSUPPORTED naming node n and why. */
+ug_status_t ug_kir_not_lowered(ug_graph_t *g, const ug_node_t *n, const char *why);
+
 /* Lowers step s of plan p into a new kernel of km named s->kernel_name. */
 ug_status_t ug_kir_lower_step(ug_kir_module_t *km, const ug_plan_t *p, const ug_plan_step_t *s,
                               ug_kir_kernel_t **out);

@@ -46,10 +46,6 @@ typedef struct {
   int nkc;
 } win_t;
 
-static ug_status_t not_lowered(ug_graph_t *g, const ug_node_t *n, const char *why) {
-  return ug_node_error(g, n, UG_ERR_UNSUPPORTED, "not lowered to kernel IR: %s", why);
-}
-
 /* `cast x {to}` in region r (x itself when a tile of that dtype). */
 static ug_kir_value_id_t wcast(win_t *W, ug_kir_region_id_t r, ug_kir_operand_t x, ug_dtype_t to) {
   const ug_kir_type_t *xt = x.value == UG_NONE ? NULL : ug_kir_value_type(W->k, x.value);
@@ -301,14 +297,14 @@ static ug_status_t lower_pool(ug_kir_module_t *km, const ug_plan_step_t *s, ug_g
   const ug_type_t *xt = ug_value_type(g, ug_node_operand(g, n, 0)), *rt = ug_value_type(g, ug_node_result(g, n, 0));
   ug_dtype_t dt = xt->dtype;
   int sr = xt->rank - 2;
-  if (sr < 1 || sr > 3 || rt->rank != xt->rank) return not_lowered(g, n, "pooling over other than 1 to 3 spatial dims");
+  if (sr < 1 || sr > 3 || rt->rank != xt->rank) return ug_kir_not_lowered(g, n, "pooling over other than 1 to 3 spatial dims");
   bool is_max = n->op == UG_OP_MAX_POOL;
   if (!(is_max ? window_dtype(dt) : float_dtype(dt) || dt == UG_DTYPE_F64) || rt->dtype != dt)
-    return not_lowered(g, n, "pooling of a dtype other than the floats (and for max the integers)");
+    return ug_kir_not_lowered(g, n, "pooling of a dtype other than the floats (and for max the integers)");
   ug_dtype_t adt = ug_dtype_compute(dt);
   const ug_attr_t *ks = ug_node_attr(g, n, UG_ATTR_KERNEL_SHAPE), *st = ug_node_attr(g, n, UG_ATTR_STRIDES);
   const ug_attr_t *pd = ug_node_attr(g, n, UG_ATTR_PADS), *dl = ug_node_attr(g, n, UG_ATTR_DILATIONS);
-  if (!ks || ks->u.ints.n != (uint32_t)sr) return not_lowered(g, n, "kernel_shape of another rank");
+  if (!ks || ks->u.ints.n != (uint32_t)sr) return ug_kir_not_lowered(g, n, "kernel_shape of another rank");
   bool incl = ug_node_attr_int(g, n, UG_ATTR_COUNT_INCLUDE_PAD, 0) != 0;
   int64_t K[3], S[3], P[3], PE[3], Dl[3], I[3], O[3], taps = 1, plane = 1;
   bool lo[3], hi[3], cnt_varies = false;
@@ -319,10 +315,10 @@ static ug_status_t lower_pool(ug_kir_module_t *km, const ug_plan_step_t *s, ug_g
     P[i] = pd && pd->u.ints.n == 2u * (uint32_t)sr ? pd->u.ints.v[i] : 0;
     PE[i] = pd && pd->u.ints.n == 2u * (uint32_t)sr ? pd->u.ints.v[sr + i] : 0;
     if (!UG_DIM_IS_STATIC(xt->dims[2 + i]) || !UG_DIM_IS_STATIC(rt->dims[2 + i]))
-      return not_lowered(g, n, "pooling over symbolic spatial dims");
+      return ug_kir_not_lowered(g, n, "pooling over symbolic spatial dims");
     I[i] = xt->dims[2 + i];
     O[i] = rt->dims[2 + i];
-    if (K[i] < 1 || S[i] < 1 || Dl[i] < 1 || P[i] < 0 || PE[i] < 0) return not_lowered(g, n, "pooling attributes");
+    if (K[i] < 1 || S[i] < 1 || Dl[i] < 1 || P[i] < 0 || PE[i] < 0) return ug_kir_not_lowered(g, n, "pooling attributes");
     taps *= K[i];
     plane *= I[i];
     /* the sides a tap can cross: before the input (padding), past it */
@@ -333,7 +329,7 @@ static ug_status_t lower_pool(ug_kir_module_t *km, const ug_plan_step_t *s, ug_g
      * inside the declared pads (ceil_mode's extra taps past them never count) */
     cnt_varies = cnt_varies || (incl ? far >= I[i] + PE[i] : lo[i] || hi[i]);
   }
-  if (taps > (1 << 20)) return not_lowered(g, n, "a window of more than 2^20 taps");
+  if (taps > (1 << 20)) return ug_kir_not_lowered(g, n, "a window of more than 2^20 taps");
   ug_dim_t nc = ug_dim_mul(km->dims, xt->dims[0], xt->dims[1]);
   ug_dim_t numel = ug_type_numel(km->dims, rt), xnumel = ug_type_numel(km->dims, xt);
   win_t W = {.D = km->dims, .loc = n->loc};
@@ -414,10 +410,10 @@ static ug_status_t lower_lrn(ug_kir_module_t *km, const ug_plan_step_t *s, ug_gr
                              ug_kir_kernel_t **out) {
   const ug_type_t *xt = ug_value_type(g, ug_node_operand(g, n, 0)), *rt = ug_value_type(g, ug_node_result(g, n, 0));
   ug_dtype_t dt = xt->dtype;
-  if (!float_dtype(dt) || rt->dtype != dt) return not_lowered(g, n, "lrn of a dtype other than f32, f16, bf16");
-  if (xt->rank < 2 || !UG_DIM_IS_STATIC(xt->dims[1])) return not_lowered(g, n, "lrn without a static channel axis");
+  if (!float_dtype(dt) || rt->dtype != dt) return ug_kir_not_lowered(g, n, "lrn of a dtype other than f32, f16, bf16");
+  if (xt->rank < 2 || !UG_DIM_IS_STATIC(xt->dims[1])) return ug_kir_not_lowered(g, n, "lrn without a static channel axis");
   int64_t size = ug_node_attr_int(g, n, UG_ATTR_SIZE, 1);
-  if (size < 1 || size > 4096) return not_lowered(g, n, "lrn size");
+  if (size < 1 || size > 4096) return ug_kir_not_lowered(g, n, "lrn size");
   double alpha = ug_node_attr_float(g, n, UG_ATTR_ALPHA, 1e-4), beta = ug_node_attr_float(g, n, UG_ATTR_BETA, 0.75);
   double bias = ug_node_attr_float(g, n, UG_ATTR_BIAS, 1.0);
   int64_t lo = (size - 1) / 2, C = xt->dims[1];
@@ -492,7 +488,7 @@ static ug_status_t lower_arg_rows(ug_kir_module_t *km, const ug_plan_step_t *s, 
   int R = xt->rank;
   ug_dim_t cols = xt->dims[R - 1], rows = 1;
   for (int i = 0; i + 1 < R; i++) rows = ug_dim_mul(km->dims, rows, xt->dims[i]);
-  if (cols == 0) return not_lowered(g, n, "an axis of no extent");
+  if (cols == 0) return ug_kir_not_lowered(g, n, "an axis of no extent");
   fold_t f = fold_of(g, n, dt);
   bool mx = n->op == UG_OP_ARGMAX;
   double ident = mx ? -INFINITY : INFINITY;
@@ -604,22 +600,22 @@ static ug_status_t lower_resize(ug_kir_module_t *km, const ug_plan_step_t *s, ug
   const char *nearest = ug_node_attr_str(g, n, UG_ATTR_NEAREST_MODE, "round_prefer_floor");
   bool excl = ug_node_attr_int(g, n, UG_ATTR_EXCLUDE_OUTSIDE, 0) != 0;
   bool lin = strcmp(mode, "linear") == 0;
-  if (!lin && strcmp(mode, "nearest") != 0) return not_lowered(g, n, "a resize mode other than nearest and linear");
-  if (lin && !float_dtype(dt)) return not_lowered(g, n, "a linear resize of a dtype other than f32, f16, bf16");
+  if (!lin && strcmp(mode, "nearest") != 0) return ug_kir_not_lowered(g, n, "a resize mode other than nearest and linear");
+  if (lin && !float_dtype(dt)) return ug_kir_not_lowered(g, n, "a linear resize of a dtype other than f32, f16, bf16");
   static const char *const modes[] = {"half_pixel", "asymmetric", "align_corners", "pytorch_half_pixel",
                                       "tf_half_pixel_for_nn", "half_pixel_symmetric"};
   bool known = false;
   for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) known = known || strcmp(coord, modes[i]) == 0;
-  if (!known) return not_lowered(g, n, "a resize coordinate mode");
-  if (rt->dtype != dt || rt->rank != xt->rank) return not_lowered(g, n, "a resize of another dtype or rank");
+  if (!known) return ug_kir_not_lowered(g, n, "a resize coordinate mode");
+  if (rt->dtype != dt || rt->rank != xt->rank) return ug_kir_not_lowered(g, n, "a resize of another dtype or rank");
   int R = xt->rank, axes[UG_MAX_RANK], na = 0;
   for (int a = 0; a < R; a++) {
     if (xt->dims[a] == rt->dims[a]) continue;
     if (!UG_DIM_IS_STATIC(xt->dims[a]) || !UG_DIM_IS_STATIC(rt->dims[a]) || xt->dims[a] == 0)
-      return not_lowered(g, n, "a resized axis of a symbolic or no extent");
+      return ug_kir_not_lowered(g, n, "a resized axis of a symbolic or no extent");
     axes[na++] = a;
   }
-  if (lin && na > 4) return not_lowered(g, n, "a linear resize of more than 4 axes");
+  if (lin && na > 4) return ug_kir_not_lowered(g, n, "a linear resize of more than 4 axes");
   ug_dim_t numel = ug_type_numel(km->dims, rt), xnumel = ug_type_numel(km->dims, xt);
   win_t W = {.D = km->dims, .loc = n->loc};
   W.T = fit_tile(1, numel, 32 * UG_KIR_EW_WARPS, 16 / (ug_dtype_bits(dt) / 8), 1);
@@ -718,24 +714,24 @@ static ug_status_t lower_reduce(ug_kir_module_t *km, const ug_plan_step_t *s, ug
   ug_dtype_t dt = xt->dtype, rdt = rt->dtype;
   bool arg = n->op == UG_OP_ARGMAX || n->op == UG_OP_ARGMIN;
   if (!window_dtype(dt) || (arg ? rdt != UG_DTYPE_I64 : rdt != dt))
-    return not_lowered(g, n, "a reduction of a dtype other than the floats and integers");
-  if (n->op == UG_OP_REDUCE_MEAN && ug_dtype_is_int(dt)) return not_lowered(g, n, "an integer mean");
+    return ug_kir_not_lowered(g, n, "a reduction of a dtype other than the floats and integers");
+  if (n->op == UG_OP_REDUCE_MEAN && ug_dtype_is_int(dt)) return ug_kir_not_lowered(g, n, "an integer mean");
   ug_dtype_t adt = ug_dtype_compute(dt);
   int R = xt->rank;
-  if (R == 0) return not_lowered(g, n, "a rank-0 operand");
+  if (R == 0) return ug_kir_not_lowered(g, n, "a rank-0 operand");
   bool red[UG_MAX_RANK] = {false};
   if (arg) {
     int64_t a = ug_node_attr_int(g, n, UG_ATTR_AXIS, 0);
     if (a < 0) a += R;
-    if (a < 0 || a >= R) return not_lowered(g, n, "axis out of range");
-    if (!UG_DIM_IS_STATIC(xt->dims[a]) || xt->dims[a] == 0) return not_lowered(g, n, "an axis of symbolic or no extent");
+    if (a < 0 || a >= R) return ug_kir_not_lowered(g, n, "axis out of range");
+    if (!UG_DIM_IS_STATIC(xt->dims[a]) || xt->dims[a] == 0) return ug_kir_not_lowered(g, n, "an axis of symbolic or no extent");
     red[a] = true;
   } else {
     const ug_attr_t *ax = ug_node_attr(g, n, UG_ATTR_AXES);
     uint32_t na = ax ? ax->u.ints.n : 0;
     for (uint32_t i = 0; i < na; i++) {
       int64_t a = ax->u.ints.v[i] < 0 ? ax->u.ints.v[i] + R : ax->u.ints.v[i];
-      if (a < 0 || a >= R) return not_lowered(g, n, "reduction axis out of range");
+      if (a < 0 || a >= R) return ug_kir_not_lowered(g, n, "reduction axis out of range");
       red[a] = true;
     }
     for (int i = 0; i < R && na == 0; i++) red[i] = true;
@@ -747,9 +743,9 @@ static ug_status_t lower_reduce(ug_kir_module_t *km, const ug_plan_step_t *s, ug
   bool trailing = a < R;
   for (int i = 0; i < a; i++) trailing = trailing && !red[i];
   if (trailing && arg && !float_dtype(dt))
-    return not_lowered(g, n, "an argmax / argmin of other than f32, f16, bf16 over the last axis");
+    return ug_kir_not_lowered(g, n, "an argmax / argmin of other than f32, f16, bf16 over the last axis");
   if (trailing && arg) return lower_arg_rows(km, s, g, n, out);
-  if (trailing) return not_lowered(g, n, "reduced axes that are a trailing run (a row kernel's)");
+  if (trailing) return ug_kir_not_lowered(g, n, "reduced axes that are a trailing run (a row kernel's)");
   groups_t G;
   group_axes(km->dims, xt, red, &G);
   /* rows: the last kept group after the last reduced one is long */
@@ -844,7 +840,7 @@ static ug_status_t lower_reduce(ug_kir_module_t *km, const ug_plan_step_t *s, ug
    * outside the loop starts it */
   bool first = arg || f.first;
   if (first && (!UG_DIM_IS_STATIC(wsize) || wsize == 0))
-    return not_lowered(g, n, "a 64-bit integer min over a window of a symbolic or no extent");
+    return ug_kir_not_lowered(g, n, "a 64-bit integer min over a window of a symbolic or no extent");
   for (int pass = 0; pass < 2; pass++) {
     if (pass == 0 && !first) {
       v[0] = wsplat(&W, r, f.init, adt);
@@ -943,10 +939,10 @@ ug_status_t ug_kir_lower_window(ug_kir_module_t *km, const ug_plan_t *p, const u
   *out = NULL;
   ug_graph_t *g = p->g;
   const ug_node_t *n = &g->nodes.items[s->node];
-  if (s->num_nodes > 1 || !ug_kir_window_op(n->op)) return not_lowered(g, n, "not a window node");
+  if (s->num_nodes > 1 || !ug_kir_window_op(n->op)) return ug_kir_not_lowered(g, n, "not a window node");
   if (n->num_results != 1 || ug_node_operand(g, n, 0) == UG_NONE || s->num_args != 2)
-    return not_lowered(g, n, "arity");
-  if (s->num_scratch) return not_lowered(g, n, "scratch buffers");
+    return ug_kir_not_lowered(g, n, "arity");
+  if (s->num_scratch) return ug_kir_not_lowered(g, n, "scratch buffers");
   if (n->op == UG_OP_MAX_POOL || n->op == UG_OP_AVG_POOL) return lower_pool(km, s, g, n, out);
   if (n->op == UG_OP_LRN) return lower_lrn(km, s, g, n, out);
   if (n->op == UG_OP_RESIZE) return lower_resize(km, s, g, n, out);
