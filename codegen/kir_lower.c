@@ -1351,7 +1351,12 @@ ug_status_t ug_kir_lower_step(ug_kir_module_t *km, const ug_plan_t *p, const ug_
         return st;
       ug_status_free(st);
     }
-    return lower_row_node(km, p, s, out);
+    /* a softmax over an earlier axis: a window kernel's */
+    ug_status_t st = lower_row_node(km, p, s, out);
+    if (!st || ug_status_code(st) != UG_ERR_UNSUPPORTED || *out || !strstr(ug_status_message(st), "an axis before the last"))
+      return st;
+    ug_status_free(st);
+    return ug_kir_lower_window(km, p, s, out);
   }
   if (ug_kir_window_op(n->op)) return ug_kir_lower_window(km, p, s, out);
   /* a lone transpose that moves the last axis reads every element by a

@@ -83,7 +83,9 @@ ug_status_t ug_kir_lower_step(ug_kir_module_t *km, const ug_plan_t *p, const ug_
 /* Window kernels (kir_window.c): a lone max_pool or avg_pool (NCHW, 1 to 3
  * static spatial dims), reduce_sum/mean/max/min/prod over axes that are
  * not a trailing run, argmax or argmin (over the last axis: a program per
- * row, read in chunks), lrn, of f32, f16 or bf16 values: a program per tile of result elements, a loop
+ * row, read in chunks), lrn, nearest / linear resize, softmax /
+ * log_softmax over an axis before the last (tile loads and stores along
+ * the axes after it), of f32, f16 or bf16 values: a program per tile of result elements, a loop
  * over the window carrying the combination in f32 (argmax: the best value
  * and its index), each window element gathered at its offset or, when the
  * result's last kept axes after the last reduced one hold at least

@@ -202,7 +202,7 @@ static void loop_end(win_t *W, loop_t *l, ug_kir_value_id_t *vals, uint32_t n) {
   uint32_t j = 0;
   for (uint32_t i = 0; i < n; i++)
     if (vals[i] != UG_NONE) y[j++] = vals[i];
-  ug_kir_yield(W->k, l->body, y, j);
+  if (j) ug_kir_yield(W->k, l->body, y, j);
   j = 0;
   const ug_kir_op_data_t *o = ug_kir_op(W->k, l->op);
   for (uint32_t i = 0; i < n; i++)
@@ -547,6 +547,81 @@ static ug_status_t lower_arg_rows(ug_kir_module_t *km, const ug_plan_step_t *s, 
   ug_kir_type_t z1 = sit;
   y = wsel(&W, r, nan0, ug_kir_splat(k, r, 0.0, &z1), y);
   ug_kir_store(k, r, Y, at, 2, y, UG_NONE);
+  *out = k;
+  return ug_kir_verify_kernel(k);
+}
+
+/* ---- softmax, log_softmax over an axis before the last ----
+ * The rows form alone (each window element a tile load, each result
+ * element a tile store along the same columns): x viewed as [outer, A,
+ * inner], inner (the axes after the axis) at least UG_KIR_MIN_COLS
+ * elements or symbolic; three loops over the axis: its max, the sum of
+ * exp(x - max), then each element's exp(x - max) * (1 / sum) (log_softmax:
+ * x - (max + log sum)) stored, the row kernels' formulas. */
+
+static ug_status_t lower_softmax_axis(ug_kir_module_t *km, const ug_plan_step_t *s, ug_graph_t *g, const ug_node_t *n,
+                                      ug_kir_kernel_t **out) {
+  const ug_type_t *xt = ug_value_type(g, ug_node_operand(g, n, 0));
+  ug_dtype_t dt = xt->dtype;
+  int R = xt->rank;
+  int64_t ax = ug_node_attr_int(g, n, UG_ATTR_AXIS, -1);
+  if (ax < 0) ax += R;
+  if (ax < 0 || ax >= R - 1) return ug_kir_not_lowered(g, n, "softmax over the last axis (a row kernel's)");
+  if (!float_dtype(dt)) return ug_kir_not_lowered(g, n, "a softmax of a dtype other than f32, f16, bf16");
+  ug_dim_t outer = 1, inner = 1, A = xt->dims[ax];
+  for (int i = 0; i < ax; i++) outer = ug_dim_mul(km->dims, outer, xt->dims[i]);
+  for (int i = (int)ax + 1; i < R; i++) inner = ug_dim_mul(km->dims, inner, xt->dims[i]);
+  if (UG_DIM_IS_STATIC(inner) && inner < UG_KIR_MIN_COLS)
+    return ug_kir_not_lowered(g, n, "a softmax over an axis with fewer than 256 elements after it");
+  if (A == 0) return ug_kir_not_lowered(g, n, "a softmax over an empty axis");
+  win_t W = {.D = km->dims, .loc = n->loc, .cdt = UG_DTYPE_I64};
+  W.T = fit_tile(outer, inner, 32 * UG_KIR_EW_WARPS, 16 / (ug_dtype_bits(dt) / 8), UG_KIR_EW_ROUNDS / 2);
+  ug_dim_t tiles = ug_dim_ceildiv(km->dims, inner, W.T), view[3] = {outer, A, inner};
+  ug_kir_value_id_t X, Y;
+  ug_kir_kernel_t *k = begin_kernel(&W, km, s, dt, view, 3, dt, view, 3, ug_dim_mul(km->dims, outer, tiles), &X, &Y);
+  ug_kir_region_id_t r = k->body;
+  ug_kir_operand_t pid = ug_kir_val(ug_kir_program_id(k, r, 0));
+  ug_kir_operand_t at[3] = {widx(&W, r, UG_OP_DIV, pid, ug_kir_imm(tiles)), ug_kir_imm(0),
+                            widx(&W, r, UG_OP_MUL, widx(&W, r, UG_OP_MOD, pid, ug_kir_imm(tiles)), ug_kir_imm(W.T))};
+  ug_dim_t T = W.T;
+  ug_kir_type_t vt = ug_kir_type_tile(dt, 1, &T);
+  bool log = n->op == UG_OP_LOG_SOFTMAX;
+  ug_kir_value_id_t m = wsplat(&W, r, -INFINITY, UG_DTYPE_F32), sum = UG_NONE;
+  for (int pass = 0; pass < 3; pass++) {
+    ug_kir_value_id_t v[2] = {pass == 0 ? m : pass == 1 ? wsplat(&W, r, 0.0, UG_DTYPE_F32) : UG_NONE, UG_NONE};
+    ug_kir_value_id_t fin = UG_NONE; /* pass 2: 1 / sum, or max + log sum */
+    if (pass == 2) {
+      ug_kir_type_t ft = ug_kir_type_tile(UG_DTYPE_F32, 1, &T);
+      ug_kir_operand_t one[1] = {ug_kir_val(sum)};
+      fin = log ? wmath(&W, r, UG_OP_ADD, m, ug_kir_ew(k, r, UG_OP_LOG, one, 1, &ft))
+                : ug_kir_ew(k, r, UG_OP_RECIPROCAL, one, 1, &ft);
+    }
+    loop_t l;
+    ug_kir_operand_t i;
+    loop_begin(&W, &l, 0, A, v, 2, &i);
+    ug_kir_region_id_t b = l.body;
+    at[1] = i;
+    ug_kir_value_id_t x = wcast(&W, b, ug_kir_val(ug_kir_load(k, b, X, at, 3, UG_NONE, &vt)), UG_DTYPE_F32);
+    ug_kir_type_t ft = *ug_kir_value_type(k, x);
+    if (pass == 0) {
+      v[0] = wmath(&W, b, UG_OP_MAX, v[0], x);
+    } else if (pass == 1) {
+      ug_kir_operand_t d[1] = {ug_kir_val(wmath(&W, b, UG_OP_SUB, x, m))};
+      v[0] = wmath(&W, b, UG_OP_ADD, v[0], ug_kir_ew(k, b, UG_OP_EXP, d, 1, &ft));
+    } else {
+      ug_kir_value_id_t y;
+      if (log) {
+        y = wmath(&W, b, UG_OP_SUB, x, fin);
+      } else {
+        ug_kir_operand_t d[1] = {ug_kir_val(wmath(&W, b, UG_OP_SUB, x, m))};
+        y = wmath(&W, b, UG_OP_MUL, ug_kir_ew(k, b, UG_OP_EXP, d, 1, &ft), fin);
+      }
+      ug_kir_store(k, b, Y, at, 3, wcast(&W, b, ug_kir_val(y), dt), UG_NONE);
+    }
+    loop_end(&W, &l, v, 2);
+    if (pass == 0) m = v[0];
+    if (pass == 1) sum = v[0];
+  }
   *out = k;
   return ug_kir_verify_kernel(k);
 }
@@ -939,12 +1014,14 @@ ug_status_t ug_kir_lower_window(ug_kir_module_t *km, const ug_plan_t *p, const u
   *out = NULL;
   ug_graph_t *g = p->g;
   const ug_node_t *n = &g->nodes.items[s->node];
-  if (s->num_nodes > 1 || !ug_kir_window_op(n->op)) return ug_kir_not_lowered(g, n, "not a window node");
+  bool soft = n->op == UG_OP_SOFTMAX || n->op == UG_OP_LOG_SOFTMAX;
+  if (s->num_nodes > 1 || !(ug_kir_window_op(n->op) || soft)) return ug_kir_not_lowered(g, n, "not a window node");
   if (n->num_results != 1 || ug_node_operand(g, n, 0) == UG_NONE || s->num_args != 2)
     return ug_kir_not_lowered(g, n, "arity");
   if (s->num_scratch) return ug_kir_not_lowered(g, n, "scratch buffers");
   if (n->op == UG_OP_MAX_POOL || n->op == UG_OP_AVG_POOL) return lower_pool(km, s, g, n, out);
   if (n->op == UG_OP_LRN) return lower_lrn(km, s, g, n, out);
   if (n->op == UG_OP_RESIZE) return lower_resize(km, s, g, n, out);
+  if (n->op == UG_OP_SOFTMAX || n->op == UG_OP_LOG_SOFTMAX) return lower_softmax_axis(km, s, g, n, out);
   return lower_reduce(km, s, g, n, out);
 }

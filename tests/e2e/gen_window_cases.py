@@ -321,6 +321,24 @@ def instance_norm_cases(dt, tol):
            ("b4", dt, (4,), b4)], outs, body, tol)
 
 
+def softmax_axis_cases(dt, tol):
+    """softmax / log_softmax over an axis before the last: tile loads and stores along the axes after it."""
+    x = rnd(dt, 2, 5, 300, lo=-8, hi=8)
+    y = rnd(dt, 7, 260, lo=-8, hi=8)
+    z = rnd(dt, 2, 3, 16, 20, lo=-8, hi=8)
+    outs, body = [], []
+    for name, op, var, v, axis in [("s1", "Softmax", "x", x, 1), ("l0", "LogSoftmax", "y", y, 0),
+                                   ("s2", "Softmax", "z", z, 1)]:
+        r = onnx_run(op, v, dict(axis=axis))
+        ug = "softmax" if op == "Softmax" else "log_softmax"
+        body.append("%%%s = %s %%%s {axis=%d} : %s loc(\"%s\")" % (name, ug, var, axis, tstr(dt, r.shape), name))
+        outs.append((name, dt, r.shape, out(dt, r)))
+    write("softmax_axis_" + dt, ["softmax and log_softmax over an axis before the last, window kernels of three",
+                                 "loops (max, sum, store) with tile loads and stores along the 300, 260 and",
+                                 "320 elements after the axis."],
+          [("x", dt, x.shape, x), ("y", dt, y.shape, y), ("z", dt, z.shape, z)], outs, body, tol)
+
+
 def symbolic_case():
     dt = "f32"
     x = rnd(dt, 3, 2, 8, 8)
@@ -353,6 +371,8 @@ arg_cases("f16")
 arg_last_cases("f32")
 arg_last_cases("f16")
 int_cases()
+softmax_axis_cases("f32", 1e-5)
+softmax_axis_cases("f16", 2e-3)
 instance_norm_cases("f32", 1e-5)
 instance_norm_cases("f16", 4e-3)
 lrn_cases("f32", 1e-5)
