@@ -173,10 +173,11 @@ static void fold_in(win_t *W, ug_kir_region_id_t r, const fold_t *f, ug_kir_valu
   *idx = ug_kir_ew(W->k, r, UG_OP_WHERE, b, 3, &it);
 }
 
-/* The window's loop lb..ub: the body's region and position (the loop
- * counter) out; acc and idx (UG_NONE when not carried), and cnt (avg's
- * count, UG_NONE when not carried) are the iter args, replaced by the
- * loop's results once the body's yield is written (loop_end). */
+/* The window's loop lb..ub at the kernel's top level: *out_pos is the
+ * loop counter; the values of vals[0..n) that are not UG_NONE (the fold's
+ * accumulator, argmax's index, avg's count) become the iter args, each
+ * replaced by its block argument here and by the loop's result in
+ * loop_end, which writes the body's yield. */
 typedef struct {
   ug_kir_op_id_t op;
   ug_kir_region_id_t body;
@@ -209,8 +210,7 @@ static void loop_end(win_t *W, loop_t *l, ug_kir_value_id_t *vals, uint32_t n) {
     if (vals[i] != UG_NONE) vals[i] = ug_kir_result(W->k, o, j++);
 }
 
-/* Stores the folded tile: avg divides by its count, mean by the window's
- * size (n_div, or UG_NONE), the value is rounded to the result's dtype. */
+/* Stores tile y at out[idx...], rounded once to the result's dtype. */
 static void store_result(win_t *W, ug_kir_value_id_t out, const ug_kir_operand_t *idx, uint32_t nidx,
                          ug_kir_value_id_t y, ug_dtype_t dt) {
   ug_kir_region_id_t r = W->k->body;
