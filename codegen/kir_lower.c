@@ -47,6 +47,31 @@ static bool is_reduction(ug_op_t op) {
   return op == UG_OP_REDUCE_SUM || op == UG_OP_REDUCE_MEAN || op == UG_OP_REDUCE_MAX || op == UG_OP_REDUCE_MIN;
 }
 
+int ug_kir_reduced_axes(ug_graph_t *g, const ug_node_t *n, bool *red) {
+  int R = ug_value_type(g, ug_node_operand(g, n, 0))->rank;
+  for (int i = 0; i < R; i++) red[i] = false;
+  if (n->op == UG_OP_ARGMAX || n->op == UG_OP_ARGMIN) {
+    int64_t a = ug_node_attr_int(g, n, UG_ATTR_AXIS, 0);
+    if (a < 0) a += R;
+    if (a < 0 || a >= R) return -2;
+    red[a] = true;
+  } else {
+    const ug_attr_t *ax = ug_node_attr(g, n, UG_ATTR_AXES);
+    uint32_t na = ax ? ax->u.ints.n : 0;
+    for (uint32_t i = 0; i < na; i++) {
+      int64_t a = ax->u.ints.v[i] < 0 ? ax->u.ints.v[i] + R : ax->u.ints.v[i];
+      if (a < 0 || a >= R) return -2;
+      red[a] = true;
+    }
+    for (int i = 0; i < R && na == 0; i++) red[i] = true;
+  }
+  int a = R;
+  while (a > 0 && red[a - 1]) a--;
+  for (int i = 0; i < a; i++)
+    if (red[i]) return -1;
+  return a;
+}
+
 /* Whether op is a movement op the lowering folds into index maps. */
 static bool is_movement(ug_op_t op) {
   return op == UG_OP_TRANSPOSE || op == UG_OP_RESHAPE || op == UG_OP_SQUEEZE || op == UG_OP_UNSQUEEZE ||
@@ -1170,21 +1195,12 @@ static ug_status_t lower_row_node(ug_kir_module_t *km, const ug_plan_t *p, const
   if (R == 0) return ug_kir_not_lowered(g, n, "a rank-0 operand");
   /* the first reduced (normalized) axis a: the columns are [a, R) */
   int a;
-  bool red = is_reduction(n->op) || n->op == UG_OP_REDUCE_PROD;
-  if (red) {
-    const ug_attr_t *ax = ug_node_attr(g, n, UG_ATTR_AXES);
-    bool red[UG_MAX_RANK] = {false};
-    uint32_t na = ax ? ax->u.ints.n : 0;
-    for (uint32_t i = 0; i < na; i++) {
-      int64_t v = ax->u.ints.v[i] < 0 ? ax->u.ints.v[i] + R : ax->u.ints.v[i];
-      if (v < 0 || v >= R) return ug_kir_not_lowered(g, n, "reduction axis out of range");
-      red[v] = true;
-    }
-    for (int i = 0; i < R && na == 0; i++) red[i] = true;
-    a = R;
-    while (a > 0 && red[a - 1]) a--;
-    for (int i = 0; i < a; i++)
-      if (red[i]) return ug_kir_not_lowered(g, n, "reduced axes that are not a trailing run");
+  bool reduce = is_reduction(n->op) || n->op == UG_OP_REDUCE_PROD;
+  if (reduce) {
+    bool red[UG_MAX_RANK];
+    a = ug_kir_reduced_axes(g, n, red);
+    if (a == -2) return ug_kir_not_lowered(g, n, "reduction axis out of range");
+    if (a == -1) return ug_kir_not_lowered(g, n, "reduced axes that are not a trailing run");
     if (a == R) return ug_kir_not_lowered(g, n, "no reduced axis");
   } else if (n->op == UG_OP_INSTANCE_NORM) {
     /* each image's channel normalized over its spatial dims: a row */
@@ -1212,7 +1228,7 @@ static ug_status_t lower_row_node(ug_kir_module_t *km, const ug_plan_t *p, const
   value_maps(&L, km->arena, nv);
   L.vt[xv] = L.S;
   sd[a] = 1;
-  L.vt[rv] = red ? new_type(km->arena, dt, a + 1, sd) : L.S;
+  L.vt[rv] = reduce ? new_type(km->arena, dt, a + 1, sd) : L.S;
   ug_value_id_t scale = UG_NONE, bias = UG_NONE;
   for (uint32_t i = 1; i < n->num_operands; i++) {
     ug_value_id_t v = ug_node_operand(g, n, i);
@@ -1343,20 +1359,14 @@ ug_status_t ug_kir_lower_step(ug_kir_module_t *km, const ug_plan_t *p, const ug_
   if (s->num_nodes > 1 || ug_op_info(n->op)->category == UG_CAT_EW) return lower_nodes(km, p, s, false, out);
   if (!kir_dtypes(g, n)) return ug_kir_not_lowered(g, n, "dtype");
   if (is_row_op(n->op)) {
-    /* a reduction over axes that are not a trailing run is a window
-     * kernel's (which says so for the others) */
-    if (ug_kir_window_op(n->op)) {
-      ug_status_t st = ug_kir_lower_window(km, p, s, out);
-      if (!st || ug_status_code(st) != UG_ERR_UNSUPPORTED || *out || !strstr(ug_status_message(st), "a trailing run"))
-        return st;
-      ug_status_free(st);
-    }
-    /* a softmax over an earlier axis: a window kernel's */
-    ug_status_t st = lower_row_node(km, p, s, out);
-    if (!st || ug_status_code(st) != UG_ERR_UNSUPPORTED || *out || !strstr(ug_status_message(st), "an axis before the last"))
-      return st;
-    ug_status_free(st);
-    return ug_kir_lower_window(km, p, s, out);
+    /* a reduction over axes that are not a trailing run and a softmax over
+     * an axis before the last are window kernels */
+    bool red[UG_MAX_RANK];
+    int R = ug_value_type(g, ug_node_operand(g, n, 0))->rank;
+    int64_t ax = ug_node_attr_int(g, n, UG_ATTR_AXIS, -1);
+    bool window = ug_kir_window_op(n->op) ? ug_kir_reduced_axes(g, n, red) == -1
+                  : (n->op == UG_OP_SOFTMAX || n->op == UG_OP_LOG_SOFTMAX) && (ax < 0 ? ax + R : ax) < R - 1;
+    return window ? ug_kir_lower_window(km, p, s, out) : lower_row_node(km, p, s, out);
   }
   if (ug_kir_window_op(n->op)) return ug_kir_lower_window(km, p, s, out);
   /* a lone transpose that moves the last axis reads every element by a

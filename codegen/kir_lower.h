@@ -73,6 +73,13 @@
  * most this many registers a thread, else each where it is first used. */
 #define UG_KIR_PRELOAD_REGS 64
 
+/* The axes reduction (or argmax / argmin) node n reduces, in red[0..rank):
+ * a reduce_*'s axes (all of them when it names none), an arg's axis.  The
+ * result: the first axis of the trailing run when the reduced axes are a
+ * trailing run (the operand's rank when none is reduced), -1 when they are
+ * not one, -2 when an axis is out of range. */
+int ug_kir_reduced_axes(ug_graph_t *g, const ug_node_t *n, bool *red);
+
 /* The lowerings' refusal: UG_ERR_UNSUPPORTED naming node n and why. */
 ug_status_t ug_kir_not_lowered(ug_graph_t *g, const ug_node_t *n, const char *why);
 

@@ -794,29 +794,15 @@ static ug_status_t lower_reduce(ug_kir_module_t *km, const ug_plan_step_t *s, ug
   ug_dtype_t adt = ug_dtype_compute(dt);
   int R = xt->rank;
   if (R == 0) return ug_kir_not_lowered(g, n, "a rank-0 operand");
-  bool red[UG_MAX_RANK] = {false};
-  if (arg) {
-    int64_t a = ug_node_attr_int(g, n, UG_ATTR_AXIS, 0);
-    if (a < 0) a += R;
-    if (a < 0 || a >= R) return ug_kir_not_lowered(g, n, "axis out of range");
-    if (!UG_DIM_IS_STATIC(xt->dims[a]) || xt->dims[a] == 0) return ug_kir_not_lowered(g, n, "an axis of symbolic or no extent");
-    red[a] = true;
-  } else {
-    const ug_attr_t *ax = ug_node_attr(g, n, UG_ATTR_AXES);
-    uint32_t na = ax ? ax->u.ints.n : 0;
-    for (uint32_t i = 0; i < na; i++) {
-      int64_t a = ax->u.ints.v[i] < 0 ? ax->u.ints.v[i] + R : ax->u.ints.v[i];
-      if (a < 0 || a >= R) return ug_kir_not_lowered(g, n, "reduction axis out of range");
-      red[a] = true;
-    }
-    for (int i = 0; i < R && na == 0; i++) red[i] = true;
-  }
+  bool red[UG_MAX_RANK];
+  int a = ug_kir_reduced_axes(g, n, red);
+  if (a == -2) return ug_kir_not_lowered(g, n, "axis out of range");
+  for (int i = 0; i < R && arg; i++)
+    if (red[i] && (!UG_DIM_IS_STATIC(xt->dims[i]) || xt->dims[i] == 0))
+      return ug_kir_not_lowered(g, n, "an axis of symbolic or no extent");
   /* a trailing run of reduced axes is a row kernel's (argmax / argmin:
    * lower_arg_rows, floats only: its padding needs an exact identity) */
-  int a = R;
-  while (a > 0 && red[a - 1]) a--;
-  bool trailing = a < R;
-  for (int i = 0; i < a; i++) trailing = trailing && !red[i];
+  bool trailing = a >= 0 && a < R;
   if (trailing && arg && !float_dtype(dt))
     return ug_kir_not_lowered(g, n, "an argmax / argmin of other than f32, f16, bf16 over the last axis");
   if (trailing && arg) return lower_arg_rows(km, s, g, n, out);
@@ -985,19 +971,8 @@ const char *ug_kir_cpu_skip(ug_graph_t *g, const ug_plan_step_t *s) {
     return "the per-node kernel is faster on the CPU (bench/cpu_window)";
   case UG_OP_REDUCE_SUM: case UG_OP_REDUCE_MEAN: case UG_OP_REDUCE_MAX: case UG_OP_REDUCE_MIN: case UG_OP_REDUCE_PROD: {
     /* a window kernel's: reduced axes that are not a trailing run */
-    const ug_type_t *xt = ug_value_type(g, ug_node_operand(g, n, 0));
-    const ug_attr_t *ax = ug_node_attr(g, n, UG_ATTR_AXES);
-    bool red[UG_MAX_RANK] = {false};
-    uint32_t na = ax ? ax->u.ints.n : 0;
-    for (uint32_t i = 0; i < na; i++) {
-      int64_t a = ax->u.ints.v[i] < 0 ? ax->u.ints.v[i] + xt->rank : ax->u.ints.v[i];
-      if (a >= 0 && a < xt->rank) red[a] = true;
-    }
-    int a = xt->rank;
-    while (na && a > 0 && red[a - 1]) a--;
-    for (int i = 0; i < a; i++)
-      if (red[i]) return "the per-node kernel is faster on the CPU (bench/cpu_window)";
-    return NULL;
+    bool red[UG_MAX_RANK];
+    return ug_kir_reduced_axes(g, n, red) == -1 ? "the per-node kernel is faster on the CPU (bench/cpu_window)" : NULL;
   }
   default: return NULL;
   }
