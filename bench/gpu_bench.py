@@ -185,6 +185,8 @@ def main():
     ap.add_argument("libugrt")
     ap.add_argument("--iters", type=int, default=50)
     ap.add_argument("--json")
+    ap.add_argument("--no-compile", action="store_true",
+                    help="leave torch.compile out (an A/B rerun of ugcc's side; its column is nan)")
     ap.add_argument("--only", help="comma-separated case-name prefixes (default: every case, and the linear section)")
     a = ap.parse_args()
     torch.manual_seed(0)
@@ -335,6 +337,26 @@ def main():
     b_, c_, hw = make_models.ARG_CH
     gx = torch.randn(b_, c_, hw, hw, device=dev)
     cases.append(("argmax_ch", lambda x: x.argmax(1), [gx], (b_, hw, hw), 4 * gx.numel() + 8 * b_ * hw * hw, 0))
+    b_, s_, hd = make_models.SOFTMAX_AX
+    sx = torch.randn(b_, s_, hd, device=dev, dtype=h)
+    cases.append(("softmax_axis", lambda x: torch.softmax(x, 1), [sx], (b_, s_, hd), 2 * 2 * sx.numel(), 0))
+    b_, c_, hw, p_ = make_models.PAD_REFL
+    fx = torch.randn(b_, c_, hw, hw, device=dev, dtype=h)
+    cases.append(("pad_reflect", lambda x: F.pad(x, (p_,) * 4, mode="reflect"), [fx],
+                  (b_, c_, hw + 2 * p_, hw + 2 * p_), 2 * (fx.numel() + b_ * c_ * (hw + 2 * p_) ** 2), 0))
+    b_, c_, hw = make_models.RESIZE_LIN
+    lx = torch.randn(b_, c_, hw, hw, device=dev, dtype=h)
+    cases.append(("resize_linear", lambda x: F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False),
+                  [lx], (b_, c_, 2 * hw, 2 * hw), 2 * 5 * lx.numel(), 0))
+    b_, c_, hw = make_models.INST_NORM
+    ix = torch.randn(b_, c_, hw, hw, device=dev, dtype=h)
+    isc = torch.randn(c_, device=dev, dtype=h)
+    ibi = torch.randn(c_, device=dev, dtype=h)
+    cases.append(("instance_norm", lambda x, s, bi: F.instance_norm(x, weight=s, bias=bi, eps=1e-5), [ix, isc, ibi],
+                  (b_, c_, hw, hw), 2 * 2 * ix.numel(), 0))
+    r_, v_ = make_models.ARG_LAST
+    vx = torch.randn(r_, v_, device=dev)
+    cases.append(("argmax_last", lambda x: x.argmax(-1), [vx], (r_,), 4 * vx.numel() + 8 * r_, 0))
     only = a.only.split(",") if a.only else None
     for name, fn, ins, oshape, nbytes, flops in cases:
         if only and not any(name.startswith(o) for o in only):
@@ -344,10 +366,13 @@ def main():
         cfn = torch.compile(fn)
         ref = fn(*ins)
         try:
+            if a.no_compile:
+                raise RuntimeError("--no-compile")
             cfn(*ins)
             t_comp = timeit(lambda: cfn(*ins), a.iters, sync)
         except Exception as e:  # noqa: BLE001 - report and go on
-            print("torch.compile failed for %s: %s" % (name, e), file=sys.stderr)
+            if not a.no_compile:
+                print("torch.compile failed for %s: %s" % (name, e), file=sys.stderr)
             t_comp = float("nan")
         row.update(eager_us=t_eager * 1e6, compile_us=t_comp * 1e6)
         so = os.path.join(a.models, name + ".so")

@@ -41,12 +41,20 @@ CONVS_F32 = ("conv_3x3_56", "conv_1x1_56", "conv_3x3_14", "conv_1x1_7")
 # window kernels (fp16 but argmax's f32): ResNet-50's max pool after conv1 at batch 8, an
 # Inception-style 3x3 average pool without the padding counted, a mean over the tokens of
 # [batch, tokens, hidden] (sentence-embedding pooling), a sum over the channels of a ResNet
-# activation, and a segmentation map's argmax over 21 classes
+# activation, a segmentation map's argmax over 21 classes; then a softmax over the heads axis of
+# [batch, heads, tokens] scores, a style-transfer net's reflection pad of 3, a decoder's 2x
+# bilinear upsampling, instance_norm with a per-channel scale and bias, and the argmax over a
+# language model's 32000-entry vocabulary for 256 tokens
 POOL_STEM = (8, 64, 112)
 POOL_AVG = (8, 256, 28)
 RED_MID = (32, 512, 1024)
 RED_CH = (8, 256, 56)
 ARG_CH = (8, 21, 128)
+SOFTMAX_AX = (16, 512, 1024)
+PAD_REFL = (8, 64, 112, 3)
+RESIZE_LIN = (8, 64, 56)
+INST_NORM = (8, 64, 112)
+ARG_LAST = (256, 32000)
 
 
 def conv_out(h, k, s, p):
@@ -206,6 +214,23 @@ def main(d):
     b, c, hw = ARG_CH
     save(d, "argmax_ch", [mk("ArgMax", ["x"], ["y"], axis=1, keepdims=0)], [t("x", b, c, hw, hw, dtype=TensorProto.FLOAT)],
          [t("y", b, hw, hw, dtype=TensorProto.INT64)])
+    b, s_, h = SOFTMAX_AX
+    save(d, "softmax_axis", [mk("Softmax", ["x"], ["y"], axis=1)], [t("x", b, s_, h)], [t("y", b, s_, h)])
+    b, c, hw, p = PAD_REFL
+    save(d, "pad_reflect", [
+        mk("Constant", [], ["pads"], value=helper.make_tensor("pads_v", TensorProto.INT64, [8], [0, 0, p, p] * 2)),
+        mk("Pad", ["x", "pads"], ["y"], mode="reflect")], [t("x", b, c, hw, hw)], [t("y", b, c, hw + 2 * p, hw + 2 * p)])
+    b, c, hw = RESIZE_LIN
+    save(d, "resize_linear", [
+        mk("Constant", [], ["sc"], value=helper.make_tensor("sc_v", TensorProto.FLOAT, [4], [1, 1, 2, 2])),
+        mk("Resize", ["x", "", "sc"], ["y"], mode="linear", coordinate_transformation_mode="half_pixel")],
+        [t("x", b, c, hw, hw)], [t("y", b, c, 2 * hw, 2 * hw)])
+    b, c, hw = INST_NORM
+    save(d, "instance_norm", [mk("InstanceNormalization", ["x", "s", "bi"], ["y"], epsilon=1e-5)],
+         [t("x", b, c, hw, hw), t("s", c), t("bi", c)], [t("y", b, c, hw, hw)])
+    r, v = ARG_LAST
+    save(d, "argmax_last", [mk("ArgMax", ["x"], ["y"], axis=1, keepdims=0)], [t("x", r, v, dtype=TensorProto.FLOAT)],
+         [t("y", r, dtype=TensorProto.INT64)])
     ci, hw, co, k, s, p = CONVS["conv_3x3_14"]
     save(d, "conv_epi", [
         mk("Conv", ["x", "w", "b"], ["h"], strides=[s, s], pads=[p] * 4),

@@ -107,6 +107,13 @@ bool ug_kir_window_op(ug_op_t op);
  * div / mod of the flat form; bench/RESULTS.md, "window kernels"), and
  * instance_norm's row kernel (1.1 to 1.3 times slower). */
 const char *ug_kir_cpu_skip(ug_graph_t *g, const ug_plan_step_t *s);
+/* Why the CUDA backend runs its per-node kernel (pool.c, reduce.c) for step
+ * s although the lowering takes it, or NULL: pooling, reductions over axes
+ * that are not a trailing run, argmax / argmin over an earlier axis and
+ * instance_norm, whose kernel-IR kernels measured 1.1 to 2 times slower on
+ * an H100 than the per-node ones (one thread per result element, 32-bit
+ * indices; bench/RESULTS.md, 2026-11-23 "window kernels on the GPU"). */
+const char *ug_kir_cuda_skip(ug_graph_t *g, const ug_plan_step_t *s);
 ug_status_t ug_kir_lower_window(ug_kir_module_t *km, const ug_plan_t *p, const ug_plan_step_t *s,
                                 ug_kir_kernel_t **out);
 

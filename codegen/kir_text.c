@@ -101,10 +101,13 @@ ug_status_t ug_codegen_kir_text(ug_module_t *m, const char *targets, bool pipeli
       }
       /* what the CPU runs instead of a kernel the lowering would make */
       const char *cskip = tg.cpu ? ug_kir_cpu_skip(p.g, s) : NULL;
-      if (cskip) {
-        fprintf(f, "// step %zu @%s: not lowered to kernel IR for the CPU: %s\n%s", si, s->kernel_name, cskip,
-                tg.cuda ? "" : "\n");
-        if (!tg.cuda) continue;
+      const char *gskip = tg.cuda ? ug_kir_cuda_skip(p.g, s) : NULL;
+      if (cskip) fprintf(f, "// step %zu @%s: not lowered to kernel IR for the CPU: %s\n", si, s->kernel_name, cskip);
+      /* a CUDA skip still shows the lowering's kernel, which CUDA does not run */
+      if (gskip) fprintf(f, "// step %zu @%s: CUDA runs the per-node kernel instead of this one: %s\n", si, s->kernel_name, gskip);
+      if (cskip && !tg.cuda) {
+        fputc('\n', f);
+        continue;
       }
       ug_status_t ls = ug_kir_lower_step(km, &p, s, &kk);
       if (ls && !kk && ug_status_code(ls) == UG_ERR_UNSUPPORTED) {

@@ -978,6 +978,26 @@ const char *ug_kir_cpu_skip(ug_graph_t *g, const ug_plan_step_t *s) {
   }
 }
 
+const char *ug_kir_cuda_skip(ug_graph_t *g, const ug_plan_step_t *s) {
+  static const char why[] = "the per-node kernel is faster on the GPU (bench/RESULTS.md, window kernels on the H100)";
+  if (s->kind != UG_STEP_NODE || s->num_nodes > 1) return NULL;
+  const ug_node_t *n = &g->nodes.items[s->node];
+  switch (n->op) {
+  case UG_OP_MAX_POOL: case UG_OP_AVG_POOL: case UG_OP_INSTANCE_NORM: return why;
+  case UG_OP_ARGMAX: case UG_OP_ARGMIN: { /* over an earlier axis (the last is a row kernel, faster) */
+    int R = ug_value_type(g, ug_node_operand(g, n, 0))->rank;
+    int64_t ax = ug_node_attr_int(g, n, UG_ATTR_AXIS, 0);
+    if (ax < 0) ax += R;
+    return ax == R - 1 ? NULL : why;
+  }
+  case UG_OP_REDUCE_SUM: case UG_OP_REDUCE_MEAN: case UG_OP_REDUCE_MAX: case UG_OP_REDUCE_MIN: case UG_OP_REDUCE_PROD: {
+    bool red[UG_MAX_RANK];
+    return ug_kir_reduced_axes(g, n, red) == -1 ? why : NULL;
+  }
+  default: return NULL;
+  }
+}
+
 bool ug_kir_window_op(ug_op_t op) {
   return op == UG_OP_MAX_POOL || op == UG_OP_AVG_POOL || op == UG_OP_REDUCE_SUM || op == UG_OP_REDUCE_MEAN ||
          op == UG_OP_REDUCE_MAX || op == UG_OP_REDUCE_MIN || op == UG_OP_REDUCE_PROD || op == UG_OP_ARGMAX ||

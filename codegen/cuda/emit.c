@@ -748,10 +748,11 @@ static ug_status_t emit_step(kctx_t *k) {
   }
   case UG_CAT_RED: {
     /* row reductions, softmax and norms over trailing axes, window
-     * kernels (pooling, other reductions, argmax over an earlier axis)
-     * through the kernel IR; pool.c and reduce.c for the rest */
-    bool done;
-    st = emit_via_kir(k, &done);
+     * kernels (lrn, resize, softmax over an earlier axis) through the
+     * kernel IR; pool.c and reduce.c for the rest and for what
+     * ug_kir_cuda_skip keeps off (measured faster per node) */
+    bool done = false;
+    if (!ug_kir_cuda_skip(g, s)) st = emit_via_kir(k, &done);
     if (!done) st = n->op == UG_OP_MAX_POOL || n->op == UG_OP_AVG_POOL ? ug_cuda_emit_pool(k) : ug_cuda_emit_reduce(k);
     break;
   }

@@ -247,7 +247,10 @@ static ug_status_t emit_load(kemit_t *e, const ug_kir_op_data_t *o) {
   UG_RETURN_IF_ERROR(access(e, o, &buf));
   UG_RETURN_IF_ERROR(whole_mask(e, o, 1));
   int64_t U = rounds(e, S), W = e->W, vb = W * (ug_dtype_bits(dt) / 8);
-  bool vok = vb == 2 || vb == 4 || vb == 8 || vb == 16;
+  /* a chunk of one element is a plain load or store, without a branch
+   * between a vector and a scalar form (reduce_ch: 56 us with it, 20 us
+   * without; bench/RESULTS.md) */
+  bool vok = W > 1 && (vb == 2 || vb == 4 || vb == 8 || vb == 16);
   if (U > 0 && vok && last_axis_inside(e, o, S)) {
     /* every chunk is inside along the last axis: one alignment test for the
      * whole tile (chunk offsets are multiples of the vector) */
@@ -316,7 +319,10 @@ static ug_status_t emit_store(kemit_t *e, const ug_kir_op_data_t *o) {
     return NULL;
   }
   int64_t U = rounds(e, S), W = e->W, vb = W * (ug_dtype_bits(dt) / 8);
-  bool vok = vb == 2 || vb == 4 || vb == 8 || vb == 16;
+  /* a chunk of one element is a plain load or store, without a branch
+   * between a vector and a scalar form (reduce_ch: 56 us with it, 20 us
+   * without; bench/RESULTS.md) */
+  bool vok = W > 1 && (vb == 2 || vb == 4 || vb == 8 || vb == 16);
   if (U > 0 && vok && last_axis_inside(e, o, S)) {
     fprintf(e->f, "    const bool vec = ((unsigned long long)(a%u + base)) %% %lld == 0;\n", buf, (long long)vb);
     fprintf(e->f, "    if (inb)\n#pragma unroll\n    for (int j = 0; j < %lld; j++) {\n", (long long)U);

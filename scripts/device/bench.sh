@@ -11,8 +11,8 @@
 # A model ugcc cannot compile yet is left out and reported as failed.
 # UG_BENCH_DIR (default .device/bench) names another directory, so that two
 # builds' models can travel side by side (an A/B of one change in one run).
-# UG_BENCH_MODELS (a shell pattern, e.g. 'conv_*') compiles only the ONNX
-# models it matches, and no linear cases.
+# UG_BENCH_MODELS (shell patterns separated by spaces, e.g. 'conv_* pad_*') compiles only
+# the ONNX models they match, and no linear cases.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 case ${1:-} in
@@ -23,8 +23,12 @@ prepare)
   python3 bench/make_models.py "$dst/onnx"
   if [ -n "${UG_BENCH_MODELS:-}" ]; then
     for m in "$dst"/onnx/*.onnx; do
-      # shellcheck disable=SC2254
-      case $(basename "$m" .onnx) in $UG_BENCH_MODELS) ;; *) rm -f "$m" ;; esac
+      keep=
+      for pat in $UG_BENCH_MODELS; do
+        # shellcheck disable=SC2254
+        case $(basename "$m" .onnx) in $pat) keep=1 ;; esac
+      done
+      [ -n "$keep" ] || rm -f "$m"
     done
   fi
   for m in "$dst"/onnx/*.onnx; do
@@ -33,6 +37,7 @@ prepare)
   done
   # the conv models in their own layout too (the default above runs f16 convs channels last)
   for m in "$dst"/onnx/conv_*.onnx; do
+    [ -e "$m" ] || continue
     n=$(basename "$m" .onnx)
     case $n in *_f32) continue ;; esac
     "$build/tools/ugcc" "$m" --target=cuda:sm_90a --layout=keep -o "$dst/${n}_nchw.so" || echo "bench: ${n}_nchw does not compile" >&2

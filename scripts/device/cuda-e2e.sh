@@ -6,7 +6,8 @@
 #   scripts/device/cuda-e2e.sh prepare [BUILD_DIR] [GLOB]   here: .device/e2e-cuda/
 #       (default GLOB: the conv, movement-fusion and in-place cases of tests/e2e, and
 #       tests/e2e/weights/conv_*.ugir, whose weights are `// E2E weight` bytes)
-#   scripts/device/cuda-e2e.sh run                          on the GPU machine:
+#   scripts/device/cuda-e2e.sh run                          on the GPU machine (UG_E2E_DIR: another
+#       prepared directory, e.g. half of a set too large for one call):
 #       run(command="scripts/device/cuda-e2e.sh run", carry=[".device/e2e-cuda"])
 # On the GPU the sm_90a / sm_80 cubins run (the CPU's emulation of the CUDA C,
 # ctest cuda.emu.*, takes the portable pre-sm_80 branches instead).
@@ -43,7 +44,7 @@ prepare)
   du -sh "$dst"
   ;;
 run)
-  d=.device/e2e-cuda
+  d=${UG_E2E_DIR:-.device/e2e-cuda}
   out=${OUT:-$d-out}
   mkdir -p "$out"
   export LD_LIBRARY_PATH=$PWD/$d/lib
