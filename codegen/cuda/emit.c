@@ -732,7 +732,7 @@ static ug_status_t emit_step(kctx_t *k) {
       fprintf(k->f, "unsigned char *__restrict__ a%u, ", k->nops + k->nres + i);
     fprintf(k->f, "const int64_t *__restrict__ dims) {\n");
   }
-  ug_status_t st;
+  ug_status_t st = NULL;
   switch (ug_op_info(n->op)->category) {
   case UG_CAT_EW: {
     if (n->op == UG_OP_CAST && ug_dtype_is_quant(ug_value_type(g, k->ops[0])->dtype)) {
