@@ -31,7 +31,8 @@ static kinds_t target_kinds(const char *list) {
   return k;
 }
 
-ug_status_t ug_codegen_kir_text(ug_module_t *m, const char *targets, bool pipelined, char **out_text) {
+ug_status_t ug_codegen_kir_text(ug_module_t *m, const char *targets, bool pipelined, bool prefer_kir,
+                                char **out_text) {
   *out_text = NULL;
   kinds_t tg = target_kinds(targets);
   ug_weight_layout_t wl;
@@ -100,8 +101,8 @@ ug_status_t ug_codegen_kir_text(ug_module_t *m, const char *targets, bool pipeli
         continue;
       }
       /* what the CPU runs instead of a kernel the lowering would make */
-      const char *cskip = tg.cpu ? ug_kir_cpu_skip(p.g, s) : NULL;
-      const char *gskip = tg.cuda ? ug_kir_cuda_skip(p.g, s) : NULL;
+      const char *cskip = tg.cpu && !prefer_kir ? ug_kir_cpu_skip(p.g, s) : NULL;
+      const char *gskip = tg.cuda && !prefer_kir ? ug_kir_cuda_skip(p.g, s) : NULL;
       if (cskip) fprintf(f, "// step %zu @%s: not lowered to kernel IR for the CPU: %s\n", si, s->kernel_name, cskip);
       /* a CUDA skip still shows the lowering's kernel, which CUDA does not run */
       if (gskip) fprintf(f, "// step %zu @%s: CUDA runs the per-node kernel instead of this one: %s\n", si, s->kernel_name, gskip);

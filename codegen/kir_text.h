@@ -11,6 +11,7 @@
 #include "ir/ir.h"
 
 /* A malloc'd string (caller frees). */
-ug_status_t ug_codegen_kir_text(ug_module_t *m, const char *targets, bool pipelined, char **out_text);
+ug_status_t ug_codegen_kir_text(ug_module_t *m, const char *targets, bool pipelined, bool prefer_kir,
+                                char **out_text);
 
 #endif

@@ -247,19 +247,19 @@ ug_status_t ug_compile(const ug_compile_options_t *o) {
       free(text);
     } else if (o->emit == UG_EMIT_KIR) {
       char *text;
-      st = ug_codegen_kir_text(m, o->targets, true, &text);
+      st = ug_codegen_kir_text(m, o->targets, true, o->prefer_kir, &text);
       if (!st) st = write_atomic(o->output_path ? o->output_path : "-", text, strlen(text));
       free(text);
     } else {
       if (o->pass_options.dump_dir) {
         /* the kernel IR of the steps next to the graph IR of the passes */
         char *text = NULL;
-        st = ug_codegen_kir_text(m, o->targets, false, &text);
+        st = ug_codegen_kir_text(m, o->targets, false, o->prefer_kir, &text);
         if (!st) st = ug_pass_manager_dump_text(pm, "kernels.kir", text, strlen(text));
         free(text);
         text = NULL;
         /* ... and after the kernel-IR passes */
-        if (!st) st = ug_codegen_kir_text(m, o->targets, true, &text);
+        if (!st) st = ug_codegen_kir_text(m, o->targets, true, o->prefer_kir, &text);
         if (!st) st = ug_pass_manager_dump_text(pm, "software-pipeline.kir", text, strlen(text));
         free(text);
       }

@@ -25,6 +25,8 @@ static void usage(FILE *f) {
         "                           (default: 3xTF32, about f32 accuracy, for f32 matmul/conv)\n"
         "  --layout=auto|keep       auto (default): for --target=cuda alone, f16/bf16 convs run\n"
         "                           channels last (NHWC); keep: the model's layout everywhere\n"
+        "  --prefer-kir             run the kernel IR's kernel for every step it lowers, also\n"
+        "                           where the per-node kernel was measured faster (for testing)\n"
         "  --weights=embed|external embed weights in model.so (default for ONNX) or refer to a\n"
         "                           file: OUTPUT.weights, or a GGUF model's own file (its default)\n"
         "  --ctx=N                  GGUF: KV cache capacity in tokens (default: the model's\n"
@@ -148,6 +150,8 @@ int main(int argc, char **argv) {
       o.pass_options.time_passes = true;
     } else if (strcmp(a, "--verify-each") == 0) {
       o.pass_options.verify_each = true;
+    } else if (strcmp(a, "--prefer-kir") == 0) {
+      o.prefer_kir = true;
     } else if (strcmp(a, "--list-unsupported") == 0) {
       o.list_unsupported = true;
     } else if (strcmp(a, "-v") == 0) {

@@ -750,9 +750,10 @@ static ug_status_t emit_step(kctx_t *k) {
     /* row reductions, softmax and norms over trailing axes, window
      * kernels (lrn, resize, softmax over an earlier axis) through the
      * kernel IR; pool.c and reduce.c for the rest and for what
-     * ug_kir_cuda_skip keeps off (measured faster per node) */
+     * ug_kir_cuda_skip keeps off (measured faster per node) unless
+     * --prefer-kir */
     bool done = false;
-    if (!ug_kir_cuda_skip(g, s)) st = emit_via_kir(k, &done);
+    if (k->prefer_kir || !ug_kir_cuda_skip(g, s)) st = emit_via_kir(k, &done);
     if (!done) st = n->op == UG_OP_MAX_POOL || n->op == UG_OP_AVG_POOL ? ug_cuda_emit_pool(k) : ug_cuda_emit_reduce(k);
     break;
   }
@@ -796,7 +797,7 @@ static uint32_t count_lines(const char *s, size_t len) {
 }
 
 ug_status_t ug_cuda_emit_module(ug_module_t *m, const ug_plan_t *plans, uint32_t num_plans,
-                                ug_precision_t precision, ug_cuda_module_t *out) {
+                                ug_precision_t precision, bool prefer_kir, ug_cuda_module_t *out) {
   memset(out, 0, sizeof *out);
   uint32_t total = 0;
   for (uint32_t p = 0; p < num_plans; p++) total += (uint32_t)plans[p].steps.len;
@@ -825,6 +826,7 @@ ug_status_t ug_cuda_emit_module(ug_module_t *m, const ug_plan_t *plans, uint32_t
       char *body = NULL;
       size_t blen = 0;
       kctx_t k = {.m = m, .g = pl->g, .s = s, .plan = pl, .kir = out->kir, .precision = precision,
+                   .prefer_kir = prefer_kir,
                    .ix = "int64_t", .mm_arg = {0, 1, 2}, .bias_arg = -1};
       k.n = s->kind == UG_STEP_NODE ? &pl->g->nodes.items[s->node] : NULL;
       k.f = open_memstream(&body, &blen);

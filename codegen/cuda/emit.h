@@ -31,8 +31,9 @@ typedef struct {
   struct ug_kir_module *kir; /* the steps lowered to the kernel IR (in m's arena) */
 } ug_cuda_module_t;
 
-/* Emits every step of plans[0..num_plans) (the plans of m's graphs). */
+/* Emits every step of plans[0..num_plans) (the plans of m's graphs);
+ * prefer_kir: --prefer-kir (ugcc.h). */
 ug_status_t ug_cuda_emit_module(ug_module_t *m, const ug_plan_t *plans, uint32_t num_plans,
-                                ug_precision_t precision, ug_cuda_module_t *out);
+                                ug_precision_t precision, bool prefer_kir, ug_cuda_module_t *out);
 
 #endif

@@ -30,6 +30,7 @@ typedef struct {
   const ug_plan_t *plan;
   struct ug_kir_module *kir; /* kernels lowered to the kernel IR go here */
   ug_precision_t precision;  /* --precision, for contractions */
+  bool prefer_kir;           /* --prefer-kir: no ug_kir_cuda_skip */
   FILE *f;
   const char *ix;      /* index type: "int" or "int64_t" */
   ug_dim_t work;       /* elements (or bytes / 16 for copies) the grid covers */

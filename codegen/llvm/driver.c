@@ -80,7 +80,7 @@ static ug_status_t build_cuda(ug_module_t *m, const ug_plan_t *plans, uint32_t n
   ug_cuda_target_t ct;
   UG_RETURN_IF_ERROR(ug_cuda_parse_target(tl->cuda, tl->cuda_len, &ct));
   ug_cuda_module_t cm;
-  UG_RETURN_IF_ERROR(ug_cuda_emit_module(m, plans, ng, o->precision, &cm));
+  UG_RETURN_IF_ERROR(ug_cuda_emit_module(m, plans, ng, o->precision, o->prefer_kir, &cm));
   ug_nvrtc_request_t req;
   ug_nvrtc_request_init(&req);
   req.source = cm.source;
@@ -281,6 +281,7 @@ ug_status_t ug_codegen_emit(ug_module_t *m, const ug_compile_options_t *o) {
   LLVMTargetMachineRef tm = NULL;
   ug_cg_t cg;
   ug_cg_init(&cg, ctx, mod, m, target, o->opt_level);
+  cg.prefer_kir = o->prefer_kir;
   char *side_tmp = NULL, *obj_tmp = NULL, *ll_tmp = NULL;
   LLVMMemoryBufferRef obj = NULL;
   bool want_obj = o->emit == UG_EMIT_SO || o->emit == UG_EMIT_OBJ;

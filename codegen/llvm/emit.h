@@ -37,6 +37,7 @@ typedef struct ug_cg {
    * (bit i: arg i, i < 64): they get no noalias; reset by the call.  An
    * in-place scatter_nd's data and result. */
   uint64_t may_alias;
+  bool prefer_kir; /* --prefer-kir (ugcc.h): no ug_kir_cpu_skip */
 } ug_cg_t;
 
 /* A tensor operand of a kernel: base pointer, dtype and sizes as i64 values. */

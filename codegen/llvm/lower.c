@@ -202,7 +202,7 @@ static char *kir_key(ug_kir_kernel_t *kk, const ug_plan_step_t *s) {
  * are the CPU's (*out NULL otherwise: the per-node path, which reports
  * dtypes it does not support). */
 static ug_status_t lower_to_kir(ug_kir_module_t *km, const ug_plan_t *p, const ug_plan_step_t *s,
-                                ug_kir_kernel_t **out) {
+                                bool prefer_kir, ug_kir_kernel_t **out) {
   *out = NULL;
   if (s->kind != UG_STEP_NODE) return NULL;
   char bad[32];
@@ -217,7 +217,7 @@ static ug_status_t lower_to_kir(ug_kir_module_t *km, const ug_plan_t *p, const u
     ug_status_free(cs);
     return NULL;
   }
-  if (ug_kir_cpu_skip(p->g, s)) return NULL;
+  if (!prefer_kir && ug_kir_cpu_skip(p->g, s)) return NULL;
   ug_status_t st = ug_kir_lower_step(km, p, s, &kk);
   if (st && ug_status_code(st) == UG_ERR_UNSUPPORTED && !kk) {
     ug_status_free(st);
@@ -344,7 +344,7 @@ ug_status_t ug_cg_lower_plan(ug_cg_t *cg, const ug_plan_t *p, LLVMValueRef *out_
     bool fused_con = s->kind == UG_STEP_NODE && s->num_nodes > 1 &&
                      ug_op_info(ug_node(p->g, s->nodes[0])->op)->category == UG_CAT_CON;
     ug_op_t hop = s->kind == UG_STEP_NODE ? ug_node(p->g, s->nodes[0])->op : UG_OP_MATMUL;
-    if (!fused_con || ug_kir_contract_op(hop)) UG_RETURN_IF_ERROR(lower_to_kir(km, p, s, &kk));
+    if (!fused_con || ug_kir_contract_op(hop)) UG_RETURN_IF_ERROR(lower_to_kir(km, p, s, cg->prefer_kir, &kk));
     if (kk) fused_con = false;
     if (fused_con) UG_RETURN_IF_ERROR(plan_con_kernel(km, p, s, &con));
     if (!fused_con && !kk && s->kind == UG_STEP_NODE && s->num_nodes > 1)

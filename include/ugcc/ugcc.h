@@ -46,6 +46,10 @@ typedef struct {
   ug_weights_mode_t weights;
   ug_precision_t precision;  /* --precision */
   bool keep_layout;          /* --layout=keep: no channels-last convs even for CUDA alone */
+  /* --prefer-kir: every step the kernel IR lowers runs its kernel-IR kernel,
+   * also where a per-node kernel was measured faster (ug_kir_cpu_skip,
+   * ug_kir_cuda_skip); it keeps those kernels tested */
+  bool prefer_kir;
   int opt_level;             /* -O0..3, default 2 */
   int verbose;
   bool list_unsupported;     /* report every unsupported node, not only the first */
